@@ -1,0 +1,64 @@
+//! Baselines: the containers a user would pick instead of a hand-made lock-free structure.
+//! One file each; they need no per-thread state, so they share [`Baseline`].
+
+mod array_queue;
+mod mutex_deque;
+mod mutex_vec;
+mod seg_queue;
+
+pub use array_queue::ArrayQueueBackend;
+pub use mutex_deque::{MutexDeque, MutexDequeBackend};
+pub use mutex_vec::{MutexVec, MutexVecBackend};
+pub use seg_queue::SegQueueBackend;
+
+use reclaim_core::{BuildError, Config, Container, Handle, ReclaimStats};
+
+/// A container whose operations need only a shared reference.
+pub trait Shared<T>: Send + Sync + Sized {
+    /// Builds an empty container.
+    fn build(config: &Config) -> Result<Self, BuildError>;
+    /// Adds `value`, or hands it back if the container is full.
+    fn push(&self, value: T) -> Result<(), T>;
+    /// Removes a value, or `None` if the container was empty.
+    fn pop(&self) -> Option<T>;
+}
+
+/// A [`Shared`] collection as a registry [`Container`]: no per-thread state and no
+/// reclamation counters (baselines free inline or on their own).
+#[derive(Debug)]
+pub struct Baseline<C>(C);
+
+impl<T, C: Shared<T>> Container<T> for Baseline<C> {
+    type Handle<'c>
+        = SharedHandle<'c, C>
+    where
+        Self: 'c;
+
+    fn new(config: &Config) -> Result<Self, BuildError> {
+        C::build(config).map(Baseline)
+    }
+
+    fn handle(&self) -> SharedHandle<'_, C> {
+        SharedHandle(&self.0)
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        None
+    }
+}
+
+/// The handle of a [`Baseline`]: a reference to the collection.
+#[derive(Debug)]
+pub struct SharedHandle<'c, C>(&'c C);
+
+impl<T, C: Shared<T>> Handle<T> for SharedHandle<'_, C> {
+    #[inline]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        self.0.push(value)
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+}

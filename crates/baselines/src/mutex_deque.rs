@@ -1,0 +1,50 @@
+//! `Mutex<VecDeque<T>>` as a queue.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+
+use crate::{Baseline, Shared};
+
+/// A FIFO queue behind one mutex.
+#[derive(Debug)]
+pub struct MutexDeque<T>(Mutex<VecDeque<T>>);
+
+impl<T: Send> Shared<T> for MutexDeque<T> {
+    fn build(_: &Config) -> Result<Self, BuildError> {
+        Ok(MutexDeque(Mutex::default()))
+    }
+
+    fn push(&self, value: T) -> Result<(), T> {
+        // Poisoning leaves a `VecDeque` consistent: see `MutexVec`.
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(value);
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<T> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+}
+
+/// The registry's marker for [`MutexDeque`].
+#[derive(Debug)]
+pub enum MutexDequeBackend {}
+
+impl Backend for MutexDequeBackend {
+    const INFO: Info = Info {
+        structure: "mutex-deque",
+        scheme: "lock",
+        ordering: Ordering::Fifo,
+        consumers: Consumers::Many,
+        bounded: false,
+        summary: "std Mutex<VecDeque>: a queue behind one lock, freed inline",
+    };
+    type Container<T: Item> = Baseline<MutexDeque<T>>;
+}

@@ -1,0 +1,47 @@
+//! `Mutex<Vec<T>>` as a stack: what most code reaches for first.
+
+use std::sync::{Mutex, PoisonError};
+
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+
+use crate::{Baseline, Shared};
+
+/// A stack behind one mutex.
+#[derive(Debug)]
+pub struct MutexVec<T>(Mutex<Vec<T>>);
+
+impl<T: Send> Shared<T> for MutexVec<T> {
+    fn build(_: &Config) -> Result<Self, BuildError> {
+        Ok(MutexVec(Mutex::default()))
+    }
+
+    fn push(&self, value: T) -> Result<(), T> {
+        // A poisoned lock only means another thread panicked while holding it; `Vec::push`
+        // and `Vec::pop` leave the vector consistent, so keep going.
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(value);
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<T> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+}
+
+/// The registry's marker for [`MutexVec`].
+#[derive(Debug)]
+pub enum MutexVecBackend {}
+
+impl Backend for MutexVecBackend {
+    const INFO: Info = Info {
+        structure: "mutex-vec",
+        scheme: "lock",
+        ordering: Ordering::Lifo,
+        consumers: Consumers::Many,
+        bounded: false,
+        summary: "std Mutex<Vec>: a stack behind one lock, freed inline",
+    };
+    type Container<T: Item> = Baseline<MutexVec<T>>;
+}

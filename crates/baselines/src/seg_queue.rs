@@ -1,0 +1,38 @@
+//! crossbeam-queue's `SegQueue`: an unbounded lock-free queue of 31-slot blocks, each
+//! block freed by the last reader to leave it (no epochs, no hazard pointers).
+
+use crossbeam_queue::SegQueue;
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+
+use crate::{Baseline, Shared};
+
+impl<T: Send> Shared<T> for SegQueue<T> {
+    fn build(_: &Config) -> Result<Self, BuildError> {
+        Ok(SegQueue::new())
+    }
+
+    fn push(&self, value: T) -> Result<(), T> {
+        SegQueue::push(self, value);
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<T> {
+        SegQueue::pop(self)
+    }
+}
+
+/// The registry's marker for crossbeam-queue's `SegQueue`.
+#[derive(Debug)]
+pub enum SegQueueBackend {}
+
+impl Backend for SegQueueBackend {
+    const INFO: Info = Info {
+        structure: "segqueue",
+        scheme: "internal",
+        ordering: Ordering::Fifo,
+        consumers: Consumers::Many,
+        bounded: false,
+        summary: "crossbeam-queue SegQueue: lock-free queue of blocks, reclaimed by its own counters",
+    };
+    type Container<T: Item> = Baseline<SegQueue<T>>;
+}

@@ -1,0 +1,90 @@
+//! Static facts about a backend.
+
+use std::fmt;
+
+/// What a backend is. Every field is known at compile time, so listings, result files and
+/// workload selection never need to build a container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Info {
+    /// The structure, in the domain's words: `"treiber"`, `"msqueue"`, `"mutex-vec"`, …
+    /// Result files and reports group rows by it (one line per scheme).
+    pub structure: &'static str,
+    /// The reclamation scheme: `"leak"`, `"ebr"`, `"hp"`, … For baselines, how they free:
+    /// `"lock"` (freed inline under a mutex) or `"internal"` (the crate's own scheme).
+    pub scheme: &'static str,
+    /// The order in which values come back out.
+    pub ordering: Ordering,
+    /// How many threads may pop concurrently.
+    pub consumers: Consumers,
+    /// Whether `push` can refuse because the container is full.
+    pub bounded: bool,
+    /// One line for `list`: what a user is looking at.
+    pub summary: &'static str,
+}
+
+/// The order in which a backend hands values back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ordering {
+    /// Last in, first out (a stack).
+    Lifo,
+    /// First in, first out across all producers (a linearizable queue).
+    Fifo,
+    /// First in, first out for the values of any one producer; values of different
+    /// producers may interleave (most channels).
+    PerProducerFifo,
+}
+
+impl Ordering {
+    /// The short name used in listings and result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ordering::Lifo => "lifo",
+            Ordering::Fifo => "fifo",
+            Ordering::PerProducerFifo => "per-producer-fifo",
+        }
+    }
+
+    /// Whether the values of one producer come out in the order it pushed them.
+    pub fn keeps_producer_order(self) -> bool {
+        matches!(self, Ordering::Fifo | Ordering::PerProducerFifo)
+    }
+}
+
+impl fmt::Display for Ordering {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How many threads may pop at the same time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Consumers {
+    /// Exactly one consumer (an MPSC channel).
+    One,
+    /// Any number of consumers.
+    Many,
+}
+
+impl Consumers {
+    /// The largest number of concurrent consumers allowed, `None` for no limit.
+    pub fn limit(self) -> Option<usize> {
+        match self {
+            Consumers::One => Some(1),
+            Consumers::Many => None,
+        }
+    }
+
+    /// Whether `n` concurrent consumers are allowed.
+    pub fn allows(self, n: usize) -> bool {
+        self.limit().is_none_or(|limit| n <= limit)
+    }
+}
+
+impl fmt::Display for Consumers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Consumers::One => "one",
+            Consumers::Many => "many",
+        })
+    }
+}

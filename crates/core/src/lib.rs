@@ -1,0 +1,150 @@
+//! The one trait every reclaim-bench backend implements.
+//!
+//! A *backend* is one cell of the matrix "structure × reclamation scheme" (a Treiber
+//! stack over hazard pointers, a Michael–Scott queue over epochs, …), or a channel, or a
+//! baseline a user would pick instead (a `Mutex<Vec>`). Everything that drives backends —
+//! the conformance suite, the harness, the criterion benches — sees them only through the
+//! traits here:
+//!
+//! - [`Backend`] is the registry's unit: a zero-sized marker type with static [`Info`] and a
+//!   generic associated type naming the container for any item type. The registry is a list
+//!   of such types, so every run is monomorphized: no virtual call per operation.
+//! - [`Container`] is the shared structure itself (`Send + Sync`), built from a [`Config`].
+//! - [`Handle`] is what one participating thread holds: hazard pointers and epoch
+//!   registrations stay thread-local in it, and a channel's sender can be `&mut` in it.
+//!
+//! [`Visitor`] and [`Entry`] are how the registry hands a backend *type* to generic code.
+
+mod info;
+mod registry;
+
+pub use info::{Consumers, Info, Ordering};
+pub use registry::{Entry, Visitor};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// What a backend can carry.
+///
+/// `Send` because items cross threads; `'static` because deferred reclamation may drop a
+/// node after the operation that retired it returned; `Serialize + DeserializeOwned`
+/// because channels that spill to disk (the hopper backend) encode their items. Every type
+/// the harness and the conformance suite push meets these bounds.
+pub trait Item: Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Send + Serialize + DeserializeOwned + 'static> Item for T {}
+
+/// A registered backend: static facts plus the container it builds for any item type.
+///
+/// Implementors are marker types (`Treiber<Ebr>`, `MutexVec`); they are never built.
+pub trait Backend: 'static {
+    /// What the backend is, for listings, result files and for choosing which workloads
+    /// apply (ordering, how many consumers it allows).
+    const INFO: Info;
+
+    /// The container holding items of type `T`.
+    type Container<T: Item>: Container<T>;
+}
+
+/// Settings a container is built with. Backends ignore what does not concern them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Most items a bounded container holds before `push` refuses; `None` takes the
+    /// backend's default. Unbounded containers ignore it.
+    pub capacity: Option<usize>,
+}
+
+impl Config {
+    /// A configuration with the given capacity for bounded backends.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Config {
+            capacity: Some(capacity),
+        }
+    }
+}
+
+/// Why a container could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A setting is out of range for this backend.
+    #[error("invalid configuration for {backend}: {reason}")]
+    InvalidConfig {
+        /// The structure that refused.
+        backend: &'static str,
+        /// What was wrong, in words a user can act on.
+        reason: String,
+    },
+    /// The backend needed a resource (a directory, a file) and could not get it.
+    #[error("could not set up {backend}: {source}")]
+    Io {
+        /// The structure that failed.
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The shared structure: built once, then used by every participating thread through its
+/// own [`Handle`].
+pub trait Container<T>: Send + Sync + Sized {
+    /// One thread's access to the container.
+    type Handle<'c>: Handle<T>
+    where
+        Self: 'c;
+
+    /// Builds an empty container.
+    fn new(config: &Config) -> Result<Self, BuildError>;
+
+    /// Registers the calling thread. Take one handle per thread and keep it for the whole
+    /// run: registering is not free (it acquires hazard pointers, an epoch slot, …) and is
+    /// never part of a measured region.
+    fn handle(&self) -> Self::Handle<'_>;
+
+    /// The reclamation counters of the scheme under this container, read while threads
+    /// run. `None` for containers that free inline under a lock or manage memory on their
+    /// own (the baselines): for them "garbage outstanding" has no meaning, and reporting 0
+    /// would be a wrong number.
+    fn reclamation(&self) -> Option<ReclaimStats>;
+}
+
+/// One thread's access to a [`Container`].
+///
+/// Methods take `&mut self`: a handle is used by one thread at a time, which is what lets
+/// it hold thread-local state (hazard pointers, a channel sender) without synchronization.
+pub trait Handle<T> {
+    /// Adds `value`. A bounded container that is full refuses and hands the value back,
+    /// so nothing is lost; an unbounded one always accepts.
+    fn push(&mut self, value: T) -> Result<(), T>;
+
+    /// Removes a value, or returns `None` if the container was seen empty.
+    ///
+    /// On a backend that allows one consumer ([`Consumers::One`]), at most one handle at a
+    /// time may call `pop`; the drivers guarantee it.
+    fn pop(&mut self) -> Option<T>;
+}
+
+/// Objects a reclamation scheme was handed and objects it has freed so far.
+///
+/// Both only grow; `retired - freed` is the garbage outstanding: unlinked nodes still
+/// waiting for every reader to move on. Counted the same way for every scheme, including
+/// objects parked in thread-local bags and collector lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReclaimStats {
+    /// Objects unlinked from the structure and handed to the scheme.
+    pub retired: u64,
+    /// Retired objects whose memory has been returned to the allocator.
+    pub freed: u64,
+}
+
+impl ReclaimStats {
+    /// Retired objects not freed yet.
+    ///
+    /// The two counters are read one after the other while other threads run, so a free
+    /// may be seen before the retire it follows; the difference saturates at 0 rather
+    /// than wrapping.
+    pub fn outstanding(&self) -> u64 {
+        self.retired.saturating_sub(self.freed)
+    }
+}

@@ -1,0 +1,85 @@
+//! The one list of every backend.
+//!
+//! Adding a backend is one file (in `structures`, `baselines` or a crate of its own) plus
+//! one line in [`visit_all`]; the conformance suite, the CLI, the harness and the benches
+//! then pick it up with no other edit.
+
+use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
+use reclaim_core::{Backend, Entry, Visitor};
+use reclaim_smr::{Ebr, Hp, Leak};
+use reclaim_structures::{MichaelScott, Treiber};
+
+/// Calls `visitor` once for every registered backend, in listing order.
+pub fn visit_all<V: Visitor>(visitor: &mut V) {
+    // One line per backend: its type and the unique name users select it by.
+    add::<Treiber<Leak>, V>(visitor, "treiber-leak");
+    add::<Treiber<Ebr>, V>(visitor, "treiber-ebr");
+    add::<Treiber<Hp>, V>(visitor, "treiber-hp");
+    add::<MichaelScott<Leak>, V>(visitor, "msqueue-leak");
+    add::<MichaelScott<Ebr>, V>(visitor, "msqueue-ebr");
+    add::<MichaelScott<Hp>, V>(visitor, "msqueue-hp");
+    add::<MutexVecBackend, V>(visitor, "mutex-vec");
+    add::<MutexDequeBackend, V>(visitor, "mutex-deque");
+    add::<SegQueueBackend, V>(visitor, "segqueue");
+    add::<ArrayQueueBackend, V>(visitor, "arrayqueue");
+}
+
+fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {
+    visitor.visit::<B>(Entry::of::<B>(name));
+}
+
+/// Every registered backend's name and facts, in listing order.
+pub fn entries() -> Vec<Entry> {
+    struct Collect(Vec<Entry>);
+    impl Visitor for Collect {
+        fn visit<B: Backend>(&mut self, entry: Entry) {
+            self.0.push(entry);
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    visit_all(&mut collect);
+    collect.0
+}
+
+/// The backend registered under `name`, if any.
+pub fn find(name: &str) -> Option<Entry> {
+    entries().into_iter().find(|entry| entry.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique() {
+        let entries = entries();
+        let names: HashSet<_> = entries.iter().map(|e| e.name).collect();
+        assert_eq!(
+            names.len(),
+            entries.len(),
+            "duplicate backend name in the registry"
+        );
+    }
+
+    #[test]
+    fn every_scheme_backs_both_lock_free_structures() {
+        let entries = entries();
+        for structure in ["treiber", "msqueue"] {
+            for scheme in ["leak", "ebr", "hp"] {
+                assert!(
+                    entries
+                        .iter()
+                        .any(|e| e.info.structure == structure && e.info.scheme == scheme),
+                    "{structure} × {scheme} is not registered"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn find_knows_registered_names_only() {
+        assert_eq!(find("treiber-hp").map(|e| e.info.scheme), Some("hp"));
+        assert_eq!(find("no-such-backend"), None);
+    }
+}

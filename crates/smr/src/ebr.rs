@@ -1,0 +1,137 @@
+//! `ebr`: epoch-based reclamation with crossbeam-epoch.
+//!
+//! A thread pins the current epoch for the length of an operation; a retired node is
+//! freed once every pinned thread has moved two epochs past the one it was retired in.
+//! Protection is free (any pointer loaded while pinned stays valid until unpin), the cost
+//! is the pin itself (a fence) and batching garbage. One thread that stays pinned stops
+//! all reclamation, so garbage is unbounded.
+//!
+//! Each structure owns a crossbeam `Collector` rather than sharing the global one: its
+//! garbage is freed when the structure is dropped (so Miri sees no leak), and its counts
+//! are its own.
+
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crossbeam_epoch::{Collector, LocalHandle};
+
+use crate::counters::{self, Counters, Participant, Scope};
+use crate::{Guard, Local, ReclaimStats, Scheme};
+
+/// Epoch-based reclamation (crossbeam-epoch, one collector per structure).
+#[derive(Debug)]
+pub enum Ebr {}
+
+impl Scheme for Ebr {
+    const NAME: &'static str = "ebr";
+    const SUMMARY: &'static str = "epoch-based (crossbeam-epoch): cheap protection, garbage unbounded if a thread stays pinned";
+    type Domain = EbrDomain;
+    type Local<'d> = EbrLocal<'d>;
+
+    fn new_domain() -> EbrDomain {
+        EbrDomain {
+            collector: ManuallyDrop::new(Collector::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    fn register(domain: &EbrDomain, _slots: usize) -> EbrLocal<'_> {
+        EbrLocal {
+            handle: ManuallyDrop::new(domain.collector.register()),
+            participant: domain.counters.join(),
+        }
+    }
+
+    fn stats(domain: &EbrDomain) -> ReclaimStats {
+        domain.counters.stats()
+    }
+}
+
+/// A structure's collector and counters.
+#[derive(Debug)]
+pub struct EbrDomain {
+    /// Dropped by hand before `counters`, under the teardown scope.
+    collector: ManuallyDrop<Collector>,
+    counters: Counters,
+}
+
+impl Drop for EbrDomain {
+    fn drop(&mut self) {
+        let _scope = self.counters.teardown();
+        // SAFETY: dropped once, here; the field is not used afterwards. Every local borrowed
+        // the domain and is gone, so this is the collector's last reference and dropping it
+        // runs every deferred free, counted under the teardown scope.
+        unsafe { ManuallyDrop::drop(&mut self.collector) };
+    }
+}
+
+/// One thread's registration with the collector.
+#[derive(Debug)]
+pub struct EbrLocal<'d> {
+    /// Dropped by hand inside the participant's scope: unregistering pins once more and
+    /// may run deferred frees.
+    handle: ManuallyDrop<LocalHandle>,
+    participant: Participant<'d>,
+}
+
+impl Drop for EbrLocal<'_> {
+    fn drop(&mut self) {
+        let _scope = self.participant.enter();
+        // SAFETY: dropped once, here; the field is not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.handle) };
+    }
+}
+
+impl Local for EbrLocal<'_> {
+    type Guard<'l>
+        = EbrGuard<'l>
+    where
+        Self: 'l;
+
+    fn pin(&mut self) -> EbrGuard<'_> {
+        // Enter the scope before pinning: crossbeam-epoch runs deferred frees inside `pin`.
+        let scope = self.participant.enter();
+        EbrGuard {
+            guard: self.handle.pin(),
+            participant: &self.participant,
+            _scope: scope,
+        }
+    }
+}
+
+/// A pinned operation.
+#[derive(Debug)]
+pub struct EbrGuard<'l> {
+    /// Declared before `_scope` so it is unpinned while the scope is still current.
+    guard: crossbeam_epoch::Guard,
+    participant: &'l Participant<'l>,
+    _scope: Scope<'l>,
+}
+
+// SAFETY: while `guard` is pinned, no object deferred through this collector after the
+// pin began is freed; the protocol retires a node only once it is unreachable, so any
+// pointer loaded from the structure during the pin stays valid until the guard drops.
+unsafe impl Guard for EbrGuard<'_> {
+    fn protect<T>(&mut self, _slot: usize, src: &AtomicPtr<T>) -> *mut T {
+        // Acquire: the node's contents were written before the Release that published it.
+        src.load(Ordering::Acquire)
+    }
+
+    fn protect_from<T, A>(&mut self, _: usize, _: *mut T, _: &AtomicPtr<A>, _: *mut A) -> bool {
+        // Pinned before `ptr` was read: whatever it points to cannot be freed before unpin.
+        true
+    }
+
+    unsafe fn retire<T: Send>(&mut self, ptr: *mut T) {
+        self.participant.note_retired();
+        // SAFETY: the closure frees a node that is unreachable (caller's contract) only
+        // after every thread pinned now has unpinned. It captures a raw pointer only, and
+        // the collector runs it before the domain (which owns the collector) is gone.
+        unsafe {
+            self.guard.defer_unchecked(move || {
+                drop(Box::from_raw(ptr));
+                counters::note_freed();
+            });
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Safe memory reclamation (SMR) for lock-free structures, behind one trait.
+//!
+//! # The problem
+//!
+//! A lock-free structure unlinks a node with a compare-and-swap, but another thread may
+//! hold a pointer to that node it loaded a moment earlier and is about to dereference.
+//! Freeing the node at once is a use-after-free; reusing its address is the ABA problem.
+//! A reclamation scheme answers one question: *when is an unlinked node no longer
+//! reachable by any thread, so that it can be freed?*
+//!
+//! # The protocol structures are written against
+//!
+//! A structure is written once, generic over [`Scheme`], and follows four rules:
+//!
+//! 1. Each thread [registers](Scheme::register) with the structure's
+//!    [domain](Scheme::Domain) once and keeps its [`Local`] for the whole run.
+//! 2. Every operation [pins](Local::pin) a [`Guard`] first and keeps it until it has
+//!    stopped touching shared nodes.
+//! 3. Every shared pointer the operation will dereference is obtained through
+//!    [`Guard::protect`] (a load that stays valid) or, when it was read out of another
+//!    node, published with [`Guard::protect_from`] and re-validated against the pointer
+//!    that made that node reachable.
+//! 4. A node is handed to [`Guard::retire`] by the one thread that unlinked it, after it
+//!    became unreachable from the structure's roots; the scheme frees it once no
+//!    protection can name it.
+//!
+//! # The schemes
+//!
+//! | scheme | protect | retire | garbage bound |
+//! |---|---|---|---|
+//! | [`Leak`] | plain load | keeps the node until the domain is dropped | none: grows with every pop |
+//! | [`Ebr`] | plain load, valid while pinned | deferred by epochs (crossbeam-epoch) | none if a thread stays pinned |
+//! | [`Hp`] | publish + fence + re-validate | freed when no hazard names it (haphazard) | bounded by threads × slots |
+//!
+//! Counted-reference schemes (`rc`, `sweep`) do not fit this protocol: their links own a
+//! count, and reclamation is a side effect of dropping the last one, not a `retire` call.
+//! They sit beside it as structures of their own and report the same
+//! [`ReclaimStats`] through [`counters`].
+//!
+//! Every scheme counts what it was handed and what it freed ([`Scheme::stats`]); see
+//! [`counters`] for how that stays off the measured path.
+
+pub mod counters;
+mod ebr;
+mod hp;
+mod leak;
+
+pub use ebr::{Ebr, EbrDomain, EbrGuard, EbrLocal};
+pub use hp::{Hp, HpDomain, HpGuard, HpLocal};
+pub use leak::{Leak, LeakDomain, LeakGuard, LeakLocal};
+pub use reclaim_core::ReclaimStats;
+
+use std::sync::atomic::AtomicPtr;
+
+/// A reclamation scheme: a per-structure domain, per-thread locals, per-operation guards.
+pub trait Scheme: 'static {
+    /// The name users select the scheme by: `"leak"`, `"ebr"`, `"hp"`.
+    const NAME: &'static str;
+
+    /// One line on how the scheme reclaims, for listings.
+    const SUMMARY: &'static str;
+
+    /// State shared by every thread of one structure (a collector, a hazard-pointer domain).
+    /// Each structure owns its domain, so dropping the structure frees all its garbage.
+    type Domain: Send + Sync;
+
+    /// One thread's registration with a domain.
+    type Local<'d>: Local;
+
+    /// A fresh domain.
+    fn new_domain() -> Self::Domain;
+
+    /// Registers the calling thread with `domain`, with `slots` protection slots (the most
+    /// pointers one operation of the structure protects at once).
+    fn register(domain: &Self::Domain, slots: usize) -> Self::Local<'_>;
+
+    /// What the domain has retired and freed so far; safe to call while threads run.
+    fn stats(domain: &Self::Domain) -> ReclaimStats;
+}
+
+/// A thread's registration with a domain.
+pub trait Local {
+    /// The critical section of one operation.
+    type Guard<'l>: Guard
+    where
+        Self: 'l;
+
+    /// Enters an operation. Pointers protected through the guard stay valid until it is
+    /// dropped (or their slot is reused).
+    fn pin(&mut self) -> Self::Guard<'_>;
+}
+
+/// The critical section of one operation on a structure.
+///
+/// # Safety
+///
+/// Implementors guarantee to the structure code: a non-null pointer returned by
+/// [`protect`](Guard::protect), or accepted by [`protect_from`](Guard::protect_from)
+/// (it returned `true`), is not freed before this guard is dropped or the same slot is
+/// protected again — provided the structure keeps its side of the protocol (the rules in
+/// the [crate documentation](crate)).
+pub unsafe trait Guard {
+    /// Loads `src` and protects the loaded pointer in `slot`. Null is returned as is.
+    fn protect<T>(&mut self, slot: usize, src: &AtomicPtr<T>) -> *mut T;
+
+    /// Protects `ptr` in `slot`, where `ptr` was read out of a node that is reachable only
+    /// while `anchor` still holds `expected`. Returns `false` if `anchor` moved on, in which
+    /// case `ptr` may already be retired: the caller must not dereference it and retries.
+    ///
+    /// This is the re-validation a Michael–Scott queue needs for `head.next`: the field
+    /// itself never changes once set, so checking it again proves nothing; only `head`
+    /// still holding the old node proves that `next` was not dequeued and retired.
+    fn protect_from<T, A>(
+        &mut self,
+        slot: usize,
+        ptr: *mut T,
+        anchor: &AtomicPtr<A>,
+        expected: *mut A,
+    ) -> bool;
+
+    /// Hands an unlinked node to the scheme, which drops the `Box<T>` once no thread can
+    /// reach it.
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` came from `Box::<T>::into_raw` and was retired by no one else;
+    /// - it is unreachable from the structure's roots: a thread that starts an operation
+    ///   now cannot find it;
+    /// - it belongs to a structure whose domain is the one this guard was pinned in, and
+    ///   that domain outlives every use of the pointer.
+    unsafe fn retire<T: Send>(&mut self, ptr: *mut T);
+}

@@ -1,0 +1,53 @@
+//! The handle every scheme-generic structure hands out: the structure plus the thread's
+//! registration with the structure's reclamation domain.
+
+use reclaim_core::Handle;
+use reclaim_smr::Scheme;
+
+/// A lock-free structure whose operations take the calling thread's scheme registration.
+pub trait LockFree<T, S: Scheme>: Sync {
+    /// The most pointers one operation protects at once (hazard slots per thread).
+    const SLOTS: usize;
+
+    /// The structure's reclamation domain.
+    fn domain(&self) -> &S::Domain;
+
+    /// Adds a value.
+    fn push(&self, local: &mut S::Local<'_>, value: T);
+
+    /// Removes a value, or `None` if the structure was seen empty.
+    fn pop(&self, local: &mut S::Local<'_>) -> Option<T>;
+}
+
+/// One thread's access to a scheme-generic structure.
+#[derive(Debug)]
+pub struct SchemeHandle<'c, C, S: Scheme> {
+    structure: &'c C,
+    local: S::Local<'c>,
+}
+
+impl<'c, C, S: Scheme> SchemeHandle<'c, C, S> {
+    /// Registers the calling thread with `structure`'s domain.
+    pub fn new<T>(structure: &'c C) -> Self
+    where
+        C: LockFree<T, S>,
+    {
+        SchemeHandle {
+            structure,
+            local: S::register(structure.domain(), C::SLOTS),
+        }
+    }
+}
+
+impl<T, C: LockFree<T, S>, S: Scheme> Handle<T> for SchemeHandle<'_, C, S> {
+    #[inline]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        self.structure.push(&mut self.local, value);
+        Ok(())
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.structure.pop(&mut self.local)
+    }
+}

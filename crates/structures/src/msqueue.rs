@@ -1,0 +1,191 @@
+//! The Michael–Scott queue (Michael & Scott, 1996): a singly linked list with a dummy node
+//! at the front, a `head` that dequeuers swing forward and a `tail` that enqueuers link
+//! behind and swing forward, each helping the other when `tail` lags one node behind.
+//!
+//! Two traps are avoided here, both found in real implementations:
+//!
+//! - **A tail left behind the head** (crossbeam issue 238). With one value in flight, `tail`
+//!   may still point at the dummy after an enqueuer linked a node behind it. If a dequeuer
+//!   then swings `head` past the dummy and retires it, `tail` points at a retired node and
+//!   the next enqueuer writes into freed memory. `pop` therefore swings `tail` forward
+//!   itself before it retires the node `tail` may still name.
+//! - **A hazard that is not re-validated** (haphazard issue 55). `pop` reads `next` out of
+//!   the head node and must protect it before reading its value. Checking that `head.next`
+//!   still equals `next` proves nothing — a `next` field never changes once set — so `next`
+//!   could already have been dequeued and freed. Only `head` still holding the old head
+//!   proves `next` is still linked; that is what [`Guard::protect_from`] checks.
+
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crossbeam_utils::CachePadded;
+use reclaim_core::{Backend, BuildError, Config, Consumers, Container, Info, Item, ReclaimStats};
+use reclaim_smr::{Guard, Local, Scheme};
+
+use crate::handle::{LockFree, SchemeHandle};
+use crate::node::{Node, free_chain};
+
+/// Hazard slot of the head (in `pop`) or the tail (in `push`).
+const END: usize = 0;
+/// Hazard slot of the node after the head, whose value `pop` takes.
+const NEXT: usize = 1;
+
+/// A lock-free FIFO queue over reclamation scheme `S`.
+pub struct MsQueue<T, S: Scheme> {
+    /// The dummy node; the values are in the nodes after it.
+    head: CachePadded<AtomicPtr<Node<T>>>,
+    /// The last node, or the one before it while an enqueue is half done.
+    tail: CachePadded<AtomicPtr<Node<T>>>,
+    domain: S::Domain,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: as for the Treiber stack: values move between threads, so the queue is `Send`
+// and `Sync` when they are `Send`; shared access is through atomics and the scheme.
+unsafe impl<T: Send, S: Scheme> Send for MsQueue<T, S> {}
+// SAFETY: see above.
+unsafe impl<T: Send, S: Scheme> Sync for MsQueue<T, S> {}
+
+impl<T, S: Scheme> std::fmt::Debug for MsQueue<T, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsQueue")
+            .field("scheme", &S::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send, S: Scheme> Default for MsQueue<T, S> {
+    fn default() -> Self {
+        let dummy = Node::alloc_dummy();
+        MsQueue {
+            head: CachePadded::new(AtomicPtr::new(dummy)),
+            tail: CachePadded::new(AtomicPtr::new(dummy)),
+            domain: S::new_domain(),
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
+    const SLOTS: usize = 2;
+
+    fn domain(&self) -> &S::Domain {
+        &self.domain
+    }
+
+    fn push(&self, local: &mut S::Local<'_>, value: T) {
+        let node = Node::alloc(value);
+        let mut guard = local.pin();
+        loop {
+            // Never null: the list always holds at least the dummy.
+            let tail = guard.protect(END, &self.tail);
+            // SAFETY: `tail` is protected and was still the tail when protected; a node is
+            // retired only after both `head` and `tail` moved past it.
+            let tail_next = unsafe { &(*tail).next };
+            let next = tail_next.load(Ordering::Acquire);
+            if !next.is_null() {
+                // The tail lags: help the enqueuer that linked `next` and retry.
+                let _ =
+                    self.tail
+                        .compare_exchange(tail, next, Ordering::Release, Ordering::Relaxed);
+                continue;
+            }
+            // Release publishes the node's value to the dequeuer's Acquire load of `next`.
+            if tail_next
+                .compare_exchange(ptr::null_mut(), node, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                // Swing the tail; if this fails another thread already helped.
+                let _ =
+                    self.tail
+                        .compare_exchange(tail, node, Ordering::Release, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    fn pop(&self, local: &mut S::Local<'_>) -> Option<T> {
+        let mut guard = local.pin();
+        loop {
+            let head = guard.protect(END, &self.head);
+            // SAFETY: `head` is protected and was the head when protected.
+            let next = unsafe { (*head).next.load(Ordering::Acquire) };
+            if next.is_null() {
+                return None;
+            }
+            // `next` was read out of `head`: it is linked only while `head` is still the
+            // head (haphazard issue 55).
+            if !guard.protect_from(NEXT, next, &self.head, head) {
+                continue;
+            }
+            if self
+                .head
+                .compare_exchange(head, next, Ordering::Release, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            // `head` is unlinked from the front, but `tail` may still name it if the
+            // enqueuer of `next` has not swung it yet (crossbeam issue 238): swing it
+            // ourselves before retiring, so no thread can reach `head` through `tail`.
+            if self.tail.load(Ordering::Relaxed) == head {
+                let _ =
+                    self.tail
+                        .compare_exchange(head, next, Ordering::Release, Ordering::Relaxed);
+            }
+            // SAFETY: `next` is protected; our CAS made it the new dummy, so we alone take
+            // its value, once. The enqueuer's Release CAS on `head.next`, read with
+            // Acquire above, made the value visible.
+            let value = unsafe { (*next).value.assume_init_read() };
+            // SAFETY: `head` came from `Box::into_raw` and is unreachable: `head` and
+            // `tail` both moved past it. The thread whose CAS unlinked it retires it, once,
+            // into this queue's domain.
+            unsafe { guard.retire(head) };
+            return Some(value);
+        }
+    }
+}
+
+impl<T, S: Scheme> Drop for MsQueue<T, S> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no thread can reach the nodes. The first node is the dummy
+        // (no value), every later one holds a value. Retired nodes are not linked.
+        unsafe { free_chain(*self.head.get_mut(), false) };
+    }
+}
+
+/// The registry's marker for a Michael–Scott queue over scheme `S`.
+#[derive(Debug)]
+pub struct MichaelScott<S>(PhantomData<fn() -> S>);
+
+impl<S: Scheme> Backend for MichaelScott<S> {
+    const INFO: Info = Info {
+        structure: "msqueue",
+        scheme: S::NAME,
+        ordering: reclaim_core::Ordering::Fifo,
+        consumers: Consumers::Many,
+        bounded: false,
+        summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
+    };
+    type Container<T: Item> = MsQueue<T, S>;
+}
+
+impl<T: Send, S: Scheme> Container<T> for MsQueue<T, S> {
+    type Handle<'c>
+        = SchemeHandle<'c, Self, S>
+    where
+        Self: 'c;
+
+    fn new(_config: &Config) -> Result<Self, BuildError> {
+        Ok(Self::default())
+    }
+
+    fn handle(&self) -> Self::Handle<'_> {
+        SchemeHandle::new(self)
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        Some(S::stats(&self.domain))
+    }
+}

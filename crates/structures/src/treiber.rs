@@ -1,0 +1,147 @@
+//! The Treiber stack (Treiber, 1986): a singly linked list whose head is swung by
+//! compare-and-swap.
+//!
+//! `push` links a fresh node in front of the head it read; it never dereferences a shared
+//! node, so it needs no protection and does not pin. `pop` protects the head, reads its
+//! `next`, and swings the head to it. Protection is what makes that read safe and rules out
+//! ABA: a protected node cannot be freed, so its address cannot come back as a new head
+//! while the CAS is pending.
+
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crossbeam_utils::CachePadded;
+use reclaim_core::{Backend, BuildError, Config, Consumers, Container, Info, Item, ReclaimStats};
+use reclaim_smr::{Guard, Local, Scheme};
+
+use crate::handle::{LockFree, SchemeHandle};
+use crate::node::{Node, free_chain};
+
+/// A lock-free LIFO stack over reclamation scheme `S`.
+pub struct TreiberStack<T, S: Scheme> {
+    head: CachePadded<AtomicPtr<Node<T>>>,
+    domain: S::Domain,
+    /// The stack owns its values.
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: the stack hands values from one thread to another, so it is `Send` and `Sync`
+// exactly when the values are `Send` (like a `Mutex<Vec<T>>`); the domain is `Send + Sync`
+// by the `Scheme` contract. The raw pointers inside are owned nodes.
+unsafe impl<T: Send, S: Scheme> Send for TreiberStack<T, S> {}
+// SAFETY: as above; every shared access goes through atomics and the scheme's protection.
+unsafe impl<T: Send, S: Scheme> Sync for TreiberStack<T, S> {}
+
+impl<T, S: Scheme> std::fmt::Debug for TreiberStack<T, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TreiberStack")
+            .field("scheme", &S::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send, S: Scheme> Default for TreiberStack<T, S> {
+    fn default() -> Self {
+        TreiberStack {
+            head: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            domain: S::new_domain(),
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
+    const SLOTS: usize = 1;
+
+    fn domain(&self) -> &S::Domain {
+        &self.domain
+    }
+
+    fn push(&self, _local: &mut S::Local<'_>, value: T) {
+        let node = Node::alloc(value);
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `node` is ours until the CAS below publishes it.
+            unsafe { (*node).next.store(head, Ordering::Relaxed) };
+            // Release publishes the node's value and `next` to the Acquire in `pop`.
+            match self
+                .head
+                .compare_exchange_weak(head, node, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    fn pop(&self, local: &mut S::Local<'_>) -> Option<T> {
+        let mut guard = local.pin();
+        loop {
+            let head = guard.protect(0, &self.head);
+            if head.is_null() {
+                return None;
+            }
+            // SAFETY: `head` is protected, so it is not freed while we read it. `next` was
+            // written before the node was published and never changes afterwards.
+            let next = unsafe { (*head).next.load(Ordering::Relaxed) };
+            if self
+                .head
+                .compare_exchange_weak(head, next, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                // SAFETY: our CAS unlinked `head`, so we alone take its value (once: the
+                // node is retired next and nobody reads a retired node's value).
+                let value = unsafe { (*head).value.assume_init_read() };
+                // SAFETY: `head` came from `Box::into_raw`, is unreachable from `self.head`
+                // now, is retired once (by the thread whose CAS unlinked it), and belongs
+                // to this stack's domain.
+                unsafe { guard.retire(head) };
+                return Some(value);
+            }
+        }
+    }
+}
+
+impl<T, S: Scheme> Drop for TreiberStack<T, S> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no thread can reach the nodes; every linked node holds a
+        // value. Retired nodes are not linked and are freed by the domain, dropped next.
+        unsafe { free_chain(*self.head.get_mut(), true) };
+    }
+}
+
+/// The registry's marker for a Treiber stack over scheme `S`.
+#[derive(Debug)]
+pub struct Treiber<S>(PhantomData<fn() -> S>);
+
+impl<S: Scheme> Backend for Treiber<S> {
+    const INFO: Info = Info {
+        structure: "treiber",
+        scheme: S::NAME,
+        ordering: reclaim_core::Ordering::Lifo,
+        consumers: Consumers::Many,
+        bounded: false,
+        summary: "Treiber stack: one CAS on the head per operation",
+    };
+    type Container<T: Item> = TreiberStack<T, S>;
+}
+
+impl<T: Send, S: Scheme> Container<T> for TreiberStack<T, S> {
+    type Handle<'c>
+        = SchemeHandle<'c, Self, S>
+    where
+        Self: 'c;
+
+    fn new(_config: &Config) -> Result<Self, BuildError> {
+        Ok(Self::default())
+    }
+
+    fn handle(&self) -> Self::Handle<'_> {
+        SchemeHandle::new(self)
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        Some(S::stats(&self.domain))
+    }
+}
