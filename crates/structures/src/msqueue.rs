@@ -189,3 +189,48 @@ impl<T: Send, S: Scheme> Container<T> for MsQueue<T, S> {
         Some(S::stats(&self.domain))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reclaim_smr::{Hp, Leak};
+
+    /// crossbeam issue 238: an enqueuer linked a node behind the dummy and stalled before
+    /// swinging the tail. A pop that retires the dummy must first move the tail off it.
+    #[test]
+    fn pop_moves_a_lagging_tail_off_the_node_it_retires() {
+        let queue = MsQueue::<u32, Leak>::default();
+        let mut local = Leak::register(&queue.domain, MsQueue::<u32, Leak>::SLOTS);
+        let dummy = queue.head.load(Ordering::Relaxed);
+        let node = Node::alloc(7);
+        // SAFETY: the dummy is alive (nothing was popped) and only this thread uses the
+        // queue; this is the first half of an enqueue, done by hand.
+        unsafe { (*dummy).next.store(node, Ordering::Release) };
+        assert_eq!(queue.tail.load(Ordering::Relaxed), dummy);
+
+        assert_eq!(queue.pop(&mut local), Some(7));
+        assert_eq!(
+            queue.tail.load(Ordering::Relaxed),
+            node,
+            "the tail still names the retired dummy"
+        );
+        queue.push(&mut local, 8);
+        assert_eq!(queue.pop(&mut local), Some(8));
+    }
+
+    /// The enqueuer-side half of the same state: a push that finds the tail lagging helps
+    /// it forward and still appends at the end.
+    #[test]
+    fn push_helps_a_lagging_tail() {
+        let queue = MsQueue::<u32, Hp>::default();
+        let mut local = Hp::register(&queue.domain, MsQueue::<u32, Hp>::SLOTS);
+        let dummy = queue.head.load(Ordering::Relaxed);
+        let node = Node::alloc(1);
+        // SAFETY: as above, a half-done enqueue by hand on a queue only we use.
+        unsafe { (*dummy).next.store(node, Ordering::Release) };
+        queue.push(&mut local, 2);
+        assert_eq!(queue.pop(&mut local), Some(1));
+        assert_eq!(queue.pop(&mut local), Some(2));
+        assert_eq!(queue.pop(&mut local), None);
+    }
+}
