@@ -11,12 +11,11 @@
 //! the machine and tests stay leak-free under Miri. That bookkeeping is a vector push per
 //! retire, with no synchronization.
 
-use std::marker::PhantomData;
 use std::mem;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::counters::{self, Counters, Participant, Scope};
+use crate::counters::{self, Counters, Participant};
 use crate::{Guard, Local, ReclaimStats, Scheme};
 
 /// Never frees a retired node while the structure lives.
@@ -133,7 +132,6 @@ impl Local for LeakLocal<'_> {
         LeakGuard {
             participant: &self.participant,
             retired: &mut self.retired,
-            _not_send: PhantomData,
         }
     }
 }
@@ -143,7 +141,6 @@ impl Local for LeakLocal<'_> {
 pub struct LeakGuard<'l> {
     participant: &'l Participant<'l>,
     retired: &'l mut Vec<Retired>,
-    _not_send: PhantomData<Scope<'l>>,
 }
 
 // SAFETY: nothing retired is freed before the domain is dropped, and the domain outlives

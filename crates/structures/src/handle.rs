@@ -51,3 +51,29 @@ impl<T, C: LockFree<T, S>, S: Scheme> Handle<T> for SchemeHandle<'_, C, S> {
         self.structure.pop(&mut self.local)
     }
 }
+
+/// Implements [`Container`](reclaim_core::Container) for a scheme-generic structure that is
+/// `Default` and [`LockFree`]: handles are [`SchemeHandle`]s, counters are the scheme's.
+macro_rules! scheme_container {
+    ($structure:ident) => {
+        impl<T: Send, S: reclaim_smr::Scheme> reclaim_core::Container<T> for $structure<T, S> {
+            type Handle<'c>
+                = $crate::SchemeHandle<'c, Self, S>
+            where
+                Self: 'c;
+
+            fn new(_config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
+                Ok(Self::default())
+            }
+
+            fn handle(&self) -> Self::Handle<'_> {
+                $crate::SchemeHandle::new(self)
+            }
+
+            fn reclamation(&self) -> Option<reclaim_core::ReclaimStats> {
+                Some(S::stats($crate::LockFree::<T, S>::domain(self)))
+            }
+        }
+    };
+}
+pub(crate) use scheme_container;

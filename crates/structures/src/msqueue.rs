@@ -20,10 +20,10 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crossbeam_utils::CachePadded;
-use reclaim_core::{Backend, BuildError, Config, Consumers, Container, Info, Item, ReclaimStats};
+use reclaim_core::{Backend, Consumers, Info, Item};
 use reclaim_smr::{Guard, Local, Scheme};
 
-use crate::handle::{LockFree, SchemeHandle};
+use crate::handle::{LockFree, scheme_container};
 use crate::node::{Node, free_chain};
 
 /// Hazard slot of the head (in `pop`) or the tail (in `push`).
@@ -171,24 +171,7 @@ impl<S: Scheme> Backend for MichaelScott<S> {
     type Container<T: Item> = MsQueue<T, S>;
 }
 
-impl<T: Send, S: Scheme> Container<T> for MsQueue<T, S> {
-    type Handle<'c>
-        = SchemeHandle<'c, Self, S>
-    where
-        Self: 'c;
-
-    fn new(_config: &Config) -> Result<Self, BuildError> {
-        Ok(Self::default())
-    }
-
-    fn handle(&self) -> Self::Handle<'_> {
-        SchemeHandle::new(self)
-    }
-
-    fn reclamation(&self) -> Option<ReclaimStats> {
-        Some(S::stats(&self.domain))
-    }
-}
+scheme_container!(MsQueue);
 
 #[cfg(test)]
 mod tests {

@@ -12,10 +12,10 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crossbeam_utils::CachePadded;
-use reclaim_core::{Backend, BuildError, Config, Consumers, Container, Info, Item, ReclaimStats};
+use reclaim_core::{Backend, Consumers, Info, Item};
 use reclaim_smr::{Guard, Local, Scheme};
 
-use crate::handle::{LockFree, SchemeHandle};
+use crate::handle::{LockFree, scheme_container};
 use crate::node::{Node, free_chain};
 
 /// A lock-free LIFO stack over reclamation scheme `S`.
@@ -127,21 +127,4 @@ impl<S: Scheme> Backend for Treiber<S> {
     type Container<T: Item> = TreiberStack<T, S>;
 }
 
-impl<T: Send, S: Scheme> Container<T> for TreiberStack<T, S> {
-    type Handle<'c>
-        = SchemeHandle<'c, Self, S>
-    where
-        Self: 'c;
-
-    fn new(_config: &Config) -> Result<Self, BuildError> {
-        Ok(Self::default())
-    }
-
-    fn handle(&self) -> Self::Handle<'_> {
-        SchemeHandle::new(self)
-    }
-
-    fn reclamation(&self) -> Option<ReclaimStats> {
-        Some(S::stats(&self.domain))
-    }
-}
+scheme_container!(TreiberStack);
