@@ -13,10 +13,18 @@ pub trait LockFree<T, S: Scheme>: Sync {
     fn domain(&self) -> &S::Domain;
 
     /// Adds a value.
-    fn push(&self, local: &mut S::Local<'_>, value: T);
+    ///
+    /// # Safety
+    /// `local` was registered with [`self.domain()`](LockFree::domain). A registration with
+    /// another domain would publish protections this structure's reclamation never looks
+    /// at. [`SchemeHandle`], the safe way in, registers with the right domain.
+    unsafe fn push(&self, local: &mut S::Local<'_>, value: T);
 
     /// Removes a value, or `None` if the structure was seen empty.
-    fn pop(&self, local: &mut S::Local<'_>) -> Option<T>;
+    ///
+    /// # Safety
+    /// As for [`push`](LockFree::push).
+    unsafe fn pop(&self, local: &mut S::Local<'_>) -> Option<T>;
 }
 
 /// One thread's access to a scheme-generic structure.
@@ -42,13 +50,15 @@ impl<'c, C, S: Scheme> SchemeHandle<'c, C, S> {
 impl<T, C: LockFree<T, S>, S: Scheme> Handle<T> for SchemeHandle<'_, C, S> {
     #[inline]
     fn push(&mut self, value: T) -> Result<(), T> {
-        self.structure.push(&mut self.local, value);
+        // SAFETY: `local` was registered with this structure's domain in `new`.
+        unsafe { self.structure.push(&mut self.local, value) };
         Ok(())
     }
 
     #[inline]
     fn pop(&mut self) -> Option<T> {
-        self.structure.pop(&mut self.local)
+        // SAFETY: as above.
+        unsafe { self.structure.pop(&mut self.local) }
     }
 }
 

@@ -74,7 +74,7 @@ impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
         &self.domain
     }
 
-    fn push(&self, local: &mut S::Local<'_>, value: T) {
+    unsafe fn push(&self, local: &mut S::Local<'_>, value: T) {
         let node = Node::alloc(value);
         let mut guard = local.pin();
         loop {
@@ -105,7 +105,7 @@ impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
         }
     }
 
-    fn pop(&self, local: &mut S::Local<'_>) -> Option<T> {
+    unsafe fn pop(&self, local: &mut S::Local<'_>) -> Option<T> {
         let mut guard = local.pin();
         loop {
             let head = guard.protect(END, &self.head);
@@ -191,14 +191,17 @@ mod tests {
         unsafe { (*dummy).next.store(node, Ordering::Release) };
         assert_eq!(queue.tail.load(Ordering::Relaxed), dummy);
 
-        assert_eq!(queue.pop(&mut local), Some(7));
+        // SAFETY: `local` is registered with the queue's domain (so below too).
+        assert_eq!(unsafe { queue.pop(&mut local) }, Some(7));
         assert_eq!(
             queue.tail.load(Ordering::Relaxed),
             node,
             "the tail still names the retired dummy"
         );
-        queue.push(&mut local, 8);
-        assert_eq!(queue.pop(&mut local), Some(8));
+        // SAFETY: as above.
+        unsafe { queue.push(&mut local, 8) };
+        // SAFETY: as above.
+        assert_eq!(unsafe { queue.pop(&mut local) }, Some(8));
     }
 
     /// The enqueuer-side half of the same state: a push that finds the tail lagging helps
@@ -211,9 +214,12 @@ mod tests {
         let node = Node::alloc(1);
         // SAFETY: as above, a half-done enqueue by hand on a queue only we use.
         unsafe { (*dummy).next.store(node, Ordering::Release) };
-        queue.push(&mut local, 2);
-        assert_eq!(queue.pop(&mut local), Some(1));
-        assert_eq!(queue.pop(&mut local), Some(2));
-        assert_eq!(queue.pop(&mut local), None);
+        // SAFETY: `local` is registered with the queue's domain, for every call.
+        unsafe {
+            queue.push(&mut local, 2);
+            assert_eq!(queue.pop(&mut local), Some(1));
+            assert_eq!(queue.pop(&mut local), Some(2));
+            assert_eq!(queue.pop(&mut local), None);
+        }
     }
 }

@@ -58,7 +58,7 @@ impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
         &self.domain
     }
 
-    fn push(&self, _local: &mut S::Local<'_>, value: T) {
+    unsafe fn push(&self, _local: &mut S::Local<'_>, value: T) {
         let node = Node::alloc(value);
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -75,7 +75,7 @@ impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
         }
     }
 
-    fn pop(&self, local: &mut S::Local<'_>) -> Option<T> {
+    unsafe fn pop(&self, local: &mut S::Local<'_>) -> Option<T> {
         let mut guard = local.pin();
         loop {
             let head = guard.protect(0, &self.head);

@@ -18,11 +18,20 @@ const CHURN: u64 = if cfg!(miri) { 1_100 } else { 20_000 };
 const HUGE: usize = if cfg!(miri) { 1_000 } else { 2_000_000 };
 
 /// Pushes then pops `n` values through one registration; returns what was popped.
-fn churn<S: Scheme, C: LockFree<u64, S>>(structure: &C, local: &mut S::Local<'_>, n: u64) -> u64 {
+///
+/// # Safety
+/// `local` was registered with `structure.domain()`.
+unsafe fn churn<S: Scheme, C: LockFree<u64, S>>(
+    structure: &C,
+    local: &mut S::Local<'_>,
+    n: u64,
+) -> u64 {
     let mut popped = 0;
     for i in 0..n {
-        structure.push(local, i);
-        if structure.pop(local).is_some() {
+        // SAFETY: the caller's registration is with this structure's domain.
+        unsafe { structure.push(local, i) };
+        // SAFETY: as above.
+        if unsafe { structure.pop(local) }.is_some() {
             popped += 1;
         }
     }
@@ -32,18 +41,21 @@ fn churn<S: Scheme, C: LockFree<u64, S>>(structure: &C, local: &mut S::Local<'_>
 fn retires_one_node_per_pop<S: Scheme, C: LockFree<u64, S> + Default>() {
     let structure = C::default();
     let mut local = S::register(structure.domain(), C::SLOTS);
-    let popped = churn(&structure, &mut local, CHURN);
+    // SAFETY: `local` is registered with `structure`'s domain.
+    let popped = unsafe { churn(&structure, &mut local, CHURN) };
     assert_eq!(popped, CHURN);
     let stats = S::stats(structure.domain());
     assert_eq!(stats.retired, CHURN, "one retire per pop: {stats:?}");
     assert!(stats.freed <= stats.retired, "{stats:?}");
-    assert_eq!(structure.pop(&mut local), None);
+    // SAFETY: as above.
+    assert_eq!(unsafe { structure.pop(&mut local) }, None);
 }
 
 fn reclaims_while_running<S: Scheme, C: LockFree<u64, S> + Default>() {
     let structure = C::default();
     let mut local = S::register(structure.domain(), C::SLOTS);
-    churn(&structure, &mut local, CHURN);
+    // SAFETY: `local` is registered with `structure`'s domain.
+    unsafe { churn(&structure, &mut local, CHURN) };
     let stats = S::stats(structure.domain());
     assert!(
         stats.freed > 0,
@@ -55,7 +67,8 @@ fn reclaims_while_running<S: Scheme, C: LockFree<u64, S> + Default>() {
 fn never_frees_while_running<S: Scheme, C: LockFree<u64, S> + Default>() {
     let structure = C::default();
     let mut local = S::register(structure.domain(), C::SLOTS);
-    churn(&structure, &mut local, CHURN);
+    // SAFETY: `local` is registered with `structure`'s domain.
+    unsafe { churn(&structure, &mut local, CHURN) };
     let stats = S::stats(structure.domain());
     assert_eq!(stats.freed, 0, "{stats:?}");
     assert_eq!(stats.outstanding(), CHURN);
@@ -68,7 +81,8 @@ fn freed_while_one_participant_stalls<S: Scheme, C: LockFree<u64, S> + Default>(
     let mut stalled = S::register(structure.domain(), C::SLOTS);
     let mut worker = S::register(structure.domain(), C::SLOTS);
     let guard = stalled.pin();
-    churn(&structure, &mut worker, CHURN);
+    // SAFETY: `worker` is registered with `structure`'s domain.
+    unsafe { churn(&structure, &mut worker, CHURN) };
     let stats = S::stats(structure.domain());
     drop(guard);
     assert_eq!(stats.retired, CHURN);
@@ -83,9 +97,11 @@ fn drops_a_huge_structure<S: Scheme, C: LockFree<Counted, S> + Default>() {
         let structure = C::default();
         let mut local = S::register(structure.domain(), C::SLOTS);
         for _ in 0..HUGE {
-            structure.push(&mut local, Counted(Arc::clone(&drops)));
+            // SAFETY: `local` is registered with `structure`'s domain.
+            unsafe { structure.push(&mut local, Counted(Arc::clone(&drops))) };
         }
-        drop(structure.pop(&mut local));
+        // SAFETY: as above.
+        drop(unsafe { structure.pop(&mut local) });
         assert_eq!(drops.load(Ordering::Relaxed), 1);
     }
     assert_eq!(drops.load(Ordering::Relaxed), HUGE);
@@ -156,7 +172,8 @@ fn no_free_is_counted_outside_its_domain() {
     for _ in 0..3 {
         let structure = TreiberStack::<u64, Ebr>::default();
         let mut local = Ebr::register(structure.domain(), 1);
-        churn(&structure, &mut local, CHURN);
+        // SAFETY: `local` is registered with `structure`'s domain.
+        unsafe { churn(&structure, &mut local, CHURN) };
     }
     assert_eq!(stray_frees(), 0);
 }
