@@ -11,11 +11,11 @@
 //! are its own.
 
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crossbeam_epoch::{Collector, LocalHandle};
 
 use crate::counters::{self, Counters, Participant, Scope};
+use crate::sync::{AtomicPtr, Ordering};
 use crate::{Guard, Local, ReclaimStats, Scheme};
 
 /// Epoch-based reclamation (crossbeam-epoch, one collector per structure).

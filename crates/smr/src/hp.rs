@@ -13,12 +13,12 @@
 
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicPtr, Ordering, fence};
 
 use haphazard::raw::Pointer;
 use haphazard::{Domain, HazardPointer};
 
 use crate::counters::{self, Counters, Participant, Scope};
+use crate::sync::{AtomicPtr, Ordering, fence};
 use crate::{Guard, Local, ReclaimStats, Scheme};
 
 /// Hazard pointers (haphazard, one domain per structure).

@@ -12,10 +12,10 @@
 //! retire, with no synchronization.
 
 use std::mem;
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::counters::{self, Counters, Participant};
+use crate::sync::{AtomicPtr, Ordering};
 use crate::{Guard, Local, ReclaimStats, Scheme};
 
 /// Never frees a retired node while the structure lives.

@@ -41,16 +41,21 @@
 //! [`counters`] for how that stays off the measured path.
 
 pub mod counters;
+#[cfg(not(loom))]
 mod ebr;
+#[cfg(not(loom))]
 mod hp;
 mod leak;
+pub mod sync;
 
+#[cfg(not(loom))]
 pub use ebr::{Ebr, EbrDomain, EbrGuard, EbrLocal};
+#[cfg(not(loom))]
 pub use hp::{Hp, HpDomain, HpGuard, HpLocal};
 pub use leak::{Leak, LeakDomain, LeakGuard, LeakLocal};
 pub use reclaim_core::ReclaimStats;
 
-use std::sync::atomic::AtomicPtr;
+use sync::AtomicPtr;
 
 /// A reclamation scheme: a per-structure domain, per-thread locals, per-operation guards.
 pub trait Scheme: 'static {

@@ -1,5 +1,6 @@
 //! What each scheme promises about a protected pointer, observed with canaries: objects
 //! that record their own drop.
+#![cfg(not(loom))] // ebr and hp are not loom models; tests/loom.rs covers the structures.
 
 use std::ptr;
 use std::sync::Arc;

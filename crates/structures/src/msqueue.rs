@@ -17,10 +17,10 @@
 
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crossbeam_utils::CachePadded;
 use reclaim_core::{Backend, Consumers, Info, Item};
+use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, Scheme};
 
 use crate::handle::{LockFree, scheme_container};
@@ -137,7 +137,7 @@ impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
             // SAFETY: `next` is protected; our CAS made it the new dummy, so we alone take
             // its value, once. The enqueuer's Release CAS on `head.next`, read with
             // Acquire above, made the value visible.
-            let value = unsafe { (*next).value.assume_init_read() };
+            let value = unsafe { (*next).take_value() };
             // SAFETY: `head` came from `Box::into_raw` and is unreachable: `head` and
             // `tail` both moved past it. The thread whose CAS unlinked it retires it, once,
             // into this queue's domain.
@@ -151,7 +151,7 @@ impl<T, S: Scheme> Drop for MsQueue<T, S> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no thread can reach the nodes. The first node is the dummy
         // (no value), every later one holds a value. Retired nodes are not linked.
-        unsafe { free_chain(*self.head.get_mut(), false) };
+        unsafe { free_chain(self.head.load(Ordering::Relaxed), false) };
     }
 }
 
@@ -173,7 +173,7 @@ impl<S: Scheme> Backend for MichaelScott<S> {
 
 scheme_container!(MsQueue);
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use reclaim_smr::{Hp, Leak};

@@ -9,10 +9,10 @@
 
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crossbeam_utils::CachePadded;
 use reclaim_core::{Backend, Consumers, Info, Item};
+use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, Scheme};
 
 use crate::handle::{LockFree, scheme_container};
@@ -92,7 +92,7 @@ impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
             {
                 // SAFETY: our CAS unlinked `head`, so we alone take its value (once: the
                 // node is retired next and nobody reads a retired node's value).
-                let value = unsafe { (*head).value.assume_init_read() };
+                let value = unsafe { (*head).take_value() };
                 // SAFETY: `head` came from `Box::into_raw`, is unreachable from `self.head`
                 // now, is retired once (by the thread whose CAS unlinked it), and belongs
                 // to this stack's domain.
@@ -107,7 +107,7 @@ impl<T, S: Scheme> Drop for TreiberStack<T, S> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no thread can reach the nodes; every linked node holds a
         // value. Retired nodes are not linked and are freed by the domain, dropped next.
-        unsafe { free_chain(*self.head.get_mut(), true) };
+        unsafe { free_chain(self.head.load(Ordering::Relaxed), true) };
     }
 }
 

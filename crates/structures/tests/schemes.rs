@@ -1,6 +1,7 @@
 //! The structures under each scheme: what the schemes promise, observed through their
 //! counters. (Behaviour every backend shares — order, no loss, drops — is the conformance
 //! suite's job; this file checks what differs between schemes.)
+#![cfg(not(loom))] // ebr and hp are not loom models; tests/loom.rs covers the structures.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
