@@ -6,7 +6,8 @@
 
 use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
 use reclaim_core::{Backend, Entry, Visitor};
-use reclaim_smr::{Ebr, Hp, Leak};
+use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
+use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
 use reclaim_structures::{MichaelScott, Treiber};
 
 /// Calls `visitor` once for every registered backend, in listing order.
@@ -15,9 +16,13 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<Treiber<Leak>, V>(visitor, "treiber-leak");
     add::<Treiber<Ebr>, V>(visitor, "treiber-ebr");
     add::<Treiber<Hp>, V>(visitor, "treiber-hp");
+    add::<CountedTreiber<Rc>, V>(visitor, "treiber-rc");
+    add::<CountedTreiber<Sweep>, V>(visitor, "treiber-sweep");
     add::<MichaelScott<Leak>, V>(visitor, "msqueue-leak");
     add::<MichaelScott<Ebr>, V>(visitor, "msqueue-ebr");
     add::<MichaelScott<Hp>, V>(visitor, "msqueue-hp");
+    add::<CountedMichaelScott<Rc>, V>(visitor, "msqueue-rc");
+    add::<CountedMichaelScott<Sweep>, V>(visitor, "msqueue-sweep");
     add::<MutexVecBackend, V>(visitor, "mutex-vec");
     add::<MutexDequeBackend, V>(visitor, "mutex-deque");
     add::<SegQueueBackend, V>(visitor, "segqueue");
@@ -66,7 +71,7 @@ mod tests {
     fn every_scheme_backs_both_lock_free_structures() {
         let entries = entries();
         for structure in ["treiber", "msqueue"] {
-            for scheme in ["leak", "ebr", "hp"] {
+            for scheme in ["leak", "ebr", "hp", "rc", "sweep"] {
                 assert!(
                     entries
                         .iter()

@@ -32,28 +32,37 @@
 //! | [`Ebr`] | plain load, valid while pinned | deferred by epochs (crossbeam-epoch) | none if a thread stays pinned |
 //! | [`Hp`] | publish + fence + re-validate | freed when no hazard names it (haphazard) | bounded by threads × slots |
 //!
-//! Counted-reference schemes (`rc`, `sweep`) do not fit this protocol: their links own a
-//! count, and reclamation is a side effect of dropping the last one, not a `retire` call.
-//! They sit beside it as structures of their own and report the same
-//! [`ReclaimStats`] through [`counters`].
+//! Counted-reference schemes ([`Rc`], [`Sweep`]) do not fit this protocol: their links own
+//! a count, and reclamation is a side effect of dropping the last one, not a `retire` call.
+//! They implement [`CountedScheme`] instead, back a structure family of their own, and
+//! report the same [`ReclaimStats`] through [`counters`].
 //!
 //! Every scheme counts what it was handed and what it freed ([`Scheme::stats`]); see
 //! [`counters`] for how that stays off the measured path.
 
+pub mod counted;
 pub mod counters;
 #[cfg(not(loom))]
 mod ebr;
 #[cfg(not(loom))]
 mod hp;
 mod leak;
+#[cfg(not(loom))]
+mod rc;
+pub mod sweep;
 pub mod sync;
 
+pub use counted::CountedScheme;
 #[cfg(not(loom))]
 pub use ebr::{Ebr, EbrDomain, EbrGuard, EbrLocal};
 #[cfg(not(loom))]
 pub use hp::{Hp, HpDomain, HpGuard, HpLocal};
 pub use leak::{Leak, LeakDomain, LeakGuard, LeakLocal};
+#[cfg(not(loom))]
+pub use rc::{Rc, RcDomain};
 pub use reclaim_core::ReclaimStats;
+#[cfg(not(loom))]
+pub use sweep::{Sweep, SweepDomain};
 
 use sync::AtomicPtr;
 

@@ -1,9 +1,13 @@
-//! Lock-free structures written once against [`reclaim_smr::Scheme`] and registered for
-//! every scheme: a [Treiber stack](treiber) and a [Michael–Scott queue](msqueue).
+//! Lock-free structures, each written once per family and registered for every scheme of
+//! the family: a [Treiber stack](treiber) and a [Michael–Scott queue](msqueue) over the
+//! pointer schemes ([`reclaim_smr::Scheme`]: leak, ebr, hp), and the same two over the
+//! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep).
 //!
 //! Each file holds one structure and its [`Backend`](reclaim_core::Backend) marker; the
-//! per-thread [`SchemeHandle`] they share lives here.
+//! per-thread [`SchemeHandle`] the pointer family shares lives here.
 
+#[cfg(not(loom))]
+pub mod counted;
 mod handle;
 pub mod msqueue;
 mod node;

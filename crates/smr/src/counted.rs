@@ -1,0 +1,58 @@
+//! Counted-reference schemes: the links of a structure own reference counts, and an
+//! object is reclaimed when its last reference is dropped — not through a `retire` call.
+//! That is why they sit beside [`Scheme`](crate::Scheme) rather than under it.
+//!
+//! Structures written against [`CountedScheme`] keep their nodes in `Arc`s and load shared
+//! links with a protected load (arc-swap), so holding a loaded node is holding a count:
+//! the node cannot be freed under the reader, and its address cannot come back (no ABA).
+//! The two schemes differ in where the last drop lands:
+//!
+//! - [`Rc`]: on whichever thread drops the last reference, inline;
+//! - [`Sweep`](crate::Sweep): never on a worker: a collector thread holds one more
+//!   reference to every node and frees those only it still holds.
+//!
+//! Counting: a node is *retired* when the operation that unlinked it counts it
+//! ([`Participant::note_retired`](crate::counters::Participant::note_retired)) and
+//! *freed* when its memory goes; the structure's node type calls
+//! [`counters::note_freed`](crate::counters::note_freed) from its `Drop` for retired nodes,
+//! under the scope of whichever thread frees it (a worker's operation or the structure's
+//! teardown for `rc`, the collector thread for `sweep`).
+
+use std::sync::Arc;
+
+use crate::ReclaimStats;
+use crate::counters::{Counters, Scope};
+
+/// A counted-reference reclamation scheme.
+pub trait CountedScheme: 'static {
+    /// The name users select the scheme by: `"rc"`, `"sweep"`.
+    const NAME: &'static str;
+
+    /// One line on how the scheme reclaims, for listings.
+    const SUMMARY: &'static str;
+
+    /// Per-structure state (counters; the collector for `sweep`).
+    type Domain: Send + Sync;
+
+    /// A fresh domain.
+    fn new_domain() -> Self::Domain;
+
+    /// The domain's retire/free counters.
+    fn counters(domain: &Self::Domain) -> &Counters;
+
+    /// Called with every node before it is linked (`sweep` hands the collector a clone).
+    fn track<N: Send + Sync + 'static>(domain: &Self::Domain, node: &Arc<N>);
+
+    /// Called at the end of an operation that dropped references it held (`sweep` sets
+    /// the collector's dirty hint — after the drops, as its protocol requires).
+    fn released(domain: &Self::Domain);
+
+    /// The scope the structure's teardown frees under, when frees happen on the thread
+    /// that drops the structure (`rc`). `None` when they do not (`sweep`).
+    fn teardown(domain: &mut Self::Domain) -> Option<Scope<'_>>;
+
+    /// What the domain has retired and freed so far.
+    fn stats(domain: &Self::Domain) -> ReclaimStats {
+        Self::counters(domain).stats()
+    }
+}

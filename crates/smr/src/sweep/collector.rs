@@ -1,0 +1,569 @@
+//! The sweeping collector: a thread that owns one clone of every tracked `Arc` and frees
+//! those nobody else holds any more, so that the threads using them never free.
+//!
+//! # Protocol
+//!
+//! - **Track**: a worker hands the collector a clone of a new `Arc` ([`Tracker::track`]).
+//!   The clone goes through a lock-free queue (crossbeam-queue `SegQueue`): no mutex on the
+//!   worker's path. The collector drains the queue into its own list at each pass.
+//! - **Release**: a worker drops its reference, *then* sets the dirty hint
+//!   ([`Tracker::released`], or dropping a [`Swept`]). After the decrement, not before:
+//!   a hint set first could be consumed by a pass that still sees the old count, and the
+//!   object would wait for some unrelated later release.
+//! - **Sweep**: every interval the collector clears the hint (before scanning, so a
+//!   release during the scan marks the next pass dirty) and, if it was set, new objects
+//!   arrived, or its own previous pass freed something (freeing an object drops the
+//!   references it held: a release too), tries to free every tracked object with
+//!   `Arc::try_unwrap`. That is one atomic
+//!   compare-and-swap of the strong count from 1 to 0: it succeeds only if the collector
+//!   holds the last strong reference, and once it has, no `Weak` can upgrade. There is no
+//!   window between "count is 1" and "free" in which a weak reference could resurrect the
+//!   object — the check and the claim are the same instruction.
+//! - **Shutdown**: dropping the [`Collector`] stops the thread and joins it; the thread's
+//!   last pass frees everything nobody else holds. An object still referenced elsewhere at
+//!   that point is **leaked on purpose** (counted in [`CollectorStats::leaked`]): releasing
+//!   the collector's clone would move the final free onto whichever thread drops last,
+//!   which is what this collector exists to prevent.
+//!
+//! Costs: a pass scans every tracked object, so its time grows with the number tracked
+//! (reported in [`CollectorStats::scan_nanos`]); memory grows when producers outrun the
+//! consumers; a free happens up to one interval after the last release.
+
+use std::mem::ManuallyDrop;
+#[cfg(not(loom))]
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+#[cfg(not(loom))]
+use crate::counters::Counters;
+use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
+
+/// The registration queue: lock-free (crossbeam-queue) in real builds; under loom a
+/// modelled mutex, since `SegQueue` is not a loom model (the protocol around it is).
+#[cfg(not(loom))]
+type Inbox = crossbeam_queue::SegQueue<Entry>;
+
+#[cfg(loom)]
+#[derive(Default)]
+struct Inbox(loom::sync::Mutex<std::collections::VecDeque<Entry>>);
+
+#[cfg(loom)]
+impl Inbox {
+    fn new() -> Inbox {
+        Inbox::default()
+    }
+    fn push(&self, entry: Entry) {
+        self.0.lock().unwrap().push_back(entry);
+    }
+    fn pop(&self) -> Option<Entry> {
+        self.0.lock().unwrap().pop_front()
+    }
+}
+
+/// How often the collector looks for objects to free when nothing wakes it sooner.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(1);
+
+/// A tracked `Arc`, type-erased without allocating: the pointer from `Arc::into_raw` and
+/// the function that knows its type.
+struct Entry {
+    ptr: *const (),
+    try_free: unsafe fn(*const ()) -> bool,
+}
+
+// SAFETY: an `Entry` owns one strong count of an `Arc<T>` with `T: Send + Sync` (enforced
+// by `Tracker::track`), and `Arc<T>` is `Send` for such `T`.
+unsafe impl Send for Entry {}
+
+/// Frees the `Arc<T>` behind `ptr` if this is its last strong reference; otherwise keeps
+/// the reference (returns `false`).
+///
+/// # Safety
+/// `ptr` came from `Arc::<T>::into_raw` and its strong count is owned by the caller.
+unsafe fn try_free<T>(ptr: *const ()) -> bool {
+    // SAFETY: the caller owns this strong count of an `Arc<T>`.
+    let arc = unsafe { Arc::from_raw(ptr.cast::<T>()) };
+    match Arc::try_unwrap(arc) {
+        Ok(value) => {
+            drop(value);
+            true
+        }
+        Err(still_shared) => {
+            // Keep owning the count: turn it back into the raw pointer we hold.
+            let _ = Arc::into_raw(still_shared);
+            false
+        }
+    }
+}
+
+/// What the collector has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectorStats {
+    /// Objects handed to the collector.
+    pub tracked: u64,
+    /// Objects the collector freed.
+    pub freed: u64,
+    /// Passes that scanned the tracked list (passes skipped as clean are not counted).
+    pub sweeps: u64,
+    /// Time spent scanning, in nanoseconds.
+    pub scan_nanos: u64,
+    /// Objects still referenced elsewhere at shutdown, leaked rather than freed on
+    /// another thread.
+    pub leaked: u64,
+}
+
+/// Settings of a collector.
+#[derive(Clone, Debug)]
+pub struct SweepConfig {
+    /// Time between passes.
+    pub interval: Duration,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            interval: DEFAULT_INTERVAL,
+        }
+    }
+}
+
+/// State shared by the collector thread and every tracker.
+struct Shared {
+    incoming: Inbox,
+    dirty: CachePadded<AtomicBool>,
+    /// Read by the collector thread, which loom models do not run.
+    #[cfg_attr(loom, allow(dead_code))]
+    stop: AtomicBool,
+    tracked: AtomicU64,
+    freed: AtomicU64,
+    sweeps: AtomicU64,
+    scan_nanos: AtomicU64,
+    #[cfg_attr(loom, allow(dead_code))]
+    leaked: AtomicU64,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            incoming: Inbox::new(),
+            dirty: CachePadded::new(AtomicBool::new(false)),
+            stop: AtomicBool::new(false),
+            tracked: AtomicU64::new(0),
+            freed: AtomicU64::new(0),
+            sweeps: AtomicU64::new(0),
+            scan_nanos: AtomicU64::new(0),
+            leaked: AtomicU64::new(0),
+        }
+    }
+
+    fn mark_dirty(&self) {
+        // Read first: while the hint is already set, releases only read a shared line
+        // instead of all writing to it.
+        if !self.dirty.load(Ordering::Relaxed) {
+            // Release: orders the caller's decrement (done before this call) before the
+            // hint, for the collector's Acquire swap.
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(not(loom))]
+/// A running collector. Dropping it stops and joins the thread (see the module docs for
+/// what is freed and what is leaked then).
+pub struct Collector {
+    shared: Arc<Shared>,
+    /// `None` once stopped.
+    thread: Option<JoinHandle<()>>,
+}
+
+#[cfg(not(loom))]
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(not(loom))]
+impl Collector {
+    /// Starts a collector thread.
+    ///
+    /// # Panics
+    /// If the operating system refuses to start a thread.
+    pub fn new(config: SweepConfig) -> Collector {
+        Collector::start(config, None)
+    }
+
+    /// Starts a collector thread that counts the frees of a reclamation domain: it
+    /// registers with `counters` and stays inside its scope, so deleters running on it
+    /// count in the domain's counters.
+    pub fn with_counters(config: SweepConfig, counters: std::sync::Arc<Counters>) -> Collector {
+        Collector::start(config, Some(counters))
+    }
+
+    fn start(config: SweepConfig, counters: Option<std::sync::Arc<Counters>>) -> Collector {
+        let shared = Arc::new(Shared::new());
+        let thread_shared = Arc::clone(&shared);
+        let thread = thread::Builder::new()
+            .name("reclaim-sweep".into())
+            .spawn(move || {
+                let participant = counters.as_deref().map(Counters::join);
+                let _scope = participant.as_ref().map(|p| p.enter());
+                run(&thread_shared, config.interval);
+            })
+            .expect("failed to start the sweep collector thread");
+        Collector {
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// A handle workers use to track and release objects.
+    pub fn tracker(&self) -> Tracker {
+        Tracker {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The collector's counts so far.
+    pub fn stats(&self) -> CollectorStats {
+        let s = &self.shared;
+        CollectorStats {
+            tracked: s.tracked.load(Ordering::Relaxed),
+            freed: s.freed.load(Ordering::Relaxed),
+            sweeps: s.sweeps.load(Ordering::Relaxed),
+            scan_nanos: s.scan_nanos.load(Ordering::Relaxed),
+            leaked: s.leaked.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the collector after its final pass and returns its final counts.
+    pub fn shutdown(mut self) -> CollectorStats {
+        self.stop_and_join();
+        self.stats()
+    }
+
+    fn stop_and_join(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.shared.stop.store(true, Ordering::Release);
+        thread.thread().unpark();
+        // A panic on the collector thread would be a bug in a deleter; the objects it held
+        // are then leaked, never freed here. Nothing else to do with it in a destructor.
+        let _ = thread.join();
+    }
+}
+
+#[cfg(not(loom))]
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// A worker's handle on a collector: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Tracker {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker").finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    /// Hands the collector a clone of `object`; from now on the collector frees it once
+    /// every other reference is gone. Lock-free: one push on a `SegQueue`.
+    ///
+    /// `T: Send + Sync` because the clone moves to the collector thread and is dropped
+    /// there while other threads may still share the object.
+    pub fn track<T: Send + Sync + 'static>(&self, object: &Arc<T>) {
+        self.shared.tracked.fetch_add(1, Ordering::Relaxed);
+        self.shared.incoming.push(Entry {
+            ptr: Arc::into_raw(Arc::clone(object)).cast(),
+            try_free: try_free::<T>,
+        });
+    }
+
+    /// Tells the collector a reference was dropped. Call it *after* the drop.
+    pub fn released(&self) {
+        self.shared.mark_dirty();
+    }
+
+    /// Wraps `value` in an `Arc` tracked by the collector, released automatically.
+    pub fn wrap<T: Send + Sync + 'static>(&self, value: T) -> Swept<T> {
+        let object = Arc::new(value);
+        self.track(&object);
+        Swept {
+            object: ManuallyDrop::new(object),
+            tracker: self.clone(),
+        }
+    }
+}
+
+/// An `Arc<T>` whose drop never frees: the collector does, later, on its own thread.
+/// Dropping it decrements the count and then sets the collector's dirty hint.
+pub struct Swept<T> {
+    object: ManuallyDrop<Arc<T>>,
+    tracker: Tracker,
+}
+
+impl<T> Swept<T> {
+    /// The shared object.
+    pub fn get(&self) -> &Arc<T> {
+        &self.object
+    }
+}
+
+impl<T> std::ops::Deref for Swept<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.object
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Swept<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Swept").field(&**self.object).finish()
+    }
+}
+
+impl<T> Drop for Swept<T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here. The collector holds another strong reference for as
+        // long as it runs, so this only decrements.
+        unsafe { ManuallyDrop::drop(&mut self.object) };
+        // After the decrement (see the module docs).
+        self.tracker.released();
+    }
+}
+
+#[cfg(not(loom))]
+/// The collector thread.
+fn run(shared: &Shared, interval: Duration) {
+    let mut tracked: Vec<Entry> = Vec::new();
+    let mut backwards = false;
+    // Whether the last pass freed something: its frees dropped references the freed
+    // objects held (a node's count of its successor), which is a release like any other
+    // and calls for another pass — in the other direction, to reach what it released.
+    let mut released_by_us = false;
+    loop {
+        let stopping = shared.stop.load(Ordering::Acquire);
+        // Acquire pairs with `mark_dirty`'s Release: the decrements behind the hint are
+        // visible to the scan (and `try_unwrap`'s own Acquire on success covers the free).
+        let dirty = shared.dirty.swap(false, Ordering::Acquire);
+        let mut arrived = false;
+        while let Some(entry) = shared.incoming.pop() {
+            tracked.push(entry);
+            arrived = true;
+        }
+        if dirty || arrived || released_by_us || stopping {
+            released_by_us = sweep(shared, &mut tracked, backwards) > 0;
+            backwards = !backwards;
+        }
+        if stopping {
+            // Objects freed above may have released others (a list node releases its
+            // successor): sweep until two passes, one each way, free nothing; then leak
+            // what is left.
+            loop {
+                let freed = sweep(shared, &mut tracked, false) + sweep(shared, &mut tracked, true);
+                if freed == 0 || tracked.is_empty() {
+                    break;
+                }
+            }
+            shared
+                .leaked
+                .fetch_add(tracked.len() as u64, Ordering::Relaxed);
+            // Deliberately not released: see "Shutdown" in the module docs.
+            tracked.clear();
+            return;
+        }
+        thread::park_timeout(interval);
+    }
+}
+
+/// One pass: frees every tracked object nobody else holds. Returns how many it freed.
+///
+/// Freeing an object can release others it referenced (a list node owns a count of its
+/// successor), which this same pass then frees if it reaches them afterwards. Passes go
+/// alternately oldest-first and newest-first, so a chain is freed in one pass whichever
+/// way its references point (a queue's nodes point to newer ones, a stack's to older).
+fn sweep(shared: &Shared, tracked: &mut Vec<Entry>, backwards: bool) -> u64 {
+    let start = Instant::now();
+    let before = tracked.len();
+    if backwards {
+        tracked.reverse();
+    }
+    // SAFETY: every entry owns one strong count of the `Arc<T>` its `try_free` expects;
+    // a freed entry is removed, a kept one still owns its count.
+    tracked.retain(|entry| !unsafe { (entry.try_free)(entry.ptr) });
+    if backwards {
+        tracked.reverse();
+    }
+    let freed = (before - tracked.len()) as u64;
+    shared.freed.fetch_add(freed, Ordering::Relaxed);
+    shared.sweeps.fetch_add(1, Ordering::Relaxed);
+    shared
+        .scan_nanos
+        .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    freed
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A list link owning a count of the next one, like a structure's node.
+    struct Link(#[allow(dead_code)] Option<Arc<Link>>);
+
+    fn shared() -> Shared {
+        Shared::new()
+    }
+
+    /// A chain of `len` links tracked oldest first; `forward` chains point from older to
+    /// newer (a queue), otherwise from newer to older (a stack). Returns the entries with
+    /// no reference left outside the collector.
+    fn chain(len: usize, forward: bool) -> Vec<Entry> {
+        let mut links: Vec<Arc<Link>> = Vec::with_capacity(len);
+        let mut previous: Option<Arc<Link>> = None;
+        for _ in 0..len {
+            let link = Arc::new(Link(previous.take()));
+            previous = Some(Arc::clone(&link));
+            links.push(link);
+        }
+        drop(previous);
+        if forward {
+            // Built newest-pointing-to-older; tracking in reverse makes the tracked order
+            // run against the references, as a queue's does.
+            links.reverse();
+        }
+        links
+            .into_iter()
+            .map(|link| Entry {
+                ptr: Arc::into_raw(link).cast(),
+                try_free: try_free::<Link>,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_in_the_right_direction_frees_a_whole_chain() {
+        let len = if cfg!(miri) { 50 } else { 10_000 };
+        for (forward, backwards) in [(true, false), (false, true)] {
+            let shared = shared();
+            let mut tracked = chain(len, forward);
+            assert_eq!(sweep(&shared, &mut tracked, backwards), len as u64);
+            assert!(tracked.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_pass_against_the_references_frees_only_the_chain_end() {
+        let shared = shared();
+        let mut tracked = chain(100, false);
+        assert_eq!(sweep(&shared, &mut tracked, false), 1);
+        assert_eq!(sweep(&shared, &mut tracked, true), 99);
+    }
+}
+
+/// Model checks of the protocol with loom: registration, release with the dirty hint, and
+/// passes, interleaved every way (`scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::Mutex;
+    use loom::thread;
+
+    /// Fails if dropped on the thread recorded in `worker`.
+    struct Probe {
+        worker: Arc<Mutex<Option<thread::ThreadId>>>,
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let worker = *self.worker.lock().unwrap();
+            assert_ne!(Some(thread::current().id()), worker, "freed on the worker");
+        }
+    }
+
+    fn drain(shared: &Shared, tracked: &mut Vec<Entry>) {
+        while let Some(entry) = shared.incoming.pop() {
+            tracked.push(entry);
+        }
+    }
+
+    /// `Swept`'s drop sets the hint after its decrement: a pass that consumed the hint
+    /// always finds the object free. (loom lets a read-modify-write see the latest count,
+    /// so what this checks is the order in `Swept::drop`: hinting first fails it.)
+    #[test]
+    fn a_consumed_hint_always_finds_the_release() {
+        loom::model(|| {
+            let shared = Arc::new(Shared::new());
+            let tracker = Tracker {
+                shared: Arc::clone(&shared),
+            };
+            let worker_id = Arc::new(Mutex::new(None));
+            let swept = tracker.wrap(Probe {
+                worker: Arc::clone(&worker_id),
+            });
+            let worker = {
+                let worker_id = Arc::clone(&worker_id);
+                thread::spawn(move || {
+                    *worker_id.lock().unwrap() = Some(thread::current().id());
+                    drop(swept);
+                })
+            };
+            let mut tracked = Vec::new();
+            drain(&shared, &mut tracked);
+            if shared.dirty.swap(false, Ordering::Acquire) {
+                assert_eq!(
+                    sweep(&shared, &mut tracked, false),
+                    1,
+                    "hint before release"
+                );
+            }
+            worker.join().unwrap();
+            sweep(&shared, &mut tracked, true);
+            assert!(tracked.is_empty());
+            assert_eq!(shared.freed.load(Ordering::Relaxed), 1);
+        });
+    }
+
+    /// A worker registers and releases while the collector drains and sweeps: the object
+    /// is freed exactly once, never while the worker holds it, never on the worker.
+    #[test]
+    fn registration_races_with_passes() {
+        loom::model(|| {
+            let shared = Arc::new(Shared::new());
+            let worker_id = Arc::new(Mutex::new(None));
+            let worker = {
+                let tracker = Tracker {
+                    shared: Arc::clone(&shared),
+                };
+                let worker_id = Arc::clone(&worker_id);
+                thread::spawn(move || {
+                    *worker_id.lock().unwrap() = Some(thread::current().id());
+                    let object = Arc::new(Probe { worker: worker_id });
+                    tracker.track(&object);
+                    drop(object);
+                    tracker.released();
+                })
+            };
+            let mut tracked = Vec::new();
+            for backwards in [false, true] {
+                drain(&shared, &mut tracked);
+                sweep(&shared, &mut tracked, backwards);
+            }
+            worker.join().unwrap();
+            drain(&shared, &mut tracked);
+            sweep(&shared, &mut tracked, false);
+            assert!(tracked.is_empty());
+            assert_eq!(shared.freed.load(Ordering::Relaxed), 1);
+        });
+    }
+}

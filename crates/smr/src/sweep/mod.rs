@@ -1,0 +1,77 @@
+//! `sweep`: Arc-count sweeping. Structures keep their nodes in `Arc`s like under
+//! [`Rc`](crate::Rc), and a [`Collector`] thread holds one more reference to every node,
+//! freeing those whose count has fallen to its own: worker threads only ever decrement.
+//! The real-time audio pattern, applied to a lock-free structure.
+
+mod collector;
+
+#[cfg(not(loom))]
+pub use collector::Collector;
+pub use collector::{CollectorStats, DEFAULT_INTERVAL, SweepConfig, Swept, Tracker};
+
+#[cfg(not(loom))]
+use std::sync::Arc;
+
+#[cfg(not(loom))]
+use crate::counted::CountedScheme;
+#[cfg(not(loom))]
+use crate::counters::{Counters, Scope};
+
+#[cfg(not(loom))]
+/// Arc-count sweeping: a collector thread per structure frees what only it still holds.
+#[derive(Debug)]
+pub enum Sweep {}
+
+#[cfg(not(loom))]
+/// A `sweep` structure's collector and counters.
+#[derive(Debug)]
+pub struct SweepDomain {
+    tracker: Tracker,
+    /// Dropped before `counters`' last reference goes: joining the collector runs its
+    /// final pass, which frees the structure's nodes on the collector thread.
+    collector: Collector,
+    counters: Arc<Counters>,
+}
+
+#[cfg(not(loom))]
+impl SweepDomain {
+    /// The collector's own counts (tracked, freed, sweeps, time scanning, leaked).
+    pub fn collector_stats(&self) -> CollectorStats {
+        self.collector.stats()
+    }
+}
+
+#[cfg(not(loom))]
+impl CountedScheme for Sweep {
+    const NAME: &'static str = "sweep";
+    const SUMMARY: &'static str =
+        "Arc-count sweeping: a collector thread frees what only it still holds; workers never free";
+    type Domain = SweepDomain;
+
+    fn new_domain() -> SweepDomain {
+        let counters = Arc::new(Counters::default());
+        let collector = Collector::with_counters(SweepConfig::default(), Arc::clone(&counters));
+        SweepDomain {
+            tracker: collector.tracker(),
+            collector,
+            counters,
+        }
+    }
+
+    fn counters(domain: &SweepDomain) -> &Counters {
+        &domain.counters
+    }
+
+    fn track<N: Send + Sync + 'static>(domain: &SweepDomain, node: &Arc<N>) {
+        domain.tracker.track(node);
+    }
+
+    fn released(domain: &SweepDomain) {
+        domain.tracker.released();
+    }
+
+    fn teardown(_: &mut SweepDomain) -> Option<Scope<'_>> {
+        // Nothing is freed on the thread that drops the structure: the collector is.
+        None
+    }
+}

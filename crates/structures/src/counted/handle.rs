@@ -1,0 +1,85 @@
+//! The handle of a counted structure: the structure and the thread's participation in its
+//! counters.
+
+use reclaim_core::Handle;
+use reclaim_smr::CountedScheme;
+use reclaim_smr::counters::Participant;
+
+/// A counted structure's operations. Each runs inside the caller's counting scope, so
+/// frees it triggers (under `rc`) count in the caller's shard.
+pub trait CountedOps<T>: Sync {
+    /// The counted scheme under the structure.
+    type Scheme: CountedScheme;
+
+    /// The structure's domain.
+    fn domain(&self) -> &<Self::Scheme as CountedScheme>::Domain;
+
+    /// Adds a value.
+    fn push(&self, value: T);
+
+    /// Removes a value, counting the node it unlinks as retired by `participant`.
+    fn pop(&self, participant: &Participant<'_>) -> Option<T>;
+}
+
+/// One thread's access to a counted structure.
+#[derive(Debug)]
+pub struct CountedHandle<'c, S> {
+    structure: &'c S,
+    participant: Participant<'c>,
+}
+
+impl<'c, S> CountedHandle<'c, S> {
+    /// Registers the calling thread with `structure`'s counters.
+    pub fn new<T>(structure: &'c S) -> Self
+    where
+        S: CountedOps<T>,
+    {
+        CountedHandle {
+            structure,
+            participant: S::Scheme::counters(structure.domain()).join(),
+        }
+    }
+}
+
+impl<T, S: CountedOps<T>> Handle<T> for CountedHandle<'_, S> {
+    #[inline]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        let _scope = self.participant.enter();
+        self.structure.push(value);
+        Ok(())
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        let _scope = self.participant.enter();
+        self.structure.pop(&self.participant)
+    }
+}
+
+/// Implements [`Container`](reclaim_core::Container) for a counted structure
+/// `$structure<T, C>` that is `Default` and [`CountedOps`].
+macro_rules! counted_container {
+    ($structure:ident) => {
+        impl<T: Send + 'static, C: reclaim_smr::CountedScheme> reclaim_core::Container<T>
+            for $structure<T, C>
+        {
+            type Handle<'c>
+                = $crate::counted::CountedHandle<'c, Self>
+            where
+                Self: 'c;
+
+            fn new(_config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
+                Ok(Self::default())
+            }
+
+            fn handle(&self) -> Self::Handle<'_> {
+                $crate::counted::CountedHandle::new(self)
+            }
+
+            fn reclamation(&self) -> Option<reclaim_core::ReclaimStats> {
+                Some(C::stats(&self.domain))
+            }
+        }
+    };
+}
+pub(crate) use counted_container;
