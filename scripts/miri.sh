@@ -6,7 +6,7 @@
 # pointers, hazard records). No -Zmiri-ignore-leaks: every structure owns a local
 # collector or domain, dropped with it, and `leak` frees its retired nodes at teardown.
 #
-# Usage: [MIRI_SEEDS=0..6] scripts/miri.sh            (needs: rustup component add miri rust-src --toolchain nightly)
+# Usage: [MIRI_SEEDS=0..4] scripts/miri.sh            (needs: rustup component add miri rust-src --toolchain nightly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ export RECLAIM_STRESS_ITERS="${RECLAIM_STRESS_ITERS:-2}"
 
 cargo +nightly miri test --locked -p reclaim-smr -p reclaim-structures
 # The concurrent checks under several scheduler seeds: each seed is another interleaving.
-SEEDS="${MIRI_SEEDS:-0..6}"
+SEEDS="${MIRI_SEEDS:-0..4}"
 for structure in treiber- msqueue-; do
     MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$SEEDS" \
         cargo +nightly miri test --locked -p reclaim-conformance --test registry -- "$structure"

@@ -12,13 +12,13 @@ use reclaim_smr::counters::stray_frees;
 use reclaim_smr::{CountedScheme, Rc, Sweep};
 use reclaim_structures::counted::{CountedMsQueue, CountedTreiberStack};
 
-const CHURN: u64 = if cfg!(miri) { 200 } else { 20_000 };
+const CHURN: u64 = if cfg!(miri) { 40 } else { 20_000 };
 /// Deep enough that a recursive drop of the chain would overflow the stack (`rc` frees a
 /// chain from a node's drop, so that is where recursion would bite).
-const HUGE: usize = if cfg!(miri) { 1_000 } else { 2_000_000 };
+const HUGE: usize = if cfg!(miri) { 300 } else { 2_000_000 };
 /// Under `sweep` the collector frees nodes one by one (no recursion to guard against) and
 /// rescans everything it tracks at each pass while the structure fills: fewer suffice.
-const LARGE: usize = if cfg!(miri) { 100 } else { 100_000 };
+const LARGE: usize = if cfg!(miri) { 50 } else { 100_000 };
 
 fn build<C: Container<T>, T>() -> C {
     C::new(&Config::default()).expect("counted structures always build")
