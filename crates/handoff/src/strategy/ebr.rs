@@ -19,20 +19,9 @@ use std::sync::Arc;
 use crossbeam_epoch::{Collector, LocalHandle};
 
 use crate::config::{HandoffConfig, HandoffError};
-use crate::driver::{Measured, Produce, Release, drive};
+use crate::driver::{Measured, Release, drive};
 use crate::message::{Message, Outstanding};
-
-/// Sends `Box<Message>`.
-#[derive(Debug)]
-struct Boxed;
-
-impl Produce for Boxed {
-    type Item = Box<Message>;
-
-    fn wrap(&mut self, message: Message) -> Box<Message> {
-        Box::new(message)
-    }
-}
+use crate::strategy::inline::Boxed;
 
 /// The consumer's registration with the run's epoch collector.
 struct Deferring(LocalHandle);

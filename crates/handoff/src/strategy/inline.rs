@@ -8,9 +8,9 @@ use crate::config::{HandoffConfig, HandoffError};
 use crate::driver::{DropInline, Measured, Produce, drive};
 use crate::message::{Message, Outstanding};
 
-/// Sends `Box<Message>`.
+/// Sends `Box<Message>` (also what `ebr` sends).
 #[derive(Debug)]
-struct Boxed;
+pub(super) struct Boxed;
 
 impl Produce for Boxed {
     type Item = Box<Message>;

@@ -92,8 +92,7 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
             if Arc::ptr_eq(&self.tail.load(), &head) {
                 self.tail.compare_and_swap(&head, Arc::clone(&next));
             }
-            participant.note_retired();
-            head.retire();
+            head.retire(participant);
             // SAFETY: our compare-and-swap made `next` the new dummy: we alone take its
             // value, once.
             break unsafe { next.take() };

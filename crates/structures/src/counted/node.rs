@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwapOption;
-use reclaim_smr::counters;
+use reclaim_smr::counters::{self, Participant};
 
 /// A list node owned by reference counts. Its `next` link owns a count of the successor.
 pub(crate) struct Node<T> {
@@ -44,8 +44,10 @@ impl<T> Node<T> {
         unsafe { (*self.value.get()).take() }
     }
 
-    /// Marks the node unlinked; its drop will count a free.
-    pub(crate) fn retire(&self) {
+    /// Marks the node unlinked by `participant`: counts the retire now, and its drop will
+    /// count a free.
+    pub(crate) fn retire(&self, participant: &Participant<'_>) {
+        participant.note_retired();
         // Relaxed: the thread that drops the node last synchronizes with this one through
         // the reference count (its decrement is Release, the last one Acquires).
         self.retired.store(true, Ordering::Relaxed);

@@ -71,8 +71,7 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
             let next = head.next.load_full();
             let previous = self.head.compare_and_swap(&head, next);
             if previous.as_ref().is_some_and(|p| Arc::ptr_eq(p, &head)) {
-                participant.note_retired();
-                head.retire();
+                head.retire(participant);
                 // SAFETY: our compare-and-swap unlinked `head`: we alone take its value.
                 break unsafe { head.take() };
             }
