@@ -100,7 +100,8 @@ unsafe fn try_free<T>(ptr: *const ()) -> bool {
 /// What the collector has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CollectorStats {
-    /// Objects handed to the collector.
+    /// Objects the collector has taken in (counted when it drains its queue, so an object
+    /// tracked since the last pass shows up at the next one).
     pub tracked: u64,
     /// Objects the collector freed.
     pub freed: u64,
@@ -283,7 +284,6 @@ impl Tracker {
     /// `T: Send + Sync` because the clone moves to the collector thread and is dropped
     /// there while other threads may still share the object.
     pub fn track<T: Send + Sync + 'static>(&self, object: &Arc<T>) {
-        self.shared.tracked.fetch_add(1, Ordering::Relaxed);
         self.shared.incoming.push(Entry {
             ptr: Arc::into_raw(Arc::clone(object)).cast(),
             try_free: try_free::<T>,
@@ -357,11 +357,15 @@ fn run(shared: &Shared, interval: Duration) {
         // Acquire pairs with `mark_dirty`'s Release: the decrements behind the hint are
         // visible to the scan (and `try_unwrap`'s own Acquire on success covers the free).
         let dirty = shared.dirty.swap(false, Ordering::Acquire);
-        let mut arrived = false;
+        let before = tracked.len();
         while let Some(entry) = shared.incoming.pop() {
             tracked.push(entry);
-            arrived = true;
         }
+        // Counted here, by the one thread that drains, rather than by every worker on its
+        // way in: a shared read-modify-write per registration would sit on the hot path.
+        let arrived = tracked.len() - before;
+        shared.tracked.fetch_add(arrived as u64, Ordering::Relaxed);
+        let arrived = arrived > 0;
         if dirty || arrived || released_by_us || stopping {
             released_by_us = sweep(shared, &mut tracked, backwards) > 0;
             backwards = !backwards;
