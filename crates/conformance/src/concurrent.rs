@@ -98,6 +98,9 @@ pub(crate) fn run_prodcons<B: Backend>(
             })
             .collect::<Result<Vec<_>, _>>()
     })?;
+    if let Some(failure) = container.failure() {
+        return Err(format!("the container reported a failure: {failure}"));
+    }
     Ok(logs)
 }
 

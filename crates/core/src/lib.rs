@@ -107,6 +107,14 @@ pub trait Container<T>: Send + Sync + Sized {
     /// own (the baselines): for them "garbage outstanding" has no meaning, and reporting 0
     /// would be a wrong number.
     fn reclamation(&self) -> Option<ReclaimStats>;
+
+    /// A fault the container hit that its operations had no way to report — a channel's
+    /// disk error during `pop`, which can only say `None`. Drivers check it after a run and
+    /// mark the run failed with this message instead of reporting its numbers. Containers
+    /// that cannot fail keep the default, `None`.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One thread's access to a [`Container`].

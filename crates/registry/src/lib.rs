@@ -6,6 +6,7 @@
 
 use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
 use reclaim_core::{Backend, Entry, Visitor};
+use reclaim_hopper::{Hopper, HopperBackend};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
 use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
 use reclaim_structures::{MichaelScott, Treiber};
@@ -27,6 +28,8 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<MutexDequeBackend, V>(visitor, "mutex-deque");
     add::<SegQueueBackend, V>(visitor, "segqueue");
     add::<ArrayQueueBackend, V>(visitor, "arrayqueue");
+    add::<Hopper, V>(visitor, "hopper");
+    add::<HopperBackend<0>, V>(visitor, "hopper-disk");
 }
 
 fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {

@@ -1,0 +1,524 @@
+//! The channel: a lock-free memory queue with a byte budget, in front of the disk.
+//!
+//! # One order across memory and disk
+//!
+//! Items go into an unbounded lock-free queue (crossbeam's `SegQueue`) as long as the
+//! memory budget has room for their charge. When it has none, the item is encoded and
+//! appended to the segment files instead, and the channel is *spilled*: from then on every
+//! send goes to disk too, until the records on disk are *announced* — by a marker
+//! `Disk { upto }` pushed into the memory queue (a sender does this as soon as the budget
+//! has room for one), or by the receiver claiming them when it finds the memory queue
+//! empty. The receiver reads records up to each announced index before it takes the next
+//! item from memory. So an item never overtakes one its sender sent earlier: a sender that
+//! spilled sees the channel spilled until its record is announced, and the announcement is
+//! ahead of anything it puts in memory afterwards.
+//!
+//! The receiver's claim is what fixes hopper 0.4's stranded tail: there, records on disk
+//! waited for a sender to push a marker, which a quiet sender never did.
+//!
+//! # Sleeping and waking
+//!
+//! The receiver parks only after announcing it will (`receiver_sleeping`, then a `SeqCst`
+//! fence) and checking once more that the queue is empty, nothing is spilled and a sender
+//! remains; a sender publishes its item, fences, and unparks if it sees the flag. One of
+//! the two fences comes first, so either the receiver sees the item or the sender sees
+//! the flag: no lost wake-up.
+
+use crate::error::{DiskError, Error, RecvError, TryRecvError};
+use crate::reader::DiskReader;
+use crate::record;
+use crate::writer::Writer;
+use crossbeam_queue::SegQueue;
+use crossbeam_utils::CachePadded;
+use crossbeam_utils::sync::{Parker, Unparker};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::io;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// An entry of the memory queue.
+enum Slot<T> {
+    Item {
+        value: T,
+        charge: usize,
+    },
+    /// Spilled records below `upto` come before whatever follows this marker.
+    Disk {
+        upto: u64,
+    },
+}
+
+/// What one entry of the memory queue occupies: the slot itself plus the queue's
+/// per-slot state word. Every queued item is charged at least this.
+pub const fn slot_bytes<T>() -> usize {
+    size_of::<Slot<T>>() + size_of::<usize>()
+}
+
+/// How the memory bound counts a queued item.
+///
+/// An item is charged [`slot_bytes`] (its place in the queue) plus:
+pub enum Accounting<T> {
+    /// nothing more: exact for items without heap data (`u64`, plain structs).
+    Shallow,
+    /// the length of its encoding (postcard), which for strings and byte vectors is their
+    /// heap payload plus a few bytes; the default, so a `Vec<u8>` of 1 KiB is charged
+    /// about 1 KiB, not its 24-byte handle.
+    Encoded,
+    /// what the function returns: for callers who know their items' heap footprint.
+    Custom(fn(&T) -> usize),
+}
+
+impl<T> Accounting<T> {
+    fn charge(&self, item: &T) -> usize
+    where
+        T: Serialize,
+    {
+        slot_bytes::<T>()
+            + match self {
+                Accounting::Shallow => 0,
+                Accounting::Encoded => record::encoded_len(item),
+                Accounting::Custom(heap) => heap(item),
+            }
+    }
+}
+
+impl<T> Clone for Accounting<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Accounting<T> {}
+
+impl<T> fmt::Debug for Accounting<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Accounting::Shallow => f.write_str("Shallow"),
+            Accounting::Encoded => f.write_str("Encoded"),
+            Accounting::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// State shared by the senders and the receiver.
+pub(crate) struct Shared<T> {
+    queue: SegQueue<Slot<T>>,
+    /// Bytes charged for the items and markers in `queue`.
+    memory: CachePadded<AtomicUsize>,
+    memory_limit: usize,
+    accounting: Accounting<T>,
+    /// Records on disk not yet announced; read on every send.
+    spilled: CachePadded<AtomicBool>,
+    writer: Mutex<Writer>,
+    senders: AtomicUsize,
+    receiver_alive: AtomicBool,
+    receiver_sleeping: CachePadded<AtomicBool>,
+    unparker: Unparker,
+    /// Recover mode: segments outlive the channel.
+    keep_segments: bool,
+    name: String,
+    /// Holds the directory's lock; dropped after the writer has closed its files.
+    _dir: crate::dir::ChannelDir,
+}
+
+impl<T> Shared<T> {
+    fn reserve(&self, charge: usize) -> bool {
+        self.memory
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(charge).filter(|&n| n <= self.memory_limit)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, charge: usize) {
+        self.memory.fetch_sub(charge, Ordering::Relaxed);
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // The writer is consistent at every point a panic could leave it.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Called after publishing something the receiver may be waiting for.
+    fn wake(&self) {
+        fence(Ordering::SeqCst);
+        if self.receiver_sleeping.load(Ordering::Relaxed) {
+            self.unparker.unpark();
+        }
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        let keep = self.keep_segments;
+        self.writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .close(keep);
+    }
+}
+
+/// Everything [`Builder`](crate::Builder) decided, for [`new`].
+pub(crate) struct Parts<T> {
+    pub name: String,
+    pub dir: crate::dir::ChannelDir,
+    pub writer: Writer,
+    pub memory_limit: usize,
+    pub accounting: Accounting<T>,
+    pub keep_segments: bool,
+}
+
+pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
+    let first = parts.writer.first_index();
+    let spilled = parts.writer.next_index() > first;
+    let parker = Parker::new();
+    let shared = Arc::new(Shared {
+        queue: SegQueue::new(),
+        memory: CachePadded::new(AtomicUsize::new(0)),
+        memory_limit: parts.memory_limit,
+        accounting: parts.accounting,
+        spilled: CachePadded::new(AtomicBool::new(spilled)),
+        writer: Mutex::new(parts.writer),
+        senders: AtomicUsize::new(1),
+        receiver_alive: AtomicBool::new(true),
+        receiver_sleeping: CachePadded::new(AtomicBool::new(false)),
+        unparker: parker.unparker().clone(),
+        keep_segments: parts.keep_segments,
+        name: parts.name,
+        _dir: parts.dir,
+    });
+    let sender = Sender {
+        shared: Arc::clone(&shared),
+        scratch: Vec::new(),
+    };
+    let receiver = Receiver {
+        shared,
+        disk: DiskReader::new(first),
+        parker,
+        errors: Vec::new(),
+    };
+    (sender, receiver)
+}
+
+/// The sending side. Clone it for each producing thread; the channel closes when every
+/// clone is dropped.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+    /// Encoding buffer for spilled items, kept between sends.
+    scratch: Vec<u8>,
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            shared: Arc::clone(&self.shared),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // Release: everything this sender published happens-before the receiver sees the
+        // count reach zero.
+        if self.shared.senders.fetch_sub(1, Ordering::Release) == 1 {
+            self.shared.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("name", &self.shared.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encoding buffers above this are released after use rather than kept for the next spill.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
+    /// Sends `item`: into memory if the memory bound has room for it, to disk otherwise.
+    ///
+    /// Fails, handing the item back, with [`Error::Full`] when memory and disk are both
+    /// at their bound (the configured ones or the disk's own), with [`Error::IoError`] if
+    /// the disk fails, the item cannot be encoded, or the receiver is gone. Every item for
+    /// which `send` returned `Ok` reaches the receiver; no `flush` is needed.
+    pub fn send(&mut self, item: T) -> Result<(), (T, Error)> {
+        let shared = &*self.shared;
+        if !shared.receiver_alive.load(Ordering::Relaxed) {
+            let e = io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the receiver was dropped; nothing would read this item",
+            );
+            return Err((item, Error::IoError(e)));
+        }
+        if !shared.spilled.load(Ordering::Acquire) {
+            let charge = shared.accounting.charge(&item);
+            if shared.reserve(charge) {
+                shared.queue.push(Slot::Item {
+                    value: item,
+                    charge,
+                });
+                shared.wake();
+                return Ok(());
+            }
+        }
+        self.spill(item)
+    }
+
+    #[cold]
+    fn spill(&mut self, item: T) -> Result<(), (T, Error)> {
+        if let Err(why) = record::encode(&item, &mut self.scratch) {
+            return Err((
+                item,
+                Error::IoError(io::Error::new(io::ErrorKind::InvalidData, why)),
+            ));
+        }
+        let shared = &*self.shared;
+        let result = {
+            let mut writer = shared.lock_writer();
+            let appended = writer.append(&self.scratch);
+            if appended.is_ok() {
+                // Announce right away if a marker fits; otherwise the receiver will claim.
+                let mut announced_all = false;
+                if shared.reserve(slot_bytes::<T>()) {
+                    match writer.announce() {
+                        Some(upto) => shared.queue.push(Slot::Disk { upto }),
+                        None => shared.release(slot_bytes::<T>()),
+                    }
+                    announced_all = true;
+                }
+                // Under the writer's lock, like every change of `spilled`.
+                shared.spilled.store(!announced_all, Ordering::Release);
+            }
+            appended
+        };
+        if self.scratch.capacity() > SCRATCH_KEEP {
+            self.scratch = Vec::new();
+        }
+        match result {
+            Ok(()) => {
+                shared.wake();
+                Ok(())
+            }
+            Err(e) => Err((item, e)),
+        }
+    }
+
+    /// Writes spilled items still in the write buffer to their file.
+    ///
+    /// Never needed for delivery — the receiver gets every item without it — but useful
+    /// before handing the files to another process in recover mode.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.shared
+            .lock_writer()
+            .flush()
+            .map_err(crate::error::from_io)
+    }
+
+    /// The channel's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+}
+
+/// The receiving side. There is one; it is `Send`, not `Clone`.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    disk: DiskReader,
+    parker: Parker,
+    /// Disk errors the iterators stepped over, oldest first (at most [`KEPT_ERRORS`]).
+    errors: Vec<DiskError>,
+}
+
+/// Disk errors an iterator keeps for [`Receiver::take_errors`]; later ones are dropped.
+const KEPT_ERRORS: usize = 64;
+
+/// Pause before an iterator retries after a read error (nothing was consumed).
+const IO_RETRY: Duration = Duration::from_millis(10);
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.shared.receiver_alive.store(false, Ordering::Relaxed);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("name", &self.shared.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
+    /// The next item, waiting while the channel is empty and a sender remains.
+    pub fn recv(&mut self) -> Result<T, RecvError> {
+        loop {
+            match self.poll() {
+                Ok(Some(item)) => return Ok(item),
+                Ok(None) => self.park(),
+                Err(TryRecvError::Empty) => unreachable!("poll reports empty as None"),
+                Err(TryRecvError::Disconnected) => return Err(RecvError::Disconnected),
+                Err(TryRecvError::Disk(e)) => return Err(RecvError::Disk(e)),
+            }
+        }
+    }
+
+    /// The next item if one is ready now.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.poll()?.ok_or(TryRecvError::Empty)
+    }
+
+    /// Blocking iterator: yields items, waits while the channel is empty, ends when every
+    /// sender is gone and every item has been received — and only then.
+    ///
+    /// Spilled data that cannot be read back does not end it: the damaged records are
+    /// skipped (their count is in the error), the error is kept for
+    /// [`take_errors`](Self::take_errors), and iteration goes on. Use [`recv`](Self::recv)
+    /// to stop at the first error instead.
+    pub fn iter(&mut self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// Disk errors the iterators stepped over since the last call.
+    pub fn take_errors(&mut self) -> Vec<DiskError> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn next_for_iter(&mut self) -> Option<T> {
+        loop {
+            match self.recv() {
+                Ok(item) => return Some(item),
+                Err(RecvError::Disconnected) => return None,
+                Err(RecvError::Disk(e)) => {
+                    let retry = matches!(e, DiskError::Io { .. });
+                    if self.errors.len() < KEPT_ERRORS {
+                        self.errors.push(e);
+                    }
+                    if retry {
+                        std::thread::sleep(IO_RETRY);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt: an item, `None` if there is none now, or why there will be none.
+    fn poll(&mut self) -> Result<Option<T>, TryRecvError> {
+        let shared = &*self.shared;
+        loop {
+            if self.disk.has_due() {
+                return self.read_disk().map(Some).map_err(TryRecvError::Disk);
+            }
+            match shared.queue.pop() {
+                Some(Slot::Item { value, charge }) => {
+                    shared.release(charge);
+                    return Ok(Some(value));
+                }
+                Some(Slot::Disk { upto }) => {
+                    shared.release(slot_bytes::<T>());
+                    self.disk.due_until(upto);
+                }
+                None if shared.spilled.load(Ordering::Acquire) => {
+                    // Claim what is on disk — but only with the queue empty under the
+                    // writer's lock: anything a sender queued before spilling is then
+                    // already visible here, and must be taken first.
+                    let mut writer = shared.lock_writer();
+                    if shared.queue.is_empty() {
+                        if let Some(upto) = writer.announce() {
+                            self.disk.due_until(upto);
+                        }
+                        shared.spilled.store(false, Ordering::Release);
+                    }
+                }
+                None if shared.senders.load(Ordering::Acquire) == 0 => {
+                    // Every sender is gone and all they published is visible: one last look.
+                    if shared.queue.is_empty() && !shared.spilled.load(Ordering::Acquire) {
+                        return Err(TryRecvError::Disconnected);
+                    }
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+
+    fn read_disk(&mut self) -> Result<T, DiskError> {
+        let record = self.disk.next(&self.shared.writer)?;
+        let corrupt = |reason: String| DiskError::Corrupt {
+            path: record.path.to_path_buf(),
+            offset: record.offset,
+            reason,
+            lost: 1,
+        };
+        match postcard::take_from_bytes::<T>(record.payload) {
+            Ok((item, [])) => Ok(item),
+            Ok((_, rest)) => Err(corrupt(format!(
+                "the record decodes as {} with {} byte(s) left over",
+                std::any::type_name::<T>(),
+                rest.len()
+            ))),
+            Err(e) => Err(corrupt(format!(
+                "the record does not decode as {}: {e}",
+                std::any::type_name::<T>()
+            ))),
+        }
+    }
+
+    fn park(&mut self) {
+        let shared = &*self.shared;
+        shared.receiver_sleeping.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let idle = shared.queue.is_empty()
+            && !shared.spilled.load(Ordering::Relaxed)
+            && shared.senders.load(Ordering::Relaxed) != 0;
+        if idle {
+            self.parker.park();
+        }
+        shared.receiver_sleeping.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Iterator over a borrowed [`Receiver`]; see [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a mut Receiver<T>,
+}
+
+impl<T: Serialize + DeserializeOwned + Send> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.next_for_iter()
+    }
+}
+
+/// Iterator owning a [`Receiver`]; see [`Receiver::iter`].
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T: Serialize + DeserializeOwned + Send> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.next_for_iter()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Send> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,96 @@
+//! A multi-producer, single-consumer channel with bounded memory that spills to disk —
+//! hopper's promise, kept.
+//!
+//! hopper (postmates, 0.4) was written for a telemetry daemon that must neither lose data
+//! nor crowd out its application when a downstream system is down: memory is scarce, disk
+//! is plentiful. Items are queued in memory up to a byte bound, then appended to segment
+//! files on disk; the receiver reads them back in order and deletes each file once read.
+//! `send` fails only when memory and disk are both full, and then hands the item back.
+//!
+//! This crate is a drop-in for hopper 0.4's API — change the import — that fixes its
+//! defects:
+//!
+//! | hopper 0.4 | here |
+//! |---|---|
+//! | the tail of a spilled stream is invisible until the sender calls `flush` | the receiver claims spilled items itself; `flush` is never needed |
+//! | the iterator's `None` means "closed" or "disk error" (or never comes) | `None` means every sender is gone and the channel is drained; disk errors come from [`Receiver::recv`] / [`Receiver::try_recv`] |
+//! | bounds count `size_of::<T>()` | memory counts the bytes items occupy ([`Accounting`]); disk counts encoded bytes |
+//! | a corrupt or truncated record panics | every record has a length and a CRC-32C; bad data is a [`DiskError`] naming file and offset |
+//! | no recovery after a restart | [`Durability::Recover`] reopens and delivers what reached disk |
+//!
+//! plus owner-only files, validated channel names, and a lock file so that a second
+//! channel on the same directory is refused instead of corrupting the first.
+//!
+//! # Bounds
+//!
+//! - **Memory**: an item in memory is charged [`slot_bytes`] plus, by default, its
+//!   encoded length ([`Accounting`]); at most `memory_bytes` are charged at once. Beyond
+//!   the charged bytes the channel holds at most: two blocks of its memory queue
+//!   (`2 × (31 × slot_bytes + 8)` bytes), the write buffer ([`WRITE_BUFFER`]), the
+//!   receiver's read buffer (64 KiB), and, while an item is being spilled or read, one
+//!   encoded record per sender and one for the receiver.
+//! - **Disk**: at most `max_disk_files` segment files, each closed once the next record
+//!   would take it past `max_disk_bytes` — so at most
+//!   `max_disk_files × max(max_disk_bytes, largest record)` bytes. Unlike hopper, a small
+//!   `max_disk_bytes` is honoured, not raised to 1 MiB. Running out of real disk space (or
+//!   hitting a file size limit or quota) is [`Error::Full`] too.
+//!
+//! # Order
+//!
+//! Items from one [`Sender`] arrive in the order it sent them, whether they went through
+//! memory or disk; items from different senders interleave. See the `channel` module
+//! source for how one order is kept across memory and disk.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let (mut tx, mut rx) = reclaim_hopper::channel("example", dir.path()).unwrap();
+//! tx.send(9_u64).unwrap();
+//! assert_eq!(Some(9), rx.iter().next());
+//! ```
+
+mod backend;
+mod builder;
+mod channel;
+mod dir;
+mod error;
+mod reader;
+mod record;
+mod writer;
+
+pub use backend::{Hopper, HopperBackend, HopperChannel};
+pub use builder::{Builder, DEFAULT_DISK_FILE_BYTES, DEFAULT_MEMORY_BYTES, Durability};
+pub use channel::{Accounting, IntoIter, Iter, Receiver, Sender, slot_bytes};
+pub use error::{DiskError, Error, RecvError, TryRecvError};
+pub use writer::WRITE_BUFFER;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// Creates a channel named `name` in `data_dir` with hopper's defaults: 1 MiB in memory,
+/// segment files of 256 MiB, no limit on their number.
+pub fn channel<T>(name: &str, data_dir: &Path) -> Result<(Sender<T>, Receiver<T>), Error>
+where
+    T: Serialize + DeserializeOwned + Send,
+{
+    Builder::new().build(name, data_dir)
+}
+
+/// Creates a channel named `name` in `data_dir` holding at most `max_memory_bytes` in
+/// memory and at most `max_disk_files` segment files of about `max_disk_bytes` each.
+pub fn channel_with_explicit_capacity<T>(
+    name: &str,
+    data_dir: &Path,
+    max_memory_bytes: usize,
+    max_disk_bytes: usize,
+    max_disk_files: usize,
+) -> Result<(Sender<T>, Receiver<T>), Error>
+where
+    T: Serialize + DeserializeOwned + Send,
+{
+    Builder::new()
+        .memory_bytes(max_memory_bytes)
+        .disk_file_bytes(max_disk_bytes)
+        .disk_files(max_disk_files)
+        .build(name, data_dir)
+}

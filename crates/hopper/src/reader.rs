@@ -1,0 +1,438 @@
+//! The receiving side's disk half: reads spilled records back in order, deletes each
+//! segment file once it is read, and turns every kind of bad data into a [`DiskError`]
+//! that names the file and the offset — never a panic, never a silent gap.
+
+use crate::error::DiskError;
+use crate::record::{self, Parsed, RECORD_HEADER, SEGMENT_MAGIC};
+use crate::writer::{Refresh, Writer};
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Bytes read from a segment file per system call (more when one record is larger).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads the records of one segment file, up to a length known to be complete.
+#[derive(Debug)]
+pub(crate) struct Cursor {
+    path: PathBuf,
+    file: File,
+    /// Logical offset of the byte after the last one in `buf`.
+    read_to: u64,
+    /// Bytes of the file known to hold whole records; never read past.
+    known_end: u64,
+    /// Records that follow `known_end`, handed over from the writer's buffer.
+    tail: Option<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+    magic_checked: bool,
+    /// The file turned out shorter than `known_end` said (someone cut it): the bytes that
+    /// are there are still read, and nothing more is expected.
+    cut_short: Option<u64>,
+}
+
+/// What a cursor found next.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// A whole, checksummed record; the range is its payload in [`Cursor::payload`].
+    Record(Range<usize>),
+    /// Nothing more within the known length; `partial` if a record starts but does not
+    /// end there.
+    End { partial: bool },
+}
+
+/// Why a cursor could not go on.
+#[derive(Debug)]
+pub(crate) enum CursorError {
+    Corrupt { offset: u64, reason: String },
+    Io(io::Error),
+}
+
+impl Cursor {
+    pub(crate) fn open(path: &Path, known_end: u64) -> io::Result<Self> {
+        Ok(Cursor {
+            path: path.to_path_buf(),
+            file: File::open(path)?,
+            read_to: 0,
+            known_end,
+            tail: None,
+            buf: Vec::new(),
+            pos: 0,
+            magic_checked: false,
+            cut_short: None,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Offset of the next unread byte: where the next record starts.
+    pub(crate) fn offset(&self) -> u64 {
+        self.read_to - (self.buf.len() - self.pos) as u64
+    }
+
+    /// The file is now known to hold whole records up to `len`.
+    pub(crate) fn extend(&mut self, len: u64) {
+        if self.cut_short.is_none() {
+            self.known_end = self.known_end.max(len);
+        }
+    }
+
+    /// If the file ended before its recorded length: why, for an error message.
+    pub(crate) fn cut_short(&self) -> Option<String> {
+        self.cut_short.map(|recorded| {
+            format!(
+                "the file ends at byte {}, before the {recorded} bytes its writer recorded",
+                self.known_end
+            )
+        })
+    }
+
+    /// Records that come after the file's `known_end` bytes but never reached the file.
+    pub(crate) fn hand_over(&mut self, records: Vec<u8>) {
+        self.tail = Some(records);
+    }
+
+    pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
+    pub(crate) fn next(&mut self) -> Result<Step, CursorError> {
+        if !self.magic_checked {
+            let magic = SEGMENT_MAGIC.len();
+            if self.buf.len() - self.pos < magic && !self.fill(magic)? {
+                return Ok(Step::End {
+                    partial: self.pos < self.buf.len(),
+                });
+            }
+            if self.buf[self.pos..self.pos + magic] != SEGMENT_MAGIC {
+                return Err(CursorError::Corrupt {
+                    offset: 0,
+                    reason: "not a reclaim-hopper segment file (wrong magic bytes)".into(),
+                });
+            }
+            self.pos += magic;
+            self.magic_checked = true;
+        }
+        loop {
+            match record::parse(&self.buf[self.pos..]) {
+                Parsed::Record { size, .. } => {
+                    let start = self.pos + RECORD_HEADER;
+                    self.pos += size;
+                    return Ok(Step::Record(start..self.pos));
+                }
+                Parsed::Corrupt(reason) => {
+                    return Err(CursorError::Corrupt {
+                        offset: self.offset(),
+                        reason,
+                    });
+                }
+                Parsed::Incomplete { size } => {
+                    if !self.fill(size)? {
+                        return Ok(Step::End {
+                            partial: self.pos < self.buf.len(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes at least `need` unread bytes available if the known length allows; `false`
+    /// if it does not (a record claiming more than the file holds is never read into
+    /// memory, whatever its length field says).
+    fn fill(&mut self, need: usize) -> Result<bool, CursorError> {
+        if self.offset() + need as u64 > self.known_end + self.tail_len() {
+            return Ok(false);
+        }
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        if self.read_to == self.known_end {
+            let Some(tail) = self.tail.take() else {
+                return Ok(false);
+            };
+            self.buf.extend_from_slice(&tail);
+            self.read_to += tail.len() as u64;
+            self.known_end = self.read_to;
+            return Ok(true);
+        }
+        let want = need
+            .max(READ_CHUNK)
+            .min((self.known_end - self.read_to) as usize);
+        let start = self.buf.len();
+        self.buf.resize(start + want, 0);
+        let mut got = 0;
+        while got < want {
+            match self
+                .file
+                .read_at(&mut self.buf[start + got..], self.read_to + got as u64)
+            {
+                Ok(0) => {
+                    // Shorter than recorded: keep what is there, expect nothing more.
+                    self.buf.truncate(start + got);
+                    self.read_to += got as u64;
+                    self.cut_short = Some(self.known_end);
+                    self.known_end = self.read_to;
+                    self.tail = None;
+                    return Ok(got > 0);
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(start + got);
+                    self.read_to += got as u64;
+                    return Err(CursorError::Io(e));
+                }
+            }
+        }
+        self.read_to += want as u64;
+        Ok(true)
+    }
+
+    fn tail_len(&self) -> u64 {
+        self.tail.as_ref().map_or(0, |t| t.len() as u64)
+    }
+}
+
+/// A spilled record, read and checked: its payload and where it was.
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
+    pub payload: &'a [u8],
+    pub path: &'a Path,
+    pub offset: u64,
+}
+
+/// The segment being read.
+#[derive(Debug)]
+struct Reading {
+    cursor: Cursor,
+    /// Index after the segment's last record, once the writer has sealed it.
+    end: Option<u64>,
+}
+
+/// Reads records in index order across segment files.
+#[derive(Debug)]
+pub(crate) struct DiskReader {
+    reading: Option<Reading>,
+    /// Index of the next record to read.
+    read_index: u64,
+    /// Records below this index are due: announced by a marker or claimed.
+    target: u64,
+}
+
+fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+    // The writer's state is consistent at every point a panic could leave it.
+    writer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl DiskReader {
+    pub(crate) fn new(first_index: u64) -> Self {
+        DiskReader {
+            reading: None,
+            read_index: first_index,
+            target: first_index,
+        }
+    }
+
+    /// Whether records are due before the next item from memory.
+    pub(crate) fn has_due(&self) -> bool {
+        self.read_index < self.target
+    }
+
+    /// Records below `upto` are due.
+    pub(crate) fn due_until(&mut self, upto: u64) {
+        self.target = self.target.max(upto);
+    }
+
+    /// The next due record. Call only while [`has_due`](Self::has_due).
+    pub(crate) fn next<'a>(&'a mut self, writer: &Mutex<Writer>) -> Result<Record<'a>, DiskError> {
+        debug_assert!(self.has_due());
+        loop {
+            if self.reading.is_none() {
+                self.open_front(writer)?;
+            }
+            let reading = self.reading.as_mut().expect("opened above");
+            let offset = reading.cursor.offset();
+            match reading.cursor.next() {
+                Ok(Step::Record(range)) => {
+                    self.read_index += 1;
+                    let cursor = &self.reading.as_ref().expect("reading").cursor;
+                    return Ok(Record {
+                        payload: cursor.payload(range),
+                        path: cursor.path(),
+                        offset,
+                    });
+                }
+                Ok(Step::End { partial }) => self.at_end(writer, partial)?,
+                Err(CursorError::Corrupt { offset, reason }) => {
+                    return Err(self.abandon(writer, offset, reason));
+                }
+                Err(CursorError::Io(source)) => {
+                    return Err(DiskError::Io {
+                        path: reading.cursor.path().to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Opens the oldest segment, checking it starts where the last one ended.
+    fn open_front(&mut self, writer: &Mutex<Writer>) -> Result<(), DiskError> {
+        let w = lock(writer);
+        let Some(front) = w.front() else {
+            let dir_hint = PathBuf::from("(no segment file)");
+            drop(w);
+            let lost = self.target - self.read_index;
+            self.read_index = self.target;
+            return Err(DiskError::Corrupt {
+                path: dir_hint,
+                offset: 0,
+                reason: "items announced as spilled are in no segment file".into(),
+                lost,
+            });
+        };
+        if front.first != self.read_index {
+            let (first, path) = (front.first, front.path.clone());
+            drop(w);
+            let lost = first.saturating_sub(self.read_index);
+            let reason = format!(
+                "items {}..{first} are missing: the oldest segment starts at item {first}",
+                self.read_index
+            );
+            self.read_index = self.read_index.max(first);
+            self.target = self.target.max(self.read_index);
+            return Err(DiskError::Corrupt {
+                path,
+                offset: 0,
+                reason,
+                lost,
+            });
+        }
+        let (path, sealed) = (front.path.clone(), front.sealed);
+        drop(w);
+        let cursor = Cursor::open(&path, sealed.map_or(0, |s| s.len))
+            .map_err(|source| DiskError::Io { path, source })?;
+        self.reading = Some(Reading {
+            cursor,
+            end: sealed.map(|s| s.end),
+        });
+        Ok(())
+    }
+
+    /// The cursor ran out of known bytes: learn more from the writer, or finish the file.
+    fn at_end(&mut self, writer: &Mutex<Writer>, partial: bool) -> Result<(), DiskError> {
+        let reading = self.reading.as_mut().expect("reading");
+        let mut w = lock(writer);
+        if let Some(reason) = reading.cursor.cut_short() {
+            drop(w);
+            let offset = reading.cursor.offset();
+            return Err(self.abandon(writer, offset, reason));
+        }
+        let end = match reading.end {
+            Some(end) => end,
+            None => {
+                let known = reading.cursor.known_end;
+                match w.refresh() {
+                    Some(Refresh::Open { len }) if len > known => {
+                        reading.cursor.extend(len);
+                        return Ok(());
+                    }
+                    Some(Refresh::Sealed(sealed)) => {
+                        reading.cursor.extend(sealed.len);
+                        reading.end = Some(sealed.end);
+                        return Ok(());
+                    }
+                    Some(Refresh::HandedOver { records, sealed }) => {
+                        reading.cursor.extend(sealed.len);
+                        reading.cursor.hand_over(records);
+                        reading.end = Some(sealed.end);
+                        return Ok(());
+                    }
+                    Some(Refresh::Open { .. }) | None => {
+                        drop(w);
+                        let offset = reading.cursor.offset();
+                        return Err(self.abandon(
+                            writer,
+                            offset,
+                            "items announced as spilled are not in the file being written".into(),
+                        ));
+                    }
+                }
+            }
+        };
+        if partial || self.read_index != end {
+            drop(w);
+            let offset = reading.cursor.offset();
+            let reason = if partial {
+                "the file ends inside a record (truncated)".to_string()
+            } else {
+                format!(
+                    "the file ends after item {}, but its successor starts at item {end}",
+                    self.read_index
+                )
+            };
+            return Err(self.abandon(writer, offset, reason));
+        }
+        w.remove_front().map_err(|source| DiskError::Io {
+            path: reading.cursor.path().to_path_buf(),
+            source,
+        })?;
+        self.reading = None;
+        Ok(())
+    }
+
+    /// Skips the rest of a damaged segment and says how many items went with it.
+    fn abandon(&mut self, writer: &Mutex<Writer>, offset: u64, reason: String) -> DiskError {
+        let reading = self.reading.take().expect("reading");
+        let end = lock(writer).abandon_front();
+        let lost = end.saturating_sub(self.read_index);
+        self.read_index = self.read_index.max(end);
+        self.target = self.target.max(self.read_index);
+        DiskError::Corrupt {
+            path: reading.cursor.path,
+            offset,
+            reason,
+            lost,
+        }
+    }
+}
+
+/// Counts the whole records at the front of a segment file and the bytes they span (magic
+/// included): what survives of a file whose writer died mid-record. A partial record at
+/// the end is what a crash leaves and is dropped; a damaged record is not guessed past —
+/// it is an error naming the file, the offset and what to do.
+pub(crate) fn valid_prefix(path: &Path) -> io::Result<(u64, u64)> {
+    let len = std::fs::metadata(path)?.len();
+    let mut cursor = Cursor::open(path, len)?;
+    let mut records = 0;
+    loop {
+        match cursor.next() {
+            Ok(Step::Record(_)) => records += 1,
+            Ok(Step::End { .. }) => {
+                // Before the magic is complete the file holds nothing worth keeping.
+                let valid = if cursor.magic_checked {
+                    cursor.offset()
+                } else {
+                    0
+                };
+                return Ok((records, valid));
+            }
+            Err(CursorError::Corrupt { offset, reason }) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "cannot recover {}: {reason} at byte {offset}, after {records} intact item(s); \
+                         move the file away, or cut it to {offset} bytes to keep those items, then reopen",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(CursorError::Io(e)) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! One regression test per defect of hopper 0.4, plus the disk-hygiene promises. Each
+//! test says which naive behaviour it catches.
+
+use reclaim_hopper::{
+    Accounting, Builder, DiskError, Error, RecvError, TryRecvError, channel_with_explicit_capacity,
+};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Receives with a deadline, so a stranded item fails the test instead of hanging it.
+fn recv_within<T>(rx: &mut reclaim_hopper::Receiver<T>, what: &str) -> T
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match rx.try_recv() {
+            Ok(item) => return item,
+            Err(TryRecvError::Empty) if Instant::now() < deadline => thread::yield_now(),
+            Err(e) => panic!("{what}: {e:?}"),
+        }
+    }
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "spill"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// hopper 0.4 left the last records of a spilled stream invisible until `flush` pushed
+/// their marker: a receiver that waits for them without a flush hangs.
+#[test]
+fn the_tail_of_a_spilled_stream_arrives_without_flush() {
+    let data = tempfile::tempdir().unwrap();
+    // Room for two u64s in memory: the rest spills, and nothing ever drains the memory
+    // queue while sending, so no marker can be pushed.
+    let (mut tx, mut rx) = Builder::<u64>::new()
+        .memory_bytes(2 * reclaim_hopper::slot_bytes::<u64>())
+        .accounting(Accounting::Shallow)
+        .build("tail", data.path())
+        .unwrap();
+    for i in 0..1000 {
+        tx.send(i).unwrap();
+    }
+    assert!(
+        !segment_files(&data.path().join("tail")).is_empty(),
+        "the test must spill"
+    );
+    for i in 0..1000 {
+        assert_eq!(recv_within(&mut rx, "item stranded on disk"), i);
+    }
+    // The sender is still alive and never flushed.
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+    drop(tx);
+}
+
+/// The same with the receiver running alongside and a sender that goes quiet after its
+/// last item: the last item, spilled, must still come.
+#[test]
+fn the_last_spilled_item_of_a_quiet_sender_arrives() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<String>::new()
+        .memory_bytes(0)
+        .build("quiet", data.path())
+        .unwrap();
+    tx.send("only".to_string()).unwrap();
+    assert_eq!(recv_within(&mut rx, "lone spilled item"), "only");
+    drop(tx);
+}
+
+/// hopper 0.4's iterator never ended: with every sender gone it blocked forever (and
+/// returned `None` on disk errors instead). Here it ends exactly at disconnection.
+#[test]
+fn the_iterator_ends_when_every_sender_is_gone_and_the_channel_is_drained() {
+    let data = tempfile::tempdir().unwrap();
+    let (tx, rx) =
+        channel_with_explicit_capacity::<u64>("iter", data.path(), 64, 1 << 10, 1000).unwrap();
+    let senders: Vec<_> = (0..3)
+        .map(|s| {
+            let mut tx = tx.clone();
+            thread::spawn(move || {
+                for i in 0..500 {
+                    tx.send(s * 1000 + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let consumer = thread::spawn(move || rx.into_iter().collect::<Vec<_>>());
+    for s in senders {
+        s.join().unwrap();
+    }
+    let mut got = consumer.join().unwrap();
+    got.sort_unstable();
+    let mut want: Vec<u64> = (0..3)
+        .flat_map(|s| (0..500).map(move |i| s * 1000 + i))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn recv_says_disconnected_only_after_the_last_item() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<u32>::new()
+        .memory_bytes(0)
+        .build("disc", data.path())
+        .unwrap();
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    drop(tx);
+    assert_eq!(rx.recv().unwrap(), 1);
+    assert_eq!(rx.try_recv().unwrap(), 2);
+    assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
+    assert_eq!(rx.iter().next(), None);
+}
+
+/// Spills `items` strings through the disk only and returns the channel's directory.
+fn spill_strings(
+    data: &Path,
+    name: &str,
+    items: usize,
+) -> (
+    reclaim_hopper::Sender<String>,
+    reclaim_hopper::Receiver<String>,
+    PathBuf,
+) {
+    let (mut tx, rx) = Builder::<String>::new()
+        .memory_bytes(0)
+        .build(name, data)
+        .unwrap();
+    for i in 0..items {
+        tx.send(format!("item-{i:04}")).unwrap();
+    }
+    tx.flush().unwrap();
+    (tx, rx, data.join(name))
+}
+
+/// hopper 0.4 panicked on a corrupt record. Here the damage is an error that names the
+/// file and the offset, the items after the damaged file still arrive, and nothing panics.
+#[test]
+fn a_corrupt_record_is_an_error_naming_file_and_offset() {
+    let data = tempfile::tempdir().unwrap();
+    let (_tx, mut rx, dir) = spill_strings(data.path(), "corrupt", 10);
+    let files = segment_files(&dir);
+    assert_eq!(files.len(), 1);
+    let mut bytes = fs::read(&files[0]).unwrap();
+    // Magic (8), then records of 8 + 10 bytes: flip a payload byte of the fourth.
+    let fourth = 8 + 3 * 18;
+    bytes[fourth + 8 + 2] ^= 0x40;
+    fs::write(&files[0], &bytes).unwrap();
+
+    for i in 0..3 {
+        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+    }
+    match rx.recv() {
+        Err(RecvError::Disk(DiskError::Corrupt {
+            path,
+            offset,
+            reason,
+            lost,
+        })) => {
+            assert_eq!(path, files[0]);
+            assert_eq!(offset, fourth as u64);
+            assert!(reason.contains("checksum"), "{reason}");
+            assert_eq!(lost, 7, "the fourth record and the six after it");
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+}
+
+#[test]
+fn a_truncated_file_is_an_error_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<String>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(8 + 2 * 18) // two records per file
+        .build("trunc", data.path())
+        .unwrap();
+    for i in 0..6 {
+        tx.send(format!("item-{i:04}")).unwrap();
+    }
+    tx.flush().unwrap();
+    let files = segment_files(&data.path().join("trunc"));
+    assert_eq!(files.len(), 3, "rotation at the size limit");
+    // Cut the first file inside its second record.
+    let file = fs::OpenOptions::new().write(true).open(&files[0]).unwrap();
+    file.set_len(8 + 18 + 5).unwrap();
+
+    assert_eq!(rx.recv().unwrap(), "item-0000");
+    let err = rx.recv().unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&files[0].display().to_string()), "{text}");
+    assert!(text.contains("at byte 26"), "{text}");
+    assert!(
+        matches!(err, RecvError::Disk(DiskError::Corrupt { lost: 1, .. })),
+        "{err:?}"
+    );
+    // The next file is intact and follows.
+    for i in 2..6 {
+        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+    }
+}
+
+/// The iterator cannot return an error, and must not return `None` for one: it steps over
+/// the damage and keeps the error.
+#[test]
+fn the_iterator_steps_over_damage_and_keeps_the_error() {
+    let data = tempfile::tempdir().unwrap();
+    let (tx, mut rx, dir) = spill_strings(data.path(), "iter-corrupt", 4);
+    let files = segment_files(&dir);
+    let mut bytes = fs::read(&files[0]).unwrap();
+    bytes[8 + 4] ^= 1; // the first record's checksum
+    fs::write(&files[0], &bytes).unwrap();
+    drop(tx);
+    let got: Vec<String> = rx.iter().collect();
+    assert!(
+        got.is_empty(),
+        "every record was in the damaged file: {got:?}"
+    );
+    let errors = rx.take_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(matches!(errors[0], DiskError::Corrupt { lost: 4, .. }));
+}
+
+/// A record that decodes as the wrong type (a channel reopened with another item type) is
+/// an error for that record only.
+#[test]
+fn an_item_that_does_not_decode_is_an_error_for_that_item_only() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let (mut tx, _rx) = Builder::<String>::new()
+            .memory_bytes(0)
+            .durability(reclaim_hopper::Durability::Recover)
+            .build("types", data.path())
+            .unwrap();
+        tx.send("not a number".into()).unwrap();
+        tx.send("\u{1}".into()).unwrap();
+    }
+    let (_tx, mut rx) = Builder::<bool>::new()
+        .durability(reclaim_hopper::Durability::Recover)
+        .build("types", data.path())
+        .unwrap();
+    match rx.try_recv() {
+        Err(TryRecvError::Disk(DiskError::Corrupt { reason, lost, .. })) => {
+            assert!(
+                reason.contains("does not decode as bool") || reason.contains("left over"),
+                "{reason}"
+            );
+            assert_eq!(lost, 1);
+        }
+        other => panic!("expected a decoding error, got {other:?}"),
+    }
+    // "\u{1}" encodes as [1, 1]: length 1, byte 1 — as bool: `true` with a byte left over.
+    assert!(matches!(
+        rx.try_recv(),
+        Err(TryRecvError::Disk(DiskError::Corrupt { lost: 1, .. }))
+    ));
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+}
+
+/// hopper 0.4 counted `size_of::<T>()`: 24 bytes for a `Vec<u8>` of any length. Here the
+/// default charges the encoded length, so a 64 KiB bound holds about 64 one-KiB items,
+/// not 2,700.
+#[test]
+fn the_memory_bound_counts_the_bytes_items_occupy() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(64 * 1024)
+        .build("bytes", data.path())
+        .unwrap();
+    let mut sent = 0;
+    while segment_files(&data.path().join("bytes")).is_empty() {
+        tx.send(vec![7; 1024]).unwrap();
+        sent += 1;
+        assert!(sent <= 64, "{sent} KiB held in a 64 KiB memory bound");
+    }
+    assert!(sent >= 60, "only {sent} one-KiB items fit in 64 KiB");
+    for _ in 0..sent {
+        assert_eq!(rx.recv().unwrap().len(), 1024);
+    }
+}
+
+/// When memory and disk are both at their bound, `send` hands the item back with `Full`
+/// and everything accepted before still arrives, in order.
+#[test]
+fn when_memory_and_disk_are_full_send_returns_the_item() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<u64>::new()
+        .memory_bytes(4 * reclaim_hopper::slot_bytes::<u64>())
+        .accounting(Accounting::Shallow)
+        .disk_file_bytes(64)
+        .disk_files(3)
+        .build("full", data.path())
+        .unwrap();
+    let mut accepted = 0;
+    let refused = loop {
+        match tx.send(accepted) {
+            Ok(()) => accepted += 1,
+            Err((item, Error::Full)) => break item,
+            Err((_, e)) => panic!("unexpected error {e}"),
+        }
+        assert!(accepted < 10_000, "never full");
+    };
+    assert_eq!(refused, accepted, "the refused item comes back");
+    assert_eq!(segment_files(&data.path().join("full")).len(), 3);
+    for i in 0..accepted {
+        assert_eq!(rx.recv().unwrap(), i);
+    }
+    // Reading freed the space: sending works again.
+    tx.send(refused).unwrap();
+    assert_eq!(rx.recv().unwrap(), refused);
+}
+
+/// Files rotate at their size limit and are deleted once read: disk use stays within
+/// `files × file_bytes` however many items pass through.
+#[test]
+fn segment_files_rotate_and_are_deleted_once_read() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("rotate");
+    let (mut tx, mut rx) = Builder::<[u64; 4]>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(1024)
+        .disk_files(4)
+        .build("rotate", data.path())
+        .unwrap();
+    let mut most_files = 0;
+    for round in 0..50u64 {
+        for i in 0..20 {
+            tx.send([round, i, 0, 0]).unwrap();
+        }
+        let files = segment_files(&dir);
+        most_files = most_files.max(files.len());
+        for file in &files {
+            let len = fs::metadata(file).unwrap().len();
+            assert!(len <= 1024, "{} is {len} bytes", file.display());
+        }
+        for i in 0..20 {
+            assert_eq!(rx.recv().unwrap(), [round, i, 0, 0]);
+        }
+    }
+    assert!(most_files >= 2, "the test must rotate");
+    assert!(segment_files(&dir).len() <= 1, "read files are deleted");
+}
+
+#[test]
+fn files_and_directories_are_owner_only() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, _rx) = Builder::<u8>::new()
+        .memory_bytes(0)
+        .build("perm", data.path())
+        .unwrap();
+    tx.send(1).unwrap();
+    let dir = data.path().join("perm");
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for file in fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}
+
+#[test]
+fn a_second_channel_on_the_same_directory_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = reclaim_hopper::channel::<u8>("shared", data.path()).unwrap();
+    match reclaim_hopper::channel::<u8>("shared", data.path()) {
+        Err(Error::IoError(e)) => assert!(e.to_string().contains("in use"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The first channel is untouched.
+    tx.send(5).unwrap();
+    assert_eq!(rx.recv().unwrap(), 5);
+}
+
+#[test]
+fn bad_names_and_missing_directories_are_clear_errors() {
+    let data = tempfile::tempdir().unwrap();
+    for bad in ["", "..", "a/b"] {
+        match reclaim_hopper::channel::<u8>(bad, data.path()) {
+            Err(Error::IoError(e)) => assert!(e.to_string().contains("invalid channel name")),
+            other => panic!("{bad:?}: expected an error, got {other:?}"),
+        }
+    }
+    let missing = data.path().join("nope");
+    assert!(matches!(
+        reclaim_hopper::channel::<u8>("x", &missing),
+        Err(Error::NoSuchDirectory)
+    ));
+}
+
+/// Default mode is hopper's: a new channel starts empty even if files were left behind.
+#[test]
+fn a_new_channel_starts_empty_by_default() {
+    let data = tempfile::tempdir().unwrap();
+    let (_tx, rx, dir) = spill_strings(data.path(), "fresh", 5);
+    drop(rx);
+    drop(_tx);
+    assert!(
+        segment_files(&dir).is_empty(),
+        "closing deletes segment files"
+    );
+    let (mut tx, rx) = Builder::<String>::new()
+        .memory_bytes(0)
+        .durability(reclaim_hopper::Durability::Recover)
+        .build("fresh", data.path())
+        .unwrap();
+    tx.send("a".into()).unwrap();
+    drop(tx);
+    drop(rx);
+    assert_eq!(segment_files(&dir).len(), 1, "recover mode keeps its files");
+    let (tx, mut rx) = reclaim_hopper::channel::<String>("fresh", data.path()).unwrap();
+    drop(tx);
+    assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+}
+
+#[test]
+fn sending_after_the_receiver_is_gone_hands_the_item_back() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, rx) = reclaim_hopper::channel::<u8>("gone", data.path()).unwrap();
+    drop(rx);
+    match tx.send(3) {
+        Err((3, Error::IoError(e))) => assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe),
+        other => panic!("expected the item back, got {other:?}"),
+    }
+}
