@@ -71,7 +71,7 @@ impl<T: Item, const MEMORY_BYTES: usize> Container<T> for HopperChannel<T, MEMOR
             .prefix("reclaim-hopper-")
             .tempdir()
             .map_err(|source| BuildError::Io { backend, source })?;
-        let (sender, receiver) = Builder::new()
+        let (sender, receiver) = Builder::<T>::new()
             .memory_bytes(MEMORY_BYTES)
             .build("channel", dir.path())
             .map_err(|e| BuildError::Io {

@@ -27,17 +27,18 @@
 use crate::error::{DiskError, Error, RecvError, TryRecvError};
 use crate::reader::DiskReader;
 use crate::record;
+use crate::sync::{
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, MutexGuard, Parker, Queue, Unparker, fence,
+};
 use crate::writer::Writer;
-use crossbeam_queue::SegQueue;
 use crossbeam_utils::CachePadded;
-use crossbeam_utils::sync::{Parker, Unparker};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::io;
 use std::mem::size_of;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// An entry of the memory queue.
@@ -56,6 +57,19 @@ enum Slot<T> {
 /// per-slot state word. Every queued item is charged at least this.
 pub const fn slot_bytes<T>() -> usize {
     size_of::<Slot<T>>() + size_of::<usize>()
+}
+
+/// Slots per block of the memory queue (crossbeam's `SegQueue` allocates 31 at a time).
+const QUEUE_BLOCK_SLOTS: usize = 31;
+
+/// Bytes the channel may hold beyond what its memory bound charges, for items of type `T`:
+/// a partly used block of the memory queue at each end, the spill write buffer, the
+/// receiver's read buffer and 4 KiB for the channel's own bookkeeping (paths, segment
+/// list, lock). On top of it, only while an item is being spilled or read back, one
+/// encoded record per sender and one for the receiver.
+pub const fn memory_overhead<T>() -> usize {
+    let block = QUEUE_BLOCK_SLOTS * slot_bytes::<T>() + size_of::<usize>();
+    2 * block + crate::writer::WRITE_BUFFER + crate::reader::READ_CHUNK + 4096
 }
 
 /// How the memory bound counts a queued item.
@@ -106,7 +120,7 @@ impl<T> fmt::Debug for Accounting<T> {
 
 /// State shared by the senders and the receiver.
 pub(crate) struct Shared<T> {
-    queue: SegQueue<Slot<T>>,
+    queue: Queue<Slot<T>>,
     /// Bytes charged for the items and markers in `queue`.
     memory: CachePadded<AtomicUsize>,
     memory_limit: usize,
@@ -114,6 +128,9 @@ pub(crate) struct Shared<T> {
     /// Records on disk not yet announced; read on every send.
     spilled: CachePadded<AtomicBool>,
     writer: Mutex<Writer>,
+    /// Spilled records the receiver has read: lets the writer reclaim a file the receiver
+    /// has finished but not yet deleted.
+    consumed: AtomicU64,
     senders: AtomicUsize,
     receiver_alive: AtomicBool,
     receiver_sleeping: CachePadded<AtomicBool>,
@@ -155,10 +172,7 @@ impl<T> Shared<T> {
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         let keep = self.keep_segments;
-        self.writer
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .close(keep);
+        self.lock_writer().close(keep);
     }
 }
 
@@ -177,12 +191,13 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
     let spilled = parts.writer.next_index() > first;
     let parker = Parker::new();
     let shared = Arc::new(Shared {
-        queue: SegQueue::new(),
+        queue: Queue::new(),
         memory: CachePadded::new(AtomicUsize::new(0)),
         memory_limit: parts.memory_limit,
         accounting: parts.accounting,
         spilled: CachePadded::new(AtomicBool::new(spilled)),
         writer: Mutex::new(parts.writer),
+        consumed: AtomicU64::new(first),
         senders: AtomicUsize::new(1),
         receiver_alive: AtomicBool::new(true),
         receiver_sleeping: CachePadded::new(AtomicBool::new(false)),
@@ -284,7 +299,8 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
         let shared = &*self.shared;
         let result = {
             let mut writer = shared.lock_writer();
-            let appended = writer.append(&self.scratch);
+            let consumed = shared.consumed.load(Ordering::Acquire);
+            let appended = writer.append(&self.scratch, consumed);
             if appended.is_ok() {
                 // Announce right away if a marker fits; otherwise the receiver will claim.
                 let mut announced_all = false;
@@ -451,7 +467,7 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     }
 
     fn read_disk(&mut self) -> Result<T, DiskError> {
-        let record = self.disk.next(&self.shared.writer)?;
+        let record = self.disk.next(&self.shared.writer, &self.shared.consumed)?;
         let corrupt = |reason: String| DiskError::Corrupt {
             path: record.path.to_path_buf(),
             offset: record.offset,

@@ -25,10 +25,11 @@
 //!
 //! - **Memory**: an item in memory is charged [`slot_bytes`] plus, by default, its
 //!   encoded length ([`Accounting`]); at most `memory_bytes` are charged at once. Beyond
-//!   the charged bytes the channel holds at most: two blocks of its memory queue
-//!   (`2 × (31 × slot_bytes + 8)` bytes), the write buffer ([`WRITE_BUFFER`]), the
-//!   receiver's read buffer (64 KiB), and, while an item is being spilled or read, one
-//!   encoded record per sender and one for the receiver.
+//!   the charged bytes the channel holds at most [`memory_overhead`] bytes — two blocks of
+//!   its memory queue, the write buffer ([`WRITE_BUFFER`]), the receiver's 64 KiB read
+//!   buffer, 4 KiB of bookkeeping — and, while an item is being spilled or read back, one
+//!   encoded record per sender and one for the receiver. `tests/memory_bound.rs` checks
+//!   this with a counting allocator.
 //! - **Disk**: at most `max_disk_files` segment files, each closed once the next record
 //!   would take it past `max_disk_bytes` — so at most
 //!   `max_disk_files × max(max_disk_bytes, largest record)` bytes. Unlike hopper, a small
@@ -55,11 +56,12 @@ mod dir;
 mod error;
 mod reader;
 mod record;
+mod sync;
 mod writer;
 
 pub use backend::{Hopper, HopperBackend, HopperChannel};
 pub use builder::{Builder, DEFAULT_DISK_FILE_BYTES, DEFAULT_MEMORY_BYTES, Durability};
-pub use channel::{Accounting, IntoIter, Iter, Receiver, Sender, slot_bytes};
+pub use channel::{Accounting, IntoIter, Iter, Receiver, Sender, memory_overhead, slot_bytes};
 pub use error::{DiskError, Error, RecvError, TryRecvError};
 pub use writer::WRITE_BUFFER;
 

@@ -4,16 +4,18 @@
 
 use crate::error::DiskError;
 use crate::record::{self, Parsed, RECORD_HEADER, SEGMENT_MAGIC};
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::writer::{Refresh, Writer};
 use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 
 /// Bytes read from a segment file per system call (more when one record is larger).
-const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// Reads the records of one segment file, up to a length known to be complete.
 #[derive(Debug)]
@@ -155,6 +157,7 @@ impl Cursor {
             let Some(tail) = self.tail.take() else {
                 return Ok(false);
             };
+            self.buf.reserve_exact(tail.len());
             self.buf.extend_from_slice(&tail);
             self.read_to += tail.len() as u64;
             self.known_end = self.read_to;
@@ -164,6 +167,7 @@ impl Cursor {
             .max(READ_CHUNK)
             .min((self.known_end - self.read_to) as usize);
         let start = self.buf.len();
+        self.buf.reserve_exact(want);
         self.buf.resize(start + want, 0);
         let mut got = 0;
         while got < want {
@@ -209,6 +213,8 @@ pub(crate) struct Record<'a> {
 /// The segment being read.
 #[derive(Debug)]
 struct Reading {
+    /// Index of the segment's first record: its identity in the writer's list.
+    first: u64,
     cursor: Cursor,
     /// Index after the segment's last record, once the writer has sealed it.
     end: Option<u64>,
@@ -248,18 +254,26 @@ impl DiskReader {
         self.target = self.target.max(upto);
     }
 
-    /// The next due record. Call only while [`has_due`](Self::has_due).
-    pub(crate) fn next<'a>(&'a mut self, writer: &Mutex<Writer>) -> Result<Record<'a>, DiskError> {
+    /// The next due record. Call only while [`has_due`](Self::has_due). Publishes the
+    /// number of records read so far in `consumed`, for the writer (see `Writer::rotate`).
+    pub(crate) fn next<'a>(
+        &'a mut self,
+        writer: &Mutex<Writer>,
+        consumed: &AtomicU64,
+    ) -> Result<Record<'a>, DiskError> {
         debug_assert!(self.has_due());
         loop {
-            if self.reading.is_none() {
-                self.open_front(writer)?;
+            if self.reading.is_none()
+                && let Err(e) = self.open_front(writer)
+            {
+                return Err(self.published(consumed, e));
             }
             let reading = self.reading.as_mut().expect("opened above");
             let offset = reading.cursor.offset();
             match reading.cursor.next() {
                 Ok(Step::Record(range)) => {
                     self.read_index += 1;
+                    consumed.store(self.read_index, Ordering::Release);
                     let cursor = &self.reading.as_ref().expect("reading").cursor;
                     return Ok(Record {
                         payload: cursor.payload(range),
@@ -267,9 +281,14 @@ impl DiskReader {
                         offset,
                     });
                 }
-                Ok(Step::End { partial }) => self.at_end(writer, partial)?,
+                Ok(Step::End { partial }) => {
+                    if let Err(e) = self.at_end(writer, partial) {
+                        return Err(self.published(consumed, e));
+                    }
+                }
                 Err(CursorError::Corrupt { offset, reason }) => {
-                    return Err(self.abandon(writer, offset, reason));
+                    let e = self.abandon(writer, offset, reason);
+                    return Err(self.published(consumed, e));
                 }
                 Err(CursorError::Io(source)) => {
                     return Err(DiskError::Io {
@@ -279,6 +298,12 @@ impl DiskReader {
                 }
             }
         }
+    }
+
+    /// Publishes the read position after an error that may have moved it past lost records.
+    fn published(&self, consumed: &AtomicU64, e: DiskError) -> DiskError {
+        consumed.store(self.read_index, Ordering::Release);
+        e
     }
 
     /// Opens the oldest segment, checking it starts where the last one ended.
@@ -318,6 +343,7 @@ impl DiskReader {
         let cursor = Cursor::open(&path, sealed.map_or(0, |s| s.len))
             .map_err(|source| DiskError::Io { path, source })?;
         self.reading = Some(Reading {
+            first: self.read_index,
             cursor,
             end: sealed.map(|s| s.end),
         });
@@ -328,6 +354,11 @@ impl DiskReader {
     fn at_end(&mut self, writer: &Mutex<Writer>, partial: bool) -> Result<(), DiskError> {
         let reading = self.reading.as_mut().expect("reading");
         let mut w = lock(writer);
+        if w.front().is_none_or(|f| f.first != reading.first) {
+            // The writer deleted it, read to its end, to make room (`Writer::rotate`).
+            self.reading = None;
+            return Ok(());
+        }
         if let Some(reason) = reading.cursor.cut_short() {
             drop(w);
             let offset = reading.cursor.offset();
@@ -389,7 +420,7 @@ impl DiskReader {
     /// Skips the rest of a damaged segment and says how many items went with it.
     fn abandon(&mut self, writer: &Mutex<Writer>, offset: u64, reason: String) -> DiskError {
         let reading = self.reading.take().expect("reading");
-        let end = lock(writer).abandon_front();
+        let end = lock(writer).abandon_front(reading.first);
         let lost = end.saturating_sub(self.read_index);
         self.read_index = self.read_index.max(end);
         self.target = self.target.max(self.read_index);

@@ -5,14 +5,15 @@
 //! follow back to back:
 //!
 //! ```text
-//! +-------------+----------------+---------------------------+
-//! | len: u32 LE | crc32c: u32 LE | payload: len bytes        |
-//! +-------------+----------------+---------------------------+
+//! +-------------+-------------------+--------------------+---------------------+
+//! | len: u32 LE | crc32c(len): u32  | crc32c(payload):u32| payload: len bytes  |
+//! +-------------+-------------------+--------------------+---------------------+
 //! ```
 //!
-//! The payload is the item encoded with postcard. The checksum (CRC-32C) covers the length
-//! bytes and the payload, so a flipped length is caught as surely as a flipped payload
-//! byte. Naming a segment after its first record index lets the reader check that no
+//! The payload is the item encoded with postcard. The length has a checksum of its own,
+//! so a damaged length is recognised as damage at once — not mistaken for a record cut
+//! short by a crash, which is the one thing recovery may silently drop (a crash can only
+//! cut the last write, and a cut record has a valid length whose bytes are missing). Naming a segment after its first record index lets the reader check that no
 //! record went missing between two files, and count exactly how many were lost when a
 //! file is damaged.
 
@@ -22,8 +23,8 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every segment file: format name and version.
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"RBHOPR01";
 
-/// Bytes in front of every record's payload: its length and its checksum.
-pub(crate) const RECORD_HEADER: usize = 8;
+/// Bytes in front of every record's payload: its length and two checksums.
+pub(crate) const RECORD_HEADER: usize = 12;
 
 /// File name suffix of segment files.
 const SEGMENT_SUFFIX: &str = ".spill";
@@ -53,8 +54,10 @@ pub(crate) fn encode<T: Serialize + ?Sized>(item: &T, out: &mut Vec<u8>) -> Resu
     let len = u32::try_from(payload)
         .map_err(|_| format!("an item encodes to {payload} bytes; records hold at most 4 GiB"))?;
     out[..4].copy_from_slice(&len.to_le_bytes());
-    let crc = checksum(&out[..4], &out[RECORD_HEADER..]);
-    out[4..RECORD_HEADER].copy_from_slice(&crc.to_le_bytes());
+    let len_crc = crc32c::crc32c(&len.to_le_bytes());
+    out[4..8].copy_from_slice(&len_crc.to_le_bytes());
+    let crc = crc32c::crc32c(&out[RECORD_HEADER..]);
+    out[8..RECORD_HEADER].copy_from_slice(&crc.to_le_bytes());
     Ok(())
 }
 
@@ -64,10 +67,6 @@ pub(crate) fn encoded_len<T: Serialize + ?Sized>(item: &T) -> usize {
     // and let the spill path report the error.
     postcard::serialize_with_flavor::<T, _, _>(item, postcard::ser_flavors::Size::default())
         .unwrap_or(0)
-}
-
-fn checksum(len: &[u8], payload: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(len), payload)
 }
 
 /// What the front of a byte buffer holds.
@@ -88,15 +87,20 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed<'_> {
             size: RECORD_HEADER,
         };
     }
-    let (len_bytes, rest) = bytes.split_at(4);
-    let len = u32::from_le_bytes(len_bytes.try_into().expect("split at 4")) as usize;
-    let stored = u32::from_le_bytes(rest[..4].try_into().expect("header is 8 bytes"));
-    let size = RECORD_HEADER + len;
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let (len, len_crc, stored) = (word(0), word(4), word(8));
+    let computed_len_crc = crc32c::crc32c(&bytes[..4]);
+    if computed_len_crc != len_crc {
+        return Parsed::Corrupt(format!(
+            "damaged length field: {len} bytes with checksum {len_crc:#010x}, computed {computed_len_crc:#010x}"
+        ));
+    }
+    let size = RECORD_HEADER + len as usize;
     if bytes.len() < size {
         return Parsed::Incomplete { size };
     }
     let payload = &bytes[RECORD_HEADER..size];
-    let computed = checksum(len_bytes, payload);
+    let computed = crc32c::crc32c(payload);
     if computed != stored {
         return Parsed::Corrupt(format!(
             "checksum mismatch in a record of {len} bytes: stored {stored:#010x}, computed {computed:#010x}"
@@ -181,11 +185,11 @@ mod tests {
             for bit in 0..8 {
                 let mut damaged = bytes.clone();
                 damaged[byte] ^= 1 << bit;
-                // A damaged length may make the record look longer (incomplete) or
-                // shorter (checksum over the wrong bytes); it must never parse.
+                // Damage is reported as damage: never parsed, and never mistaken for
+                // a record cut short (which recovery would drop without a word).
                 assert!(
-                    !matches!(parse(&damaged), Parsed::Record { .. }),
-                    "flipping bit {bit} of byte {byte} went unnoticed"
+                    matches!(parse(&damaged), Parsed::Corrupt(_)),
+                    "flipping bit {bit} of byte {byte} was not reported as damage"
                 );
             }
         }

@@ -160,15 +160,22 @@ impl Writer {
         })
     }
 
-    /// Appends one encoded record (from [`record::encode`]).
+    /// Appends one encoded record (from [`record::encode`]). `consumed` is how many
+    /// records the receiver has read (see [`Self::rotate`]).
     ///
     /// On error the record is not in the channel; records accepted before it still are.
-    pub(crate) fn append(&mut self, record: &[u8]) -> Result<(), Error> {
+    pub(crate) fn append(&mut self, record: &[u8], consumed: u64) -> Result<(), Error> {
         let size = record.len() as u64;
         let segment_len = self.file_len + self.buf.len() as u64;
         let holds_records = segment_len > MAGIC_LEN;
         if self.file.is_none() || (holds_records && segment_len + size > self.limits.file_bytes) {
-            self.rotate()?;
+            self.rotate(consumed)?;
+        }
+        // Exact reservations: doubling would let the buffer's capacity reach twice what
+        // the memory overhead documents.
+        if self.buf.len() + record.len() > self.buf.capacity() {
+            self.buf
+                .reserve_exact(WRITE_BUFFER.max(self.buf.len()) + record.len() - self.buf.len());
         }
         self.buf.extend_from_slice(record);
         if (self.write_through || self.buf.len() >= WRITE_BUFFER)
@@ -226,13 +233,24 @@ impl Writer {
     }
 
     /// Seals the current segment (if any) and opens the next one.
-    fn rotate(&mut self) -> Result<(), Error> {
+    ///
+    /// At the file limit, sealed files the receiver has read to their end (`consumed`
+    /// records) are deleted here: the receiver deletes a file only when it needs the next
+    /// record, so a drained channel would otherwise keep its last file, and with a limit of
+    /// one file refuse every spill for ever.
+    fn rotate(&mut self, consumed: u64) -> Result<(), Error> {
         if self.file.is_some() {
             self.write_buffer().map_err(from_io)?;
             self.seal_current();
         }
-        if self.segments.len() >= self.limits.files {
-            return Err(Error::Full);
+        while self.segments.len() >= self.limits.files {
+            match self.segments.front() {
+                Some(front) if front.sealed.is_some_and(|s| s.end <= consumed) => {
+                    fs::remove_file(&front.path).map_err(from_io)?;
+                    self.segments.pop_front();
+                }
+                _ => return Err(Error::Full),
+            }
         }
         let path = record::segment_path(&self.dir, self.next_index);
         let file = OpenOptions::new()
@@ -305,7 +323,11 @@ impl Writer {
     /// Gives up on the oldest segment, which holds damaged data: it is sealed if it was
     /// still being written, taken off the live list and renamed `*.corrupt` for
     /// inspection. Returns the index after its last record.
-    pub(crate) fn abandon_front(&mut self) -> u64 {
+    pub(crate) fn abandon_front(&mut self, first: u64) -> u64 {
+        if self.segments.front().is_none_or(|f| f.first != first) {
+            // Already deleted, read to its end (see `rotate`): nothing after it was lost.
+            return first;
+        }
         if self.segments.len() == 1 && self.file.is_some() {
             // Records still buffered for it would land after the damage: lost with it.
             self.buf.clear();

@@ -154,9 +154,9 @@ fn a_corrupt_record_is_an_error_naming_file_and_offset() {
     let files = segment_files(&dir);
     assert_eq!(files.len(), 1);
     let mut bytes = fs::read(&files[0]).unwrap();
-    // Magic (8), then records of 8 + 10 bytes: flip a payload byte of the fourth.
-    let fourth = 8 + 3 * 18;
-    bytes[fourth + 8 + 2] ^= 0x40;
+    // Magic (8), then records of 12 + 10 bytes: flip a payload byte of the fourth.
+    let fourth = 8 + 3 * 22;
+    bytes[fourth + 12 + 2] ^= 0x40;
     fs::write(&files[0], &bytes).unwrap();
 
     for i in 0..3 {
@@ -184,7 +184,7 @@ fn a_truncated_file_is_an_error_not_a_panic() {
     let data = tempfile::tempdir().unwrap();
     let (mut tx, mut rx) = Builder::<String>::new()
         .memory_bytes(0)
-        .disk_file_bytes(8 + 2 * 18) // two records per file
+        .disk_file_bytes(8 + 2 * 22) // two records per file
         .build("trunc", data.path())
         .unwrap();
     for i in 0..6 {
@@ -195,13 +195,13 @@ fn a_truncated_file_is_an_error_not_a_panic() {
     assert_eq!(files.len(), 3, "rotation at the size limit");
     // Cut the first file inside its second record.
     let file = fs::OpenOptions::new().write(true).open(&files[0]).unwrap();
-    file.set_len(8 + 18 + 5).unwrap();
+    file.set_len(8 + 22 + 5).unwrap();
 
     assert_eq!(rx.recv().unwrap(), "item-0000");
     let err = rx.recv().unwrap_err();
     let text = err.to_string();
     assert!(text.contains(&files[0].display().to_string()), "{text}");
-    assert!(text.contains("at byte 26"), "{text}");
+    assert!(text.contains("at byte 30"), "{text}");
     assert!(
         matches!(err, RecvError::Disk(DiskError::Corrupt { lost: 1, .. })),
         "{err:?}"
@@ -220,7 +220,7 @@ fn the_iterator_steps_over_damage_and_keeps_the_error() {
     let (tx, mut rx, dir) = spill_strings(data.path(), "iter-corrupt", 4);
     let files = segment_files(&dir);
     let mut bytes = fs::read(&files[0]).unwrap();
-    bytes[8 + 4] ^= 1; // the first record's checksum
+    bytes[8 + 8] ^= 1; // the first record's payload checksum
     fs::write(&files[0], &bytes).unwrap();
     drop(tx);
     let got: Vec<String> = rx.iter().collect();
@@ -435,5 +435,24 @@ fn sending_after_the_receiver_is_gone_hands_the_item_back() {
     match tx.send(3) {
         Err((3, Error::IoError(e))) => assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe),
         other => panic!("expected the item back, got {other:?}"),
+    }
+}
+
+/// Found by the fuzzer: with one disk file allowed, a file read to its end was deleted only
+/// when the receiver needed the next record — which never came, so an empty channel
+/// refused every spill as `Full`, for good.
+#[test]
+fn a_single_disk_file_is_reused_once_read() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<u64>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(16)
+        .disk_files(1)
+        .build("one-file", data.path())
+        .unwrap();
+    for i in 0..20 {
+        tx.send(i)
+            .unwrap_or_else(|(_, e)| panic!("send {i} refused: {e}"));
+        assert_eq!(rx.recv().unwrap(), i);
     }
 }

@@ -1,0 +1,802 @@
+//! Process-level tests: what survives a process being killed, what a damaged or torn
+//! segment file does to a recovering channel, and what a real "disk full" (a file size
+//! limit) does to `send` and to the items already accepted.
+//!
+//! The test binary re-runs itself as the child: `main` first looks at [`ROLE_VAR`]; when
+//! it is set, it plays that role (in [`DIR_VAR`]) and exits with a status code instead of
+//! running the trials. A child reports to its parent through stdout lines. The parent
+//! never waits on a child without a deadline ([`DEADLINE`], hang protection only, never a
+//! timing assertion): on overrun the child is killed and the trial fails with its stderr.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use reclaim_hopper::{Builder, Durability, Error, Receiver, RecvError, TryRecvError};
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Set in a child's environment to the role it plays.
+const ROLE_VAR: &str = "RECLAIM_HOPPER_CHILD";
+/// Set in a child's environment to the data directory it works in.
+const DIR_VAR: &str = "RECLAIM_HOPPER_CHILD_DIR";
+/// Longest the parent waits for anything a child or a drain must do. Generous: it only
+/// turns a hang into a failure.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Name of the channel in every data directory.
+const CHANNEL: &str = "chan";
+/// Segment size of the recover-mode channels: small, so a few thousand items rotate
+/// through several files.
+const SEGMENT_BYTES: usize = 4096;
+/// From record.rs's format description: segment files start with 8 magic bytes, and every
+/// record with `len: u32 LE`, `crc32c(len): u32 LE` and `crc32c(payload): u32 LE`.
+const MAGIC_LEN: usize = 8;
+const RECORD_HEADER: usize = 12;
+
+/// The file size limit the disk-full child sets on itself.
+const FSIZE_LIMIT: u64 = 256 * 1024;
+/// Bytes in each item the disk-full child sends.
+const ITEM_BYTES: usize = 1024;
+
+fn main() {
+    if let Ok(role) = std::env::var(ROLE_VAR) {
+        std::process::exit(run_child(&role));
+    }
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::test("recover_after_kill", || {
+            recover_after_kill().map_err(Failed::from)
+        }),
+        Trial::test("recover_truncates_a_torn_tail", || {
+            recover_truncates_a_torn_tail().map_err(Failed::from)
+        }),
+        Trial::test("recover_refuses_a_damaged_record", || {
+            recover_refuses_a_damaged_record().map_err(Failed::from)
+        }),
+        Trial::test("disk_full_returns_the_item", || {
+            disk_full_returns_the_item().map_err(Failed::from)
+        }),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
+
+// ---------------------------------------------------------------------------------------
+// Children
+// ---------------------------------------------------------------------------------------
+
+/// Plays `role` and returns the process's exit status: 0 only if every check passed.
+fn run_child(role: &str) -> i32 {
+    let Some(dir) = std::env::var_os(DIR_VAR).map(PathBuf::from) else {
+        eprintln!("child {role}: {DIR_VAR} is not set");
+        return 2;
+    };
+    let result = match role {
+        "send-forever" => child_send_forever(&dir),
+        "disk-full" => child_disk_full(&dir),
+        other => Err(format!("unknown role {other:?}")),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(why) => {
+            eprintln!("child {role}: {why}");
+            1
+        }
+    }
+}
+
+/// Every item through the disk, written before `send` returns, files rotating.
+fn recover_builder() -> Builder<u64> {
+    Builder::<u64>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(SEGMENT_BYTES)
+        .durability(Durability::Recover)
+}
+
+/// Items the sending child stops at if nobody kills it, so a parent that fails to kill
+/// it does not fill the disk.
+const SEND_CAP: u64 = 5_000_000;
+
+/// Sends 0, 1, 2, … into a recover-mode channel and prints each number once `send` has
+/// accepted it, until killed.
+fn child_send_forever(dir: &Path) -> Result<(), String> {
+    // The receiver stays alive (a send to a channel without one fails) and never reads,
+    // so nothing is deleted from the directory.
+    let (mut tx, _rx) = recover_builder()
+        .build(CHANNEL, dir)
+        .map_err(|e| format!("could not open the channel: {e}"))?;
+    let mut out = io::stdout().lock();
+    for i in 0..SEND_CAP {
+        tx.send(i)
+            .map_err(|(_, e)| format!("send of {i} failed: {e}"))?;
+        // One write per line, so a line is either in the pipe whole or not at all.
+        let line = format!("{i}\n");
+        if out
+            .write_all(line.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            // The parent is gone: nobody left to report to.
+            return Ok(());
+        }
+    }
+    Err(format!("sent {SEND_CAP} items and was never killed"))
+}
+
+/// The disk-full child's items: `seq` in the first 8 bytes, the rest a pattern derived
+/// from it, so a mix-up, a truncation or a swap is visible.
+fn item(seq: u64) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(ITEM_BYTES);
+    bytes.extend_from_slice(&seq.to_le_bytes());
+    let seed = seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    bytes.extend((8..ITEM_BYTES as u64).map(|i| (seed.wrapping_add(i * 31) >> 7) as u8));
+    bytes
+}
+
+fn describe(bytes: &[u8]) -> String {
+    match bytes.get(..8) {
+        Some(head) => format!(
+            "{} bytes, sequence field {}",
+            bytes.len(),
+            u64::from_le_bytes(head.try_into().expect("8 bytes"))
+        ),
+        None => format!("{} bytes", bytes.len()),
+    }
+}
+
+/// Puts a file size limit on this process and makes exceeding it an `EFBIG` error
+/// instead of a fatal `SIGXFSZ`.
+fn limit_file_size(bytes: u64) -> Result<(), String> {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: `limit` is a fully initialised `rlimit` that lives across the call, which
+    // only reads it; RLIMIT_FSIZE is a valid resource. The call has no other
+    // preconditions, and it only affects this (child) process.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) };
+    if rc != 0 {
+        return Err(format!(
+            "setrlimit(RLIMIT_FSIZE, {bytes}) failed: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: SIGXFSZ is a valid signal number and SIG_IGN a valid disposition: no handler
+    // is installed, so no code of ours ever runs in signal context. This runs first thing
+    // in the child's `main`, before it starts any thread, so nothing else is changing or
+    // relying on signal dispositions concurrently.
+    let previous = unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    if previous == libc::SIG_ERR {
+        return Err(format!(
+            "signal(SIGXFSZ, SIG_IGN) failed: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// Fills a segment file up to the file size limit, checks `send` hands back the exact
+/// item with `Error::Full`, that everything accepted arrives intact and in order (some of
+/// it can only come from the writer's buffer, handed over), and that the channel works
+/// again once drained. Prints `accepted <n> refused <n> after <n>` on success.
+fn child_disk_full(dir: &Path) -> Result<(), String> {
+    // Before anything else — in particular before any thread exists.
+    limit_file_size(FSIZE_LIMIT)?;
+    // Everything to disk, one segment file far larger than the limit: the limit is hit.
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(64 << 20)
+        .build(CHANNEL, dir)
+        .map_err(|e| format!("could not open the channel: {e}"))?;
+
+    // Send until refused, then go on like a caller that retries the refused item, until
+    // three refusals in a row: items accepted between refusals (room left in the write
+    // buffer) must be delivered too.
+    let max_items = 16 * FSIZE_LIMIT / ITEM_BYTES as u64;
+    let mut accepted = 0_u64;
+    let mut refused = 0_u64;
+    let mut refused_in_a_row = 0;
+    while refused_in_a_row < 3 {
+        if accepted > max_items {
+            return Err(format!(
+                "accepted {accepted} items of {ITEM_BYTES} bytes under a file size limit of \
+                 {FSIZE_LIMIT} bytes without ever returning Full"
+            ));
+        }
+        match tx.send(item(accepted)) {
+            Ok(()) => {
+                accepted += 1;
+                refused_in_a_row = 0;
+            }
+            Err((back, e)) => {
+                if back != item(accepted) {
+                    return Err(format!(
+                        "send of item {accepted} failed with {e:?} and handed back a different \
+                         item ({})",
+                        describe(&back)
+                    ));
+                }
+                if !matches!(e, Error::Full) {
+                    return Err(format!(
+                        "send of item {accepted} failed with {e:?} ({e}), expected Error::Full"
+                    ));
+                }
+                refused += 1;
+                refused_in_a_row += 1;
+            }
+        }
+    }
+
+    // Everything accepted, nothing else: the refused item must not show up.
+    receive_exactly(&mut rx, 0..accepted, "after the disk filled up")?;
+
+    // Drained: the next spill starts a fresh segment file, under the limit again. More
+    // than one write buffer's worth, so it is written to the file and not only handed over.
+    let again = 100_u64;
+    for seq in accepted..accepted + again {
+        if let Err((_, e)) = tx.send(item(seq)) {
+            return Err(format!(
+                "send of item {seq} after draining a full channel failed: {e:?} ({e})"
+            ));
+        }
+    }
+    receive_exactly(&mut rx, accepted..accepted + again, "after draining")?;
+    drop(tx);
+    match rx.recv() {
+        Err(RecvError::Disconnected) => {}
+        Ok(bytes) => {
+            return Err(format!(
+                "an extra item arrived at the end: {}",
+                describe(&bytes)
+            ));
+        }
+        Err(RecvError::Disk(e)) => return Err(format!("disk error at the end: {e}")),
+    }
+    println!("accepted {accepted} refused {refused} after {again}");
+    Ok(())
+}
+
+/// Receives `expected` items, each of which must be ready at once (everything was sent
+/// before), then checks nothing more is there.
+fn receive_exactly(
+    rx: &mut Receiver<Vec<u8>>,
+    expected: Range<u64>,
+    when: &str,
+) -> Result<(), String> {
+    for seq in expected.clone() {
+        match rx.try_recv() {
+            Ok(bytes) if bytes == item(seq) => {}
+            Ok(bytes) => {
+                return Err(format!(
+                    "{when}: expected item {seq} intact, received {}",
+                    describe(&bytes)
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{when}: item {seq} of {expected:?} could not be received: {e:?} ({e})"
+                ));
+            }
+        }
+    }
+    match rx.try_recv() {
+        Err(TryRecvError::Empty) => Ok(()),
+        Ok(bytes) => Err(format!(
+            "{when}: after items {expected:?} another one arrived: {}",
+            describe(&bytes)
+        )),
+        Err(e) => Err(format!("{when}: after items {expected:?}: {e:?} ({e})")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent's side of a child
+// ---------------------------------------------------------------------------------------
+
+/// A running child: its stdout as lines, its stderr collected, never waited on without
+/// a deadline, killed if dropped while still running.
+struct Spawned {
+    role: &'static str,
+    child: Child,
+    /// Lines of stdout as read, each with its `\n` (a last line without one is cut).
+    lines: mpsc::Receiver<String>,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl Spawned {
+    fn start(role: &'static str, dir: &Path) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let mut child = Command::new(exe)
+            .env(ROLE_VAR, role)
+            .env(DIR_VAR, dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start child {role}: {e}"))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = BufReader::new(stderr).read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        Ok(Spawned {
+            role,
+            child,
+            lines,
+            stderr: Some(stderr),
+        })
+    }
+
+    /// The next line of stdout, or `None` once stdout is closed.
+    fn line(&mut self, deadline: Instant) -> Result<Option<String>, String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(line) => Ok(Some(line)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(self.overrun("waiting for a line")),
+        }
+    }
+
+    /// Waits for the child to exit by itself.
+    fn wait(&mut self, deadline: Instant) -> Result<ExitStatus, String> {
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Ok(status),
+                Ok(None) => {}
+                Err(e) => return Err(format!("waiting for child {}: {e}", self.role)),
+            }
+            if Instant::now() >= deadline {
+                return Err(self.overrun("waiting for it to exit"));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGKILLs the child and reaps it.
+    fn kill(&mut self) -> Result<ExitStatus, String> {
+        self.child
+            .kill()
+            .and_then(|()| self.child.wait())
+            .map_err(|e| format!("could not kill child {}: {e}", self.role))
+    }
+
+    fn overrun(&mut self, doing: &str) -> String {
+        let killed = self.kill();
+        let stderr = self.stderr();
+        format!(
+            "child {} overran the {DEADLINE:?} deadline {doing}; killed ({killed:?}). Its stderr:\n{}",
+            self.role, stderr
+        )
+    }
+
+    /// Everything the child wrote to stderr. Call once it has exited.
+    fn stderr(&mut self) -> String {
+        self.stderr
+            .take()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| "(stderr reader panicked)".into())
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers for the parent
+// ---------------------------------------------------------------------------------------
+
+/// Runs `f` on its own thread and gives up after [`DEADLINE`], so a drain that hangs
+/// fails the trial instead of stalling the run.
+fn within<R: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> Result<R, String> + Send + 'static,
+) -> Result<R, String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(DEADLINE) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(format!("{what}: no result within {DEADLINE:?}"))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(format!("{what}: panicked")),
+    }
+}
+
+/// Opens `data/CHANNEL` in recover mode, drops the sender and receives until
+/// `Disconnected`; any disk error fails.
+fn recover_and_drain(data: &Path) -> Result<Vec<u64>, String> {
+    let data = data.to_path_buf();
+    within("recovering and draining", move || {
+        let (tx, mut rx) = recover_builder()
+            .build(CHANNEL, &data)
+            .map_err(|e| format!("reopening in recover mode failed: {e:?} ({e})"))?;
+        drop(tx);
+        drain(&mut rx)
+    })
+}
+
+fn drain(rx: &mut Receiver<u64>) -> Result<Vec<u64>, String> {
+    let mut got = Vec::new();
+    loop {
+        match rx.recv() {
+            Ok(v) => got.push(v),
+            Err(RecvError::Disconnected) => return Ok(got),
+            Err(RecvError::Disk(e)) => {
+                return Err(format!(
+                    "disk error after {} item(s) (last {:?}): {e}",
+                    got.len(),
+                    got.last()
+                ));
+            }
+        }
+    }
+}
+
+/// Checks `got` is exactly 0, 1, …, n-1.
+fn check_sequence(got: &[u64], n: u64) -> Result<(), String> {
+    if let Some((at, &v)) = got.iter().enumerate().find(|&(at, &v)| v != at as u64) {
+        return Err(format!(
+            "item {at} received was {v}, expected {at} (received {} in all)",
+            got.len()
+        ));
+    }
+    if got.len() as u64 != n {
+        return Err(format!("received 0..{}, expected 0..{n}", got.len()));
+    }
+    Ok(())
+}
+
+fn segment_files(channel_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(channel_dir)
+        .expect("the channel directory exists")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "spill"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The first record index a segment file is named after.
+fn segment_first(path: &Path) -> u64 {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{} is not named after an index", path.display()))
+}
+
+/// Byte ranges of the whole records in a segment file's bytes.
+fn records(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = MAGIC_LEN;
+    while at + RECORD_HEADER <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let end = at + RECORD_HEADER + len;
+        if end > bytes.len() {
+            break;
+        }
+        out.push(at..end);
+        at = end;
+    }
+    out
+}
+
+/// Sends 0..n into a fresh recover-mode channel and closes it without receiving, so
+/// every item stays on disk.
+fn fill(data: &Path, n: u64) -> Result<(), String> {
+    let (mut tx, rx) = recover_builder()
+        .build(CHANNEL, data)
+        .map_err(|e| format!("opening a fresh channel: {e}"))?;
+    for i in 0..n {
+        tx.send(i).map_err(|(_, e)| format!("send of {i}: {e}"))?;
+    }
+    drop(tx);
+    drop(rx);
+    Ok(())
+}
+
+/// Every file of a directory and its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fs::read_dir(dir)
+        .expect("the directory exists")
+        .map(|e| {
+            let path = e.expect("directory entry").path();
+            let bytes = fs::read(&path).expect("readable");
+            (path, bytes)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Trials
+// ---------------------------------------------------------------------------------------
+
+/// A child sends into a recover-mode channel and is SIGKILLed mid-stream; reopening the
+/// directory delivers every acknowledged item, in order, with no gap and no error.
+fn recover_after_kill() -> Result<(), String> {
+    // Different thresholds move the cut to different places in the segment files.
+    for threshold in [3_000, 4_567, 7_919] {
+        kill_and_recover(threshold)
+            .map_err(|e| format!("round killing at {threshold} acks: {e}"))?;
+    }
+    Ok(())
+}
+
+fn kill_and_recover(threshold: u64) -> Result<(), String> {
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + DEADLINE;
+    let mut child = Spawned::start("send-forever", data.path())?;
+    // Highest number the child has printed, as a complete line: accepted by `send`.
+    let mut acked: Option<u64> = None;
+    let take = |acked: &mut Option<u64>, line: &str| -> Result<(), String> {
+        let expected = acked.map_or(0, |a| a + 1);
+        match line.strip_suffix('\n').map(str::parse::<u64>) {
+            Some(Ok(v)) if v == expected => {
+                *acked = Some(v);
+                Ok(())
+            }
+            _ => Err(format!("expected the line {expected:?}, got {line:?}")),
+        }
+    };
+    while acked.is_none_or(|a| a + 1 < threshold) {
+        match child.line(deadline)? {
+            Some(line) => take(&mut acked, &line)?,
+            None => {
+                let status = child.wait(deadline)?;
+                return Err(format!(
+                    "the child stopped after acknowledging {acked:?} ({status}); its stderr:\n{}",
+                    child.stderr()
+                ));
+            }
+        }
+    }
+    let files = segment_files(&data.path().join(CHANNEL)).len();
+    if files < 3 {
+        return Err(format!(
+            "only {files} segment file(s) after {threshold} items: the files did not rotate"
+        ));
+    }
+    let status = child.kill()?;
+    if status.success() {
+        return Err(format!(
+            "the child exited by itself ({status}) instead of being killed"
+        ));
+    }
+    // Lines already in the pipe were printed before the kill: acknowledged too. A last
+    // line cut short by the kill proves nothing and is left out.
+    while let Some(line) = child.line(deadline)? {
+        if line.ends_with('\n') {
+            take(&mut acked, &line)?;
+        }
+    }
+    let last = acked.expect("at least `threshold` lines were read");
+
+    let got = recover_and_drain(data.path())?;
+    let m = got.len() as u64;
+    check_sequence(&got, m)?;
+    // `m` items arrived: 0..m. The child had sent up to `last`, and at most one more
+    // (accepted but killed before printing it); nothing beyond was ever sent.
+    if m < last + 1 {
+        return Err(format!(
+            "recovered 0..{m}, but items up to {last} had been acknowledged"
+        ));
+    }
+    if m > last + 2 {
+        return Err(format!(
+            "recovered 0..{m}, but the child had acknowledged only up to {last} and sent at \
+             most one more"
+        ));
+    }
+    Ok(())
+}
+
+/// Debris of a write cut short at the end of the last segment is dropped on recovery:
+/// every item arrives, in order and without error, the file is cut back, and items sent
+/// after the reopen follow the recovered ones.
+fn recover_truncates_a_torn_tail() -> Result<(), String> {
+    let mut claims_100 = Vec::new();
+    // What a crash mid-write leaves: a whole, valid header whose payload never came.
+    claims_100.extend_from_slice(&100_u32.to_le_bytes());
+    claims_100.extend_from_slice(&crc32c::crc32c(&100_u32.to_le_bytes()).to_le_bytes());
+    claims_100.extend_from_slice(&0xdead_beef_u32.to_le_bytes());
+    claims_100.extend_from_slice(&[0xa5; 10]);
+    let variants: [(&str, &[u8]); 2] = [
+        ("a header claiming 100 bytes, then 10 bytes", &claims_100),
+        ("3 bytes of a length field", &[7, 0, 0]),
+    ];
+    for (what, garbage) in variants {
+        torn_tail(garbage).map_err(|e| format!("torn tail of {what}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn torn_tail(garbage: &[u8]) -> Result<(), String> {
+    const SENT: u64 = 1000;
+    const AFTER: u64 = 25;
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = data.path().join(CHANNEL);
+    fill(data.path(), SENT)?;
+    let files = segment_files(&dir);
+    if files.len() < 2 {
+        return Err(format!(
+            "{} segment file(s): the test needs rotation",
+            files.len()
+        ));
+    }
+    let last = files.last().expect("files").clone();
+    let clean_len = fs::metadata(&last).map_err(|e| e.to_string())?.len();
+    OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .and_then(|mut f| f.write_all(garbage))
+        .map_err(|e| format!("appending to {}: {e}", last.display()))?;
+
+    let data_path = data.path().to_path_buf();
+    let (cut_len, got) = within("recovering a torn tail", move || {
+        let (mut tx, mut rx) = recover_builder()
+            .build(CHANNEL, &data_path)
+            .map_err(|e| format!("reopening in recover mode failed: {e:?} ({e})"))?;
+        // Before anything is received (reading deletes files).
+        let cut_len = fs::metadata(&last)
+            .map_err(|e| format!("{}: {e}", last.display()))?
+            .len();
+        for i in SENT..SENT + AFTER {
+            tx.send(i)
+                .map_err(|(_, e)| format!("send of {i} after recovery: {e}"))?;
+        }
+        drop(tx);
+        Ok((cut_len, drain(&mut rx)?))
+    })?;
+    if cut_len != clean_len {
+        return Err(format!(
+            "the last segment is {cut_len} bytes after recovery; it was {clean_len} before \
+             the {} garbage bytes were appended",
+            garbage.len()
+        ));
+    }
+    check_sequence(&got, SENT + AFTER)
+}
+
+/// A record damaged in the middle of the last segment stops recovery with an error
+/// naming the file and the offset, and nothing on disk is touched; following the
+/// message's advice (cut the file there) then recovers the items before the damage.
+fn recover_refuses_a_damaged_record() -> Result<(), String> {
+    // A payload byte: the length stays plausible, only the payload checksum can tell.
+    refuses_damage_at(RECORD_HEADER).map_err(|e| format!("damaged payload: {e}"))?;
+    // The length's high byte: the record now claims more than the file holds, which
+    // without the length's own checksum would pass for a record cut short by a crash.
+    refuses_damage_at(3).map_err(|e| format!("damaged length: {e}"))
+}
+
+/// Damages the byte `at` bytes into a record in the middle of the last segment.
+fn refuses_damage_at(at: usize) -> Result<(), String> {
+    const SENT: u64 = 1000;
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = data.path().join(CHANNEL);
+    fill(data.path(), SENT)?;
+    let files = segment_files(&dir);
+    let last = files.last().ok_or("no segment file")?.clone();
+    let mut bytes = fs::read(&last).map_err(|e| e.to_string())?;
+    let recs = records(&bytes);
+    if recs.len() < 3 || recs.last().expect("records").end != bytes.len() {
+        return Err(format!(
+            "{} holds {} whole record(s) and {} bytes: the test needs at least 3 and no debris",
+            last.display(),
+            recs.len(),
+            bytes.len()
+        ));
+    }
+    let intact = recs.len() / 2;
+    let damaged = recs[intact].clone();
+    bytes[damaged.start + at] ^= 0x5a;
+    fs::write(&last, &bytes).map_err(|e| e.to_string())?;
+    let before = snapshot(&dir);
+
+    let open = recover_builder().build(CHANNEL, data.path());
+    let e = match open {
+        Ok(_) => return Err("a damaged record in the last segment was recovered over".into()),
+        Err(Error::IoError(e)) => e,
+        Err(other) => return Err(format!("expected Error::IoError, got {other:?}")),
+    };
+    let message = e.to_string();
+    let wanted = [
+        last.display().to_string(),
+        format!("at byte {}", damaged.start),
+        format!("after {intact} intact item(s)"),
+    ];
+    for part in &wanted {
+        if !message.contains(part.as_str()) {
+            return Err(format!("the error {message:?} does not say {part:?}"));
+        }
+    }
+    if e.kind() != io::ErrorKind::InvalidData {
+        return Err(format!(
+            "the error's kind is {:?}, expected InvalidData",
+            e.kind()
+        ));
+    }
+    if snapshot(&dir) != before {
+        return Err("the failed open changed the channel directory".into());
+    }
+
+    // The message says: cut the file at the offset to keep the items before it.
+    OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .and_then(|f| f.set_len(damaged.start as u64))
+        .map_err(|e| format!("cutting {}: {e}", last.display()))?;
+    let got = recover_and_drain(data.path())?;
+    check_sequence(&got, segment_first(&last) + intact as u64)
+}
+
+/// A child under a 256 KiB file size limit fills its segment file; see
+/// [`child_disk_full`] for what it checks. Here: it passed, and the number of items it
+/// got in is what the limit allows.
+fn disk_full_returns_the_item() -> Result<(), String> {
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + DEADLINE;
+    let mut child = Spawned::start("disk-full", data.path())?;
+    let status = child.wait(deadline)?;
+    let mut out = Vec::new();
+    while let Some(line) = child.line(deadline)? {
+        out.push(line);
+    }
+    let stderr = child.stderr();
+    if !status.success() {
+        return Err(format!(
+            "the child failed ({status}); stdout: {out:?}; stderr:\n{stderr}"
+        ));
+    }
+    let accepted = out
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("accepted ")?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or_else(|| format!("no `accepted` line in the child's stdout: {out:?}"))?;
+    let bytes = accepted * ITEM_BYTES as u64;
+    // Whole records fill the file up to the limit; at most one write buffer (64 KiB) more
+    // waits in memory.
+    let plausible = FSIZE_LIMIT / 2..=FSIZE_LIMIT + 64 * 1024;
+    if !plausible.contains(&bytes) {
+        return Err(format!(
+            "{accepted} items of {ITEM_BYTES} bytes accepted under a {FSIZE_LIMIT}-byte file \
+             size limit: expected {plausible:?} bytes"
+        ));
+    }
+    Ok(())
+}
