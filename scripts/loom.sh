@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Model-checks with loom (every interleaving up to LOOM_MAX_PREEMPTIONS preemptions):
-# the Treiber stack and the Michael-Scott queue under the leak scheme, and the sweep
-# collector's registration / release / pass protocol.
+# the Treiber stack and the Michael-Scott queue under the leak scheme, the sweep
+# collector's registration / release / pass protocol, and the disk-spilling channel's
+# spill / claim / wake protocol.
 # Built into its own target directory: --cfg loom changes every crate's build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +11,7 @@ export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}"
 cargo test --locked --release -p reclaim-structures --test loom "$@"
 cargo test --locked --release -p reclaim-smr --lib "$@"
+# Each channel operation touches several atomics, a lock and the file system: two
+# preemptions keep the models under a minute (HOPPER_LOOM_PREEMPTIONS to raise it).
+LOOM_MAX_PREEMPTIONS="${HOPPER_LOOM_PREEMPTIONS:-2}" \
+    cargo test --locked --release -p reclaim-hopper --test loom "$@"
