@@ -278,10 +278,10 @@ where
         }
     }
     let swapped = newest.is_some();
-    if let Some(newest) = newest {
-        if let Some(old) = current.replace(newest) {
-            release.release(old);
-        }
+    if let Some(newest) = newest
+        && let Some(old) = current.replace(newest)
+    {
+        release.release(old);
     }
     if let Some(message) = current {
         black_box(message.samples().iter().sum::<f32>());

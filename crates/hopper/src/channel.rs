@@ -31,7 +31,7 @@ use crate::sync::{
     Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, MutexGuard, Parker, Queue, Unparker, fence,
 };
 use crate::writer::Writer;
-use crossbeam_utils::CachePadded;
+use crossbeam_utils::{Backoff, CachePadded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -143,9 +143,13 @@ pub(crate) struct Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// Takes `charge` bytes of the memory budget, if it has them.
+    ///
+    /// `SeqCst`: this read-modify-write is the sender's half of the wake-up handshake
+    /// (see [`wake_after_reserve`](Self::wake_after_reserve)).
     fn reserve(&self, charge: usize) -> bool {
         self.memory
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |used| {
                 used.checked_add(charge).filter(|&n| n <= self.memory_limit)
             })
             .is_ok()
@@ -160,7 +164,25 @@ impl<T> Shared<T> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Called after publishing something the receiver may be waiting for.
+    /// Wakes the receiver after an item was pushed under a reservation.
+    ///
+    /// No fence needed: the receiver sets its flag (`SeqCst`), fences, then reads the
+    /// budget and sleeps only if nothing is reserved. If that read missed this sender's
+    /// reservation, the fence precedes the reservation in the single `SeqCst` order
+    /// (C++20 [atomics.order]/4.3), so the flag was set before it and this `SeqCst`
+    /// load sees it. loom treats `SeqCst` accesses as acquire/release only, so it gets
+    /// the fence spelled out.
+    #[inline]
+    fn wake_after_reserve(&self) {
+        #[cfg(loom)]
+        fence(Ordering::SeqCst);
+        if self.receiver_sleeping.load(Ordering::SeqCst) {
+            self.unparker.unpark();
+        }
+    }
+
+    /// Wakes the receiver after something it cannot see in the budget: records spilled,
+    /// the last sender gone.
     fn wake(&self) {
         fence(Ordering::SeqCst);
         if self.receiver_sleeping.load(Ordering::Relaxed) {
@@ -214,6 +236,7 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
         shared,
         disk: DiskReader::new(first),
         parker,
+        unreleased: 0,
         errors: Vec::new(),
     };
     (sender, receiver)
@@ -281,13 +304,14 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                     value: item,
                     charge,
                 });
-                shared.wake();
+                shared.wake_after_reserve();
                 return Ok(());
             }
         }
         self.spill(item)
     }
 
+    /// Sends through the disk; see the module docs for the order this keeps.
     #[cold]
     fn spill(&mut self, item: T) -> Result<(), (T, Error)> {
         if let Err(why) = record::encode(&item, &mut self.scratch) {
@@ -297,11 +321,29 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
             ));
         }
         let shared = &*self.shared;
+        let mut item = Some(item);
         let result = {
             let mut writer = shared.lock_writer();
             let consumed = shared.consumed.load(Ordering::Acquire);
-            let appended = writer.append(&self.scratch, consumed);
-            if appended.is_ok() {
+            let mut appended = writer.append(&self.scratch, consumed);
+            if let (Err(Error::Full), Some(value)) = (&appended, &item) {
+                // The disk cannot take it. An empty channel still takes one item however
+                // large, as hopper did (it held at least one item in memory), so that no
+                // configuration refuses everything; its memory then exceeds the bound by
+                // that one item. Only with nothing spilled unannounced, so it cannot
+                // overtake a record.
+                let charge = shared.accounting.charge(value);
+                let empty = !shared.spilled.load(Ordering::Relaxed)
+                    && shared
+                        .memory
+                        .compare_exchange(0, charge, Ordering::SeqCst, Ordering::Relaxed)
+                        .is_ok();
+                if empty {
+                    let value = item.take().expect("checked above");
+                    shared.queue.push(Slot::Item { value, charge });
+                    appended = Ok(());
+                }
+            } else if appended.is_ok() {
                 // Announce right away if a marker fits; otherwise the receiver will claim.
                 let mut announced_all = false;
                 if shared.reserve(slot_bytes::<T>()) {
@@ -324,7 +366,7 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                 shared.wake();
                 Ok(())
             }
-            Err(e) => Err((item, e)),
+            Err(e) => Err((item.expect("an item is taken only on success"), e)),
         }
     }
 
@@ -350,9 +392,17 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     disk: DiskReader,
     parker: Parker,
+    /// Charges of items taken but not yet returned to the budget: returned in batches, to
+    /// spare the senders' cache line a write per item.
+    unreleased: usize,
     /// Disk errors the iterators stepped over, oldest first (at most [`KEPT_ERRORS`]).
     errors: Vec<DiskError>,
 }
+
+/// The receiver returns its taken charges to the budget once they exceed the memory bound
+/// divided by this (and whenever it finds the queue empty): senders may see the budget
+/// up to 1/16 fuller than it is, never emptier.
+const RELEASE_BATCH_DIVISOR: usize = 16;
 
 /// Disk errors an iterator keeps for [`Receiver::take_errors`]; later ones are dropped.
 const KEPT_ERRORS: usize = 64;
@@ -377,10 +427,14 @@ impl<T> fmt::Debug for Receiver<T> {
 impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     /// The next item, waiting while the channel is empty and a sender remains.
     pub fn recv(&mut self) -> Result<T, RecvError> {
+        // Spin and yield a little before parking: a sender is usually about to publish,
+        // and a futex wake per item costs more than a few yields.
+        let backoff = Backoff::new();
         loop {
             match self.poll() {
                 Ok(Some(item)) => return Ok(item),
-                Ok(None) => self.park(),
+                Ok(None) if backoff.is_completed() => self.park(),
+                Ok(None) => backoff.snooze(),
                 Err(TryRecvError::Empty) => unreachable!("poll reports empty as None"),
                 Err(TryRecvError::Disconnected) => return Err(RecvError::Disconnected),
                 Err(TryRecvError::Disk(e)) => return Err(RecvError::Disk(e)),
@@ -436,12 +490,19 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
             }
             match shared.queue.pop() {
                 Some(Slot::Item { value, charge }) => {
-                    shared.release(charge);
+                    self.unreleased += charge;
+                    if self.unreleased > shared.memory_limit / RELEASE_BATCH_DIVISOR {
+                        shared.release(std::mem::take(&mut self.unreleased));
+                    }
                     return Ok(Some(value));
                 }
                 Some(Slot::Disk { upto }) => {
-                    shared.release(slot_bytes::<T>());
+                    self.unreleased += slot_bytes::<T>();
                     self.disk.due_until(upto);
+                }
+                // Empty: give the budget back before anything else, so senders find it.
+                None if self.unreleased > 0 => {
+                    shared.release(std::mem::take(&mut self.unreleased));
                 }
                 None if shared.spilled.load(Ordering::Acquire) => {
                     // Claim what is on disk — but only with the queue empty under the
@@ -488,11 +549,19 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
         }
     }
 
+    fn release(&mut self) {
+        self.shared.release(std::mem::take(&mut self.unreleased));
+    }
+
     fn park(&mut self) {
+        self.release();
         let shared = &*self.shared;
-        shared.receiver_sleeping.store(true, Ordering::Relaxed);
+        shared.receiver_sleeping.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        let idle = shared.queue.is_empty()
+        // Every queued entry holds a reservation, so an empty budget means an empty queue
+        // with no push on its way; a push whose reservation this read missed will see the
+        // flag (`Shared::wake_after_reserve`).
+        let idle = shared.memory.load(Ordering::Relaxed) == 0
             && !shared.spilled.load(Ordering::Relaxed)
             && shared.senders.load(Ordering::Relaxed) != 0;
         if idle {

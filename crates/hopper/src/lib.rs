@@ -29,7 +29,10 @@
 //!   its memory queue, the write buffer ([`WRITE_BUFFER`]), the receiver's 64 KiB read
 //!   buffer, 4 KiB of bookkeeping — and, while an item is being spilled or read back, one
 //!   encoded record per sender and one for the receiver. `tests/memory_bound.rs` checks
-//!   this with a counting allocator.
+//!   this with a counting allocator. One exception, kept from hopper (which always held at
+//!   least one item in memory): when the disk cannot take an item and memory is empty,
+//!   the item goes to memory whatever its charge, so that no configuration refuses
+//!   everything.
 //! - **Disk**: at most `max_disk_files` segment files, each closed once the next record
 //!   would take it past `max_disk_bytes` — so at most
 //!   `max_disk_files × max(max_disk_bytes, largest record)` bytes. Unlike hopper, a small

@@ -456,3 +456,21 @@ fn a_single_disk_file_is_reused_once_read() {
         assert_eq!(rx.recv().unwrap(), i);
     }
 }
+
+/// hopper held at least one item in memory whatever its bound; a channel that can neither
+/// spill nor fit one item would refuse everything, and hopper's retry-until-accepted
+/// tests would spin for ever.
+#[test]
+fn an_empty_channel_takes_one_item_when_nothing_fits() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) =
+        channel_with_explicit_capacity::<u64>("tiny", data.path(), 8, 8, 0).unwrap();
+    tx.send(1).unwrap();
+    match tx.send(2) {
+        Err((2, Error::Full)) => {}
+        other => panic!("a second item must be refused while the first is queued: {other:?}"),
+    }
+    assert_eq!(rx.recv().unwrap(), 1);
+    tx.send(2).unwrap();
+    assert_eq!(rx.recv().unwrap(), 2);
+}
