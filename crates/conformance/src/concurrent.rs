@@ -161,12 +161,12 @@ pub fn per_producer_order<B: Backend>() -> CheckResult {
             let Some(previous) = last.get_mut(producer) else {
                 return Err(format!("popped {value:#x}, which no producer pushed"));
             };
-            if let Some(before) = *previous {
-                if seq <= before {
-                    return Err(format!(
-                        "consumer {consumer} saw producer {producer}'s value {seq} after {before}"
-                    ));
-                }
+            if let Some(before) = *previous
+                && seq <= before
+            {
+                return Err(format!(
+                    "consumer {consumer} saw producer {producer}'s value {seq} after {before}"
+                ));
             }
             *previous = Some(seq);
         }
