@@ -428,12 +428,13 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     /// The next item, waiting while the channel is empty and a sender remains.
     pub fn recv(&mut self) -> Result<T, RecvError> {
         // Spin and yield a little before parking: a sender is usually about to publish,
-        // and a futex wake per item costs more than a few yields.
+        // and a futex wake per item costs more than a few yields. (Not under loom: the
+        // extra polls multiply the interleavings without adding any protocol to check.)
         let backoff = Backoff::new();
         loop {
             match self.poll() {
                 Ok(Some(item)) => return Ok(item),
-                Ok(None) if backoff.is_completed() => self.park(),
+                Ok(None) if cfg!(loom) || backoff.is_completed() => self.park(),
                 Ok(None) => backoff.snooze(),
                 Err(TryRecvError::Empty) => unreachable!("poll reports empty as None"),
                 Err(TryRecvError::Disconnected) => return Err(RecvError::Disconnected),
@@ -566,6 +567,8 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
             && shared.senders.load(Ordering::Relaxed) != 0;
         if idle {
             self.parker.park();
+        } else {
+            crate::sync::yield_now();
         }
         shared.receiver_sleeping.store(false, Ordering::Relaxed);
     }

@@ -24,6 +24,14 @@ pub(crate) use crossbeam_utils::sync::{Parker, Unparker};
 #[cfg(loom)]
 pub(crate) use self::model::{Parker, Queue, Unparker};
 
+/// Lets another thread run: a receiver waiting for a push already under way (reserved,
+/// not yet in the queue) must not spin in place, least of all under loom, which would
+/// explore the spin for ever.
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
+
 #[cfg(loom)]
 mod model {
     use loom::sync::{Arc, Condvar, Mutex};
