@@ -432,7 +432,11 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
         // extra polls multiply the interleavings without adding any protocol to check.)
         let backoff = Backoff::new();
         loop {
-            match self.poll() {
+            // Claim spilled records only once the backoff is spent: a sender still
+            // spilling then has time to add more, and one claim takes many records
+            // instead of the two sides taking turns at the writer's lock for each.
+            let claim = cfg!(loom) || backoff.is_completed();
+            match self.poll(claim) {
                 Ok(Some(item)) => return Ok(item),
                 Ok(None) if cfg!(loom) || backoff.is_completed() => self.park(),
                 Ok(None) => backoff.snooze(),
@@ -445,7 +449,7 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
 
     /// The next item if one is ready now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.poll()?.ok_or(TryRecvError::Empty)
+        self.poll(true)?.ok_or(TryRecvError::Empty)
     }
 
     /// Blocking iterator: yields items, waits while the channel is empty, ends when every
@@ -483,7 +487,9 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     }
 
     /// One attempt: an item, `None` if there is none now, or why there will be none.
-    fn poll(&mut self) -> Result<Option<T>, TryRecvError> {
+    /// `claim`: whether to claim spilled records when memory is empty (else report none
+    /// ready, and let the caller come back).
+    fn poll(&mut self, claim: bool) -> Result<Option<T>, TryRecvError> {
         let shared = &*self.shared;
         loop {
             if self.disk.has_due() {
@@ -506,6 +512,9 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
                     shared.release(std::mem::take(&mut self.unreleased));
                 }
                 None if shared.spilled.load(Ordering::Acquire) => {
+                    if !claim {
+                        return Ok(None);
+                    }
                     // Claim what is on disk — but only with the queue empty under the
                     // writer's lock: anything a sender queued before spilling is then
                     // already visible here, and must be taken first.
