@@ -299,67 +299,58 @@ where
     }
 }
 
-fn sync_channel(shape: &Shape) -> Duration {
-    let name = Contestant::SyncChannel.name();
-    let (tx, rx) = mpsc::sync_channel::<u64>(shape.capacity);
-    let elapsed = race(
-        name,
-        fan_out(tx),
-        shape.per_sender,
-        |tx, values| {
-            for value in values {
-                tx.send(value).expect("sync_channel: the receiver is gone");
-            }
-        },
-        |total| {
-            let mut sum = 0;
-            for received in 0..total {
-                match rx.recv() {
-                    Ok(value) => sum += value,
-                    Err(e) => panic!("{name}: receive failed after {received} of {total}: {e}"),
-                }
-            }
-            sum
-        },
-    );
-    assert_eq!(
-        rx.try_recv(),
-        Err(mpsc::TryRecvError::Disconnected),
-        "{name}: items left after all were received"
-    );
-    elapsed
+/// `std::sync::mpsc::sync_channel` and `crossbeam_channel::bounded` have the same API
+/// shape; one body serves both.
+macro_rules! blocking_contestant {
+    ($run:ident, $contestant:expr, $bounded:expr, $disconnected:path) => {
+        fn $run(shape: &Shape) -> Duration {
+            let name = $contestant.name();
+            let (tx, rx) = $bounded(shape.capacity);
+            let elapsed = race(
+                name,
+                fan_out(tx),
+                shape.per_sender,
+                |tx, values| {
+                    for value in values {
+                        tx.send(value)
+                            .unwrap_or_else(|_| panic!("{name}: the receiver is gone"));
+                    }
+                },
+                |total| {
+                    let mut sum = 0;
+                    for received in 0..total {
+                        match rx.recv() {
+                            Ok(value) => sum += value,
+                            Err(e) => {
+                                panic!("{name}: receive failed after {received} of {total}: {e}")
+                            }
+                        }
+                    }
+                    sum
+                },
+            );
+            assert_eq!(
+                rx.try_recv(),
+                Err($disconnected),
+                "{name}: items left after all were received"
+            );
+            elapsed
+        }
+    };
 }
 
-fn crossbeam(shape: &Shape) -> Duration {
-    let name = Contestant::Crossbeam.name();
-    let (tx, rx) = crossbeam_channel::bounded::<u64>(shape.capacity);
-    let elapsed = race(
-        name,
-        fan_out(tx),
-        shape.per_sender,
-        |tx, values| {
-            for value in values {
-                tx.send(value).expect("crossbeam: the receiver is gone");
-            }
-        },
-        |total| {
-            let mut sum = 0;
-            for received in 0..total {
-                match rx.recv() {
-                    Ok(value) => sum += value,
-                    Err(e) => panic!("{name}: receive failed after {received} of {total}: {e}"),
-                }
-            }
-            sum
-        },
-    );
-    assert_eq!(
-        rx.try_recv(),
-        Err(crossbeam_channel::TryRecvError::Disconnected),
-        "{name}: items left after all were received"
-    );
-    elapsed
-}
+blocking_contestant!(
+    sync_channel,
+    Contestant::SyncChannel,
+    mpsc::sync_channel::<u64>,
+    mpsc::TryRecvError::Disconnected
+);
+blocking_contestant!(
+    crossbeam,
+    Contestant::Crossbeam,
+    crossbeam_channel::bounded::<u64>,
+    crossbeam_channel::TryRecvError::Disconnected
+);
 
 fn hopper04(shape: &Shape) -> Duration {
     let name = Contestant::Hopper04.name();
