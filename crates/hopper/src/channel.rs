@@ -37,7 +37,6 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::io;
 use std::mem::size_of;
-use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -160,8 +159,7 @@ impl<T> Shared<T> {
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        // The writer is consistent at every point a panic could leave it.
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::writer::lock(&self.writer)
     }
 
     /// Wakes the receiver after an item was pushed under a reservation.
@@ -427,9 +425,10 @@ impl<T> fmt::Debug for Receiver<T> {
 impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     /// The next item, waiting while the channel is empty and a sender remains.
     pub fn recv(&mut self) -> Result<T, RecvError> {
-        // Spin and yield a little before parking: a sender is usually about to publish,
-        // and a futex wake per item costs more than a few yields. (Not under loom: the
-        // extra polls multiply the interleavings without adding any protocol to check.)
+        // Spin and yield a little before claiming or parking: a sender is usually about
+        // to publish, and a futex wake per item costs more than a few yields. (Not under
+        // loom: the extra polls multiply the interleavings without adding any protocol to
+        // check.)
         let backoff = Backoff::new();
         loop {
             // Claim spilled records only once the backoff is spent: a sender still
@@ -438,7 +437,7 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
             let claim = cfg!(loom) || backoff.is_completed();
             match self.poll(claim) {
                 Ok(Some(item)) => return Ok(item),
-                Ok(None) if cfg!(loom) || backoff.is_completed() => self.park(),
+                Ok(None) if claim => self.park(),
                 Ok(None) => backoff.snooze(),
                 Err(TryRecvError::Empty) => unreachable!("poll reports empty as None"),
                 Err(TryRecvError::Disconnected) => return Err(RecvError::Disconnected),

@@ -4,14 +4,13 @@
 
 use crate::error::DiskError;
 use crate::record::{self, Parsed, RECORD_HEADER, SEGMENT_MAGIC};
-use crate::sync::{AtomicU64, Mutex, MutexGuard};
-use crate::writer::{Refresh, Writer};
+use crate::sync::{AtomicU64, Mutex};
+use crate::writer::{Refresh, Writer, lock};
 use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
 /// Bytes read from a segment file per system call (more when one record is larger).
@@ -228,11 +227,6 @@ pub(crate) struct DiskReader {
     read_index: u64,
     /// Records below this index are due: announced by a marker or claimed.
     target: u64,
-}
-
-fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
-    // The writer's state is consistent at every point a panic could leave it.
-    writer.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl DiskReader {

@@ -16,11 +16,13 @@
 use crate::dir::FILE_MODE;
 use crate::error::{Error, from_io};
 use crate::record::{self, SEGMENT_MAGIC};
+use crate::sync::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
 
 /// Bytes of whole records gathered before they are written out. Also bounds the spilled
 /// data that sits in memory, which is why the memory bound's documented overhead counts it.
@@ -112,7 +114,6 @@ impl Writer {
         last_valid: impl Fn(&Path) -> io::Result<(u64, u64)>,
     ) -> io::Result<Self> {
         let mut writer = Writer::new(dir, limits, true);
-        let count = found.len();
         let mut iter = found.into_iter().peekable();
         while let Some((first, path)) = iter.next() {
             let sealed = match iter.peek() {
@@ -138,7 +139,6 @@ impl Writer {
             });
         }
         writer.announced = writer.segments.front().map_or(0, |s| s.first);
-        debug_assert_eq!(writer.segments.len(), count);
         Ok(writer)
     }
 
@@ -353,4 +353,10 @@ impl Writer {
             }
         }
     }
+}
+
+/// Locks the writer shared by the senders and the receiver. Its state is consistent at
+/// every point a panic could leave it, so a poisoned lock is taken as is.
+pub(crate) fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+    writer.lock().unwrap_or_else(PoisonError::into_inner)
 }
