@@ -42,6 +42,7 @@ impl Backend for ArrayQueueBackend {
         consumers: Consumers::Many,
         bounded: true,
         summary: "crossbeam-queue ArrayQueue: bounded lock-free ring, allocated once, nothing to reclaim",
+        settings: "4096 slots (the default capacity), allocated once",
     };
     type Container<T: Item> = Baseline<ArrayQueue<T>>;
 }

@@ -45,6 +45,7 @@ impl Backend for MutexDequeBackend {
         consumers: Consumers::Many,
         bounded: false,
         summary: "std Mutex<VecDeque>: a queue behind one lock, freed inline",
+        settings: "std Mutex, no preallocation",
     };
     type Container<T: Item> = Baseline<MutexDeque<T>>;
 }

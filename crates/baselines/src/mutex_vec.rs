@@ -42,6 +42,7 @@ impl Backend for MutexVecBackend {
         consumers: Consumers::Many,
         bounded: false,
         summary: "std Mutex<Vec>: a stack behind one lock, freed inline",
+        settings: "std Mutex, no preallocation",
     };
     type Container<T: Item> = Baseline<MutexVec<T>>;
 }

@@ -33,6 +33,7 @@ impl Backend for SegQueueBackend {
         consumers: Consumers::Many,
         bounded: false,
         summary: "crossbeam-queue SegQueue: lock-free queue of blocks, reclaimed by its own counters",
+        settings: "crossbeam-queue 0.3 defaults: 31-slot blocks",
     };
     type Container<T: Item> = Baseline<SegQueue<T>>;
 }

@@ -11,12 +11,14 @@
 mod concurrent;
 mod sequential;
 mod sizes;
+mod stall;
 mod stress;
 mod tracked;
 
 pub use concurrent::{concurrent_multiset, per_producer_order};
 pub use sequential::sequential_model;
 pub use sizes::{STRESS_ENV, Sizes};
+pub use stall::stall_then_resume;
 pub use stress::stress_round_trip;
 pub use tracked::{Ledger, Tracked, drop_accounting};
 
@@ -56,6 +58,10 @@ pub fn checks<B: Backend>(entry: &Entry) -> Vec<Check> {
         Check {
             name: "reclamation_counters",
             run: reclamation_counters::<B>,
+        },
+        Check {
+            name: "stall_then_resume",
+            run: stall_then_resume::<B>,
         },
     ];
     if entry.info.ordering.keeps_producer_order() {

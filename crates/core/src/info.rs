@@ -20,6 +20,9 @@ pub struct Info {
     pub bounded: bool,
     /// One line for `list`: what a user is looking at.
     pub summary: &'static str,
+    /// The reclamation scheme's tuning in words (thresholds, intervals, capacities), so a
+    /// result row says what was measured: `"crossbeam-epoch defaults: …"`.
+    pub settings: &'static str,
 }
 
 /// The order in which a backend hands values back.

@@ -131,6 +131,20 @@ pub trait Handle<T> {
     /// On a backend that allows one consumer ([`Consumers::One`]), at most one handle at a
     /// time may call `pop`; the drivers guarantee it.
     fn pop(&mut self) -> Option<T>;
+
+    /// Calls `wait` while this handle holds on to the structure the way a thread
+    /// descheduled in the middle of an operation would: pinned in its epoch, its hazard
+    /// pointer on the front node, or a counted reference to that node. Other threads go
+    /// on meanwhile; what the scheme can still reclaim is what the `stalled` workload
+    /// measures (epochs stop reclaiming altogether, hazard pointers keep one node).
+    ///
+    /// Returns whether anything was held. The default holds nothing and returns `false`:
+    /// a lock-based baseline cannot be caught mid-operation without stopping everyone,
+    /// and a channel's receiver holds nothing of its senders'.
+    fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
+        wait();
+        false
+    }
 }
 
 /// Objects a reclamation scheme was handed and objects it has freed so far.

@@ -35,6 +35,11 @@ impl<const MEMORY_BYTES: usize> Backend for HopperBackend<MEMORY_BYTES> {
         } else {
             "disk-spilling MPSC channel (hopper's API): lock-free queue in 1 MiB, then segment files"
         },
+        settings: if MEMORY_BYTES == 0 {
+            "0 B in memory, 256 MiB segment files in a temporary directory, no fsync"
+        } else {
+            "1 MiB in memory (encoded-size accounting), 256 MiB segment files, no fsync"
+        },
     };
     type Container<T: Item> = HopperChannel<T, MEMORY_BYTES>;
 }

@@ -31,6 +31,9 @@ pub trait CountedScheme: 'static {
     /// One line on how the scheme reclaims, for listings.
     const SUMMARY: &'static str;
 
+    /// The scheme's tuning in words, for result files.
+    const SETTINGS: &'static str;
+
     /// Per-structure state (counters; the collector for `sweep`).
     type Domain: Send + Sync;
 

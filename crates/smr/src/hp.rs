@@ -36,6 +36,9 @@ impl Scheme for Hp {
     const NAME: &'static str = "hp";
     const SUMMARY: &'static str =
         "hazard pointers (haphazard): bounded garbage, a fence per protected pointer";
+    const SETTINGS: &'static str = "haphazard 0.1 defaults, one domain per structure, \
+        hazard pointers reused per thread: scan after 1000 retires (5 under Miri) \
+        or 2 s since the last scan (64-bit targets only)";
     type Domain = HpDomain;
     type Local<'d> = HpLocal<'d>;
 

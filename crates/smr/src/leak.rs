@@ -26,6 +26,7 @@ impl Scheme for Leak {
     const NAME: &'static str = "leak";
     const SUMMARY: &'static str =
         "never frees while running (baseline: no reclamation work, fresh memory for every node)";
+    const SETTINGS: &'static str = "frees everything when the structure is dropped";
     type Domain = LeakDomain;
     type Local<'d> = LeakLocal<'d>;
 

@@ -74,6 +74,9 @@ pub trait Scheme: 'static {
     /// One line on how the scheme reclaims, for listings.
     const SUMMARY: &'static str;
 
+    /// The scheme's tuning in words, for result files (thresholds it reclaims at).
+    const SETTINGS: &'static str;
+
     /// State shared by every thread of one structure (a collector, a hazard-pointer domain).
     /// Each structure owns its domain, so dropping the structure frees all its garbage.
     type Domain: Send + Sync;

@@ -33,6 +33,7 @@ impl CountedScheme for Rc {
     const NAME: &'static str = "rc";
     const SUMMARY: &'static str =
         "reference counting (arc-swap protected loads): the last holder frees, inline";
+    const SETTINGS: &'static str = "arc-swap 1 default strategy (thread-local debt slots)";
     type Domain = RcDomain;
 
     fn new_domain() -> RcDomain {

@@ -25,6 +25,13 @@ pub trait LockFree<T, S: Scheme>: Sync {
     /// # Safety
     /// As for [`push`](LockFree::push).
     unsafe fn pop(&self, local: &mut S::Local<'_>) -> Option<T>;
+
+    /// Calls `wait` inside an operation: pinned, with the front node protected, as a pop
+    /// descheduled between its protected load and its compare-and-swap would be.
+    ///
+    /// # Safety
+    /// As for [`push`](LockFree::push).
+    unsafe fn stall(&self, local: &mut S::Local<'_>, wait: &mut dyn FnMut());
 }
 
 /// One thread's access to a scheme-generic structure.
@@ -59,6 +66,12 @@ impl<T, C: LockFree<T, S>, S: Scheme> Handle<T> for SchemeHandle<'_, C, S> {
     fn pop(&mut self) -> Option<T> {
         // SAFETY: as above.
         unsafe { self.structure.pop(&mut self.local) }
+    }
+
+    fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
+        // SAFETY: as above.
+        unsafe { self.structure.stall(&mut self.local, wait) };
+        true
     }
 }
 

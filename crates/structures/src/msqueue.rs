@@ -145,6 +145,13 @@ impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
             return Some(value);
         }
     }
+
+    unsafe fn stall(&self, local: &mut S::Local<'_>, wait: &mut dyn FnMut()) {
+        let mut guard = local.pin();
+        // Held, never dereferenced: the dummy a stalled pop would be about to read.
+        let _held = guard.protect(END, &self.head);
+        wait();
+    }
 }
 
 impl<T, S: Scheme> Drop for MsQueue<T, S> {
@@ -167,6 +174,7 @@ impl<S: Scheme> Backend for MichaelScott<S> {
         consumers: Consumers::Many,
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
+        settings: S::SETTINGS,
     };
     type Container<T: Item> = MsQueue<T, S>;
 }

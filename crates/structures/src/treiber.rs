@@ -101,6 +101,13 @@ impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
             }
         }
     }
+
+    unsafe fn stall(&self, local: &mut S::Local<'_>, wait: &mut dyn FnMut()) {
+        let mut guard = local.pin();
+        // The protection is the point: it is held, never dereferenced.
+        let _held = guard.protect(0, &self.head);
+        wait();
+    }
 }
 
 impl<T, S: Scheme> Drop for TreiberStack<T, S> {
@@ -123,6 +130,7 @@ impl<S: Scheme> Backend for Treiber<S> {
         consumers: Consumers::Many,
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
+        settings: S::SETTINGS,
     };
     type Container<T: Item> = TreiberStack<T, S>;
 }

@@ -46,6 +46,8 @@ impl CountedScheme for Sweep {
     const NAME: &'static str = "sweep";
     const SUMMARY: &'static str =
         "Arc-count sweeping: a collector thread frees what only it still holds; workers never free";
+    const SETTINGS: &'static str =
+        "one collector thread per structure, scanning every 1 ms or when a release hints";
     type Domain = SweepDomain;
 
     fn new_domain() -> SweepDomain {

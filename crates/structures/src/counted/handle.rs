@@ -19,6 +19,11 @@ pub trait CountedOps<T>: Sync {
 
     /// Removes a value, counting the node it unlinks as retired by `participant`.
     fn pop(&self, participant: &Participant<'_>) -> Option<T>;
+
+    /// Calls `wait` while holding a counted reference to the front node, as a pop
+    /// descheduled after its protected load would. The node's `next` link owns a count
+    /// on its successor, so everything reachable from it stays alive too.
+    fn stall(&self, wait: &mut dyn FnMut());
 }
 
 /// One thread's access to a counted structure.
@@ -53,6 +58,12 @@ impl<T, S: CountedOps<T>> Handle<T> for CountedHandle<'_, S> {
     fn pop(&mut self) -> Option<T> {
         let _scope = self.participant.enter();
         self.structure.pop(&self.participant)
+    }
+
+    fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
+        let _scope = self.participant.enter();
+        self.structure.stall(wait);
+        true
     }
 }
 

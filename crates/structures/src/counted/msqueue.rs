@@ -100,6 +100,13 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
         C::released(&self.domain);
         value
     }
+
+    fn stall(&self, wait: &mut dyn FnMut()) {
+        let held = self.head.load_full();
+        wait();
+        drop(held);
+        C::released(&self.domain);
+    }
 }
 
 impl<T, C: CountedScheme> Drop for CountedMsQueue<T, C> {
@@ -128,6 +135,7 @@ impl<C: CountedScheme> Backend for CountedMichaelScott<C> {
         consumers: Consumers::Many,
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
+        settings: C::SETTINGS,
     };
     type Container<T: Item> = CountedMsQueue<T, C>;
 }

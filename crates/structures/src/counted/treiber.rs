@@ -81,6 +81,13 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
         C::released(&self.domain);
         value
     }
+
+    fn stall(&self, wait: &mut dyn FnMut()) {
+        let held = self.head.load_full();
+        wait();
+        drop(held);
+        C::released(&self.domain);
+    }
 }
 
 impl<T, C: CountedScheme> Drop for CountedTreiberStack<T, C> {
@@ -106,6 +113,7 @@ impl<C: CountedScheme> Backend for CountedTreiber<C> {
         consumers: Consumers::Many,
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
+        settings: C::SETTINGS,
     };
     type Container<T: Item> = CountedTreiberStack<T, C>;
 }
