@@ -47,13 +47,11 @@ mod strategy;
 
 pub use config::{HandoffConfig, HandoffError, MAX_DURATION, MAX_SAMPLES};
 pub use driver::QUEUE_CAPACITY;
-pub use message::Message;
+pub use message::{Message, Outstanding};
 pub use report::HandoffReport;
 pub use strategy::{Strategy, UnknownStrategy};
 
 use std::sync::Arc;
-
-use message::Outstanding;
 
 /// Runs the handoff scenario once with `strategy`: validates `config`, starts the
 /// producer and the consumer, waits for the consumer's `config.callbacks` callbacks,
@@ -66,15 +64,22 @@ use message::Outstanding;
 /// A bad `config` ([`HandoffConfig::validate`]), a thread the operating system would not
 /// start, or a thread that panicked.
 pub fn run(strategy: Strategy, config: &HandoffConfig) -> Result<HandoffReport, HandoffError> {
+    run_with(strategy, config, &Arc::new(Outstanding::default()))
+}
+
+/// [`run`], counting messages in `outstanding`, which another thread may read while the
+/// run goes on. Pass a fresh count: the report's peak and end figures are read from it.
+///
+/// # Errors
+/// As for [`run`].
+pub fn run_with(
+    strategy: Strategy,
+    config: &HandoffConfig,
+    outstanding: &Arc<Outstanding>,
+) -> Result<HandoffReport, HandoffError> {
     config.validate()?;
-    let outstanding = Arc::new(Outstanding::default());
-    let measured = strategy.drive(config, &outstanding)?;
-    Ok(HandoffReport::new(
-        strategy,
-        config,
-        &measured,
-        &outstanding,
-    ))
+    let measured = strategy.drive(config, outstanding)?;
+    Ok(HandoffReport::new(strategy, config, &measured, outstanding))
 }
 
 #[cfg(test)]

@@ -10,21 +10,22 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Messages of one run alive now, and the most alive at once.
+/// Messages of one run alive now, and the most alive at once. Readable from any thread
+/// while the run goes on: the harness samples it as the scenario's garbage over time.
 #[derive(Debug, Default)]
-pub(crate) struct Outstanding {
+pub struct Outstanding {
     live: AtomicU64,
     peak: AtomicU64,
 }
 
 impl Outstanding {
     /// Messages alive now.
-    pub(crate) fn live(&self) -> u64 {
+    pub fn live(&self) -> u64 {
         self.live.load(Ordering::Relaxed)
     }
 
     /// The most messages alive at once so far.
-    pub(crate) fn peak(&self) -> u64 {
+    pub fn peak(&self) -> u64 {
         self.peak.load(Ordering::Relaxed)
     }
 }

@@ -1,5 +1,6 @@
 //! What one run reports: flat fields, so a report is one row of a results file.
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::config::HandoffConfig;
@@ -63,6 +64,10 @@ pub struct HandoffReport {
     pub peak_outstanding: u64,
     /// Messages still alive after the run was torn down; 0 unless a strategy leaked.
     pub outstanding_at_end: u64,
+
+    /// Every callback duration, in nanoseconds, for callers that merge runs.
+    #[serde(skip)]
+    pub callback_nanos: Histogram<u64>,
 }
 
 impl HandoffReport {
@@ -95,6 +100,7 @@ impl HandoffReport {
             counting: measured.producer.allocations > 0,
             peak_outstanding: outstanding.peak(),
             outstanding_at_end: outstanding.live(),
+            callback_nanos: h.clone(),
         }
     }
 }
