@@ -8,7 +8,7 @@
 use std::alloc::{Layout, alloc, dealloc, realloc};
 use std::hint::black_box;
 
-use reclaim_alloc::{CountingAlloc, live, peak_live_bytes, reset_peak};
+use reclaim_alloc::{CountingAlloc, counting, live, peak_live_bytes, reset_peak};
 
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc::new();
@@ -27,6 +27,8 @@ fn assert_near(what: &str, actual: u64, expected: u64, slack: u64) {
 fn live_counts_go_up_and_back_down() {
     const BIG: usize = 4 << 20;
     const BOXES: u64 = 1000;
+
+    assert!(counting(), "this binary installs the counting allocator");
 
     // Bytes: one large block.
     let before = live();
@@ -110,5 +112,29 @@ fn live_counts_go_up_and_back_down() {
         live().bytes,
         before.bytes,
         SLACK_BYTES,
+    );
+
+    // Another thread's allocations reach the shared counts when it exits, even when they
+    // stayed below the flush thresholds: 500 small boxes are far more objects than the
+    // slack, and far fewer than a thread flushes at.
+    const SMALL: usize = 500;
+    assert!((SMALL as i64) < reclaim_alloc::FLUSH_OBJECTS);
+    let before = live();
+    let kept: Vec<Box<[u8; 64]>> =
+        std::thread::spawn(|| (0..SMALL).map(|_| Box::new([7_u8; 64])).collect())
+            .join()
+            .unwrap();
+    assert_near(
+        "live objects after a thread that allocated them exited",
+        live().objects,
+        before.objects + SMALL as u64 + 1,
+        SLACK_OBJECTS,
+    );
+    drop(black_box(kept));
+    assert_near(
+        "live objects after freeing them here",
+        live().objects,
+        before.objects,
+        SLACK_OBJECTS,
     );
 }
