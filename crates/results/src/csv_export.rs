@@ -1,0 +1,79 @@
+//! `--csv`: the flat numbers of every row, one line each, for spreadsheets and scripts.
+
+use std::io;
+
+use crate::{ResultFile, Row};
+
+/// The counters given a column of their own, in perf's names.
+pub const CSV_COUNTERS: [&str; 9] = [
+    "task-clock",
+    "context-switches",
+    "page-faults",
+    "cycles",
+    "instructions",
+    "branches",
+    "branch-misses",
+    "cache-references",
+    "cache-misses",
+];
+
+/// A cell for a number that may be absent: empty, never 0, when it is.
+fn cell<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The columns of one row, each with its header name, so names and values cannot drift.
+fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
+    let spread = row.ops_per_sec;
+    let latency = row.latency_ns;
+    let mut columns = vec![
+        ("host", file.metadata.host.clone()),
+        ("target", file.metadata.target.clone()),
+        ("git_sha", file.metadata.git_sha.clone()),
+        ("backend", row.backend.clone()),
+        ("structure", row.structure.clone()),
+        ("scheme", row.scheme.clone()),
+        ("workload", row.workload.clone()),
+        ("threads", row.threads.to_string()),
+        ("valid", row.valid.to_string()),
+        ("error", row.error.clone().unwrap_or_default()),
+        ("ops_per_sec_median", cell(spread.map(|s| s.median))),
+        ("ops_per_sec_min", cell(spread.map(|s| s.min))),
+        ("ops_per_sec_max", cell(spread.map(|s| s.max))),
+        ("ops_per_sec_cv", cell(spread.map(|s| s.cv))),
+        ("latency_p50_ns", cell(latency.map(|l| l.p50))),
+        ("latency_p99_ns", cell(latency.map(|l| l.p99))),
+        ("latency_p999_ns", cell(latency.map(|l| l.p999))),
+        ("latency_max_ns", cell(latency.map(|l| l.max))),
+        (
+            "memory_peak_bytes",
+            cell(row.memory.as_ref().map(|m| m.peak_bytes)),
+        ),
+        ("garbage_peak", cell(row.garbage.as_ref().map(|g| g.peak))),
+        ("counted_ops", row.counted_ops.to_string()),
+    ];
+    for counter in CSV_COUNTERS {
+        columns.push((counter, cell(row.counters.get(counter).copied().flatten())));
+    }
+    columns
+}
+
+/// Writes `file` as CSV with a header line: the identifying columns, the throughput
+/// spread, latency percentiles, memory and garbage peaks, the operations the counters
+/// cover, then one column per counter in [`CSV_COUNTERS`]. Absent numbers are empty
+/// cells.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn write_csv(file: &ResultFile, out: impl io::Write) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    let header: Vec<&str> = columns(file, &Row::empty())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    writer.write_record(&header)?;
+    for row in &file.rows {
+        writer.write_record(columns(file, row).into_iter().map(|(_, value)| value))?;
+    }
+    writer.flush()
+}

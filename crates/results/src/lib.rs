@@ -1,0 +1,397 @@
+//! The result-file format of reclaim-bench.
+//!
+//! One run of the harness writes one [`ResultFile`]: the machine and build it ran on
+//! ([`Metadata`]), the settings every row shared ([`RunSettings`]), and one [`Row`] per
+//! backend × workload × thread count. The HTML report, `compare` and the CSV export read
+//! nothing else, so a file from a Raspberry Pi and one from a laptop compare directly.
+//!
+//! The format is JSON with a version number ([`SCHEMA_VERSION`]); the README documents
+//! every field. A reader refuses a file whose version it does not know rather than guess
+//! at fields, and a writer never leaves a half-written file behind (see [`ResultFile::save`]).
+//!
+//! Absent numbers are `null`, never 0: a row that failed its check has no throughput, a
+//! backend without reclamation counters has no garbage, a counter the kernel does not
+//! expose has a `null` value and a reason in [`Row::counter_errors`].
+
+mod csv_export;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use csv_export::write_csv;
+
+/// The version of the format written by this crate. Bump it whenever a field changes
+/// meaning or disappears; adding an optional field does not need a bump.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of the harness: what ran where, and its rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultFile {
+    /// Always [`SCHEMA_VERSION`] for files this crate writes.
+    pub schema_version: u32,
+    /// The machine, the build and the command.
+    pub metadata: Metadata,
+    /// Settings shared by every row.
+    pub settings: RunSettings,
+    /// One row per backend × workload × thread count, in the order they ran.
+    pub rows: Vec<Row>,
+}
+
+/// Where and how a result file was produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The harness version (the `reclaim-bench` package version).
+    pub harness_version: String,
+    /// The commit the binary was built from, with `-dirty` if the tree had changes, or
+    /// `unknown` when it was built outside a git checkout.
+    pub git_sha: String,
+    /// `rustc --version` of the compiler that built the binary.
+    pub rustc: String,
+    /// The cargo profile: `release`, `bench`, or `debug` (whose numbers mean little).
+    pub profile: String,
+    /// The target triple the binary was built for.
+    pub target: String,
+    /// The machine's host name.
+    pub host: String,
+    /// The CPU model as the kernel names it (`/proc/cpuinfo`).
+    pub cpu_model: String,
+    /// Hardware threads available to the process.
+    pub cores: usize,
+    /// The kernel release (`uname -r`).
+    pub kernel: String,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// The command line that produced the file.
+    pub command: String,
+}
+
+/// Settings every row of a file shares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// `quick`, `full` or `custom`.
+    pub suite: String,
+    /// How long each measured repeat ran, in milliseconds.
+    pub duration_ms: u64,
+    /// Repeats per row.
+    pub repeats: u32,
+    /// Time between two samples of memory and garbage, in milliseconds.
+    pub sample_interval_ms: u64,
+    /// One operation in this many is timed for the latency histogram.
+    pub latency_sample_every: u32,
+    /// The most values producers keep in flight (pushed, not yet popped) before they
+    /// wait for consumers: producers that outrun consumers would otherwise measure how
+    /// fast memory fills.
+    pub max_in_flight: u64,
+    /// Whether the instrumentation was on (sampler, latency timing, counters, counting
+    /// allocator). Only `run --overhead` turns it off.
+    pub instrumented: bool,
+}
+
+/// The result of one backend on one workload at one thread count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The registered backend name (`treiber-ebr`).
+    pub backend: String,
+    /// The structure (`treiber`, `msqueue`, `mutex-vec`, `handoff`, …).
+    pub structure: String,
+    /// The reclamation scheme (`leak`, `ebr`, `hp`, `rc`, `sweep`; `lock`, `internal` or
+    /// `prealloc` for baselines; the strategy for `handoff`).
+    pub scheme: String,
+    /// The scheme's tuning, in words (thresholds, intervals).
+    pub scheme_settings: String,
+    /// The workload (`pairs`, `prodcons`, `mpsc`, `handoff`, `stalled`,
+    /// `oversubscription`).
+    pub workload: String,
+    /// Threads taking part, all roles included.
+    pub threads: usize,
+    /// What the threads did: `"4 pairs"`, `"2 producers + 2 consumers"`, …
+    pub roles: String,
+    /// Whether every repeat passed its check. When `false`, [`error`](Row::error) says
+    /// why and the numbers below are `null`.
+    pub valid: bool,
+    /// Why the row is invalid.
+    pub error: Option<String>,
+    /// Completed operations (pushes plus pops) per second: median over repeats and spread.
+    pub ops_per_sec: Option<Spread>,
+    /// Every repeat's throughput, in run order.
+    pub repeat_ops_per_sec: Vec<f64>,
+    /// Operations each thread completed in the median repeat (fairness).
+    pub per_thread_ops: Vec<u64>,
+    /// Sampled operation latency over every repeat.
+    pub latency_ns: Option<Latency>,
+    /// Live heap memory during the median repeat.
+    pub memory: Option<Memory>,
+    /// Retired objects not yet freed during the median repeat; `null` for backends
+    /// that have no reclamation scheme to count.
+    pub garbage: Option<Garbage>,
+    /// Hardware and software counters over the median repeat, by perf name
+    /// (`instructions`, `task-clock`, …); `null` where unavailable.
+    pub counters: BTreeMap<String, Option<u64>>,
+    /// Why each `null` counter is `null`.
+    pub counter_errors: BTreeMap<String, String>,
+    /// Operations completed in the repeat the counters cover, to turn them into
+    /// per-operation figures.
+    pub counted_ops: u64,
+    /// Workload-specific numbers (handoff: frees on the consumer, messages refused, …).
+    pub extra: BTreeMap<String, f64>,
+}
+
+impl Row {
+    /// A row with identity fields empty and no numbers; the harness fills it in.
+    pub fn empty() -> Row {
+        Row {
+            backend: String::new(),
+            structure: String::new(),
+            scheme: String::new(),
+            scheme_settings: String::new(),
+            workload: String::new(),
+            threads: 0,
+            roles: String::new(),
+            valid: false,
+            error: None,
+            ops_per_sec: None,
+            repeat_ops_per_sec: Vec::new(),
+            per_thread_ops: Vec::new(),
+            latency_ns: None,
+            memory: None,
+            garbage: None,
+            counters: BTreeMap::new(),
+            counter_errors: BTreeMap::new(),
+            counted_ops: 0,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// A counter's value per completed operation, when both are known.
+    pub fn counter_per_op(&self, name: &str) -> Option<f64> {
+        let value = (*self.counters.get(name)?)?;
+        (self.counted_ops > 0).then(|| value as f64 / self.counted_ops as f64)
+    }
+}
+
+/// A median with its spread over repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// The median (mean of the two middle values for an even count).
+    pub median: f64,
+    /// The lowest value.
+    pub min: f64,
+    /// The highest value.
+    pub max: f64,
+    /// Coefficient of variation: standard deviation over mean (0 for one repeat).
+    pub cv: f64,
+}
+
+impl Spread {
+    /// The spread of `values`, or `None` if there are none or one is not finite.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        let mean = sorted.iter().sum::<f64>() / n as f64;
+        let variance = sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        let cv = if mean > 0.0 {
+            variance.sqrt() / mean
+        } else {
+            0.0
+        };
+        Some(Spread {
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+            cv,
+        })
+    }
+}
+
+/// Latency percentiles of sampled operations, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Slowest sample.
+    pub max: u64,
+    /// How many operations were timed.
+    pub samples: u64,
+}
+
+/// Live heap memory over a repeat, above what was live before the container was built.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// The highest live byte count during the repeats, above the baseline (within the
+    /// allocator's per-thread batching: 64 KiB per running thread).
+    pub peak_bytes: u64,
+    /// Samples over time.
+    pub series: Vec<MemoryPoint>,
+}
+
+/// One sample of live memory.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryPoint {
+    /// Milliseconds since the threads were released.
+    pub t_ms: f64,
+    /// Live bytes above the baseline (negative if the run freed memory that was live
+    /// before it started).
+    pub bytes: i64,
+    /// Live allocations above the baseline.
+    pub objects: i64,
+}
+
+/// Garbage outstanding (retired − freed) over a repeat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Garbage {
+    /// The most garbage any sample saw.
+    pub peak: u64,
+    /// Samples over time.
+    pub series: Vec<GarbagePoint>,
+}
+
+/// One sample of a scheme's counters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GarbagePoint {
+    /// Milliseconds since the threads were released.
+    pub t_ms: f64,
+    /// Retired and not yet freed. For `handoff`: messages alive (built, not destroyed).
+    pub outstanding: u64,
+    /// Retired so far in this repeat; `null` where only the outstanding count is known
+    /// (`handoff`).
+    pub retired: Option<u64>,
+    /// Freed so far in this repeat; `null` likewise.
+    pub freed: Option<u64>,
+}
+
+/// Why a result file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// The file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not JSON of this format.
+    #[error("{path}: not a reclaim-bench result file: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where the JSON went wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file was written by a harness with another format version.
+    #[error(
+        "{path}: result-file schema version {found}, this build reads version {SCHEMA_VERSION}; \
+         re-run the harness or use the reclaim-bench version that wrote it"
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u64,
+    },
+}
+
+impl ResultFile {
+    /// Reads and checks a result file.
+    ///
+    /// # Errors
+    /// The file cannot be read, is not JSON of this format, or has another schema
+    /// version (checked before the rows are parsed, so an older file gets the version
+    /// error and not a confusing missing-field one).
+    pub fn load(path: &Path) -> Result<ResultFile, ResultsError> {
+        let text = fs::read_to_string(path).map_err(|source| ResultsError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let parse = |source| ResultsError::Parse {
+            path: path.to_owned(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
+        let found = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        match found {
+            Some(found) if found != u64::from(SCHEMA_VERSION) => {
+                return Err(ResultsError::Version {
+                    path: path.to_owned(),
+                    found,
+                });
+            }
+            _ => {}
+        }
+        serde_json::from_value(value).map_err(parse)
+    }
+
+    /// Writes the file as pretty JSON, atomically: into a temporary file in the same
+    /// directory, flushed, then renamed over `path`. A full disk or a crash leaves either
+    /// the old file or the new one, never a truncated one.
+    ///
+    /// # Errors
+    /// The directory cannot be written, or the disk is full.
+    pub fn save(&self, path: &Path) -> Result<(), ResultsError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| ResultsError::Io {
+            path: path.to_owned(),
+            source: io::Error::other(e),
+        })?;
+        write_atomically(path, &json)
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary sibling and a rename.
+///
+/// # Errors
+/// Any failure to create, write, flush or rename; the temporary file is removed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ResultsError> {
+    let io = |source| ResultsError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a file path",
+        ))
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests;
