@@ -1,0 +1,696 @@
+//! One measured repeat of one backend: threads, roles, the barrier, the clock, the check.
+//!
+//! # How a repeat runs
+//!
+//! 1. The container is built, per-thread buffers (latency histograms, the sampler's series)
+//!    are allocated, and the live-memory baseline is read — all before any thread starts.
+//! 2. The sampler thread is spawned, then the performance counters are opened (so the
+//!    workers, spawned next, inherit them and the sampler does not), then the workers.
+//!    Each worker takes its handle (registration is never measured) and waits at a barrier.
+//! 3. The counters are enabled and the barrier releases everyone. Each worker runs its
+//!    role's loop for the run's duration, reading the clock once per [`BATCH`] operations,
+//!    and records its own start and end; the run's elapsed time is from the first start to
+//!    the last end, so operations finished after the deadline are paid for.
+//! 4. After the workers are joined, the counters are read, what is left inside the
+//!    container is drained, and the run checks itself: every value pushed must come out
+//!    exactly once (a count and a checksum of values pushed against values popped plus
+//!    values left), and the container must report no fault. A failed check makes the row
+//!    invalid; its numbers are never reported.
+//!
+//! # What each loop costs beyond the backend
+//!
+//! Per operation: a counter increment, a multiply-xorshift checksum of the value, and a
+//! loop branch. Per batch of [`BATCH`] operations: one clock read; for producers, one store
+//! of their progress and a read of the others' (the in-flight window). With the
+//! instrumentation on, one operation per batch is timed on its own (two more clock reads)
+//! for the latency histogram. `run --overhead` measures what all of it costs.
+
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use hdrhistogram::Histogram;
+use reclaim_core::{Backend, Config, Container, Handle};
+
+use crate::counters::{Counters, Readings};
+use crate::rusage::thread_context_switches;
+use crate::sampler::{Probe, Sampler, Series};
+use crate::workload::Shape;
+use crate::workload::stalled::PREFILL;
+
+/// Operations between two reads of the clock (and two publications of progress).
+/// Large enough that a clock read (20–50 ns under a hypervisor) costs under 1% of a batch
+/// of the fastest operations, small enough that a thread overshoots the deadline by
+/// microseconds, not milliseconds.
+pub(crate) const BATCH: u32 = 64;
+
+/// How one repeat is measured.
+#[derive(Clone, Debug)]
+pub(crate) struct Params {
+    /// How long the workers run.
+    pub duration: Duration,
+    /// Time one operation per batch for the latency histogram.
+    pub latency: bool,
+    /// Sample memory and garbage this often; `None`: no sampler thread.
+    pub sample_interval: Option<Duration>,
+    /// Read performance counters.
+    pub counters: bool,
+    /// Producers wait while this many values are in flight.
+    pub max_in_flight: u64,
+}
+
+/// What one repeat measured.
+#[derive(Debug)]
+pub(crate) struct Repeat {
+    /// From the first worker's start to the last one's end.
+    pub elapsed: Duration,
+    /// Operations (pushes plus pops) each thread completed, by thread index.
+    pub per_thread_ops: Vec<u64>,
+    /// Timed operations, merged over threads; `None` without instrumentation.
+    pub latency: Option<Histogram<u64>>,
+    /// Memory and garbage over time; `None` without a sampler.
+    pub series: Option<Series>,
+    /// The highest live byte count above the baseline, from the allocator's peak.
+    pub peak_bytes: Option<u64>,
+    /// Counters over the run.
+    pub counters: Readings,
+    /// Whether the run passed its check, and why not.
+    pub check: Result<(), String>,
+    /// For `stalled`: whether the backend held anything (`Handle::stall`); baselines and
+    /// channels hold nothing, and their rows are a contrast, not a stall.
+    pub stall_held: Option<bool>,
+}
+
+impl Repeat {
+    /// Operations completed by every thread.
+    pub fn ops(&self) -> u64 {
+        self.per_thread_ops.iter().sum()
+    }
+
+    /// Operations per second.
+    pub fn ops_per_sec(&self) -> f64 {
+        self.ops() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A count and an order-independent checksum of values: equal for equal multisets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Sum {
+    count: u64,
+    hash: u64,
+}
+
+impl Sum {
+    #[inline]
+    fn add(&mut self, value: u64) {
+        self.count += 1;
+        self.hash = self.hash.wrapping_add(mix(value));
+    }
+
+    fn merge(&mut self, other: Sum) {
+        self.count += other.count;
+        self.hash = self.hash.wrapping_add(other.hash);
+    }
+}
+
+/// SplitMix64's finalizer: a bijection that spreads every input bit, so that a wrapping
+/// sum of mixed values tells apart multisets that plain sums would confuse (a lost 5 and
+/// a duplicated 2 and 3).
+#[inline]
+fn mix(value: u64) -> u64 {
+    let mut z = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The values thread `index` pushes: its index in the high bits, a sequence number below,
+/// so every value of a run is distinct.
+#[derive(Debug)]
+struct Values {
+    next: u64,
+}
+
+impl Values {
+    fn new(index: usize) -> Values {
+        Values {
+            next: (index as u64) << 40,
+        }
+    }
+
+    #[inline]
+    fn next(&mut self) -> u64 {
+        let value = self.next;
+        self.next += 1;
+        value
+    }
+}
+
+/// Producers' and consumers' progress, published once per batch, so producers can hold
+/// the number of values in flight under `max_in_flight`.
+struct Flow {
+    pushed: Vec<CachePadded<AtomicU64>>,
+    popped: Vec<CachePadded<AtomicU64>>,
+    max_in_flight: u64,
+}
+
+impl Flow {
+    fn new(producers: usize, consumers: usize, max_in_flight: u64) -> Flow {
+        let slots = |n| {
+            (0..n)
+                .map(|_| CachePadded::new(AtomicU64::new(0)))
+                .collect()
+        };
+        Flow {
+            pushed: slots(producers),
+            popped: slots(consumers),
+            max_in_flight,
+        }
+    }
+
+    fn full(&self) -> bool {
+        let sum = |slots: &[CachePadded<AtomicU64>]| -> u64 {
+            slots.iter().map(|s| s.load(Ordering::Relaxed)).sum()
+        };
+        sum(&self.pushed).saturating_sub(sum(&self.popped)) >= self.max_in_flight
+    }
+}
+
+/// The start barrier: threads arrive and wait; the coordinator opens it once all have
+/// arrived, or aborts it if a thread could not be started (a plain `Barrier` would leave
+/// the started threads waiting forever for the one that never came).
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    arrived: AtomicUsize,
+    state: AtomicU8,
+}
+
+// The gate starts at 0: waiting.
+const OPEN: u8 = 1;
+const ABORTED: u8 = 2;
+
+impl Gate {
+    /// Arrives and waits; `false` if the run was aborted.
+    pub(crate) fn wait(&self) -> bool {
+        self.arrived.fetch_add(1, Ordering::AcqRel);
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                OPEN => return true,
+                ABORTED => return false,
+                _ => thread::yield_now(),
+            }
+        }
+    }
+
+    /// Waits for `threads` arrivals, then releases them all.
+    pub(crate) fn open_for(&self, threads: usize) {
+        while self.arrived.load(Ordering::Acquire) < threads {
+            thread::yield_now();
+        }
+        self.state.store(OPEN, Ordering::Release);
+    }
+
+    fn abort(&self) {
+        self.state.store(ABORTED, Ordering::Release);
+    }
+}
+
+/// What every worker shares.
+struct Shared<'a> {
+    start: &'a Gate,
+    duration: Duration,
+    latency: bool,
+    flow: &'a Flow,
+    /// Set once every churning thread is done; releases the stalled thread.
+    churned: &'a AtomicBool,
+}
+
+/// What one worker brings back.
+#[derive(Debug)]
+struct Worker {
+    ops: u64,
+    pushed: Sum,
+    popped: Sum,
+    started: Instant,
+    ended: Instant,
+    latency: Option<Histogram<u64>>,
+    /// The thread's context switches during the run, when the kernel says.
+    switches: Option<u64>,
+    /// For the stalled thread: whether the backend held anything while it stalled.
+    held: Option<bool>,
+}
+
+impl Worker {
+    fn new(latency: Option<Histogram<u64>>) -> Worker {
+        let now = Instant::now();
+        Worker {
+            ops: 0,
+            pushed: Sum::default(),
+            popped: Sum::default(),
+            started: now,
+            ended: now,
+            latency,
+            switches: None,
+            held: None,
+        }
+    }
+
+    /// Marks the start: the clock and the thread's context switches so far.
+    #[inline(never)]
+    fn start(&mut self) {
+        self.switches = thread_context_switches();
+        self.started = Instant::now();
+    }
+
+    /// Marks the end.
+    #[inline(never)]
+    fn end(&mut self) {
+        self.ended = Instant::now();
+        self.switches = match (self.switches, thread_context_switches()) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
+    }
+
+    #[inline]
+    fn record(&mut self, since: Instant) {
+        if let Some(histogram) = &mut self.latency {
+            let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            histogram.saturating_record(nanos.max(1));
+        }
+    }
+}
+
+/// A latency histogram from 1 ns to 10 s at 3 significant digits, allocated up front so
+/// recording never allocates.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("constant bounds are valid")
+}
+
+/// Pushes `value`, retrying while a bounded container refuses it. Gives up at the
+/// deadline, and then the value was never pushed.
+#[inline]
+fn push_until<H: Handle<u64>>(handle: &mut H, value: u64, deadline: Instant) -> bool {
+    let mut value = value;
+    let mut refusals: u32 = 0;
+    loop {
+        match handle.push(value) {
+            Ok(()) => return true,
+            Err(back) => {
+                value = back;
+                refusals = refusals.wrapping_add(1);
+                if refusals.is_multiple_of(BATCH) {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    thread::yield_now();
+                } else {
+                    spin_loop();
+                }
+            }
+        }
+    }
+}
+
+/// Each thread pushes a value, then pops one.
+#[inline(never)]
+fn pairs<H: Handle<u64>>(handle: &mut H, values: &mut Values, shared: &Shared<'_>, w: &mut Worker) {
+    if !shared.start.wait() {
+        return;
+    }
+    w.start();
+    let deadline = w.started + shared.duration;
+    let mut batch: u64 = 0;
+    'run: loop {
+        for i in 0..BATCH {
+            let value = values.next();
+            // One operation per batch is timed: the push in even batches, the pop in odd.
+            let sampled = shared.latency && i == 0;
+            let timed = (sampled && batch.is_multiple_of(2)).then(Instant::now);
+            if !push_until(handle, value, deadline) {
+                break 'run;
+            }
+            if let Some(t) = timed {
+                w.record(t);
+            }
+            w.pushed.add(value);
+            let timed = (sampled && !batch.is_multiple_of(2)).then(Instant::now);
+            if let Some(popped) = handle.pop() {
+                if let Some(t) = timed {
+                    w.record(t);
+                }
+                w.popped.add(popped);
+                w.ops += 1;
+            }
+            w.ops += 1;
+        }
+        batch += 1;
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    w.end();
+}
+
+/// Pushes only, keeping the values in flight under the window.
+#[inline(never)]
+fn producer<H: Handle<u64>>(
+    handle: &mut H,
+    values: &mut Values,
+    slot: &AtomicU64,
+    shared: &Shared<'_>,
+    w: &mut Worker,
+) {
+    if !shared.start.wait() {
+        return;
+    }
+    w.start();
+    let deadline = w.started + shared.duration;
+    'run: loop {
+        for i in 0..BATCH {
+            let value = values.next();
+            let timed = (shared.latency && i == 0).then(Instant::now);
+            if !push_until(handle, value, deadline) {
+                break 'run;
+            }
+            if let Some(t) = timed {
+                w.record(t);
+            }
+            w.pushed.add(value);
+            w.ops += 1;
+        }
+        slot.store(w.pushed.count, Ordering::Relaxed);
+        if Instant::now() >= deadline {
+            break;
+        }
+        while shared.flow.full() {
+            if Instant::now() >= deadline {
+                break 'run;
+            }
+            thread::yield_now();
+        }
+    }
+    w.end();
+}
+
+/// Pops only; an empty pop is an attempt, not an operation.
+#[inline(never)]
+fn consumer<H: Handle<u64>>(handle: &mut H, slot: &AtomicU64, shared: &Shared<'_>, w: &mut Worker) {
+    if !shared.start.wait() {
+        return;
+    }
+    w.start();
+    let deadline = w.started + shared.duration;
+    loop {
+        for i in 0..BATCH {
+            let timed = (shared.latency && i == 0).then(Instant::now);
+            match handle.pop() {
+                Some(value) => {
+                    if let Some(t) = timed {
+                        w.record(t);
+                    }
+                    w.popped.add(value);
+                    w.ops += 1;
+                }
+                None => spin_loop(),
+            }
+        }
+        slot.store(w.popped.count, Ordering::Relaxed);
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    w.end();
+}
+
+/// Pushes a few values so there is a front node, then holds on inside an operation from
+/// before the start until every other thread is done.
+fn stalled<H: Handle<u64>>(
+    handle: &mut H,
+    values: &mut Values,
+    shared: &Shared<'_>,
+    w: &mut Worker,
+) {
+    for _ in 0..PREFILL {
+        let value = values.next();
+        if handle.push(value).is_ok() {
+            w.pushed.add(value);
+        }
+    }
+    // Held from before the start: nothing the others retire is reclaimed behind its back.
+    let held = handle.stall(&mut || {
+        if !shared.start.wait() {
+            return;
+        }
+        w.start();
+        while !shared.churned.load(Ordering::Acquire) {
+            thread::sleep(Duration::from_micros(200));
+        }
+        w.end();
+    });
+    w.held = Some(held);
+}
+
+/// Runs one repeat of `shape` on a fresh container of backend `B`.
+///
+/// # Errors
+/// The container could not be built, or a thread could not be started or panicked: the
+/// run could not take place (a failed *check* is not an error: it is in [`Repeat::check`]).
+pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Repeat, String> {
+    let container = B::Container::<u64>::new(&Config::default()).map_err(|e| e.to_string())?;
+    let threads = shape.threads();
+    let histograms: Vec<Option<Histogram<u64>>> = (0..threads)
+        .map(|_| params.latency.then(histogram))
+        .collect();
+    let flow = Flow::new(shape.producers, shape.consumers, params.max_in_flight);
+    let start = Gate::default();
+    let churned = AtomicBool::new(false);
+    let shared = Shared {
+        start: &start,
+        duration: params.duration,
+        latency: params.latency,
+        flow: &flow,
+        churned: &churned,
+    };
+    // Last of the allocations made before the run: the memory baseline is read here.
+    let sampler = params
+        .sample_interval
+        .map(|interval| Sampler::new(interval, params.duration));
+    let probe = || Probe::from_stats(container.reclamation());
+
+    let outcome = thread::scope(|s| -> Result<_, String> {
+        let mut participants = 0;
+        let mut sampler_thread = None;
+        let mut counters = None;
+        let mut churners = Vec::with_capacity(threads);
+        let mut stallers = Vec::new();
+        let started = (|| -> Result<(), String> {
+            if let Some(sampler) = &sampler {
+                let (start, probe) = (&start, &probe);
+                sampler_thread = Some(spawn(s, "sampler", move || sampler.run(start, probe))?);
+                participants += 1;
+            }
+            // Opened after the sampler started and before the workers: they inherit the
+            // counters, the sampler does not.
+            counters = params.counters.then(Counters::open);
+            for (index, latency) in histograms.into_iter().enumerate() {
+                let role = Role::of(shape, index);
+                let (container, shared, flow) = (&container, &shared, &flow);
+                let body = move || {
+                    let mut w = Worker::new(latency);
+                    let mut handle = container.handle();
+                    let mut values = Values::new(index);
+                    match role {
+                        Role::Pairs => pairs(&mut handle, &mut values, shared, &mut w),
+                        Role::Producer(p) => {
+                            producer(&mut handle, &mut values, &flow.pushed[p], shared, &mut w);
+                        }
+                        Role::Consumer(c) => {
+                            consumer(&mut handle, &flow.popped[c], shared, &mut w);
+                        }
+                        Role::Stalled => stalled(&mut handle, &mut values, shared, &mut w),
+                    }
+                    (index, w)
+                };
+                let handle = spawn(s, "worker", body)?;
+                participants += 1;
+                if matches!(role, Role::Stalled) {
+                    stallers.push(handle);
+                } else {
+                    churners.push(handle);
+                }
+            }
+            Ok(())
+        })();
+        if let Some(counters) = &mut counters {
+            counters.enable();
+        }
+        match &started {
+            Ok(()) => start.open_for(participants),
+            Err(_) => start.abort(),
+        }
+        // No early return until every thread was told to stop: the scope joins them all,
+        // and a stalled thread or the sampler left waiting would hang it.
+        let churned_result = join_all(churners);
+        churned.store(true, Ordering::Release);
+        let stalled_result = join_all(stallers);
+        if let Some(counters) = &mut counters {
+            counters.disable();
+        }
+        if let Some(sampler) = &sampler {
+            sampler.stop();
+        }
+        let series = sampler_thread.map(join).transpose();
+        started?;
+        let mut workers = churned_result?;
+        workers.extend(stalled_result?);
+        let series = series?;
+        let readings = match &mut counters {
+            Some(counters) => counters.read(),
+            None => Readings::unavailable("instrumentation off"),
+        };
+        Ok((workers, series, readings))
+    });
+    let (mut workers, series, mut counters) = outcome?;
+    if params.counters {
+        let switches: Option<u64> = workers.iter().map(|(_, w)| w.switches).sum();
+        counters.set(
+            "context-switches",
+            switches.ok_or_else(|| "getrusage(RUSAGE_THREAD) failed on a worker".to_string()),
+        );
+    }
+    workers.sort_by_key(|(index, _)| *index);
+    let peak_bytes = sampler
+        .as_ref()
+        .filter(|s| s.counting())
+        .map(Sampler::peak_bytes);
+
+    let check = check(&container, workers.iter().map(|(_, w)| w));
+    drop(container);
+
+    let churning = workers
+        .iter()
+        .filter(|(index, _)| !matches!(Role::of(shape, *index), Role::Stalled));
+    let first = churning.clone().map(|(_, w)| w.started).min();
+    let last = churning.map(|(_, w)| w.ended).max();
+    let elapsed = match (first, last) {
+        (Some(first), Some(last)) => last.saturating_duration_since(first),
+        _ => Duration::ZERO,
+    };
+    let mut latency: Option<Histogram<u64>> = None;
+    for (_, w) in &workers {
+        if let Some(h) = &w.latency {
+            match &mut latency {
+                Some(total) => total.add(h).map_err(|e| e.to_string())?,
+                None => latency = Some(h.clone()),
+            }
+        }
+    }
+    Ok(Repeat {
+        elapsed,
+        per_thread_ops: workers.iter().map(|(_, w)| w.ops).collect(),
+        latency,
+        series,
+        peak_bytes,
+        counters,
+        check,
+        stall_held: workers.iter().find_map(|(_, w)| w.held),
+    })
+}
+
+/// Drains what is left and checks that values pushed = values popped + values left.
+fn check<'w, C: Container<u64>>(
+    container: &C,
+    workers: impl Iterator<Item = &'w Worker>,
+) -> Result<(), String> {
+    let (mut pushed, mut taken) = (Sum::default(), Sum::default());
+    for w in workers {
+        pushed.merge(w.pushed);
+        taken.merge(w.popped);
+    }
+    let popped = taken.count;
+    let mut handle = container.handle();
+    while let Some(value) = handle.pop() {
+        taken.add(value);
+    }
+    drop(handle);
+    if let Some(failure) = container.failure() {
+        return Err(format!("the backend reported a fault: {failure}"));
+    }
+    let left = taken.count - popped;
+    if pushed.count != taken.count {
+        let (what, n) = if pushed.count > taken.count {
+            ("lost", pushed.count - taken.count)
+        } else {
+            ("duplicated", taken.count - pushed.count)
+        };
+        return Err(format!(
+            "{n} values {what}: {} pushed, {popped} popped, {left} left inside",
+            pushed.count
+        ));
+    }
+    if pushed.hash != taken.hash {
+        return Err(format!(
+            "checksum mismatch: as many values came out as went in ({}), but not the same \
+             ones (corrupted or duplicated values)",
+            pushed.count
+        ));
+    }
+    Ok(())
+}
+
+/// What thread `index` of a run does.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    Pairs,
+    Producer(usize),
+    Consumer(usize),
+    Stalled,
+}
+
+impl Role {
+    /// Threads are numbered pairs first, then producers, consumers, the stalled one.
+    fn of(shape: Shape, index: usize) -> Role {
+        let mut i = index;
+        if i < shape.pairs {
+            return Role::Pairs;
+        }
+        i -= shape.pairs;
+        if i < shape.producers {
+            return Role::Producer(i);
+        }
+        i -= shape.producers;
+        if i < shape.consumers {
+            return Role::Consumer(i);
+        }
+        Role::Stalled
+    }
+}
+
+type Scoped<'s, T> = thread::ScopedJoinHandle<'s, T>;
+
+fn spawn<'s, 'e, T: Send + 's>(
+    scope: &'s thread::Scope<'s, 'e>,
+    name: &str,
+    body: impl FnOnce() -> T + Send + 's,
+) -> Result<Scoped<'s, T>, String> {
+    thread::Builder::new()
+        .name(format!("reclaim-{name}"))
+        .spawn_scoped(scope, body)
+        .map_err(|e| format!("could not start a {name} thread: {e}"))
+}
+
+fn join<T>(handle: Scoped<'_, T>) -> Result<T, String> {
+    handle
+        .join()
+        .map_err(|_| "a thread of the run panicked".to_string())
+}
+
+fn join_all(handles: Vec<Scoped<'_, (usize, Worker)>>) -> Result<Vec<(usize, Worker)>, String> {
+    handles.into_iter().map(join).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! The driver must catch a backend that loses, duplicates or corrupts values, or that
+//! reports a fault; and the `stalled` workload must show what each scheme keeps.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use reclaim_core::{BuildError, Consumers, Info, Item, Ordering as Order, ReclaimStats};
+use reclaim_smr::{Ebr, Hp, Leak};
+use reclaim_structures::Treiber;
+
+use super::*;
+
+const LOSE: u8 = 1;
+const DUPLICATE: u8 = 2;
+const CORRUPT: u8 = 3;
+const FAULT: u8 = 4;
+const HONEST: u8 = 0;
+
+/// A queue behind a lock that misbehaves on every 97th push, as `MODE` says.
+struct Broken<const MODE: u8>;
+
+struct BrokenQueue<T, const MODE: u8> {
+    queue: Mutex<(VecDeque<T>, u64)>,
+}
+
+struct BrokenHandle<'c, T, const MODE: u8>(&'c BrokenQueue<T, MODE>);
+
+/// `value` as a `T`, when `T` is `u64` (the only item type the driver pushes).
+fn as_item<T: 'static>(value: u64) -> Option<T> {
+    let boxed: Box<dyn Any> = Box::new(value);
+    boxed.downcast::<T>().ok().map(|b| *b)
+}
+
+impl<const MODE: u8> Backend for Broken<MODE> {
+    const INFO: Info = Info {
+        structure: "broken",
+        scheme: "lock",
+        ordering: Order::Fifo,
+        consumers: Consumers::Many,
+        bounded: false,
+        summary: "a test backend that misbehaves",
+        settings: "",
+    };
+    type Container<T: Item> = BrokenQueue<T, MODE>;
+}
+
+impl<T: Item, const MODE: u8> Container<T> for BrokenQueue<T, MODE> {
+    type Handle<'c> = BrokenHandle<'c, T, MODE>;
+
+    fn new(_: &Config) -> Result<Self, BuildError> {
+        Ok(BrokenQueue {
+            queue: Mutex::new((VecDeque::new(), 0)),
+        })
+    }
+
+    fn handle(&self) -> BrokenHandle<'_, T, MODE> {
+        BrokenHandle(self)
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        None
+    }
+
+    fn failure(&self) -> Option<String> {
+        (MODE == FAULT).then(|| "disk on fire".to_string())
+    }
+}
+
+impl<T: Item, const MODE: u8> Handle<T> for BrokenHandle<'_, T, MODE> {
+    fn push(&mut self, value: T) -> Result<(), T> {
+        let mut guard = self.0.queue.lock().unwrap();
+        let (queue, pushes) = &mut *guard;
+        *pushes += 1;
+        let odd_one = *pushes % 97 == 0;
+        let number = (&value as &dyn Any).downcast_ref::<u64>().copied();
+        match (MODE, number) {
+            (LOSE, _) if odd_one => {}
+            (DUPLICATE, Some(n)) if odd_one => {
+                queue.push_back(value);
+                queue.extend(as_item(n));
+            }
+            (CORRUPT, Some(n)) if odd_one => queue.extend(as_item(n ^ 1)),
+            _ => queue.push_back(value),
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        self.0.queue.lock().unwrap().0.pop_front()
+    }
+}
+
+fn params() -> Params {
+    Params {
+        duration: Duration::from_millis(50),
+        latency: true,
+        sample_interval: Some(Duration::from_millis(5)),
+        counters: false,
+        max_in_flight: 1 << 12,
+    }
+}
+
+fn pairs(threads: usize) -> Shape {
+    Shape {
+        pairs: threads,
+        ..Shape::default()
+    }
+}
+
+fn prodcons() -> Shape {
+    Shape {
+        producers: 2,
+        consumers: 1,
+        ..Shape::default()
+    }
+}
+
+#[test]
+fn an_honest_backend_passes_its_check_and_counts_its_operations() {
+    for shape in [pairs(2), prodcons()] {
+        let repeat = run_repeat::<Broken<HONEST>>(shape, &params()).unwrap();
+        assert_eq!(repeat.check, Ok(()), "{shape}");
+        assert_eq!(repeat.stall_held, None, "no stalled thread in {shape}");
+        assert_eq!(repeat.per_thread_ops.len(), shape.threads());
+        assert!(
+            repeat.ops() > 0 && repeat.elapsed >= params().duration,
+            "{repeat:?}"
+        );
+        let latency = repeat.latency.as_ref().unwrap();
+        assert!(!latency.is_empty());
+        // This test binary has no counting allocator: no memory series, not zeros.
+        let series = repeat.series.as_ref().unwrap();
+        assert!(series.memory.is_empty() && repeat.peak_bytes.is_none());
+        // The backend has no reclamation counters: no garbage series at all.
+        assert_eq!(series.garbage, None);
+    }
+}
+
+#[test]
+fn lost_duplicated_and_corrupted_values_fail_the_check() {
+    for shape in [pairs(2), prodcons()] {
+        let lost = run_repeat::<Broken<LOSE>>(shape, &params()).unwrap();
+        let err = lost.check.unwrap_err();
+        assert!(err.contains("values lost"), "{err}");
+
+        let duplicated = run_repeat::<Broken<DUPLICATE>>(shape, &params()).unwrap();
+        let err = duplicated.check.unwrap_err();
+        assert!(err.contains("values duplicated"), "{err}");
+
+        let corrupted = run_repeat::<Broken<CORRUPT>>(shape, &params()).unwrap();
+        let err = corrupted.check.unwrap_err();
+        assert!(err.starts_with("checksum mismatch"), "{err}");
+
+        let faulty = run_repeat::<Broken<FAULT>>(shape, &params()).unwrap();
+        let err = faulty.check.unwrap_err();
+        assert!(err.contains("disk on fire"), "{err}");
+    }
+}
+
+#[test]
+fn a_backend_that_cannot_stall_says_it_held_nothing() {
+    let shape = Shape {
+        pairs: 1,
+        stalled: 1,
+        ..Shape::default()
+    };
+    let repeat = run_repeat::<Broken<HONEST>>(shape, &params()).unwrap();
+    assert_eq!(repeat.check, Ok(()));
+    assert_eq!(repeat.stall_held, Some(false));
+}
+
+#[test]
+fn without_instrumentation_nothing_is_sampled_or_timed() {
+    let params = Params {
+        latency: false,
+        sample_interval: None,
+        ..params()
+    };
+    let repeat = run_repeat::<Broken<HONEST>>(pairs(1), &params).unwrap();
+    assert_eq!(repeat.check, Ok(()));
+    assert!(repeat.latency.is_none() && repeat.series.is_none());
+    assert!(repeat.counters.values.values().all(Option::is_none));
+}
+
+fn stalled_garbage<B: Backend>() -> (u64, u64, u64) {
+    let shape = Shape {
+        pairs: 1,
+        stalled: 1,
+        ..Shape::default()
+    };
+    let params = Params {
+        duration: Duration::from_millis(200),
+        ..params()
+    };
+    let repeat = run_repeat::<B>(shape, &params).unwrap();
+    assert_eq!(repeat.check, Ok(()));
+    assert_eq!(
+        repeat.stall_held,
+        Some(true),
+        "the scheme structures hold a guard"
+    );
+    let garbage = repeat.series.unwrap().garbage.unwrap();
+    let last = garbage.last().unwrap();
+    let retired = last.retired.unwrap();
+    assert!(
+        retired > 20_000,
+        "the churning thread retired only {retired} nodes"
+    );
+    let peak = garbage.iter().map(|p| p.outstanding).max().unwrap();
+    (retired, last.freed.unwrap(), peak)
+}
+
+/// The point of the `stalled` workload: one pinned thread stops epoch reclamation
+/// altogether, while one hazard pointer keeps garbage bounded by the scan threshold.
+#[test]
+fn a_stalled_thread_stops_epochs_but_not_hazard_pointers() {
+    let (retired, freed, peak) = stalled_garbage::<Treiber<Ebr>>();
+    assert!(
+        freed * 100 < retired,
+        "ebr freed {freed} of {retired} with a thread pinned"
+    );
+    assert!(
+        peak * 10 > retired * 9,
+        "ebr garbage peaked at {peak} of {retired}"
+    );
+
+    let (retired, freed, peak) = stalled_garbage::<Treiber<Hp>>();
+    // haphazard scans every 1000 retires; a few scans' worth of slack.
+    assert!(peak <= 4_000, "hp garbage peaked at {peak} of {retired}");
+    assert!(freed + 4_000 >= retired, "hp freed {freed} of {retired}");
+
+    // Leak frees nothing, stalled or not: the garbage is everything retired.
+    let (retired, freed, _) = stalled_garbage::<Treiber<Leak>>();
+    assert_eq!(freed, 0, "leak freed {freed} of {retired}");
+}

@@ -1,0 +1,330 @@
+//! Which runs a `run` command means: backends × workloads × thread counts, with every
+//! impossible or unknown choice turned into an error that lists what is valid.
+
+use std::fmt;
+use std::time::Duration;
+
+use reclaim_core::Entry;
+use reclaim_handoff::Strategy;
+
+use crate::settings::{MAX_THREADS, Settings};
+use crate::workload::{Shape, Workload};
+
+/// What the user asked for. Empty lists mean "all".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Backend names or globs (`treiber-*`, `*-hp`).
+    pub backends: Vec<String>,
+    /// Structures (`treiber`, `msqueue`, `mutex-vec`, …, `handoff`).
+    pub structures: Vec<String>,
+    /// Schemes (`leak`, `ebr`, `hp`, `rc`, `sweep`, `lock`, `internal`, or a handoff
+    /// strategy).
+    pub schemes: Vec<String>,
+    /// Workload names.
+    pub workloads: Vec<String>,
+    /// Thread counts; `None` takes the suite's.
+    pub threads: Option<Vec<usize>>,
+}
+
+/// What a planned run drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A registered backend.
+    Backend(Entry),
+    /// A strategy of the handoff scenario.
+    Handoff(Strategy),
+}
+
+impl Target {
+    /// The name rows carry in `backend`.
+    pub fn name(&self) -> String {
+        match self {
+            Target::Backend(entry) => entry.name.to_string(),
+            Target::Handoff(strategy) => format!("handoff-{strategy}"),
+        }
+    }
+
+    /// The structure rows carry.
+    pub fn structure(&self) -> &'static str {
+        match self {
+            Target::Backend(entry) => entry.info.structure,
+            Target::Handoff(_) => "handoff",
+        }
+    }
+
+    /// The scheme rows carry (the strategy for handoff).
+    pub fn scheme(&self) -> String {
+        match self {
+            Target::Backend(entry) => entry.info.scheme.to_string(),
+            Target::Handoff(strategy) => strategy.to_string(),
+        }
+    }
+}
+
+/// One run to do: a target, a workload and a thread count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// What it drives.
+    pub target: Target,
+    /// The workload.
+    pub workload: Workload,
+    /// Threads, all roles included.
+    pub threads: usize,
+    /// The roles, for backend workloads.
+    pub shape: Option<Shape>,
+}
+
+/// A combination the selection covered but that cannot run, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The backend.
+    pub backend: String,
+    /// The workload.
+    pub workload: Workload,
+    /// The thread count.
+    pub threads: usize,
+    /// Why not.
+    pub reason: String,
+}
+
+/// The runs of one command, and what was left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Runs in order: workload by workload, thread counts ascending, backends in
+    /// registry order.
+    pub runs: Vec<Planned>,
+    /// Combinations that do not apply.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Plan {
+    /// About how long the plan takes: every repeat's duration plus a fixed allowance per
+    /// repeat for setup and teardown (building and freeing containers, starting threads).
+    pub fn estimate(&self, settings: &Settings) -> Duration {
+        let per_repeat = |planned: &Planned| match planned.target {
+            Target::Backend(_) => settings.duration + Duration::from_millis(15),
+            Target::Handoff(_) => settings.handoff_period * settings.handoff_callbacks as u32,
+        };
+        self.runs
+            .iter()
+            .map(|p| per_repeat(p) * settings.repeats)
+            .sum()
+    }
+}
+
+/// Why a selection is not a plan.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A name, glob or value matched nothing valid.
+    #[error("{0}")]
+    Unknown(String),
+    /// Everything selected is an impossible combination.
+    #[error("nothing to run: {0}")]
+    Impossible(String),
+}
+
+/// Turns a selection into the runs it means, for `entries` (the registry) on a machine
+/// with `cores` hardware threads.
+///
+/// # Errors
+/// An unknown backend, structure, scheme or workload (the message lists the valid ones),
+/// a thread count of 0, or a selection in which no combination can run (the message says
+/// why each could not).
+pub fn plan(
+    selection: &Selection,
+    entries: &[Entry],
+    settings: &Settings,
+    cores: usize,
+) -> Result<Plan, PlanError> {
+    let workloads = select_workloads(&selection.workloads)?;
+    let targets = select_targets(selection, entries)?;
+    let threads = selection
+        .threads
+        .clone()
+        .unwrap_or_else(|| settings.threads.clone());
+    if threads.is_empty() || threads.iter().any(|&t| t == 0 || t > MAX_THREADS) {
+        return Err(PlanError::Unknown(format!(
+            "thread counts must be 1 to {MAX_THREADS}"
+        )));
+    }
+    let mut plan = Plan::default();
+    for &workload in &workloads {
+        for count in workload.thread_counts(&threads, cores) {
+            for target in &targets {
+                plan_one(&mut plan, *target, workload, count, cores);
+            }
+        }
+    }
+    if plan.runs.is_empty() {
+        let reasons: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} × {} at {} threads: {}",
+                    s.backend, s.workload, s.threads, s.reason
+                )
+            })
+            .collect();
+        let reasons = if reasons.is_empty() {
+            "no backend and workload match each other".to_string()
+        } else {
+            reasons.join("; ")
+        };
+        return Err(PlanError::Impossible(reasons));
+    }
+    Ok(plan)
+}
+
+fn plan_one(plan: &mut Plan, target: Target, workload: Workload, threads: usize, cores: usize) {
+    let skip = |reason: String| Skipped {
+        backend: target.name(),
+        workload,
+        threads,
+        reason,
+    };
+    match (target, workload) {
+        (Target::Handoff(_), Workload::Handoff) => plan.runs.push(Planned {
+            target,
+            workload,
+            threads,
+            shape: None,
+        }),
+        // Handoff strategies and backends never mix; not worth a line in the skip list.
+        (Target::Handoff(_), _) | (Target::Backend(_), Workload::Handoff) => {}
+        (Target::Backend(entry), _) => match workload.shape(&entry.info, threads, cores) {
+            Ok(shape) => plan.runs.push(Planned {
+                target,
+                workload,
+                threads,
+                shape: Some(shape),
+            }),
+            Err(reason) => plan.skipped.push(skip(reason)),
+        },
+    }
+}
+
+fn select_workloads(names: &[String]) -> Result<Vec<Workload>, PlanError> {
+    if names.is_empty() || names.iter().any(|n| n == "all") {
+        return Ok(Workload::ALL.to_vec());
+    }
+    let mut workloads = Vec::new();
+    for name in names {
+        let workload = Workload::parse(name).map_err(PlanError::Unknown)?;
+        if !workloads.contains(&workload) {
+            workloads.push(workload);
+        }
+    }
+    // Run in the canonical order whatever order they were given in.
+    workloads.sort();
+    Ok(workloads)
+}
+
+/// The info rows of handoff strategies carry, for selection by structure and scheme.
+fn handoff_info(strategy: Strategy) -> (String, &'static str, String) {
+    let target = Target::Handoff(strategy);
+    (target.name(), target.structure(), target.scheme())
+}
+
+fn select_targets(selection: &Selection, entries: &[Entry]) -> Result<Vec<Target>, PlanError> {
+    let mut candidates: Vec<(Target, String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            let t = Target::Backend(*e);
+            (t, t.name(), t.structure().to_string(), t.scheme())
+        })
+        .collect();
+    for strategy in Strategy::ALL {
+        let (name, structure, scheme) = handoff_info(strategy);
+        candidates.push((
+            Target::Handoff(strategy),
+            name,
+            structure.to_string(),
+            scheme,
+        ));
+    }
+
+    let patterns = selection
+        .backends
+        .iter()
+        .map(|p| {
+            glob::Pattern::new(p)
+                .map_err(|e| PlanError::Unknown(format!("bad backend pattern `{p}`: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (pattern, text) in patterns.iter().zip(&selection.backends) {
+        if !candidates
+            .iter()
+            .any(|(_, name, _, _)| pattern.matches(name))
+        {
+            return Err(PlanError::Unknown(format!(
+                "no backend matches `{text}`; valid backends: {}",
+                list(candidates.iter().map(|c| c.1.as_str()))
+            )));
+        }
+    }
+    check_known(
+        "structure",
+        &selection.structures,
+        candidates.iter().map(|c| c.2.as_str()),
+    )?;
+    check_known(
+        "scheme",
+        &selection.schemes,
+        candidates.iter().map(|c| c.3.as_str()),
+    )?;
+
+    candidates.retain(|(_, name, structure, scheme)| {
+        (patterns.is_empty() || patterns.iter().any(|p| p.matches(name)))
+            && (selection.structures.is_empty() || selection.structures.contains(structure))
+            && (selection.schemes.is_empty() || selection.schemes.contains(scheme))
+    });
+    if candidates.is_empty() {
+        return Err(PlanError::Impossible(
+            "no backend has all of the selected name, structure and scheme".to_string(),
+        ));
+    }
+    Ok(candidates.into_iter().map(|c| c.0).collect())
+}
+
+fn check_known<'a>(
+    what: &str,
+    wanted: &[String],
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), PlanError> {
+    for name in wanted {
+        if !known.clone().any(|k| k == name) {
+            return Err(PlanError::Unknown(format!(
+                "unknown {what} `{name}`; valid {what}s: {}",
+                list(known)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The distinct names, in first-seen order, comma-separated.
+fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen.join(", ")
+}
+
+impl fmt::Display for Planned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} × {} × {} threads",
+            self.target.name(),
+            self.workload,
+            self.threads
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+use super::plan as plan_for;
+use super::*;
+
+fn entries() -> Vec<Entry> {
+    reclaim_registry::entries()
+}
+
+fn quick() -> Settings {
+    Settings::quick()
+}
+
+fn select(f: impl FnOnce(&mut Selection)) -> Selection {
+    let mut s = Selection::default();
+    f(&mut s);
+    s
+}
+
+#[test]
+fn the_default_plan_covers_every_backend_and_workload() {
+    let plan = plan_for(&Selection::default(), &entries(), &quick(), 2).unwrap();
+    for entry in entries() {
+        assert!(
+            plan.runs.iter().any(|r| r.target == Target::Backend(entry)),
+            "{} never runs",
+            entry.name
+        );
+    }
+    for workload in Workload::ALL {
+        assert!(
+            plan.runs.iter().any(|r| r.workload == workload),
+            "{workload} never runs"
+        );
+    }
+    for strategy in Strategy::ALL {
+        assert!(
+            plan.runs
+                .iter()
+                .any(|r| r.target == Target::Handoff(strategy))
+        );
+    }
+    // Two consumers on a one-consumer channel is skipped with its reason, not run.
+    assert!(
+        plan.skipped
+            .iter()
+            .any(|s| s.backend == "hopper" && s.workload == Workload::Prodcons && s.threads == 4)
+    );
+    assert!(!plan.runs.iter().any(|r| r.target.name() == "hopper"
+        && r.workload == Workload::Prodcons
+        && r.threads == 4));
+}
+
+#[test]
+fn globs_structures_and_schemes_narrow_the_selection() {
+    let s = select(|s| {
+        s.backends = vec!["*-hp".into()];
+        s.workloads = vec!["pairs".into()];
+    });
+    let plan = plan_for(&s, &entries(), &quick(), 2).unwrap();
+    let names: Vec<String> = plan.runs.iter().map(|r| r.target.name()).collect();
+    assert!(
+        names.iter().all(|n| n == "treiber-hp" || n == "msqueue-hp"),
+        "{names:?}"
+    );
+    assert_eq!(plan.runs.len(), 2 * 3, "two backends at 1, 2 and 4 threads");
+
+    let s = select(|s| {
+        s.structures = vec!["msqueue".into()];
+        s.schemes = vec!["ebr".into(), "leak".into()];
+        s.workloads = vec!["mpsc".into()];
+        s.threads = Some(vec![3]);
+    });
+    let plan = plan_for(&s, &entries(), &quick(), 2).unwrap();
+    let names: Vec<String> = plan.runs.iter().map(|r| r.target.name()).collect();
+    assert_eq!(names, ["msqueue-leak", "msqueue-ebr"]);
+}
+
+#[test]
+fn unknown_names_list_what_is_valid() {
+    let cases = [
+        (
+            select(|s| s.backends = vec!["treiber-epoch".into()]),
+            "no backend matches `treiber-epoch`; valid backends: treiber-leak",
+        ),
+        (
+            select(|s| s.structures = vec!["stack".into()]),
+            "unknown structure `stack`; valid structures: treiber, msqueue",
+        ),
+        (
+            select(|s| s.schemes = vec!["gc".into()]),
+            "unknown scheme `gc`; valid schemes: leak, ebr, hp",
+        ),
+        (
+            select(|s| s.workloads = vec!["spsc".into()]),
+            "unknown workload `spsc`",
+        ),
+        (
+            select(|s| s.backends = vec!["[".into()]),
+            "bad backend pattern `[`",
+        ),
+        (
+            select(|s| s.threads = Some(vec![0])),
+            "thread counts must be 1 to 1024",
+        ),
+        (
+            select(|s| s.threads = Some(vec![2, 100_000])),
+            "thread counts must be 1 to 1024",
+        ),
+    ];
+    for (selection, message) in cases {
+        let err = plan_for(&selection, &entries(), &quick(), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{selection:?}: {err}");
+    }
+}
+
+#[test]
+fn an_impossible_combination_is_an_error_that_says_why() {
+    let s = select(|s| {
+        s.backends = vec!["hopper".into()];
+        s.workloads = vec!["prodcons".into()];
+        s.threads = Some(vec![4]);
+    });
+    let err = plan_for(&s, &entries(), &quick(), 2)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("nothing to run"), "{err}");
+    assert!(err.contains("hopper × prodcons at 4 threads"), "{err}");
+    assert!(err.contains("allows one consumer"), "{err}");
+
+    let s = select(|s| {
+        s.structures = vec!["handoff".into()];
+        s.workloads = vec!["pairs".into()];
+    });
+    assert!(plan_for(&s, &entries(), &quick(), 2).is_err());
+}
+
+#[test]
+fn the_estimate_adds_up_the_repeats() {
+    let s = select(|s| {
+        s.backends = vec!["treiber-ebr".into()];
+        s.workloads = vec!["pairs".into()];
+        s.threads = Some(vec![1]);
+    });
+    let settings = quick();
+    let plan = plan_for(&s, &entries(), &settings, 2).unwrap();
+    let estimate = plan.estimate(&settings);
+    assert!(
+        estimate >= settings.duration * settings.repeats,
+        "{estimate:?}"
+    );
+    assert!(
+        estimate < settings.duration * settings.repeats * 2,
+        "{estimate:?}"
+    );
+}

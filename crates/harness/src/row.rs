@@ -1,0 +1,152 @@
+//! From repeats to a result row: the median and spread of throughput, the median repeat's
+//! series and counters, latency over every repeat, and the verdict.
+
+use hdrhistogram::Histogram;
+use reclaim_results::{Garbage, Latency, Memory, Row, Spread};
+
+use crate::counters::Readings;
+use crate::driver::Repeat;
+use crate::plan::Planned;
+use crate::sampler::Series;
+
+/// What one repeat hands to the row, whatever drove it (a backend or the handoff
+/// scenario).
+#[derive(Debug)]
+pub(crate) struct Measured {
+    /// Throughput in operations per second.
+    pub ops_per_sec: f64,
+    /// Operations each thread completed.
+    pub per_thread_ops: Vec<u64>,
+    /// Timed operations.
+    pub latency: Option<Histogram<u64>>,
+    /// Memory and garbage over time.
+    pub series: Option<Series>,
+    /// Peak live bytes above the baseline, when memory was counted.
+    pub peak_bytes: Option<u64>,
+    /// Counters.
+    pub counters: Readings,
+    /// Workload-specific numbers.
+    pub extra: Vec<(&'static str, f64)>,
+    /// The verdict of the repeat's check.
+    pub check: Result<(), String>,
+}
+
+impl From<Repeat> for Measured {
+    fn from(r: Repeat) -> Measured {
+        Measured {
+            ops_per_sec: r.ops_per_sec(),
+            per_thread_ops: r.per_thread_ops,
+            latency: r.latency,
+            series: r.series,
+            peak_bytes: r.peak_bytes,
+            counters: r.counters,
+            extra: r
+                .stall_held
+                .map(|held| ("stall_held", if held { 1.0 } else { 0.0 }))
+                .into_iter()
+                .collect(),
+            check: r.check,
+        }
+    }
+}
+
+/// The row of `planned` from its repeats (or from the error that stopped them).
+pub(crate) fn build(
+    planned: &Planned,
+    settings: &str,
+    repeats: Result<Vec<Measured>, String>,
+) -> Row {
+    let mut row = Row::empty();
+    row.backend = planned.target.name();
+    row.structure = planned.target.structure().to_string();
+    row.scheme = planned.target.scheme();
+    row.scheme_settings = settings.to_string();
+    row.workload = planned.workload.name().to_string();
+    row.threads = planned.threads;
+    row.roles = match planned.shape {
+        Some(shape) => shape.to_string(),
+        None => "1 producer + 1 real-time consumer".to_string(),
+    };
+    let repeats = match repeats {
+        Ok(repeats) => repeats,
+        Err(error) => {
+            row.error = Some(error);
+            return row;
+        }
+    };
+    if let Some(error) = repeats.iter().find_map(|r| r.check.as_ref().err()) {
+        // One failed check sinks the row: a number from a run that lost values is not a
+        // number about this backend.
+        row.error = Some(error.clone());
+        return row;
+    }
+    let throughputs: Vec<f64> = repeats.iter().map(|r| r.ops_per_sec).collect();
+    let Some(spread) = Spread::of(&throughputs) else {
+        row.error = Some("no repeat completed".to_string());
+        return row;
+    };
+    row.valid = true;
+    row.ops_per_sec = Some(spread);
+    row.repeat_ops_per_sec = throughputs.clone();
+
+    // The repeat whose throughput is the median (the lower middle for an even count)
+    // stands for the row's series, counters and fairness.
+    let mut order: Vec<usize> = (0..repeats.len()).collect();
+    order.sort_by(|&a, &b| throughputs[a].total_cmp(&throughputs[b]));
+    let median = &repeats[order[(order.len() - 1) / 2]];
+    row.per_thread_ops = median.per_thread_ops.clone();
+    row.counted_ops = median.per_thread_ops.iter().sum();
+    row.counters = median.counters.values.clone();
+    row.counter_errors = median.counters.errors.clone();
+    row.extra = median
+        .extra
+        .iter()
+        .map(|&(name, value)| (name.to_string(), value))
+        .collect();
+
+    row.latency_ns = merge_latency(&repeats);
+    if let Some(series) = &median.series {
+        let peak = repeats.iter().filter_map(|r| r.peak_bytes).max();
+        if let (false, Some(peak_bytes)) = (series.memory.is_empty(), peak) {
+            row.memory = Some(Memory {
+                peak_bytes,
+                series: series.memory.clone(),
+            });
+        }
+        if let Some(points) = &series.garbage {
+            let peak = repeats
+                .iter()
+                .filter_map(|r| r.series.as_ref()?.garbage.as_ref())
+                .flat_map(|points| points.iter().map(|p| p.outstanding))
+                .max()
+                .unwrap_or(0);
+            row.garbage = Some(Garbage {
+                peak,
+                series: points.clone(),
+            });
+        }
+    }
+    row
+}
+
+fn merge_latency(repeats: &[Measured]) -> Option<Latency> {
+    let mut total: Option<Histogram<u64>> = None;
+    for h in repeats.iter().filter_map(|r| r.latency.as_ref()) {
+        match &mut total {
+            // Same bounds everywhere, so adding cannot fail; if it did, the row keeps
+            // the samples merged so far rather than none.
+            Some(t) => {
+                let _ = t.add(h);
+            }
+            None => total = Some(h.clone()),
+        }
+    }
+    let h = total.filter(|h| !h.is_empty())?;
+    Some(Latency {
+        p50: h.value_at_quantile(0.5),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+        samples: h.len(),
+    })
+}

@@ -1,0 +1,151 @@
+//! Memory and garbage over time: a thread that samples the allocator's live counts and
+//! the scheme's counters at a fixed interval while a run goes on.
+//!
+//! The sampler reads a handful of relaxed atomics per sample and sleeps in between; it is
+//! spawned before the performance counters are opened, so its own work is not counted as
+//! the backend's. Everything it records is relative to a baseline read just before the
+//! run's threads start, so a row shows what the run added, not what the harness holds.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use reclaim_alloc::Live;
+use reclaim_core::ReclaimStats;
+use reclaim_results::{GarbagePoint, MemoryPoint};
+
+use crate::driver::Gate;
+
+/// What a sample reads from the run besides memory: garbage outstanding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Probe {
+    pub outstanding: u64,
+    pub retired: Option<u64>,
+    pub freed: Option<u64>,
+}
+
+impl Probe {
+    /// The probe of a container's reclamation counters; `None` for containers that have
+    /// none (baselines, channels).
+    pub(crate) fn from_stats(stats: Option<ReclaimStats>) -> Option<Probe> {
+        stats.map(|s| Probe {
+            outstanding: s.outstanding(),
+            retired: Some(s.retired),
+            freed: Some(s.freed),
+        })
+    }
+}
+
+/// The samples of one run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Series {
+    /// Live memory above the baseline; empty when the counting allocator is not installed.
+    pub memory: Vec<MemoryPoint>,
+    /// Garbage outstanding; `None` when the run has no reclamation counters.
+    pub garbage: Option<Vec<GarbagePoint>>,
+}
+
+/// One run's sampler. Build it last before the run (it reads the baseline), run it on its
+/// own thread, stop it when the workers are done.
+#[derive(Debug)]
+pub(crate) struct Sampler {
+    interval: Duration,
+    baseline: Live,
+    counting: bool,
+    stopped: AtomicBool,
+    /// Allocated up front, so sampling does not allocate during the run.
+    buffers: Mutex<Series>,
+}
+
+impl Sampler {
+    /// A sampler for a run of about `duration`, sampling every `interval`. Reads the
+    /// memory baseline and restarts the allocator's peak.
+    pub(crate) fn new(interval: Duration, duration: Duration) -> Sampler {
+        let interval = interval.max(Duration::from_millis(1));
+        let expected = (duration.as_nanos() / interval.as_nanos()).min(100_000) as usize;
+        let capacity = expected + 64;
+        let buffers = Mutex::new(Series {
+            memory: Vec::with_capacity(capacity),
+            garbage: Some(Vec::with_capacity(capacity)),
+        });
+        let counting = reclaim_alloc::counting();
+        let baseline = reclaim_alloc::live();
+        reclaim_alloc::reset_peak();
+        Sampler {
+            interval,
+            baseline,
+            counting,
+            stopped: AtomicBool::new(false),
+            buffers,
+        }
+    }
+
+    /// Samples from the moment `start` opens until [`stop`](Sampler::stop), then once more.
+    pub(crate) fn run(&self, start: &Gate, probe: impl Fn() -> Option<Probe>) -> Series {
+        let mut series =
+            std::mem::take(&mut *self.buffers.lock().unwrap_or_else(|p| p.into_inner()));
+        if !start.wait() {
+            return series;
+        }
+        let t0 = Instant::now();
+        let mut next = t0;
+        loop {
+            let done = self.stopped.load(Ordering::Acquire);
+            self.sample(&mut series, t0, &probe);
+            if done {
+                break;
+            }
+            next += self.interval;
+            let now = Instant::now();
+            if next > now {
+                thread::sleep(next - now);
+            } else {
+                // Fell behind (an oversubscribed machine): skip the missed ticks.
+                next = now;
+            }
+        }
+        if !self.counting {
+            series.memory.clear();
+        }
+        series
+    }
+
+    fn sample(&self, series: &mut Series, t0: Instant, probe: &impl Fn() -> Option<Probe>) {
+        let t_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let live = reclaim_alloc::live();
+        series.memory.push(MemoryPoint {
+            t_ms,
+            bytes: live.bytes as i64 - self.baseline.bytes as i64,
+            objects: live.objects as i64 - self.baseline.objects as i64,
+        });
+        match probe() {
+            Some(p) => {
+                if let Some(garbage) = &mut series.garbage {
+                    garbage.push(GarbagePoint {
+                        t_ms,
+                        outstanding: p.outstanding,
+                        retired: p.retired,
+                        freed: p.freed,
+                    });
+                }
+            }
+            None => series.garbage = None,
+        }
+    }
+
+    /// Ends the sampling after one last sample.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// Whether live memory was counted (the counting allocator is installed).
+    pub(crate) fn counting(&self) -> bool {
+        self.counting
+    }
+
+    /// The highest live byte count since [`new`](Sampler::new), above the baseline.
+    pub(crate) fn peak_bytes(&self) -> u64 {
+        reclaim_alloc::peak_live_bytes().saturating_sub(self.baseline.bytes)
+    }
+}

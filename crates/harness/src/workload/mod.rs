@@ -1,0 +1,182 @@
+//! The workloads: what the threads of a run do, one file each.
+//!
+//! A backend workload is a [`Shape`]: how many threads take each role. The roles are the
+//! same few loops for every workload (`driver`), so a workload file says only who does
+//! what, for which backends and thread counts that makes sense, and why. `handoff` is the
+//! exception: it drives the real-time handoff scenario's strategies, not a backend.
+
+mod handoff;
+mod mpsc;
+mod oversubscription;
+mod pairs;
+mod prodcons;
+pub(crate) mod stalled;
+
+use std::fmt;
+
+use reclaim_core::Info;
+
+pub(crate) use handoff::run_handoff;
+
+/// A workload, as named on the command line and in result files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Workload {
+    /// Each thread pushes then pops.
+    Pairs,
+    /// Half the threads push, half pop.
+    Prodcons,
+    /// Every thread but one pushes; one pops.
+    Mpsc,
+    /// One thread stays inside an operation for the whole run while the others churn.
+    Stalled,
+    /// More threads than cores.
+    Oversubscription,
+    /// The real-time consumer scenario (strategies, not backends).
+    Handoff,
+}
+
+/// How many threads take each role in one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Threads that push a value then pop one, in a loop.
+    pub pairs: usize,
+    /// Threads that only push.
+    pub producers: usize,
+    /// Threads that only pop.
+    pub consumers: usize,
+    /// Threads that hold on inside an operation for the whole run ([`Handle::stall`]).
+    ///
+    /// [`Handle::stall`]: reclaim_core::Handle::stall
+    pub stalled: usize,
+}
+
+impl Shape {
+    /// Every thread of the run.
+    pub fn threads(&self) -> usize {
+        self.pairs + self.producers + self.consumers + self.stalled
+    }
+
+    /// Threads that pop concurrently: the number a backend must allow.
+    pub fn poppers(&self) -> usize {
+        self.pairs + self.consumers
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = [
+            (self.pairs, "pair thread", "pair threads"),
+            (self.producers, "producer", "producers"),
+            (self.consumers, "consumer", "consumers"),
+            (self.stalled, "stalled thread", "stalled threads"),
+        ];
+        let words: Vec<String> = parts
+            .iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|&(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+            .collect();
+        f.write_str(&words.join(" + "))
+    }
+}
+
+impl Workload {
+    /// Every workload, in listing and running order.
+    pub const ALL: [Workload; 6] = [
+        Workload::Pairs,
+        Workload::Prodcons,
+        Workload::Mpsc,
+        Workload::Stalled,
+        Workload::Oversubscription,
+        Workload::Handoff,
+    ];
+
+    /// The name users select it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Pairs => "pairs",
+            Workload::Prodcons => "prodcons",
+            Workload::Mpsc => "mpsc",
+            Workload::Stalled => "stalled",
+            Workload::Oversubscription => "oversubscription",
+            Workload::Handoff => "handoff",
+        }
+    }
+
+    /// One line for `list`.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Workload::Pairs => pairs::SUMMARY,
+            Workload::Prodcons => prodcons::SUMMARY,
+            Workload::Mpsc => mpsc::SUMMARY,
+            Workload::Stalled => stalled::SUMMARY,
+            Workload::Oversubscription => oversubscription::SUMMARY,
+            Workload::Handoff => handoff::SUMMARY,
+        }
+    }
+
+    /// The workload called `name`.
+    ///
+    /// # Errors
+    /// An unknown name, with the list of valid ones.
+    pub fn parse(name: &str) -> Result<Workload, String> {
+        Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown workload `{name}`; valid workloads: {}",
+                    Workload::ALL.map(Workload::name).join(", ")
+                )
+            })
+    }
+
+    /// Who does what when this workload runs `threads` threads on the backend `info`
+    /// describes, or why it cannot.
+    ///
+    /// # Errors
+    /// The combination is impossible (two consumers on a one-consumer channel, one
+    /// thread for a workload that needs two), or the workload does not drive backends
+    /// (`handoff`).
+    pub fn shape(self, info: &Info, threads: usize, cores: usize) -> Result<Shape, String> {
+        if threads == 0 {
+            return Err("needs at least one thread".into());
+        }
+        let shape = match self {
+            Workload::Pairs => pairs::shape(threads)?,
+            Workload::Prodcons => prodcons::shape(threads)?,
+            Workload::Mpsc => mpsc::shape(threads)?,
+            Workload::Stalled => stalled::shape(threads)?,
+            Workload::Oversubscription => oversubscription::shape(info, threads, cores)?,
+            Workload::Handoff => return Err(handoff::NOT_A_BACKEND_WORKLOAD.into()),
+        };
+        if !info.consumers.allows(shape.poppers()) {
+            return Err(format!(
+                "{shape} means {} threads popping at once, and this backend allows {} consumer",
+                shape.poppers(),
+                info.consumers
+            ));
+        }
+        Ok(shape)
+    }
+
+    /// The thread counts this workload runs at when the user gave `requested` (or the
+    /// suite's default list) on a machine with `cores` hardware threads. Every workload
+    /// takes `requested` as is, except `oversubscription`, which keeps only counts above
+    /// the core count and falls back to twice the cores when none is.
+    pub fn thread_counts(self, requested: &[usize], cores: usize) -> Vec<usize> {
+        match self {
+            Workload::Oversubscription => oversubscription::thread_counts(requested, cores),
+            Workload::Handoff => vec![handoff::THREADS],
+            _ => requested.to_vec(),
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests;
