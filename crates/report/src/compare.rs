@@ -1,0 +1,206 @@
+//! The comparison of result files: the same measurement (backend, workload, thread
+//! count) side by side across files, as a ratio to the first file.
+//!
+//! [`lines`] is the one model of a comparison; the terminal table here and the HTML
+//! table in the report both print it, so they always agree.
+
+use std::fmt::Write as _;
+
+use reclaim_results::Row;
+
+use crate::Input;
+use crate::data::{self, Context, Key};
+use crate::format::{self, MISSING};
+
+/// Counters shown next to throughput in the terminal, with their short column names:
+/// work per operation and cache misses per operation explain most throughput gaps
+/// between machines.
+const TEXT_COUNTERS: [(&str, &str); 2] =
+    [("instructions", "instr/op"), ("cache-misses", "miss/op")];
+
+/// One measurement across the inputs.
+#[derive(Debug)]
+pub(crate) struct Line<'a> {
+    pub(crate) key: Key<'a>,
+    /// One cell per input, in input order.
+    pub(crate) cells: Vec<Cell<'a>>,
+}
+
+/// One input's side of a [`Line`].
+#[derive(Debug)]
+pub(crate) struct Cell<'a> {
+    /// The input's row for this measurement, valid or not.
+    pub(crate) row: Option<&'a Row>,
+    /// The median ops/s if the row is valid.
+    pub(crate) median: Option<f64>,
+    /// `median` divided by the first input's median, when both exist.
+    pub(crate) ratio: Option<f64>,
+}
+
+/// Every measurement present in any input.
+pub(crate) fn lines<'a>(ctx: &Context<'a>) -> Vec<Line<'a>> {
+    ctx.keys()
+        .into_iter()
+        .map(|key| {
+            let rows: Vec<Option<&'a Row>> = ctx
+                .inputs
+                .iter()
+                .map(|i| data::find(&i.file, &key))
+                .collect();
+            let first = rows.first().copied().flatten().and_then(data::median);
+            let cells = rows
+                .into_iter()
+                .map(|row| {
+                    let median = row.and_then(data::median);
+                    let ratio = median
+                        .zip(first)
+                        .map(|(m, f)| m / f)
+                        .filter(|r| r.is_finite());
+                    Cell { row, median, ratio }
+                })
+                .collect();
+            Line { key, cells }
+        })
+        .collect()
+}
+
+/// The comparison as an aligned plain-text table, with a line of metadata per input.
+pub(crate) fn text(inputs: &[Input]) -> String {
+    if inputs.is_empty() {
+        return "no result files given\n".to_owned();
+    }
+    let ctx = Context::new(inputs);
+    let mut out = String::from("inputs:\n");
+    for (index, input) in inputs.iter().enumerate() {
+        let m = &input.file.metadata;
+        let debug = if m.profile == "debug" {
+            "  WARNING: debug build, numbers are not meaningful"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}: {}, {} hardware threads, {}, {} profile{debug}",
+            Context::tag(index),
+            input.label,
+            m.cpu_model,
+            m.cores,
+            m.target,
+            m.profile
+        );
+    }
+    out.push('\n');
+
+    let counters: Vec<(usize, &str, &str)> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(index, input)| {
+            TEXT_COUNTERS.iter().filter_map(move |&(name, short)| {
+                let present = input
+                    .file
+                    .rows
+                    .iter()
+                    .any(|r| r.counters.get(name).copied().flatten().is_some());
+                present.then_some((index, name, short))
+            })
+        })
+        .collect();
+    let mut head = vec![
+        "backend".to_owned(),
+        "workload".to_owned(),
+        "threads".to_owned(),
+    ];
+    for index in 0..inputs.len() {
+        head.push(format!("{} ops/s", Context::tag(index)));
+        if index > 0 {
+            head.push(format!("{}/{}", Context::tag(index), Context::tag(0)));
+        }
+    }
+    for (index, _, short) in &counters {
+        head.push(format!("{} {short}", Context::tag(*index)));
+    }
+
+    let lines = lines(&ctx);
+    let mut table = vec![head];
+    let mut invalid = Vec::new();
+    for line in &lines {
+        let mut cells = vec![
+            line.key.backend.to_owned(),
+            line.key.workload.to_owned(),
+            line.key.threads.to_string(),
+        ];
+        for (index, cell) in line.cells.iter().enumerate() {
+            cells.push(cell.median.map_or_else(|| MISSING.to_owned(), format::si));
+            if index > 0 {
+                cells.push(cell.ratio.map_or_else(|| MISSING.to_owned(), format::ratio));
+            }
+            if let Some(row) = cell.row.filter(|r| !r.valid) {
+                invalid.push(format!(
+                    "  {} {} {} {}: {}",
+                    Context::tag(index),
+                    row.backend,
+                    row.workload,
+                    row.threads,
+                    row.error.as_deref().unwrap_or("no reason recorded")
+                ));
+            }
+        }
+        for (index, name, _) in &counters {
+            let value = line.cells[*index]
+                .row
+                .filter(|r| r.valid)
+                .and_then(|r| r.counter_per_op(name));
+            cells.push(value.map_or_else(|| MISSING.to_owned(), format::per_op));
+        }
+        table.push(cells);
+    }
+    if lines.is_empty() {
+        out.push_str("no rows in any input\n");
+    } else {
+        out.push_str(&align(&table, 2));
+    }
+    if !invalid.is_empty() {
+        out.push_str("\ninvalid rows (shown as –):\n");
+        for line in invalid {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `table` with columns padded to a common width: the first `text_columns` left-aligned,
+/// the rest right-aligned, two spaces between columns.
+fn align(table: &[Vec<String>], text_columns: usize) -> String {
+    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            table
+                .iter()
+                .filter_map(|row| row.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in table {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if c < text_columns {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

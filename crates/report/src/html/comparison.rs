@@ -1,0 +1,58 @@
+//! The side-by-side table of inputs (two or more result files).
+
+use super::{heads, missing, number, ratio_cell, table};
+use crate::compare;
+use crate::data::Context;
+use crate::escape::html;
+use crate::format;
+
+/// Every backend × workload × threads, a column of median ops/s per input, and each
+/// input's ratio to the first.
+pub(super) fn section(ctx: &Context<'_>) -> String {
+    let first = Context::tag(0);
+    let mut out = format!(
+        "<p class=\"note\">Median ops/s of the same backend, workload and thread count in \
+         each input, and the ratio to {first} {} (above 1: faster than {first}). \
+         “–” marks a measurement missing from an input or invalid there.</p>\n",
+        html(&ctx.inputs[0].label)
+    );
+    let mut head = heads(&["backend", "workload", "threads"]);
+    for index in 0..ctx.inputs.len() {
+        head.push(format!("{} ops/s", Context::tag(index)));
+        if index > 0 {
+            head.push(format!("{} ÷ {first}", Context::tag(index)));
+        }
+    }
+    let rows: Vec<Vec<String>> = compare::lines(ctx)
+        .iter()
+        .map(|line| {
+            let mut cells = vec![
+                html(line.key.backend),
+                html(line.key.workload),
+                line.key.threads.to_string(),
+            ];
+            let base = line.cells.first().and_then(|c| c.median);
+            for (index, cell) in line.cells.iter().enumerate() {
+                cells.push(match cell.row {
+                    Some(row) if !row.valid => format!(
+                        "<span class=\"bad\" title=\"{}\">invalid</span>",
+                        html(row.error.as_deref().unwrap_or(""))
+                    ),
+                    Some(_) => number(cell.median, format::si),
+                    None => missing(),
+                });
+                if index > 0 {
+                    let tooltip = format!(
+                        "{} ÷ {} ops/s",
+                        cell.median.map_or(format::MISSING.to_owned(), format::si),
+                        base.map_or(format::MISSING.to_owned(), format::si)
+                    );
+                    cells.push(ratio_cell(cell.ratio, &tooltip));
+                }
+            }
+            cells
+        })
+        .collect();
+    out.push_str(&table(&head, 2..usize::MAX, &rows));
+    out
+}

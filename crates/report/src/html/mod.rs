@@ -1,0 +1,325 @@
+//! The page: one self-contained HTML file, readable offline and on a phone.
+//!
+//! No JavaScript and nothing fetched: styles are inline, charts are inline SVG, so the
+//! file can be mailed, attached to an issue or opened from a Raspberry Pi's SD card
+//! years later and look the same. Every string from a result file is escaped.
+//!
+//! Sections, in reading order: what ran where, throughput against threads, the price of
+//! reclamation (ratio to `leak`), memory and garbage over time, latency, counters,
+//! invalid rows, the comparison of files, then a section per backend.
+
+mod backends;
+mod comparison;
+mod tables;
+mod throughput;
+mod timeline;
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use reclaim_results::ResultFile;
+
+use crate::Input;
+use crate::data::Context;
+use crate::escape::html;
+use crate::format::{self, MISSING};
+
+/// The whole report for `inputs`.
+pub(crate) fn page(inputs: &[Input]) -> String {
+    let ctx = Context::new(inputs);
+    let mut out = String::with_capacity(1 << 20);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(out, "<title>{}</title>", html(&title(inputs)));
+    let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>");
+    let _ = writeln!(out, "<header>\n<h1>{}</h1>", html(&title(inputs)));
+    out.push_str(&header(inputs));
+    out.push_str(HOW_TO_READ);
+    out.push_str("</header>\n");
+    if inputs.is_empty() {
+        out.push_str("<p class=\"note\">No result files were given: nothing to report.</p>\n");
+        out.push_str("</body>\n</html>\n");
+        return out;
+    }
+    let mut sections: Vec<(&str, &str, String)> = vec![
+        ("throughput", "Throughput", throughput::section(&ctx)),
+        (
+            "ratio",
+            "Cost of reclamation",
+            throughput::ratio_section(&ctx),
+        ),
+        (
+            "memory",
+            "Memory and garbage over time",
+            timeline::section(&ctx),
+        ),
+        ("latency", "Latency", tables::latency(&ctx)),
+        ("counters", "Counters", tables::counters(&ctx)),
+        ("invalid", "Invalid rows", tables::invalid(&ctx)),
+    ];
+    if inputs.len() > 1 {
+        sections.push((
+            "comparison",
+            "Comparison of inputs",
+            comparison::section(&ctx),
+        ));
+    }
+    sections.push(("backends", "Backends", backends::section(&ctx)));
+    sections.push(("rows", "All rows", tables::all_rows(&ctx)));
+
+    out.push_str("<nav>");
+    for (id, name, _) in &sections {
+        let _ = write!(out, "<a href=\"#{id}\">{name}</a> ");
+    }
+    out.push_str("</nav>\n");
+    for (id, name, body) in &sections {
+        let _ = writeln!(
+            out,
+            "<section id=\"{id}\">\n<h2>{name}</h2>\n{body}</section>"
+        );
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn title(inputs: &[Input]) -> String {
+    match inputs {
+        [] => "reclaim-bench report".to_owned(),
+        [one] => format!("reclaim-bench report: {}", one.label),
+        many => format!("reclaim-bench comparison of {} runs", many.len()),
+    }
+}
+
+const HOW_TO_READ: &str = "<div class=\"how\"><h2>How to read this</h2><p>\
+<b>ops/s</b> counts completed operations, pushes plus pops, per second of wall time; \
+each point is the <b>median over the repeats</b>, and the shaded band (or whisker) spans \
+the slowest to the fastest repeat. A wide band means a noisy measurement: trust \
+differences larger than the band. Axes switch to a log scale when values span more than \
+tenfold; tick labels always show real values. \
+<b>Ratio to leak</b> divides a scheme's median by the <code>leak</code> scheme's on the \
+same structure, workload and thread count: <code>leak</code> never frees, so the ratio is \
+what reclamation costs. Memory is live heap above what was live before the run. \
+Invalid rows (a failed check) are listed in their own table and never plotted; numbers \
+that are unavailable show as “–” or “unsupported”, never as 0.</p></div>\n";
+
+/// One card of metadata per input, with warnings for numbers that mean little.
+fn header(inputs: &[Input]) -> String {
+    let mut out = String::from("<div class=\"inputs\">\n");
+    for (index, input) in inputs.iter().enumerate() {
+        out.push_str(&input_card(index, input));
+    }
+    out.push_str("</div>\n");
+    for (index, input) in inputs.iter().enumerate() {
+        let tag = Context::tag(index);
+        if input.file.metadata.profile == "debug" {
+            let _ = writeln!(
+                out,
+                "<p class=\"warning\"><b>Debug build:</b> {tag} {} was built with the \
+                 <code>debug</code> profile. Its numbers say little about real performance; \
+                 build with <code>--release</code>.</p>",
+                html(&input.label)
+            );
+        }
+        if !input.file.settings.instrumented {
+            let _ = writeln!(
+                out,
+                "<p class=\"warning\">{tag} {} ran without instrumentation: it has no \
+                 memory, garbage, latency or counter figures.</p>",
+                html(&input.label)
+            );
+        }
+    }
+    out
+}
+
+fn input_card(index: usize, input: &Input) -> String {
+    let ResultFile {
+        metadata: m,
+        settings: s,
+        ..
+    } = &input.file;
+    let profile = if m.profile == "debug" {
+        format!("<span class=\"bad\">{} ⚠</span>", html(&m.profile))
+    } else {
+        html(&m.profile)
+    };
+    let fields = [
+        ("host", html(&m.host)),
+        (
+            "cpu",
+            format!("{} ({} hardware threads)", html(&m.cpu_model), m.cores),
+        ),
+        ("kernel", html(&m.kernel)),
+        ("target", html(&m.target)),
+        ("rustc", html(&m.rustc)),
+        ("commit", format!("<code>{}</code>", html(&m.git_sha))),
+        ("profile", profile),
+        ("harness", html(&m.harness_version)),
+        ("started", html(&m.started_at)),
+        ("suite", html(&s.suite)),
+        ("repeats", format!("{} × {} ms", s.repeats, s.duration_ms)),
+        (
+            "instrumented",
+            if s.instrumented {
+                format!(
+                    "yes (samples every {} ms, 1 op in {} timed)",
+                    s.sample_interval_ms, s.latency_sample_every
+                )
+            } else {
+                "no".to_owned()
+            },
+        ),
+        ("in flight", format!("at most {}", s.max_in_flight)),
+        ("rows", input.file.rows.len().to_string()),
+        ("command", format!("<code>{}</code>", html(&m.command))),
+    ];
+    let mut out = format!(
+        "<div class=\"input\"><h3>{} {}</h3>\n<dl>",
+        Context::tag(index),
+        html(&input.label)
+    );
+    for (name, value) in fields {
+        let _ = write!(out, "<dt>{name}</dt><dd>{value}</dd>");
+    }
+    out.push_str("</dl></div>\n");
+    out
+}
+
+/// `body(index, input)` for each input, under a heading naming the input when there
+/// is more than one.
+fn per_input(ctx: &Context<'_>, mut body: impl FnMut(usize, &Input) -> String) -> String {
+    let mut out = String::new();
+    for (index, input) in ctx.inputs.iter().enumerate() {
+        if ctx.inputs.len() > 1 {
+            let _ = writeln!(
+                out,
+                "<h3 class=\"input-heading\">{} {}</h3>",
+                Context::tag(index),
+                html(&input.label)
+            );
+        }
+        out.push_str(&body(index, input));
+    }
+    out
+}
+
+/// A table. `head` and the cells are HTML (escape text first); the columns in
+/// `numeric` are right-aligned numbers.
+fn table(head: &[String], numeric: Range<usize>, rows: &[Vec<String>]) -> String {
+    let align = |i: usize| {
+        if numeric.contains(&i) {
+            " class=\"num\""
+        } else {
+            ""
+        }
+    };
+    let mut out = String::from("<div class=\"scroll\"><table>\n<thead><tr>");
+    for (i, cell) in head.iter().enumerate() {
+        let _ = write!(out, "<th{}>{cell}</th>", align(i));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let _ = write!(out, "<td{}>{cell}</td>", align(i));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table></div>\n");
+    out
+}
+
+/// Column heads from plain text.
+fn heads(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| html(n)).collect()
+}
+
+/// A cell for a possibly absent number.
+fn number(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
+    match value.filter(|v| v.is_finite()) {
+        Some(v) => show(v),
+        None => missing(),
+    }
+}
+
+fn missing() -> String {
+    format!("<span class=\"missing\">{MISSING}</span>")
+}
+
+/// A ratio cell, shaded by how far it is from 1, with the numbers behind it in its
+/// tooltip.
+fn ratio_cell(ratio: Option<f64>, tooltip: &str) -> String {
+    let Some(r) = ratio.filter(|r| r.is_finite()) else {
+        return missing();
+    };
+    let class = if r < 0.5 {
+        "ratio-low"
+    } else if r < 0.9 {
+        "ratio-mid"
+    } else if r > 1.1 {
+        "ratio-high"
+    } else {
+        "ratio-even"
+    };
+    format!(
+        "<span class=\"{class}\" title=\"{}\">{}</span>",
+        html(tooltip),
+        format::ratio(r)
+    )
+}
+
+/// A grid of charts.
+fn charts(svgs: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::from("<div class=\"charts\">\n");
+    for svg in svgs {
+        out.push_str(&svg);
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+const CSS: &str = r#"
+:root { --ink: #222; --muted: #666; --rule: #d8dce2; --band: #f5f6f8; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--ink); margin: 0 auto; max-width: 1600px; padding: 12px 24px 48px; }
+h1 { font-size: 24px; margin: 8px 0 12px; }
+h2 { font-size: 20px; border-bottom: 2px solid var(--rule); padding-bottom: 4px; margin: 36px 0 12px; }
+h3 { font-size: 16px; margin: 22px 0 8px; }
+h4 { font-size: 14px; margin: 16px 0 6px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+code { font-size: 13px; background: var(--band); padding: 0 3px; border-radius: 3px; }
+nav { position: sticky; top: 0; background: #fff; border-bottom: 1px solid var(--rule); padding: 6px 0; z-index: 2; }
+nav a { margin-right: 14px; color: #2a5d9f; text-decoration: none; }
+.how h2 { font-size: 16px; border: 0; margin: 16px 0 4px; }
+.how p { max-width: 1100px; margin: 0; }
+.inputs { display: flex; flex-wrap: wrap; gap: 12px; }
+.input { flex: 1 1 420px; border: 1px solid var(--rule); border-radius: 6px; padding: 8px 14px; background: var(--band); }
+.input h3 { margin: 4px 0 6px; }
+.input dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 14px; margin: 0; }
+.input dt { color: var(--muted); }
+.input dd { margin: 0; overflow-wrap: anywhere; }
+.warning { background: #fff3e0; border-left: 4px solid #e67e22; padding: 6px 12px; margin: 10px 0; }
+.bad { color: #b3261e; font-weight: bold; }
+.note { color: var(--muted); font-size: 13px; max-width: 1100px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 14px 22px; align-items: start; }
+svg.chart { display: block; width: 100%; height: auto; max-width: 780px; border: 1px solid #eceef1; border-radius: 4px; background: #fff; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 6px 0 14px; font-size: 13px; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #eceef1; text-align: left; white-space: nowrap; }
+th { background: var(--band); font-weight: 600; }
+.num { text-align: right; }
+tbody tr:hover td { background: #f7f9fc; }
+td small { color: var(--muted); }
+.missing { color: #999; }
+.unsupported { color: #9a5b00; font-style: italic; text-decoration: underline dotted; cursor: help; }
+.error { color: #b3261e; white-space: normal; min-width: 300px; }
+.ratio-low, .ratio-mid, .ratio-even, .ratio-high { display: inline-block; min-width: 52px; padding: 0 5px; border-radius: 3px; text-align: right; }
+.ratio-low { background: #f6c9c5; }
+.ratio-mid { background: #fce3c4; }
+.ratio-high { background: #cfe9c8; }
+section.backend { border-top: 1px solid var(--rule); padding-top: 4px; margin-top: 26px; }
+section.backend h3 { font-size: 17px; }
+.meta { color: var(--muted); margin: 0 0 8px; }
+details summary { cursor: pointer; color: #2a5d9f; margin: 6px 0; }
+ol.footnotes { font-size: 13px; color: var(--muted); }
+"#;

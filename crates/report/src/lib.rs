@@ -1,0 +1,75 @@
+//! The HTML report and the cross-machine comparison of reclaim-bench result files.
+//!
+//! The harness writes one [`ResultFile`] per run. This crate reads any number of them
+//! and answers two questions a person asks of benchmark numbers:
+//!
+//! - *What happened in this run?* [`render_html`] writes one self-contained page
+//!   (inline CSS and SVG, no JavaScript, nothing fetched) with throughput against
+//!   threads per structure and scheme, the cost of each scheme relative to `leak`
+//!   (which never frees), memory and garbage over time where a thread stalls or
+//!   objects change hands, latency percentiles, hardware counters, and the rows that
+//!   failed their checks, which are listed and never plotted.
+//! - *How do two runs differ?* Given several files (a laptop and a Raspberry Pi, or two
+//!   commits), the page and [`compare_text`] put the same backend × workload × threads
+//!   side by side with the ratio to the first file.
+//!
+//! Absent numbers stay absent: an invalid row, a missing row or an unsupported counter
+//! shows as "–" or "unsupported", never as 0.
+
+mod chart;
+mod compare;
+mod data;
+mod escape;
+mod format;
+mod html;
+
+use reclaim_results::ResultFile;
+
+/// A result file and the name it goes by in the report.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// A short name telling this file apart from the others (see [`label_for`]).
+    pub label: String,
+    /// The file as loaded.
+    pub file: ResultFile,
+}
+
+/// A short label for `file` that tells machines and commits apart:
+/// `"host target @sha7"` (the commit cut to seven characters, `-dirty` kept).
+pub fn label_for(file: &ResultFile) -> String {
+    let m = &file.metadata;
+    let sha = match m.git_sha.strip_suffix("-dirty") {
+        Some(clean) => format!("{}-dirty", short_sha(clean)),
+        None => short_sha(&m.git_sha).to_owned(),
+    };
+    format!("{} {} @{sha}", m.host, m.target)
+}
+
+fn short_sha(sha: &str) -> &str {
+    let is_hex = sha.chars().all(|c| c.is_ascii_hexdigit());
+    match sha.char_indices().nth(7) {
+        Some((cut, _)) if is_hex => &sha[..cut],
+        _ => sha,
+    }
+}
+
+/// The report for `inputs` as one self-contained HTML page.
+///
+/// With one input it describes that run; with several, it adds a comparison of the
+/// inputs and a chart per backend with the inputs side by side. Never panics on odd
+/// data: empty inputs, rows without numbers, a single thread count and values that a
+/// log axis cannot show all render as notes or empty charts.
+pub fn render_html(inputs: &[Input]) -> String {
+    html::page(inputs)
+}
+
+/// A plain-text table for the terminal: for every backend × workload × threads in any
+/// input, the median ops/s of each input and its ratio to the first ("0.52×"), "–"
+/// where a row is missing or invalid; instructions and cache misses per operation when
+/// the files have them; and a line per input saying what machine it came from.
+pub fn compare_text(inputs: &[Input]) -> String {
+    compare::text(inputs)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,385 @@
+//! Tests of the page and the text comparison on fixture result files.
+
+mod fixture;
+
+use reclaim_results::{Latency, Memory, MemoryPoint, Row, Spread};
+
+use crate::{Input, compare_text, label_for, render_html};
+
+fn input(file: reclaim_results::ResultFile) -> Input {
+    Input {
+        label: label_for(&file),
+        file,
+    }
+}
+
+fn one() -> Vec<Input> {
+    vec![input(fixture::laptop())]
+}
+
+fn two() -> Vec<Input> {
+    vec![input(fixture::laptop()), input(fixture::board())]
+}
+
+/// The text from `start` up to and including the next `end`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)?;
+    let len = text[from..].find(end)? + end.len();
+    Some(&text[from..from + len])
+}
+
+/// The `<section id="…">` of the page with that id.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    between(
+        html,
+        &format!("<section id=\"{id}\">"),
+        "</section>\n<section",
+    )
+    .or_else(|| between(html, &format!("<section id=\"{id}\">"), "</body>"))
+    .unwrap_or_else(|| panic!("no section {id}"))
+}
+
+/// Whether the backend section of `escaped` (a backend name as HTML) holds a chart
+/// marked with that backend.
+fn has_backend_chart(html: &str, escaped: &str) -> bool {
+    between(
+        html,
+        &format!("<section class=\"backend\" id=\"backend-{escaped}\">"),
+        "</section>",
+    )
+    .is_some_and(|s| s.contains(&format!("<svg class=\"chart\" data-backend=\"{escaped}\"")))
+}
+
+#[test]
+fn every_backend_has_a_chart_in_its_section() {
+    for inputs in [one(), two()] {
+        let html = render_html(&inputs);
+        let mut backends: Vec<&str> = inputs
+            .iter()
+            .flat_map(|i| i.file.rows.iter().map(|r| r.backend.as_str()))
+            .collect();
+        backends.dedup();
+        assert!(backends.len() >= 13, "the fixture has many backends");
+        for backend in backends {
+            assert!(has_backend_chart(&html, backend), "no chart for {backend}");
+        }
+        assert!(!has_backend_chart(&html, "no-such-backend"));
+    }
+}
+
+#[test]
+fn the_page_is_self_contained() {
+    for inputs in [Vec::new(), one(), two()] {
+        let html = render_html(&inputs);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.trim_end().ends_with("</html>"));
+        let lower = html.to_lowercase();
+        for forbidden in [
+            "<script", "http://", "https://", "<link", "src=", "url(", "@import", "<iframe",
+        ] {
+            assert!(!lower.contains(forbidden), "found {forbidden}");
+        }
+    }
+}
+
+#[test]
+fn null_counters_read_unsupported_never_zero() {
+    // One row has cache misses, the other does not: the column stays, and the null
+    // cell says why it is empty.
+    let mut without = fixture::row("treiber-ebr", "treiber", "ebr", "pairs", 2, 1e6);
+    without.counters = [("cache-misses".to_owned(), None)].into();
+    without.counter_errors = [("cache-misses".to_owned(), "no <PMU> here".to_owned())].into();
+    let mut with = fixture::row("treiber-hp", "treiber", "hp", "pairs", 2, 1e6);
+    with.counters = [("cache-misses".to_owned(), Some(3_000))].into();
+    with.counted_ops = 1_000;
+    let mut file = fixture::laptop();
+    file.rows = vec![without, with];
+    let html = render_html(&[input(file)]);
+    let counters = section(&html, "counters");
+    let null_row = between(counters, "<tr><td>treiber-ebr</td>", "</tr>").unwrap();
+    assert!(
+        null_row.contains(
+            "<span class=\"unsupported\" title=\"no &lt;PMU&gt; here\">unsupported</span><sup>1</sup>"
+        ),
+        "{null_row}"
+    );
+    assert!(
+        !null_row.contains(">0<") && !null_row.contains(">0 "),
+        "{null_row}"
+    );
+    assert!(
+        counters.contains("<li>no &lt;PMU&gt; here</li>"),
+        "footnote"
+    );
+    let measured = between(counters, "<tr><td>treiber-hp</td>", "</tr>").unwrap();
+    assert!(measured.contains(">3 <small>(3k)</small>"), "{measured}");
+
+    // In the fixture no row has cache misses: one line says so, with the reason.
+    let html = render_html(&one());
+    let counters = section(&html, "counters");
+    assert!(!counters.contains("cache-misses /op"));
+    assert!(counters.contains(&format!(
+        "Unsupported in every row: <span class=\"unsupported\" title=\"{}\">cache-misses</span>",
+        crate::escape::html(fixture::MISSING_COUNTER_REASON)
+    )));
+    assert!(counters.contains("instructions /op"));
+}
+
+#[test]
+fn strings_from_files_are_escaped() {
+    let mut file = fixture::laptop();
+    file.metadata.host = "<b>host</b>".into();
+    let mut weird = fixture::row(r#"a<b&"c"#, "treiber", "ebr", "pairs", 2, 1e6);
+    weird.error = Some("<script>alert(1)</script>".into());
+    weird.valid = false;
+    file.rows.push(weird.clone());
+    weird.valid = true;
+    weird.workload = "prodcons".into();
+    file.rows.push(weird);
+    let html = render_html(&[input(file)]);
+    assert!(!html.contains(r#"a<b&"c"#));
+    assert!(!html.contains("<script"));
+    assert!(!html.contains("<b>host</b>"));
+    assert!(html.contains("&lt;b&gt;host&lt;/b&gt;"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(has_backend_chart(&html, "a&lt;b&amp;&quot;c"));
+}
+
+#[test]
+fn two_inputs_compare_with_their_ratio() {
+    let html = render_html(&two());
+    let comparison = section(&html, "comparison");
+    // treiber-ebr pairs at 2 threads: 7.28M on the board against 14.0M on the laptop.
+    let expected = format!("{:.2}×", 7.28e6 / 14.0e6);
+    assert_eq!(expected, "0.52×");
+    let line = between(
+        comparison,
+        "<tr><td>treiber-ebr</td><td>pairs</td><td class=\"num\">2</td>",
+        "</tr>",
+    )
+    .expect("a comparison line for treiber-ebr pairs 2");
+    assert!(line.contains("14M"), "{line}");
+    assert!(line.contains("7.28M"), "{line}");
+    assert!(line.contains(&expected), "{line}");
+    // The missing row is a dash, not a number.
+    let missing = between(
+        comparison,
+        "<tr><td>msqueue-hp</td><td>pairs</td><td class=\"num\">4</td>",
+        "</tr>",
+    )
+    .unwrap();
+    assert_eq!(
+        missing.matches("<span class=\"missing\">–</span>").count(),
+        2,
+        "{missing}"
+    );
+    // Each backend section has the inputs side by side.
+    let board = between(
+        &html,
+        "<section class=\"backend\" id=\"backend-treiber-ebr\">",
+        "</section>",
+    )
+    .unwrap();
+    assert!(board.contains("data-chart=\"backend-inputs\""));
+}
+
+#[test]
+fn compare_text_shows_ratios_and_dashes() {
+    let text = compare_text(&two());
+    let line_of = |prefix: &[&str]| {
+        text.lines()
+            .find(|l| l.split_whitespace().take(3).eq(prefix.iter().copied()))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in\n{text}"))
+            .to_owned()
+    };
+    let ebr = line_of(&["treiber-ebr", "pairs", "2"]);
+    let fields: Vec<&str> = ebr.split_whitespace().collect();
+    assert_eq!(&fields[3..6], ["14M", "7.28M", "0.52×"], "{ebr}");
+    let gone = line_of(&["msqueue-hp", "pairs", "4"]);
+    let fields: Vec<&str> = gone.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["–", "–"], "{gone}");
+    let invalid = line_of(&["treiber-hp", "prodcons", "4"]);
+    assert_eq!(invalid.split_whitespace().nth(3), Some("–"), "{invalid}");
+    assert!(text.contains("[1] laptop x86_64-unknown-linux-gnu @0123456"));
+    assert!(text.contains("Cortex-A76"));
+    assert!(text.contains("[1] instr/op"), "laptop has instructions");
+    assert!(!text.contains("[2] instr/op"), "the board has no counters");
+    assert!(text.contains(fixture::INVALID_ERROR));
+    // Columns line up: every table line has the header's width or less.
+    let header = text.lines().find(|l| l.starts_with("backend")).unwrap();
+    assert!(header.contains("[2]/[1]"));
+}
+
+#[test]
+fn a_structure_chart_has_one_line_per_scheme() {
+    let html = render_html(&one());
+    let chart = between(
+        &html,
+        "<svg class=\"chart\" data-chart=\"throughput\" data-input=\"1\" data-workload=\"pairs\" data-group=\"msqueue\"",
+        "</svg>",
+    )
+    .expect("the msqueue pairs chart");
+    // Data lines are the polylines drawn at the series stroke width (axes are 1 px).
+    let series_stroke = format!("stroke-width=\"{}\"", crate::chart::SERIES_STROKE);
+    let lines = chart
+        .split("<polyline")
+        .skip(1)
+        .filter(|tag| tag[..tag.find('>').unwrap()].contains(&series_stroke))
+        .count();
+    assert_eq!(lines, 3, "leak, ebr and hp");
+    for scheme in ["leak", "ebr", "hp"] {
+        assert!(
+            chart.contains(&format!(">\n{scheme}\n</text>")),
+            "legend for {scheme}"
+        );
+    }
+    // treiber has five schemes.
+    let treiber = between(
+        &html,
+        "data-workload=\"pairs\" data-group=\"treiber\"",
+        "</svg>",
+    )
+    .unwrap();
+    assert_eq!(treiber.matches("stroke-width=\"2\"").count(), 5);
+}
+
+#[test]
+fn invalid_rows_are_listed() {
+    let html = render_html(&one());
+    let invalid = section(&html, "invalid");
+    assert!(invalid.contains("treiber-hp"));
+    assert!(invalid.contains(fixture::INVALID_ERROR));
+    assert_eq!(invalid.matches("<tr>").count(), 2, "the head and one row");
+}
+
+#[test]
+fn ratio_to_leak_is_a_dash_without_a_leak_row() {
+    let html = render_html(&one());
+    let ratio = section(&html, "ratio");
+    let no_leak = between(
+        ratio,
+        "<tr><td>prodcons</td><td>treiber</td><td class=\"num\">4</td>",
+        "</tr>",
+    )
+    .unwrap();
+    assert!(!no_leak.contains('×'), "{no_leak}");
+    let with_leak = between(
+        ratio,
+        "<tr><td>pairs</td><td>treiber</td><td class=\"num\">2</td>",
+        "</tr>",
+    )
+    .unwrap();
+    assert!(with_leak.contains('×'), "{with_leak}");
+    assert!(
+        !ratio.contains("<td>mutex-vec</td>"),
+        "no leak backend, left out"
+    );
+}
+
+#[test]
+fn time_series_charts_for_stalled_and_handoff() {
+    let html = render_html(&one());
+    let memory = section(&html, "memory");
+    for workload in ["stalled", "handoff"] {
+        assert!(memory.contains(&format!(
+            "data-chart=\"memory\" data-input=\"1\" data-workload=\"{workload}\""
+        )));
+        assert!(memory.contains(&format!(
+            "data-chart=\"garbage\" data-input=\"1\" data-workload=\"{workload}\""
+        )));
+    }
+    assert!(!memory.contains("data-workload=\"pairs\""));
+    let ebr = between(&html, "id=\"backend-treiber-ebr\"", "</section>").unwrap();
+    assert!(ebr.contains("data-chart=\"garbage\""));
+}
+
+/// A debug, uninstrumented file with a row without numbers, a row of zeros, NaNs and
+/// negative memory, and an absurdly fast row; and a file without rows.
+fn odd_inputs() -> Vec<Input> {
+    let mut empty_numbers = Row::empty();
+    empty_numbers.backend = "hollow".into();
+    empty_numbers.valid = true;
+    let mut zero = fixture::row("zero", "z", "leak", "pairs", 1, 0.0);
+    zero.ops_per_sec = Some(Spread {
+        median: 0.0,
+        min: -1.0,
+        max: f64::NAN,
+        cv: f64::INFINITY,
+    });
+    zero.latency_ns = Some(Latency {
+        p50: 0,
+        p99: 0,
+        p999: 0,
+        max: u64::MAX,
+        samples: 0,
+    });
+    zero.counted_ops = 0;
+    zero.workload = "stalled".into();
+    zero.memory = Some(Memory {
+        peak_bytes: 0,
+        series: vec![
+            MemoryPoint {
+                t_ms: 0.0,
+                bytes: -4096,
+                objects: -1,
+            },
+            MemoryPoint {
+                t_ms: f64::NAN,
+                bytes: i64::MIN,
+                objects: 0,
+            },
+        ],
+    });
+    let huge = fixture::row("huge", "z", "hp", "pairs", 1, 1e300);
+    let mut no_rows = fixture::laptop();
+    no_rows.rows.clear();
+    let mut odd = fixture::laptop();
+    odd.metadata.profile = "debug".into();
+    odd.settings.instrumented = false;
+    odd.rows = vec![empty_numbers, zero, huge];
+    vec![input(odd), input(no_rows)]
+}
+
+#[test]
+fn odd_files_never_panic() {
+    let inputs = odd_inputs();
+    let html = render_html(&inputs);
+    assert!(html.contains("Debug build"));
+    assert!(has_backend_chart(&html, "hollow"));
+    assert!(has_backend_chart(&html, "zero"));
+    assert!(!html.contains("could not be drawn"), "every chart drew");
+    let text = compare_text(&inputs);
+    assert!(text.contains("hollow"));
+    assert!(render_html(&[]).contains("nothing to report"));
+    assert_eq!(compare_text(&[]), "no result files given\n");
+}
+
+#[test]
+fn labels_name_host_target_and_short_commit() {
+    assert_eq!(
+        label_for(&fixture::laptop()),
+        "laptop x86_64-unknown-linux-gnu @0123456"
+    );
+    assert_eq!(
+        label_for(&fixture::board()),
+        "pi5 aarch64-unknown-linux-gnu @fedcba9-dirty"
+    );
+    let mut unknown = fixture::laptop();
+    unknown.metadata.git_sha = "unknown".into();
+    assert!(label_for(&unknown).ends_with("@unknown"));
+}
+
+/// Writes the fixture reports where `RECLAIM_REPORT_FIXTURE_DIR` says (for looking at
+/// them in a browser or taking screenshots); without it, only renders them.
+#[test]
+fn fixture_reports_render() {
+    let one = render_html(&one());
+    let two = render_html(&two());
+    if let Some(dir) = std::env::var_os("RECLAIM_REPORT_FIXTURE_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::write(dir.join("report-one.html"), one).unwrap();
+        std::fs::write(dir.join("report-two.html"), two).unwrap();
+        std::fs::write(dir.join("compare.txt"), compare_text(&self::two())).unwrap();
+        std::fs::write(dir.join("report-odd.html"), render_html(&odd_inputs())).unwrap();
+    }
+}
