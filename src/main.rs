@@ -1,109 +1,161 @@
 //! `reclaim-bench`: compare memory-reclamation schemes for lock-free structures.
 //!
-//! The binary is thin: the backends, the schemes and the registry live in `crates/`.
+//! The binary is thin: the backends and the registry live in `crates/`, the measuring in
+//! `reclaim-harness`, the report in `reclaim-report`. With no arguments it runs the quick
+//! suite (every backend, every workload, 1, 2 and 4 threads) and writes a result file and
+//! an HTML report under `results/`.
 
-use std::io::{self, Write};
+mod list;
+mod overhead;
+mod run;
+mod summary;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use reclaim_core::Entry;
+use clap::{Args, Parser, Subcommand};
+use reclaim_alloc::CountingAlloc;
+
+/// Counts live memory for the memory and garbage series (its cost is what
+/// `run --overhead` measures).
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc::new();
 
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(
+    version,
+    about = "Compare memory-reclamation schemes for lock-free structures, across machines",
+    long_about = "Compare memory-reclamation schemes (leak, epochs, hazard pointers, reference \
+counting, collector sweeping) for lock-free structures, with baselines and a disk-spilling \
+channel. With no command, runs the quick suite and writes results/<host>-<target>-<time>.json \
+and results/report.html."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+// Built once per process; the size of `RunArgs` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List every registered backend with its structure, scheme, ordering and consumers.
+    /// List the backends, the workloads and which performance counters this machine has.
     List,
+    /// Measure backends on workloads; writes a result file and an HTML report.
+    Run(RunArgs),
+    /// Render one self-contained HTML report from one or more result files.
+    Report {
+        /// Result files (JSON) to include; several are compared side by side.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the report.
+        #[arg(short, long, default_value = "results/report.html")]
+        output: PathBuf,
+    },
+    /// Compare two or more result files (say an x86_64 run and a Raspberry Pi run) side
+    /// by side, with ratios to the first.
+    Compare {
+        /// Result files (JSON); the first is the reference.
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Also write the comparison as an HTML report here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+}
+
+/// What to run and how.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The publication-grade suite: 5 repeats of 1 s, thread counts up to twice the cores.
+    #[arg(long)]
+    full: bool,
+    /// Backends by name or glob (`treiber-*`, `*-hp`); repeat or separate with commas.
+    #[arg(short, long = "backend", value_delimiter = ',')]
+    backends: Vec<String>,
+    /// Only backends of these structures (`treiber`, `msqueue`, `mutex-vec`, `handoff`, …).
+    #[arg(long = "structure", value_delimiter = ',')]
+    structures: Vec<String>,
+    /// Only backends of these schemes (`leak`, `ebr`, `hp`, `rc`, `sweep`, `lock`, …).
+    #[arg(long = "scheme", value_delimiter = ',')]
+    schemes: Vec<String>,
+    /// Workloads (`pairs`, `prodcons`, `mpsc`, `stalled`, `oversubscription`, `handoff`, `all`).
+    #[arg(short, long = "workload", value_delimiter = ',')]
+    workloads: Vec<String>,
+    /// Thread counts, e.g. `1,2,4` (default: the suite's).
+    #[arg(short, long, value_delimiter = ',')]
+    threads: Option<Vec<usize>>,
+    /// How long each repeat runs, e.g. `250ms`, `2s` (default: the suite's).
+    #[arg(short, long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Repeats per row; the median is reported (default: the suite's).
+    #[arg(short, long)]
+    repeats: Option<u32>,
+    /// Time between two samples of memory and garbage, e.g. `5ms`.
+    #[arg(long, value_parser = parse_duration)]
+    sample_interval: Option<Duration>,
+    /// Producers wait while this many values are in flight.
+    #[arg(long)]
+    max_in_flight: Option<u64>,
+    /// Callbacks per handoff run (1 ms each).
+    #[arg(long)]
+    handoff_callbacks: Option<u64>,
+    /// The result file (default: results/<host>-<target>-<timestamp>.json).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Also export the flat numbers as CSV to this file.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Where to write the HTML report of this run.
+    #[arg(long, default_value = "results/report.html")]
+    report: PathBuf,
+    /// Do not write the HTML report.
+    #[arg(long)]
+    no_report: bool,
+    /// Measure the instrumentation's cost: the same rows with it on and off, alternating,
+    /// in separate processes; reports the throughput lost.
+    #[arg(long)]
+    overhead: bool,
+    /// No progress bar and no summary table.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Run without instrumentation (no sampler, latency timing, counters or allocation
+    /// counting). Used by `--overhead` for its uninstrumented half.
+    #[arg(long, hide = true)]
+    no_instrumentation: bool,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e} (try `100ms` or `2s`)"))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Until the measurement harness lands, the main job is the listing.
-    let result = match cli.command.unwrap_or(Command::List) {
-        Command::List => list(&mut io::stdout().lock(), &reclaim_registry::entries()),
+    // No command: the main job, `run` with its defaults (the quick suite, every backend).
+    let command = match cli.command {
+        Some(command) => command,
+        None => Cli::parse_from(["reclaim-bench", "run"])
+            .command
+            .expect("`run` is a command"),
+    };
+    if let Command::Run(args) = &command
+        && args.no_instrumentation
+    {
+        reclaim_alloc::stop_counting();
+    }
+    let result = match command {
+        Command::List => list::list(),
+        Command::Run(args) if args.overhead => overhead::overhead(&args),
+        Command::Run(args) => run::run(&args).map(|_| ()),
+        Command::Report { files, output } => run::report(&files, &output),
+        Command::Compare { files, html } => run::compare(&files, html.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`reclaim-bench list | head`) is not an error worth a message.
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("reclaim-bench: {err}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Writes the backend table: one row per backend, columns aligned.
-fn list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
-    let header = [
-        "BACKEND",
-        "STRUCTURE",
-        "SCHEME",
-        "ORDERING",
-        "CONSUMERS",
-        "BOUNDED",
-        "SUMMARY",
-    ];
-    let rows: Vec<[String; 7]> = entries
-        .iter()
-        .map(|e| {
-            [
-                e.name.to_string(),
-                e.info.structure.to_string(),
-                e.info.scheme.to_string(),
-                e.info.ordering.to_string(),
-                e.info.consumers.to_string(),
-                if e.info.bounded { "yes" } else { "no" }.to_string(),
-                e.info.summary.to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let header = header.map(String::from);
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  "));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn listing_has_a_row_per_backend_with_its_properties() {
-        let entries = reclaim_registry::entries();
-        let mut out = Vec::new();
-        list(&mut out, &entries).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), entries.len() + 1, "header plus one row each");
-        for (entry, line) in entries.iter().zip(&lines[1..]) {
-            let cells: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(cells[0], entry.name);
-            assert_eq!(cells[1], entry.info.structure);
-            assert_eq!(cells[2], entry.info.scheme);
-            assert_eq!(cells[3], entry.info.ordering.as_str());
-            assert_eq!(cells[4], entry.info.consumers.to_string());
-        }
-        assert!(text.contains("msqueue-hp"));
     }
 }

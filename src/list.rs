@@ -1,0 +1,118 @@
+//! `list`: the backends, the workloads, and the counters this machine can read.
+
+use std::io::{self, Write};
+
+use reclaim_core::Entry;
+use reclaim_harness::Workload;
+
+use crate::summary::table;
+
+/// Prints the three lists to standard output.
+pub fn list() -> Result<(), String> {
+    let mut out = io::stdout().lock();
+    let written = write_list(&mut out, &reclaim_registry::entries());
+    match written {
+        // A closed pipe (`reclaim-bench list | head`) is not an error worth a message.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
+    writeln!(out, "Backends:")?;
+    out.write_all(backends(entries).as_bytes())?;
+    writeln!(out, "\nWorkloads:")?;
+    let workloads: Vec<Vec<String>> = Workload::ALL
+        .iter()
+        .map(|w| vec![w.name().to_string(), w.summary().to_string()])
+        .collect();
+    out.write_all(table(&["WORKLOAD", "WHAT THE THREADS DO"], &workloads).as_bytes())?;
+    writeln!(
+        out,
+        "  handoff runs its strategies as handoff-box, handoff-arc, handoff-sweep, \
+         handoff-ebr, handoff-return-to-sender."
+    )?;
+    writeln!(out, "\nCounters on this machine:")?;
+    let counters: Vec<Vec<String>> = reclaim_harness::counters::availability()
+        .into_iter()
+        .map(|(name, available)| {
+            vec![
+                name.to_string(),
+                match available {
+                    Ok(()) => "available".to_string(),
+                    Err(reason) => format!("unsupported: {reason}"),
+                },
+            ]
+        })
+        .collect();
+    out.write_all(table(&["COUNTER", "STATUS"], &counters).as_bytes())?;
+    writeln!(
+        out,
+        "  context-switches is taken from getrusage per worker thread, whatever perf says."
+    )
+}
+
+/// The backend table: one row per backend, columns aligned.
+fn backends(entries: &[Entry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.to_string(),
+                e.info.structure.to_string(),
+                e.info.scheme.to_string(),
+                e.info.ordering.to_string(),
+                e.info.consumers.to_string(),
+                if e.info.bounded { "yes" } else { "no" }.to_string(),
+                e.info.summary.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "BACKEND",
+            "STRUCTURE",
+            "SCHEME",
+            "ORDERING",
+            "CONSUMERS",
+            "BOUNDED",
+            "SUMMARY",
+        ],
+        &rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_has_a_row_per_backend_with_its_properties() {
+        let entries = reclaim_registry::entries();
+        let text = backends(&entries);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), entries.len() + 1, "header plus one row each");
+        for (entry, line) in entries.iter().zip(&lines[1..]) {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(cells[0], entry.name);
+            assert_eq!(cells[1], entry.info.structure);
+            assert_eq!(cells[2], entry.info.scheme);
+            assert_eq!(cells[3], entry.info.ordering.as_str());
+            assert_eq!(cells[4], entry.info.consumers.to_string());
+        }
+        assert!(text.contains("msqueue-hp"));
+    }
+
+    #[test]
+    fn the_full_listing_names_every_workload_and_counter() {
+        let mut out = Vec::new();
+        write_list(&mut out, &reclaim_registry::entries()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for workload in Workload::ALL {
+            assert!(text.contains(workload.name()), "{workload} missing");
+        }
+        for counter in reclaim_harness::counters::COUNTERS {
+            assert!(text.contains(counter), "{counter} missing");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! `run`, `report` and `compare`: measure, write result files, render reports.
+
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use reclaim_harness::metadata::{self, Build};
+use reclaim_harness::{Selection, Settings, Suite};
+use reclaim_report::Input;
+use reclaim_results::{ResultFile, SCHEMA_VERSION, write_atomically};
+
+use crate::RunArgs;
+use crate::summary::summarize;
+
+/// What the build script captured about this binary.
+pub fn build() -> Build {
+    Build {
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_sha: env!("RECLAIM_GIT_SHA").to_string(),
+        rustc: env!("RECLAIM_RUSTC").to_string(),
+        profile: env!("RECLAIM_PROFILE").to_string(),
+        target: env!("RECLAIM_TARGET").to_string(),
+    }
+}
+
+/// The suite's settings with the user's overrides applied and checked.
+pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
+    let mut settings = if args.full {
+        Settings::full(cores)
+    } else {
+        Settings::quick()
+    };
+    let base = settings.clone();
+    if let Some(duration) = args.duration {
+        settings.duration = duration;
+        // Keep about as many samples per run as the suite has.
+        if args.sample_interval.is_none() {
+            let per_run = (base.duration.as_nanos() / base.sample_interval.as_nanos()).max(1);
+            settings.sample_interval = Duration::from_nanos(
+                u64::try_from(duration.as_nanos() / per_run).unwrap_or(u64::MAX),
+            )
+            .max(Duration::from_millis(1));
+        }
+    }
+    if let Some(repeats) = args.repeats {
+        settings.repeats = repeats;
+    }
+    if let Some(interval) = args.sample_interval {
+        settings.sample_interval = interval;
+    }
+    if let Some(max) = args.max_in_flight {
+        settings.max_in_flight = max;
+    }
+    if let Some(callbacks) = args.handoff_callbacks {
+        settings.handoff_callbacks = callbacks;
+    }
+    settings.instrumented = !args.no_instrumentation;
+    let overridden = Settings {
+        suite: base.suite,
+        instrumented: base.instrumented,
+        ..settings.clone()
+    } != base;
+    if overridden || args.threads.is_some() {
+        settings.suite = Suite::Custom;
+    }
+    settings.validate()?;
+    Ok(settings)
+}
+
+fn selection(args: &RunArgs) -> Selection {
+    Selection {
+        backends: args.backends.clone(),
+        structures: args.structures.clone(),
+        schemes: args.schemes.clone(),
+        workloads: args.workloads.clone(),
+        threads: args.threads.clone(),
+    }
+}
+
+/// `results/<host>-<target>-<timestamp>.json`, with characters that trouble file systems
+/// (`:` on Windows shares, `/` anywhere) taken out.
+fn default_output(file: &ResultFile) -> PathBuf {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let stamp: String = file
+        .metadata
+        .started_at
+        .chars()
+        .filter(|&c| c != ':')
+        .collect();
+    PathBuf::from("results").join(format!(
+        "{}-{}-{}.json",
+        clean(&file.metadata.host),
+        clean(&file.metadata.target),
+        clean(&stamp)
+    ))
+}
+
+/// Makes sure `path`'s directory exists and takes a file, before minutes of measuring.
+fn check_writable(path: &Path) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let probe = dir.join(format!(".reclaim-bench-write-test-{}", std::process::id()));
+    fs::write(&probe, b"").map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Runs the selected rows; writes the result file (after every row, so an interrupted
+/// run keeps what it measured), the CSV and the report; prints the summary. Returns the
+/// result file's path.
+pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
+    let cores = metadata::cores();
+    let settings = settings(args, cores)?;
+    let plan = reclaim_harness::plan(
+        &selection(args),
+        &reclaim_registry::entries(),
+        &settings,
+        cores,
+    )
+    .map_err(|e| e.to_string())?;
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut file = ResultFile {
+        schema_version: SCHEMA_VERSION,
+        metadata: metadata::collect(&build(), &command),
+        settings: settings.record(),
+        rows: Vec::with_capacity(plan.runs.len()),
+    };
+    let output = args.output.clone().unwrap_or_else(|| default_output(&file));
+    check_writable(&output)?;
+    if !args.no_report {
+        check_writable(&args.report)?;
+    }
+    if let Some(csv) = &args.csv {
+        check_writable(csv)?;
+    }
+
+    let interactive = !args.quiet && std::io::stderr().is_terminal();
+    if !args.quiet {
+        if file.metadata.profile == "debug" {
+            eprintln!(
+                "warning: this is a debug build; its numbers say little. Use `cargo run --release`."
+            );
+        }
+        eprintln!(
+            "{} suite: {} rows ({} combinations do not apply), {} repeats of {:?} each, \
+             about {:.0} s; writing {}",
+            settings.suite.name(),
+            plan.runs.len(),
+            plan.skipped.len(),
+            settings.repeats,
+            settings.duration,
+            plan.estimate(&settings).as_secs_f64(),
+            output.display()
+        );
+    }
+    let progress = if interactive {
+        let bar = ProgressBar::new(plan.runs.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:32}] {pos}/{len} rows, about {eta} left: {msg}",
+            )
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    for (i, planned) in plan.runs.iter().enumerate() {
+        progress.set_message(planned.to_string());
+        if !interactive && !args.quiet {
+            eprintln!("[{}/{}] {planned}", i + 1, plan.runs.len());
+        }
+        let row = reclaim_harness::run(planned, &settings);
+        if !row.valid {
+            progress.suspend(|| {
+                eprintln!(
+                    "{planned}: FAILED: {}",
+                    row.error.as_deref().unwrap_or("no reason given")
+                );
+            });
+        }
+        file.rows.push(row);
+        file.save(&output).map_err(|e| e.to_string())?;
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+
+    if let Some(csv) = &args.csv {
+        let mut bytes = Vec::new();
+        reclaim_results::write_csv(&file, &mut bytes).map_err(|e| e.to_string())?;
+        write_atomically(csv, &bytes).map_err(|e| e.to_string())?;
+    }
+    if !args.no_report {
+        write_report(&[input(file.clone())], &args.report)?;
+    }
+    if !args.quiet {
+        println!("{}", summarize(&file));
+        println!("Results: {}", output.display());
+        if let Some(csv) = &args.csv {
+            println!("CSV:     {}", csv.display());
+        }
+        if !args.no_report {
+            println!("Report:  {}", args.report.display());
+        }
+    }
+    let failed = file.rows.iter().filter(|r| !r.valid).count();
+    if failed > 0 {
+        return Err(format!(
+            "{failed} of {} rows failed their check; they are listed above and in {}",
+            file.rows.len(),
+            output.display()
+        ));
+    }
+    Ok(output)
+}
+
+fn input(file: ResultFile) -> Input {
+    Input {
+        label: reclaim_report::label_for(&file),
+        file,
+    }
+}
+
+fn load_all(files: &[PathBuf]) -> Result<Vec<Input>, String> {
+    files
+        .iter()
+        .map(|path| ResultFile::load(path).map(input).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn write_report(inputs: &[Input], output: &Path) -> Result<(), String> {
+    check_writable(output)?;
+    let html = reclaim_report::render_html(inputs);
+    write_atomically(output, html.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// `report`: one HTML file from result files.
+pub fn report(files: &[PathBuf], output: &Path) -> Result<(), String> {
+    let inputs = load_all(files)?;
+    write_report(&inputs, output)?;
+    println!("Report: {}", output.display());
+    Ok(())
+}
+
+/// `compare`: the side-by-side table, and optionally the HTML report of the same files.
+pub fn compare(files: &[PathBuf], html: Option<&Path>) -> Result<(), String> {
+    let inputs = load_all(files)?;
+    print!("{}", reclaim_report::compare_text(&inputs));
+    if let Some(html) = html {
+        write_report(&inputs, html)?;
+        println!("Report: {}", html.display());
+    }
+    Ok(())
+}

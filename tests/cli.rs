@@ -1,0 +1,175 @@
+//! The binary end to end: a short run writes a valid result file, CSV and a report with
+//! a chart for every backend; `report` and `compare` read result files back; bad input is
+//! a clear error and a non-zero exit.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use reclaim_results::ResultFile;
+
+fn bench(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reclaim-bench"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_short_run_over_every_backend_writes_results_csv_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bench(
+        &[
+            "run",
+            "--workload",
+            "pairs,handoff",
+            "--threads",
+            "1",
+            "--duration",
+            "10ms",
+            "--repeats",
+            "1",
+            "--handoff-callbacks",
+            "20",
+            "--output",
+            "run.json",
+            "--csv",
+            "run.csv",
+            "--report",
+            "report.html",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = ResultFile::load(&dir.path().join("run.json")).unwrap();
+    let entries = reclaim_registry::entries();
+    assert_eq!(
+        file.rows.len(),
+        entries.len() + 5,
+        "every backend plus 5 handoff strategies"
+    );
+    assert!(
+        file.rows.iter().all(|r| r.valid),
+        "{:?}",
+        file.rows.iter().find(|r| !r.valid)
+    );
+    // This binary installs the counting allocator: memory is measured, not null.
+    assert!(file.rows.iter().all(|r| r.memory.is_some()));
+    assert_eq!(file.metadata.target, env!("RECLAIM_TARGET"));
+
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    for entry in &entries {
+        assert!(
+            html.contains(&format!("data-backend=\"{}\"", entry.name)),
+            "no chart for {}",
+            entry.name
+        );
+    }
+    assert!(html.contains("data-backend=\"handoff-sweep\""));
+
+    let csv = std::fs::read_to_string(dir.path().join("run.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        file.rows.len() + 1,
+        "a header and a line per row"
+    );
+
+    // The summary table names every backend.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for entry in &entries {
+        assert!(
+            stdout.contains(entry.name),
+            "{} missing from the summary",
+            entry.name
+        );
+    }
+}
+
+#[test]
+fn report_and_compare_read_result_files_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.json", "b.json"] {
+        let out = bench(
+            &[
+                "run",
+                "-b",
+                "treiber-ebr,segqueue",
+                "-w",
+                "pairs",
+                "-t",
+                "1",
+                "-d",
+                "10ms",
+                "-r",
+                "1",
+                "--no-report",
+                "-q",
+                "-o",
+                name,
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = bench(
+        &["compare", "a.json", "b.json", "--html", "cmp.html"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("treiber-ebr") && text.contains("segqueue"),
+        "{text}"
+    );
+    assert!(text.contains('×'), "ratios are shown: {text}");
+    let html = std::fs::read_to_string(dir.path().join("cmp.html")).unwrap();
+    assert!(html.contains("data-backend=\"segqueue\""));
+
+    let out = bench(&["report", "a.json", "-o", "r.html"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.path().join("r.html").exists());
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["run", "-b", "treiber-epoch"],
+            "valid backends: treiber-leak",
+        ),
+        (&["run", "-w", "spsc"], "valid workloads: pairs"),
+        (
+            &["run", "-b", "hopper", "-w", "prodcons", "-t", "4"],
+            "allows one consumer",
+        ),
+        (&["run", "-d", "soon"], "try `100ms` or `2s`"),
+        (&["run", "-r", "0"], "repeats must be 1"),
+        (&["report", "missing.json"], "missing.json"),
+    ];
+    for (args, message) in cases {
+        let out = bench(args, dir.path());
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = stderr(&out);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    std::fs::write(dir.path().join("notes.json"), "{\"schema_version\": 99}").unwrap();
+    let out = bench(&["report", "notes.json"], dir.path());
+    assert!(
+        stderr(&out).contains("schema version 99"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was measured, so nothing was written.
+    assert!(
+        !dir.path().join("results").exists()
+            || std::fs::read_dir(dir.path().join("results"))
+                .unwrap()
+                .count()
+                == 0
+    );
+}
