@@ -43,7 +43,11 @@ pub trait CountedScheme: 'static {
     /// The domain's retire/free counters.
     fn counters(domain: &Self::Domain) -> &Counters;
 
-    /// Called with every node before it is linked (`sweep` hands the collector a clone).
+    /// Called with every node once it is linked, while the caller still holds its own
+    /// reference, so no other thread can drop the node's last count before the scheme has
+    /// one (`sweep` hands the collector a clone). After linking rather than before, so the
+    /// collector's list follows the order of the chain: a node tracked before the one in
+    /// front of it cannot be freed when that one is, and the collector has to retry it.
     fn track<N: Send + Sync + 'static>(domain: &Self::Domain, node: &Arc<N>);
 
     /// Called at the end of an operation that dropped references it held (`sweep` sets

@@ -84,6 +84,13 @@ unsafe impl Send for Entry {}
 unsafe fn try_free<T>(ptr: *const ()) -> bool {
     // SAFETY: the caller owns this strong count of an `Arc<T>`.
     let arc = unsafe { Arc::from_raw(ptr.cast::<T>()) };
+    // Most tracked objects are still in use: a plain load rejects those without the
+    // compare-and-swap, which would take the count's cache line from the workers using
+    // it. A stale count only postpones a free to the next pass; `try_unwrap` decides.
+    if Arc::strong_count(&arc) != 1 {
+        let _ = Arc::into_raw(arc);
+        return false;
+    }
     match Arc::try_unwrap(arc) {
         Ok(value) => {
             drop(value);
@@ -347,10 +354,9 @@ impl<T> Drop for Swept<T> {
 /// The collector thread.
 fn run(shared: &Shared, interval: Duration) {
     let mut tracked: Vec<Entry> = Vec::new();
-    let mut backwards = false;
     // Whether the last pass freed something: its frees dropped references the freed
     // objects held (a node's count of its successor), which is a release like any other
-    // and calls for another pass — in the other direction, to reach what it released.
+    // and calls for another pass.
     let mut released_by_us = false;
     loop {
         let stopping = shared.stop.load(Ordering::Acquire);
@@ -367,18 +373,13 @@ fn run(shared: &Shared, interval: Duration) {
         shared.tracked.fetch_add(arrived as u64, Ordering::Relaxed);
         let arrived = arrived > 0;
         if dirty || arrived || released_by_us || stopping {
-            released_by_us = sweep(shared, &mut tracked, backwards) > 0;
-            backwards = !backwards;
+            released_by_us = sweep(shared, &mut tracked) > 0;
         }
         if stopping {
-            // Objects freed above may have released others (a list node releases its
-            // successor): sweep until two passes, one each way, free nothing; then leak
-            // what is left.
-            loop {
-                let freed = sweep(shared, &mut tracked, false) + sweep(shared, &mut tracked, true);
-                if freed == 0 || tracked.is_empty() {
-                    break;
-                }
+            // Objects freed above may have released others that one pass did not reach:
+            // sweep until a pass frees nothing; then leak what is left.
+            while released_by_us && !tracked.is_empty() {
+                released_by_us = sweep(shared, &mut tracked) > 0;
             }
             shared
                 .leaked
@@ -391,31 +392,73 @@ fn run(shared: &Shared, interval: Duration) {
     }
 }
 
-/// One pass: frees every tracked object nobody else holds. Returns how many it freed.
+/// After a free, how many of the entries a pass kept most recently it tries again.
 ///
-/// Freeing an object can release others it referenced (a list node owns a count of its
-/// successor), which this same pass then frees if it reaches them afterwards. Passes go
-/// alternately oldest-first and newest-first, so a chain is freed in one pass whichever
-/// way its references point (a queue's nodes point to newer ones, a stack's to older).
-fn sweep(shared: &Shared, tracked: &mut Vec<Entry>, backwards: bool) -> u64 {
+/// Tracking order is only nearly link order: threads can track in a different order from
+/// the one they linked in (a thread preempted between its link and its `track`). A node
+/// met before the node in front of it is kept, still held — and with it every node
+/// behind it in the chain, each held by the one before. Left to later passes, each such
+/// inversion would cost a pass over the whole list: a queue with a million tracked
+/// entries and a few thousand inversions kept the collector busy for minutes after a
+/// 300 ms run. Retrying the last few kept entries after every free undoes any
+/// reordering within this distance, and a chain tracked entirely backwards (newest
+/// first, against its references) still goes in one pass: each free makes the entry kept
+/// just before it free in turn.
+const RETRY_WINDOW: usize = 16;
+
+/// One pass over the tracked list in tracking order: frees every object nobody else
+/// holds, including those that frees earlier in the pass released (see [`RETRY_WINDOW`]).
+/// Returns how many it freed.
+fn sweep(shared: &Shared, tracked: &mut Vec<Entry>) -> u64 {
     let start = Instant::now();
     let before = tracked.len();
-    if backwards {
-        tracked.reverse();
+    // `tracked[..kept]` are the survivors so far, in order; entries freed are left
+    // behind in `tracked[kept..next]` (stale, overwritten as survivors move down).
+    let mut kept = 0;
+    for next in 0..before {
+        // SAFETY: every entry owns one strong count of the `Arc<T>` its `try_free`
+        // expects; a freed entry leaves the survivors and is never tried again.
+        if unsafe { try_entry(&tracked[next]) } {
+            retry_kept(tracked, &mut kept);
+        } else {
+            tracked.swap(kept, next);
+            kept += 1;
+        }
     }
-    // SAFETY: every entry owns one strong count of the `Arc<T>` its `try_free` expects;
-    // a freed entry is removed, a kept one still owns its count.
-    tracked.retain(|entry| !unsafe { (entry.try_free)(entry.ptr) });
-    if backwards {
-        tracked.reverse();
-    }
-    let freed = (before - tracked.len()) as u64;
+    tracked.truncate(kept);
+    let freed = (before - kept) as u64;
     shared.freed.fetch_add(freed, Ordering::Relaxed);
     shared.sweeps.fetch_add(1, Ordering::Relaxed);
     shared
         .scan_nanos
         .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     freed
+}
+
+/// Tries the last [`RETRY_WINDOW`] survivors again, newest first, removing (in order)
+/// those it frees and starting over after each, since a free may release another.
+fn retry_kept(tracked: &mut [Entry], kept: &mut usize) {
+    'again: loop {
+        for at in (kept.saturating_sub(RETRY_WINDOW)..*kept).rev() {
+            // SAFETY: `tracked[..kept]` are survivors, each owning its count.
+            if unsafe { try_entry(&tracked[at]) } {
+                tracked[at..*kept].rotate_left(1);
+                *kept -= 1;
+                continue 'again;
+            }
+        }
+        return;
+    }
+}
+
+/// Frees `entry`'s object if the collector holds its last reference.
+///
+/// # Safety
+/// `entry` owns one strong count of the `Arc<T>` its `try_free` expects; after `true`
+/// it owns nothing and must not be tried again.
+unsafe fn try_entry(entry: &Entry) -> bool {
+    // SAFETY: the caller's contract is `try_free`'s.
+    unsafe { (entry.try_free)(entry.ptr) }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -456,22 +499,47 @@ mod tests {
     }
 
     #[test]
-    fn one_pass_in_the_right_direction_frees_a_whole_chain() {
+    fn one_pass_frees_a_whole_chain_whichever_way_it_points() {
         let len = if cfg!(miri) { 50 } else { 10_000 };
-        for (forward, backwards) in [(true, false), (false, true)] {
+        for forward in [true, false] {
             let shared = shared();
             let mut tracked = chain(len, forward);
-            assert_eq!(sweep(&shared, &mut tracked, backwards), len as u64);
+            assert_eq!(sweep(&shared, &mut tracked), len as u64);
             assert!(tracked.is_empty());
         }
     }
 
     #[test]
-    fn a_pass_against_the_references_frees_only_the_chain_end() {
+    fn one_pass_frees_a_chain_tracked_out_of_link_order() {
+        let len = if cfg!(miri) { 60 } else { 10_000 };
         let shared = shared();
-        let mut tracked = chain(100, false);
-        assert_eq!(sweep(&shared, &mut tracked, false), 1);
-        assert_eq!(sweep(&shared, &mut tracked, true), 99);
+        let mut tracked = chain(len, true);
+        // Neighbours tracked the wrong way round, as when two threads link in one order
+        // and track in the other; and a run of them tracked backwards.
+        for pair in tracked.chunks_mut(2) {
+            pair.reverse();
+        }
+        tracked[20..30].reverse();
+        assert_eq!(sweep(&shared, &mut tracked), len as u64);
+        assert!(tracked.is_empty());
+    }
+
+    #[test]
+    fn a_pass_keeps_what_is_still_held_in_order() {
+        let shared = shared();
+        let mut tracked = chain(100, true);
+        // Someone still holds the 50th link: it and everything it reaches stay, the 49
+        // links in front of it go.
+        // SAFETY: the entry owns a count of a `Link`; cloning through it adds one.
+        let held = unsafe {
+            Arc::increment_strong_count(tracked[49].ptr.cast::<Link>());
+            Arc::from_raw(tracked[49].ptr.cast::<Link>())
+        };
+        assert_eq!(sweep(&shared, &mut tracked), 49);
+        assert_eq!(tracked.len(), 51);
+        assert_eq!(tracked[0].ptr, Arc::as_ptr(&held).cast());
+        drop(held);
+        assert_eq!(sweep(&shared, &mut tracked), 51);
     }
 }
 
@@ -525,14 +593,10 @@ mod loom_models {
             let mut tracked = Vec::new();
             drain(&shared, &mut tracked);
             if shared.dirty.swap(false, Ordering::Acquire) {
-                assert_eq!(
-                    sweep(&shared, &mut tracked, false),
-                    1,
-                    "hint before release"
-                );
+                assert_eq!(sweep(&shared, &mut tracked), 1, "hint before release");
             }
             worker.join().unwrap();
-            sweep(&shared, &mut tracked, true);
+            sweep(&shared, &mut tracked);
             assert!(tracked.is_empty());
             assert_eq!(shared.freed.load(Ordering::Relaxed), 1);
         });
@@ -559,13 +623,13 @@ mod loom_models {
                 })
             };
             let mut tracked = Vec::new();
-            for backwards in [false, true] {
+            for _ in 0..2 {
                 drain(&shared, &mut tracked);
-                sweep(&shared, &mut tracked, backwards);
+                sweep(&shared, &mut tracked);
             }
             worker.join().unwrap();
             drain(&shared, &mut tracked);
-            sweep(&shared, &mut tracked, false);
+            sweep(&shared, &mut tracked);
             assert!(tracked.is_empty());
             assert_eq!(shared.freed.load(Ordering::Relaxed), 1);
         });

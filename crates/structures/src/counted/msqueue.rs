@@ -58,7 +58,6 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
 
     fn push(&self, value: T) {
         let node = Node::new(Some(value));
-        C::track(&self.domain, &node);
         loop {
             let tail = self.tail.load_full();
             if let Some(next) = tail.next.load_full() {
@@ -70,6 +69,9 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
                 .next
                 .compare_and_swap(&None::<Arc<Node<T>>>, Some(Arc::clone(&node)));
             if previous.is_none() {
+                // Tracked once linked, nearly in link order (see `CountedScheme::track`),
+                // before our own reference goes to the tail: nobody can free it first.
+                C::track(&self.domain, &node);
                 // Swing the tail; if this fails another thread already helped.
                 self.tail.compare_and_swap(&tail, node);
                 break;

@@ -49,7 +49,6 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
 
     fn push(&self, value: T) {
         let node = Node::new(Some(value));
-        C::track(&self.domain, &node);
         let mut head = self.head.load_full();
         loop {
             node.next.store(head.clone());
@@ -59,6 +58,10 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
             }
             head = previous.clone();
         }
+        // Tracked once linked, so the collector sees nodes nearly in link order (see
+        // `CountedScheme::track`); `node` is still ours, so nobody can free it first.
+        C::track(&self.domain, &node);
+        drop(node);
         // The references to former heads this loop held are gone.
         C::released(&self.domain);
     }
