@@ -17,8 +17,8 @@
 //! - bumps the calling thread's [`Tally`] (allocations, frees, bytes allocated, bytes
 //!   freed). The tally lives in a `thread_local!` with `const` initialization and no
 //!   destructor: reading or writing it never allocates (so the allocator never recurses)
-//!   and costs a plain load and store, with no atomic. A thread being torn down is not
-//!   counted rather than panicking (`try_with`). [`thread_tally`] reads it; take one tally
+//!   and costs a plain load and store, with no atomic and no initialization check; it
+//!   stays usable while the thread is torn down. [`thread_tally`] reads it; take one tally
 //!   before a section and one after and subtract them with [`Tally::since`].
 //! - updates process-wide live bytes, live objects and the peak of live bytes ([`live`],
 //!   [`peak_live_bytes`], [`reset_peak`]). Updating shared atomics on every call would put
@@ -27,7 +27,9 @@
 //!   each thread keeps its own running difference (bytes and objects allocated minus
 //!   freed) and adds it to the shared counts only when it reaches [`FLUSH_BYTES`] or
 //!   [`FLUSH_OBJECTS`] either way, and when the thread exits. A thread that allocates and
-//!   frees in turn (a push and a pop) never touches the shared line. The price is
+//!   frees in turn (a push and a pop) never touches the shared line. The flush at exit is
+//!   registered by a thread's first count (its slow path), so the hot path is about a
+//!   dozen instructions: three counters, a high-water mark and a limit check. The price is
 //!   precision: the shared counts may be off by up to the flush thresholds per running
 //!   thread; [`live`] adds the calling thread's own pending difference, so a single
 //!   thread sees its own allocations exactly. For the peak each thread also keeps the
@@ -121,23 +123,44 @@ pub struct Live {
     pub objects: u64,
 }
 
-/// The calling thread's counts. `Cell`s without a destructor: `const` thread-local
-/// storage needs no lazy initialization nor destructor registration, so touching it never
-/// allocates.
-struct ThreadTally {
+/// Everything the allocator keeps per thread, in one `thread_local!` with `const`
+/// initialization and no destructor, so that the hot path is a plain access with no
+/// "is it initialized, is it destroyed" check, and touching it never allocates (the
+/// allocator never recurses).
+struct Local {
+    // The tally.
     allocations: Cell<u64>,
     frees: Cell<u64>,
     bytes_allocated: Cell<u64>,
     bytes_freed: Cell<u64>,
+    /// The live-count difference not yet added to [`GLOBAL`].
+    bytes: Cell<i64>,
+    objects: Cell<i64>,
+    /// The highest `bytes` reached since the last flush: the peak this thread's
+    /// allocations reached on top of the shared count, checked once per flush instead of
+    /// on the shared line at every allocation (a growing heap sets a new peak each time).
+    high: Cell<i64>,
+    /// The pending difference is flushed once it reaches these either way. They start at
+    /// 0, so a thread's first count takes the slow path, which registers the flush at
+    /// thread exit and only then raises them to [`FLUSH_BYTES`] and [`FLUSH_OBJECTS`].
+    /// They stay 0 (every count goes straight to the shared counts) where that
+    /// registration is impossible: another target, or a thread whose destructors ran.
+    byte_limit: Cell<i64>,
+    object_limit: Cell<i64>,
 }
 
 thread_local! {
-    static TALLY: ThreadTally = const {
-        ThreadTally {
+    static LOCAL: Local = const {
+        Local {
             allocations: Cell::new(0),
             frees: Cell::new(0),
             bytes_allocated: Cell::new(0),
             bytes_freed: Cell::new(0),
+            bytes: Cell::new(0),
+            objects: Cell::new(0),
+            high: Cell::new(0),
+            byte_limit: Cell::new(0),
+            object_limit: Cell::new(0),
         }
     };
 }
@@ -164,84 +187,54 @@ pub const FLUSH_OBJECTS: i64 = 1024;
 
 /// Whether threads batch their live-count updates. Only where thread-local destructors
 /// are registered without calling the Rust allocator (glibc's
-/// `__cxa_thread_atexit_impl`): elsewhere std registers them in a `Vec`, and the first
-/// count on a thread would allocate from inside the allocator.
+/// `__cxa_thread_atexit_impl`): elsewhere std registers them in a `Vec`, and registering
+/// from inside the allocator would allocate.
 const BATCHED: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
 
-/// A thread's live-count difference not yet added to [`GLOBAL`]; flushed when the thread
-/// exits.
-struct Pending {
-    bytes: Cell<i64>,
-    objects: Cell<i64>,
-    /// The highest `bytes` reached since the last flush: the peak this thread's
-    /// allocations reached on top of the shared count, checked once per flush instead of
-    /// once per allocation (a growing heap sets a new peak on every allocation).
-    high: Cell<i64>,
+/// Flushes the thread's pending difference when the thread exits. Registered by the
+/// slow path of the thread's first count; holds nothing itself.
+struct FlushAtExit;
+
+impl Drop for FlushAtExit {
+    fn drop(&mut self) {
+        // Later counts on this thread (other thread-locals' destructors) go straight to
+        // the shared counts: nothing would flush them any more.
+        let _ = LOCAL.try_with(|l| {
+            l.byte_limit.set(0);
+            l.object_limit.set(0);
+            l.flush();
+        });
+    }
 }
 
-impl Pending {
+thread_local! {
+    static FLUSH_AT_EXIT: FlushAtExit = const { FlushAtExit };
+}
+
+impl Local {
     fn flush(&self) {
         let (bytes, objects) = (self.bytes.replace(0), self.objects.replace(0));
-        let high = self.high.replace(0);
+        let high = self.high.replace(0).max(bytes);
         let shared = GLOBAL.live_bytes.fetch_add(bytes, Ordering::Relaxed);
         if objects != 0 {
             GLOBAL.live_objects.fetch_add(objects, Ordering::Relaxed);
         }
         raise_peak(shared + high);
     }
-}
 
-impl Drop for Pending {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-thread_local! {
-    static PENDING: Pending = const {
-        Pending {
-            bytes: Cell::new(0),
-            objects: Cell::new(0),
-            high: Cell::new(0),
+    /// A count reached a limit: flush, and on the thread's first count arm batching.
+    #[cold]
+    #[inline(never)]
+    fn limit_reached(&self) {
+        if BATCHED && self.byte_limit.get() == 0 {
+            // Registering the exit flush fails only while the thread's destructors run;
+            // then batching stays off.
+            if FLUSH_AT_EXIT.try_with(|_| ()).is_ok() {
+                self.byte_limit.set(FLUSH_BYTES);
+                self.object_limit.set(FLUSH_OBJECTS);
+            }
         }
-    };
-}
-
-/// This thread's pending bytes, objects and high-water bytes, zeros where there are none.
-fn pending() -> (i64, i64, i64) {
-    if !BATCHED {
-        return (0, 0, 0);
-    }
-    PENDING
-        .try_with(|p| (p.bytes.get(), p.objects.get(), p.high.get()))
-        .unwrap_or((0, 0, 0))
-}
-
-/// Adds `bytes` and `objects` (negative for a free) to the live counts, through this
-/// thread's pending difference where there is one, and checks the peak after an
-/// allocation.
-#[inline]
-fn add_live(bytes: i64, objects: i64) {
-    let batched = BATCHED
-        && PENDING
-            .try_with(|p| {
-                let b = p.bytes.get() + bytes;
-                let o = p.objects.get() + objects;
-                p.bytes.set(b);
-                p.objects.set(o);
-                if b > p.high.get() {
-                    p.high.set(b);
-                }
-                if b.abs() >= FLUSH_BYTES || o.abs() >= FLUSH_OBJECTS {
-                    p.flush();
-                }
-            })
-            .is_ok();
-    if !batched {
-        // Not batching, or this thread's destructors already ran: update directly.
-        let shared = GLOBAL.live_bytes.fetch_add(bytes, Ordering::Relaxed);
-        GLOBAL.live_objects.fetch_add(objects, Ordering::Relaxed);
-        raise_peak(shared + bytes);
+        self.flush();
     }
 }
 
@@ -254,30 +247,40 @@ fn raise_peak(candidate: i64) {
     }
 }
 
+/// This thread's pending bytes, objects and high-water bytes.
+fn pending() -> (i64, i64, i64) {
+    LOCAL.with(|l| (l.bytes.get(), l.objects.get(), l.high.get()))
+}
+
 /// The calling thread's counts since it started. All zero unless [`CountingAlloc`] is the
 /// global allocator.
 pub fn thread_tally() -> Tally {
-    TALLY
-        .try_with(|t| Tally {
-            allocations: t.allocations.get(),
-            frees: t.frees.get(),
-            bytes_allocated: t.bytes_allocated.get(),
-            bytes_freed: t.bytes_freed.get(),
-        })
-        .unwrap_or_default()
+    LOCAL.with(|l| Tally {
+        allocations: l.allocations.get(),
+        frees: l.frees.get(),
+        bytes_allocated: l.bytes_allocated.get(),
+        bytes_freed: l.bytes_freed.get(),
+    })
 }
 
-/// Cleared by [`stop_counting`]; read (relaxed) on every allocation and free.
+/// Cleared by [`stop_counting`] and [`set_counting`]; read (relaxed) on every allocation
+/// and free.
 static COUNTING: AtomicBool = AtomicBool::new(true);
 
 /// Stops counting for the rest of the process: from now on the allocator only forwards to
-/// [`System`]. One way only — blocks allocated before and freed after would make the live
-/// counts wrong if counting resumed. It exists to measure what counting costs: the
-/// harness's `run --overhead` runs its uninstrumented half in a process that called this
-/// first thing, and what remains of the instrumentation there is one relaxed load and a
-/// branch per call.
+/// [`System`], and what remains of the instrumentation is one relaxed load and a branch
+/// per call. For a process that is to run bare (`run --no-instrumentation`).
 pub fn stop_counting() {
-    COUNTING.store(false, Ordering::Relaxed);
+    set_counting(false);
+}
+
+/// Pauses (`false`) or resumes (`true`) counting. Blocks allocated while paused and freed
+/// after count as negative, so the live counts and the peak mean nothing once counting
+/// has been paused; the tallies of sections run entirely while counting stay right. It
+/// exists to measure what counting costs in one process: `run --overhead` alternates
+/// counted and bare repeats of the same row, adjacent in time.
+pub fn set_counting(on: bool) {
+    COUNTING.store(on, Ordering::Relaxed);
 }
 
 /// Whether [`CountingAlloc`] is this process's global allocator: whether an allocation
@@ -314,16 +317,10 @@ pub fn peak_live_bytes() -> u64 {
 
 /// Starts a new peak from the current live byte count (as [`live`] sees it).
 pub fn reset_peak() {
-    let bytes = if BATCHED {
-        PENDING
-            .try_with(|p| {
-                p.high.set(p.bytes.get());
-                p.bytes.get()
-            })
-            .unwrap_or(0)
-    } else {
-        0
-    };
+    let bytes = LOCAL.with(|l| {
+        l.high.set(l.bytes.get());
+        l.bytes.get()
+    });
     let now = GLOBAL.live_bytes.load(Ordering::Relaxed) + bytes;
     GLOBAL.peak_bytes.store(now, Ordering::Relaxed);
 }
@@ -334,13 +331,22 @@ fn count_alloc(size: usize) {
     if !COUNTING.load(Ordering::Relaxed) {
         return;
     }
-    // A thread being torn down is not counted in its tally (the live counts still are).
-    let _ = TALLY.try_with(|t| {
-        t.allocations.set(t.allocations.get().wrapping_add(1));
-        t.bytes_allocated
-            .set(t.bytes_allocated.get().wrapping_add(size as u64));
+    LOCAL.with(|l| {
+        l.allocations.set(l.allocations.get().wrapping_add(1));
+        l.bytes_allocated
+            .set(l.bytes_allocated.get().wrapping_add(size as u64));
+        let bytes = l.bytes.get() + size as i64;
+        let objects = l.objects.get() + 1;
+        l.bytes.set(bytes);
+        l.objects.set(objects);
+        if bytes > l.high.get() {
+            l.high.set(bytes);
+        }
+        // Only the upward limits: an allocation cannot take the difference down.
+        if bytes >= l.byte_limit.get() || objects >= l.object_limit.get() {
+            l.limit_reached();
+        }
     });
-    add_live(size as i64, 1);
 }
 
 /// Counts one free of `size` bytes on this thread and in the live counts.
@@ -349,12 +355,18 @@ fn count_free(size: usize) {
     if !COUNTING.load(Ordering::Relaxed) {
         return;
     }
-    let _ = TALLY.try_with(|t| {
-        t.frees.set(t.frees.get().wrapping_add(1));
-        t.bytes_freed
-            .set(t.bytes_freed.get().wrapping_add(size as u64));
+    LOCAL.with(|l| {
+        l.frees.set(l.frees.get().wrapping_add(1));
+        l.bytes_freed
+            .set(l.bytes_freed.get().wrapping_add(size as u64));
+        let bytes = l.bytes.get() - size as i64;
+        let objects = l.objects.get() - 1;
+        l.bytes.set(bytes);
+        l.objects.set(objects);
+        if bytes <= -l.byte_limit.get() || objects <= -l.object_limit.get() {
+            l.limit_reached();
+        }
     });
-    add_live(-(size as i64), -1);
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged and
