@@ -69,7 +69,7 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
     Ok(settings)
 }
 
-fn selection(args: &RunArgs) -> Selection {
+pub fn selection(args: &RunArgs) -> Selection {
     Selection {
         backends: args.backends.clone(),
         structures: args.structures.clone(),
