@@ -64,12 +64,15 @@ fn a_short_run_over_every_backend_writes_results_csv_and_a_report() {
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     for entry in &entries {
         assert!(
-            html.contains(&format!("data-backend=\"{}\"", entry.name)),
+            html.contains(&format!(
+                "<svg class=\"chart\" data-backend=\"{}\"",
+                entry.name
+            )),
             "no chart for {}",
             entry.name
         );
     }
-    assert!(html.contains("data-backend=\"handoff-sweep\""));
+    assert!(html.contains("<svg class=\"chart\" data-backend=\"handoff-sweep\""));
 
     let csv = std::fs::read_to_string(dir.path().join("run.csv")).unwrap();
     assert_eq!(
