@@ -156,6 +156,9 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
                 "warning: this is a debug build; its numbers say little. Use `cargo run --release`."
             );
         }
+        if let Some(emulation) = &file.metadata.emulation {
+            eprintln!("warning: running under emulation, {emulation}.");
+        }
         eprintln!(
             "{} suite: {} rows ({} combinations do not apply), {} repeats of {:?} each, \
              about {:.0} s; writing {}",

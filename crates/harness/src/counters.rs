@@ -293,7 +293,13 @@ mod imp {
             text.split(" (os error").next().unwrap_or("")
         );
         let denied = err.kind() == io::ErrorKind::PermissionDenied;
-        if denied && hardware && software_opened {
+        if crate::metadata::emulation().is_some() {
+            // Whatever errno qemu made up, the kernel never saw the request.
+            format!(
+                "unavailable under emulation ({why}): qemu user mode does not hand perf \
+                 events to the kernel; run on the machine itself"
+            )
+        } else if denied && hardware && software_opened {
             format!("unsupported by this CPU or hypervisor ({why}, while software counters open)")
         } else if denied && perfmon_capable() {
             format!("permission denied despite CAP_PERFMON ({why}): seccomp or an LSM blocks it")

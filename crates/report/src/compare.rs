@@ -75,6 +75,8 @@ pub(crate) fn text(inputs: &[Input]) -> String {
         let m = &input.file.metadata;
         let debug = if m.profile == "debug" {
             "  WARNING: debug build, numbers are not meaningful"
+        } else if m.emulation.is_some() {
+            "  WARNING: run under emulation, timings are not meaningful"
         } else {
             ""
         };

@@ -67,6 +67,11 @@ pub struct Metadata {
     pub started_at: String,
     /// The command line that produced the file.
     pub command: String,
+    /// Set when the binary ran under emulation (qemu user mode: an ARM binary on an
+    /// x86_64 kernel), saying so: its timings mean nothing, its checks still hold. `null`
+    /// when native. Absent in files written before it existed, which read as native.
+    #[serde(default)]
+    pub emulation: Option<String>,
 }
 
 /// Settings every row of a file shares.

@@ -13,6 +13,7 @@ fn metadata() -> Metadata {
         kernel: "6.1.0".into(),
         started_at: "2026-11-23T10:00:00Z".into(),
         command: "reclaim-bench".into(),
+        emulation: None,
     }
 }
 
@@ -83,6 +84,23 @@ fn a_file_round_trips_through_save_and_load() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\"instructions\": null"), "{text}");
     assert!(text.contains("\"ops_per_sec\": null"), "{text}");
+}
+
+#[test]
+fn a_file_from_before_the_emulation_field_reads_as_native() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.json");
+    let mut emulated = file(vec![valid_row()]);
+    emulated.metadata.emulation = Some("arm binary on a x86_64 kernel".into());
+    emulated.save(&path).unwrap();
+    assert_eq!(ResultFile::load(&path).unwrap(), emulated);
+    let older = std::fs::read_to_string(&path).unwrap().replace(
+        "\"emulation\": \"arm binary on a x86_64 kernel\"",
+        "\"old\": 1",
+    );
+    assert!(!older.contains("\"emulation\""));
+    std::fs::write(&path, older).unwrap();
+    assert_eq!(ResultFile::load(&path).unwrap().metadata.emulation, None);
 }
 
 #[test]

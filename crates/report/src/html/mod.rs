@@ -120,6 +120,15 @@ fn header(inputs: &[Input]) -> String {
                 html(&input.label)
             );
         }
+        if let Some(emulation) = &input.file.metadata.emulation {
+            let _ = writeln!(
+                out,
+                "<p class=\"warning\"><b>Emulated:</b> {tag} {} ran under emulation: {}. \
+                 Read it for correctness (every row still checked itself), not for speed.</p>",
+                html(&input.label),
+                html(emulation)
+            );
+        }
         if !input.file.settings.instrumented {
             let _ = writeln!(
                 out,
@@ -150,7 +159,13 @@ fn input_card(index: usize, input: &Input) -> String {
             format!("{} ({} hardware threads)", html(&m.cpu_model), m.cores),
         ),
         ("kernel", html(&m.kernel)),
-        ("target", html(&m.target)),
+        (
+            "target",
+            match &m.emulation {
+                Some(_) => format!("{} <span class=\"bad\">emulated ⚠</span>", html(&m.target)),
+                None => html(&m.target),
+            },
+        ),
         ("rustc", html(&m.rustc)),
         ("commit", format!("<code>{}</code>", html(&m.git_sha))),
         ("profile", profile),

@@ -53,6 +53,7 @@ pub(super) fn metadata(host: &str, target: &str, sha: &str) -> Metadata {
         kernel: "6.1.0-18-cloud-amd64".into(),
         started_at: "2025-11-23T10:00:00Z".into(),
         command: "reclaim-bench run --suite quick".into(),
+        emulation: None,
     }
 }
 

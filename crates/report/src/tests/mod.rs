@@ -341,6 +341,19 @@ fn odd_inputs() -> Vec<Input> {
 }
 
 #[test]
+fn an_emulated_run_is_flagged_in_the_report_and_the_comparison() {
+    let mut emulated = fixture::laptop();
+    emulated.metadata.emulation = Some("arm binary on a x86_64 kernel (qemu user mode)".into());
+    let inputs = vec![input(fixture::laptop()), input(emulated)];
+    let html = render_html(&inputs);
+    assert_eq!(html.matches("<b>Emulated:</b>").count(), 1);
+    assert!(html.contains("arm binary on a x86_64 kernel"));
+    let text = compare_text(&inputs);
+    assert_eq!(text.matches("run under emulation").count(), 1, "{text}");
+    assert!(!render_html(&inputs[..1]).contains("<b>Emulated:</b>"));
+}
+
+#[test]
 fn odd_files_never_panic() {
     let inputs = odd_inputs();
     let html = render_html(&inputs);
