@@ -18,6 +18,22 @@ pub fn list() -> Result<(), String> {
     }
 }
 
+/// Prints the names of the backends `patterns` (comma-separated names or globs) select.
+pub fn names(patterns: &str) -> Result<(), String> {
+    let selection = reclaim_harness::Selection {
+        backends: patterns.split(',').map(str::to_owned).collect(),
+        ..Default::default()
+    };
+    let targets = reclaim_harness::targets(&selection, &reclaim_registry::entries())
+        .map_err(|e| e.to_string())?;
+    let names: String = targets.iter().map(|t| t.name() + "\n").collect();
+    let mut out = io::stdout().lock();
+    match out.write_all(names.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        _ => Ok(()),
+    }
+}
+
 fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     writeln!(out, "Backends:")?;
     out.write_all(backends(entries).as_bytes())?;

@@ -41,7 +41,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the backends, the workloads and which performance counters this machine has.
-    List,
+    List {
+        /// Print only the names of the backends these names or globs select, one per line
+        /// (for scripts: `list --names 'treiber-*'`).
+        #[arg(long, value_name = "PATTERNS", num_args = 0..=1, default_missing_value = "*")]
+        names: Option<String>,
+    },
     /// Measure backends on workloads; writes a result file and an HTML report.
     Run(RunArgs),
     /// Render one self-contained HTML report from one or more result files.
@@ -146,7 +151,10 @@ fn main() -> ExitCode {
         reclaim_alloc::stop_counting();
     }
     let result = match command {
-        Command::List => list::list(),
+        Command::List { names: None } => list::list(),
+        Command::List {
+            names: Some(patterns),
+        } => list::names(&patterns),
         Command::Run(args) if args.overhead => overhead::overhead(&args),
         Command::Run(args) => run::run(&args).map(|_| ()),
         Command::Report { files, output } => run::report(&files, &output),

@@ -7,8 +7,24 @@ use std::process::{Command, Output};
 
 use reclaim_results::ResultFile;
 
+/// A command that runs `exe`, through `RECLAIM_TEST_RUNNER` when it is set (`qemu-arm -L
+/// /usr/arm-linux-gnueabihf`, from scripts/test-cross.sh): an ARM test binary on an
+/// x86_64 host cannot start an ARM child by itself.
+fn command(exe: impl AsRef<std::ffi::OsStr>) -> Command {
+    let runner = std::env::var("RECLAIM_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    }
+}
+
 fn bench(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reclaim-bench"))
+    command(env!("CARGO_BIN_EXE_reclaim-bench"))
         .args(args)
         .current_dir(dir)
         .output()
@@ -60,6 +76,21 @@ fn a_short_run_over_every_backend_writes_results_csv_and_a_report() {
     // This binary installs the counting allocator: memory is measured, not null.
     assert!(file.rows.iter().all(|r| r.memory.is_some()));
     assert_eq!(file.metadata.target, env!("RECLAIM_TARGET"));
+    // Under qemu (scripts/test-cross.sh) the file says so, and no perf counter carries a
+    // number: qemu never hands the events to the kernel, so any value would be made up.
+    if let Some(emulation) = &file.metadata.emulation {
+        assert!(emulation.contains("qemu"), "{emulation}");
+        for row in &file.rows {
+            for (name, value) in &row.counters {
+                if name == "context-switches" {
+                    continue; // getrusage, which the host kernel answers for the thread
+                }
+                assert_eq!(*value, None, "{} {name} under emulation", row.backend);
+                let why = row.counter_errors.get(name).map_or("", String::as_str);
+                assert!(why.contains("emulation"), "{} {name}: {why}", row.backend);
+            }
+        }
+    }
 
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     for entry in &entries {
@@ -138,9 +169,27 @@ fn report_and_compare_read_result_files_back() {
 }
 
 #[test]
+fn list_names_expands_globs_in_registry_order() {
+    let out = bench(&["list", "--names", "*-hp,treiber-e*"], Path::new("."));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        names.lines().collect::<Vec<_>>(),
+        ["treiber-ebr", "treiber-hp", "msqueue-hp"]
+    );
+    let all = bench(&["list", "--names"], Path::new("."));
+    let count = String::from_utf8_lossy(&all.stdout).lines().count();
+    assert_eq!(
+        count,
+        reclaim_registry::entries().len() + 5,
+        "backends and strategies"
+    );
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
@@ -153,6 +202,10 @@ fn bad_input_is_a_clear_error() {
         (&["run", "-d", "soon"], "try `100ms` or `2s`"),
         (&["run", "-r", "0"], "repeats must be 1"),
         (&["report", "missing.json"], "missing.json"),
+        (
+            &["list", "--names", "treiber-*,qsbr"],
+            "valid backends: treiber-leak",
+        ),
     ];
     for (args, message) in cases {
         let out = bench(args, dir.path());

@@ -19,7 +19,7 @@ mod sampler;
 pub mod settings;
 pub mod workload;
 
-pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan};
+pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan, targets};
 pub use settings::{Settings, Suite};
 pub use workload::{Shape, Workload};
 

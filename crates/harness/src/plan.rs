@@ -137,7 +137,7 @@ pub fn plan(
     cores: usize,
 ) -> Result<Plan, PlanError> {
     let workloads = select_workloads(&selection.workloads)?;
-    let targets = select_targets(selection, entries)?;
+    let targets = targets(selection, entries)?;
     let threads = selection
         .threads
         .clone()
@@ -226,7 +226,9 @@ fn handoff_info(strategy: Strategy) -> (String, &'static str, String) {
     (target.name(), target.structure(), target.scheme())
 }
 
-fn select_targets(selection: &Selection, entries: &[Entry]) -> Result<Vec<Target>, PlanError> {
+/// The backends and handoff strategies `selection` names (by name or glob, structure and
+/// scheme), in registry order; an error naming the valid choices for an unknown one.
+pub fn targets(selection: &Selection, entries: &[Entry]) -> Result<Vec<Target>, PlanError> {
     let mut candidates: Vec<(Target, String, String, String)> = entries
         .iter()
         .map(|e| {

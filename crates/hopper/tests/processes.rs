@@ -297,6 +297,22 @@ fn receive_exactly(
 // The parent's side of a child
 // ---------------------------------------------------------------------------------------
 
+/// A command that runs `exe`, through `RECLAIM_TEST_RUNNER` when it is set (`qemu-arm -L
+/// /usr/arm-linux-gnueabihf`, from scripts/test-cross.sh): an ARM test binary on an
+/// x86_64 host cannot start an ARM child by itself.
+fn command(exe: impl AsRef<std::ffi::OsStr>) -> Command {
+    let runner = std::env::var("RECLAIM_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    }
+}
+
 /// A running child: its stdout as lines, its stderr collected, never waited on without
 /// a deadline, killed if dropped while still running.
 struct Spawned {
@@ -310,7 +326,7 @@ struct Spawned {
 impl Spawned {
     fn start(role: &'static str, dir: &Path) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let mut child = Command::new(exe)
+        let mut child = command(exe)
             .env(ROLE_VAR, role)
             .env(DIR_VAR, dir)
             .stdin(Stdio::null())
