@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Cachegrind over one run of each selected backend, simulating caches and branch
+# predictors with an explicit geometry, so that machines compare: cachegrind cannot read
+# an ARM CPU's caches, and a laptop's own would make its numbers incomparable with a
+# Pi's. Instruction counts are exact and repeatable; miss rates are the simulator's.
+#
+# Usage: scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options]
+#   --pi3   Raspberry Pi 3 (Cortex-A53): --I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64
+#   --pi4   Raspberry Pi 4 (Cortex-A72): --I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64
+#   --host  this machine's, read from /sys/devices/system/cpu/cpu0/cache (the default)
+# Output, per backend: <backend>.<workload>.<threads>t.cachegrind.out (cg_annotate reads
+# it), .cachegrind.summary.json, .cachegrind.geometry, and the harness's .json.
+# Valgrind runs the threads one at a time: contention is not what this measures.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/driver.sh
+source "$here/lib/driver.sh"
+
+usage() {
+    echo "usage: $0 [--pi3 | --pi4 | --host] [options]"
+    driver_usage
+    exit "${1:-0}"
+}
+machine=host
+while (($#)); do
+    case $1 in
+    -h | --help) usage ;;
+    --pi3 | --pi4 | --host) machine=${1#--}; shift ;;
+    --) shift; DRIVER_EXTRA=("$@"); break ;;
+    *) driver_option "$@" || { echo "unknown option $1" >&2; usage 2; }; shift "$SHIFT" ;;
+    esac
+done
+command -v valgrind >/dev/null || {
+    echo "cachegrind.sh: no valgrind (apt-get install valgrind)" >&2
+    exit 1
+}
+case $machine in
+pi3) geometry="--I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64" ;;
+pi4) geometry="--I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64" ;;
+host) geometry=$(python3 "$here/lib/drivers.py" host-geometry) ;;
+esac
+driver_prepare
+
+for backend in "${DRIVER_SELECTED[@]}"; do
+    prefix=$(driver_prefix "$backend")
+    echo "$machine: $geometry" >"$prefix.cachegrind.geometry"
+    # shellcheck disable=SC2086 # the geometry is three options
+    driver_run "$backend" valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes \
+        $geometry --cachegrind-out-file="$prefix.cachegrind.out" --log-file="$prefix.cachegrind.log"
+    python3 "$here/lib/drivers.py" cachegrind "$prefix"
+done
+echo "cachegrind.sh: results in $DRIVER_OUT (cg_annotate <file>.cachegrind.out for functions)"

@@ -1,0 +1,89 @@
+# Sourced by perf.sh, cachegrind.sh and massif.sh: the options they share, the binary
+# they drive and where their files go.
+#
+# Each driver runs `reclaim-bench run` once per selected backend, bare
+# (--no-instrumentation: no sampler thread, counting allocator or latency timing in what
+# the tool measures), one repeat, and writes into the output directory, per backend:
+#   <backend>.<workload>.<threads>t.json   the harness's result file (operations, check)
+# plus the tool's own files next to it. compare.sh reads two such directories.
+
+DRIVER_BACKENDS=treiber-ebr,treiber-hp
+DRIVER_WORKLOAD=pairs
+DRIVER_THREADS=1
+DRIVER_DURATION=1s
+DRIVER_BIN=${RECLAIM_BENCH:-}
+DRIVER_OUT=
+DRIVER_EXTRA=()
+
+driver_usage() {
+    cat <<EOF
+  -b, --backend LIST   backends, comma-separated or globs (default: $DRIVER_BACKENDS)
+  -w, --workload NAME  workload (default: $DRIVER_WORKLOAD)
+  -t, --threads N      threads (default: $DRIVER_THREADS; valgrind runs threads one at a time)
+  -d, --duration D     how long each run measures (default: $DRIVER_DURATION)
+      --bin PATH       the reclaim-bench binary (default: \$RECLAIM_BENCH, or
+                       target/release/reclaim-bench, built if missing)
+  -o, --out DIR        output directory (default: results/drivers/<host>-<arch>)
+  -- ARGS              more arguments for \`reclaim-bench run\`
+EOF
+}
+
+# Parses one shared option; returns 1 for an option it does not know. Sets SHIFT to how
+# many words it used.
+driver_option() {
+    SHIFT=2
+    case $1 in
+    -b | --backend) DRIVER_BACKENDS=$2 ;;
+    -w | --workload) DRIVER_WORKLOAD=$2 ;;
+    -t | --threads) DRIVER_THREADS=$2 ;;
+    -d | --duration) DRIVER_DURATION=$2 ;;
+    --bin) DRIVER_BIN=$2 ;;
+    -o | --out) DRIVER_OUT=$2 ;;
+    *) return 1 ;;
+    esac
+    if [[ -z ${2:-} ]]; then
+        echo "$1 needs a value" >&2
+        exit 2
+    fi
+}
+
+# Resolves the binary and the output directory, and lists the selected backends (the
+# binary expands globs: `reclaim-bench list`'s names). Call after parsing.
+driver_prepare() {
+    local repo
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    if [[ -z $DRIVER_BIN ]]; then
+        DRIVER_BIN=$repo/target/release/reclaim-bench
+        if [[ ! -x $DRIVER_BIN ]]; then
+            echo "building $DRIVER_BIN" >&2
+            cargo build --release --locked --manifest-path "$repo/Cargo.toml" >&2
+        fi
+    fi
+    [[ -x $DRIVER_BIN ]] || {
+        echo "no reclaim-bench binary at $DRIVER_BIN" >&2
+        exit 1
+    }
+    if [[ -z $DRIVER_OUT ]]; then
+        DRIVER_OUT=results/drivers/$(hostname)-$(uname -m)
+    fi
+    mkdir -p "$DRIVER_OUT"
+    # One name per line; `list --names` fails with the valid names on an unknown one.
+    mapfile -t DRIVER_SELECTED < <("$DRIVER_BIN" list --names "$DRIVER_BACKENDS")
+    ((${#DRIVER_SELECTED[@]})) || exit 1
+}
+
+# The file prefix of one backend's run.
+driver_prefix() {
+    echo "$DRIVER_OUT/$1.$DRIVER_WORKLOAD.${DRIVER_THREADS}t"
+}
+
+# `reclaim-bench run` for one backend, bare, writing <prefix>.json; the tool's command
+# goes before it ("$@").
+driver_run() {
+    local backend=$1
+    shift
+    "$@" "$DRIVER_BIN" run --backend "$backend" --workload "$DRIVER_WORKLOAD" \
+        --threads "$DRIVER_THREADS" --duration "$DRIVER_DURATION" --repeats 1 \
+        --no-instrumentation --no-report --quiet --output "$(driver_prefix "$backend").json" \
+        "${DRIVER_EXTRA[@]}"
+}

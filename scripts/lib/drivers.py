@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Reads what the perf and valgrind drivers wrote and turns it into tables.
+
+    drivers.py perf PREFIX         summary of PREFIX.perf.csv (+ PREFIX.json)
+    drivers.py cachegrind PREFIX   summary of PREFIX.cachegrind.out (+ PREFIX.json)
+    drivers.py massif PREFIX       the heap high-water mark in PREFIX.massif.out
+    drivers.py compare DIR_A DIR_B the side-by-side table of two driver directories
+    drivers.py per-million PREFIX OUT  PREFIX.cachegrind.out scaled to 10^6 operations
+    drivers.py host-geometry       valgrind --I1/--D1/--LL options for this machine
+
+Every summary is also written as PREFIX.<tool>.summary.json, which `compare` reads.
+A number that was not measured is `null` and shows as "unsupported" (perf) or "-",
+never as 0. Per-operation figures divide whole-process counts by the operations the
+harness completed, so they include the run's setup and teardown (building the
+container, starting threads, draining): a few percent at the drivers' 1 s default.
+"""
+
+import glob
+import json
+import os
+import sys
+
+PERF_EVENTS = [
+    "task-clock", "context-switches", "page-faults", "cycles", "instructions",
+    "branches", "branch-misses", "cache-references", "cache-misses",
+]
+
+
+def fail(message):
+    print(f"drivers.py: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def load_run(prefix):
+    """The harness's result file of one driver run: its one row and metadata."""
+    path = prefix + ".json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read {path}: {e}")
+    rows = data.get("rows") or []
+    if len(rows) != 1:
+        fail(f"{path}: expected one row, found {len(rows)}")
+    row = rows[0]
+    if not row.get("valid"):
+        fail(f"{path}: the run failed its check: {row.get('error')}")
+    return data["metadata"], row
+
+
+def base_summary(prefix):
+    metadata, row = load_run(prefix)
+    ops = sum(row.get("per_thread_ops") or [])
+    if ops <= 0:
+        fail(f"{prefix}.json: no operations completed")
+    throughput = (row.get("ops_per_sec") or {}).get("median")
+    return {
+        "backend": row["backend"],
+        "workload": row["workload"],
+        "threads": row["threads"],
+        "ops": ops,
+        "ops_per_sec": throughput,
+        "host": metadata.get("host"),
+        "target": metadata.get("target"),
+        "cpu": metadata.get("cpu_model"),
+        "emulation": metadata.get("emulation"),
+    }
+
+
+def write_summary(prefix, tool, summary):
+    with open(f"{prefix}.{tool}.summary.json", "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+
+
+def ratio(part, whole):
+    return None if part is None or not whole else part / whole
+
+
+def fmt(value, spec="{:.2f}", missing="-"):
+    return missing if value is None else spec.format(value)
+
+
+def table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
+    return "\n".join([line(header)] + [line(r) for r in rows]) + "\n"
+
+
+# ------------------------------------------------------------------------------- perf
+
+def parse_perf_csv(path):
+    """`perf stat -x,` output: {event: count or None}, {event: why not}."""
+    counts, reasons = {e: None for e in PERF_EVENTS}, {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        fail(f"cannot read {path}: {e}")
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(",")
+        if len(fields) < 3:
+            continue
+        value, event = fields[0], fields[2]
+        # perf may suffix modifiers (cycles:u); the event is what comes before.
+        event = event.split(":")[0]
+        if event not in counts:
+            continue
+        if value.startswith("<"):
+            reasons[event] = value.strip("<>")  # "not supported", "not counted"
+            continue
+        try:
+            counts[event] = float(value)
+        except ValueError:
+            reasons[event] = f"unreadable: {value!r}"
+    for event in PERF_EVENTS:
+        if counts[event] is None and event not in reasons:
+            reasons[event] = "not in perf's output"
+    return counts, reasons
+
+
+def perf(prefix):
+    summary = base_summary(prefix)
+    counts, reasons = parse_perf_csv(prefix + ".perf.csv")
+    summary["perf"] = counts
+    summary["perf_unsupported"] = reasons
+    write_summary(prefix, "perf", summary)
+    ops = summary["ops"]
+    rows = []
+    for event in PERF_EVENTS:
+        value = counts[event]
+        if value is None:
+            rows.append([event, f"unsupported (perf: {reasons[event]})", ""])
+        else:
+            per_op = value / ops * (1e6 if event == "task-clock" else 1)
+            unit = "ns/op" if event == "task-clock" else "/op"
+            rows.append([event, f"{value:,.0f}" + (" ms" if event == "task-clock" else ""),
+                         f"{per_op:.3g} {unit}"])
+    misses = ratio(counts["branch-misses"], counts["branches"])
+    cache = ratio(counts["cache-misses"], counts["cache-references"])
+    print(f"{summary['backend']} × {summary['workload']} × {summary['threads']} threads "
+          f"on {summary['cpu']} ({summary['target']}): {ops:,} operations, "
+          f"{fmt(summary['ops_per_sec'] and summary['ops_per_sec'] / 1e6)} M ops/s")
+    if summary["emulation"]:
+        print(f"  WARNING: {summary['emulation']}")
+    print(table(["EVENT", "COUNT", "PER OPERATION"], rows), end="")
+    print(f"branch-miss rate {fmt(misses, '{:.2%}', 'unsupported')}, "
+          f"cache-miss rate {fmt(cache, '{:.2%}', 'unsupported')}")
+
+
+# ------------------------------------------------------------------------- cachegrind
+
+def parse_cachegrind(path):
+    """{event: total} from a cachegrind output file's `events:` and `summary:` lines."""
+    events, totals = None, None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("events:"):
+                    events = line.split()[1:]
+                elif line.startswith("summary:"):
+                    totals = [int(v) for v in line.split()[1:]]
+    except OSError as e:
+        fail(f"cannot read {path}: {e}")
+    if not events or totals is None:
+        fail(f"{path}: no events/summary lines; is it a cachegrind output file?")
+    return dict(zip(events, totals))
+
+
+def cache_rates(t):
+    """Cachegrind's own definitions of the rates, None where a simulation was off."""
+    get = lambda k: t.get(k)
+    data = (get("Dr") or 0) + (get("Dw") or 0)
+    d1 = None if "D1mr" not in t else ((t["D1mr"] + t.get("D1mw", 0)) / data if data else None)
+    refs = t.get("Ir", 0) + data
+    ll = None if "DLmr" not in t else (
+        (t.get("ILmr", 0) + t["DLmr"] + t.get("DLmw", 0)) / refs if refs else None)
+    branches = t.get("Bc", 0) + t.get("Bi", 0)
+    mispredict = None if "Bcm" not in t else (
+        (t["Bcm"] + t.get("Bim", 0)) / branches if branches else None)
+    return {"d1_miss_rate": d1, "ll_miss_rate": ll, "mispredict_rate": mispredict}
+
+
+def cachegrind(prefix):
+    summary = base_summary(prefix)
+    totals = parse_cachegrind(prefix + ".cachegrind.out")
+    summary["cachegrind"] = totals
+    summary.update(cache_rates(totals))
+    summary["instructions_per_op"] = totals.get("Ir", 0) / summary["ops"]
+    geometry = prefix + ".cachegrind.geometry"
+    if os.path.exists(geometry):
+        with open(geometry, encoding="utf-8") as f:
+            summary["geometry"] = f.read().strip()
+    write_summary(prefix, "cachegrind", summary)
+    print(f"{summary['backend']} × {summary['workload']} × {summary['threads']} threads, "
+          f"{summary['ops']:,} operations under cachegrind ({summary.get('geometry', '?')}): "
+          f"{summary['instructions_per_op']:.1f} instructions/op, "
+          f"D1 miss {fmt(summary['d1_miss_rate'], '{:.2%}')}, "
+          f"LL miss {fmt(summary['ll_miss_rate'], '{:.3%}')}, "
+          f"branch mispredict {fmt(summary['mispredict_rate'], '{:.2%}')}")
+
+
+PER = 1_000_000
+
+
+def per_million(prefix, out):
+    """Writes the cachegrind profile with every count scaled to one million operations.
+
+    Fixed-duration runs complete different numbers of operations on different machines,
+    so raw profiles differ mostly by length; scaled ones cg_diff into a difference per
+    million operations.
+    """
+    _, row = load_run(prefix)
+    ops = sum(row.get("per_thread_ops") or [])
+    if ops <= 0:
+        fail(f"{prefix}.json: no operations completed")
+    scale = PER / ops
+
+    def scaled(tokens):
+        return " ".join(str(round(int(t) * scale)) for t in tokens)
+
+    with open(prefix + ".cachegrind.out", encoding="utf-8", errors="replace") as src, \
+            open(out, "w", encoding="utf-8") as dst:
+        for line in src:
+            words = line.split()
+            if line.startswith("summary:"):
+                dst.write(f"summary: {scaled(words[1:])}\n")
+            elif words and all(w.isdigit() for w in words):
+                # A cost line: the source line number, then one count per event.
+                dst.write(f"{words[0]} {scaled(words[1:])}\n")
+            else:
+                dst.write(line)
+
+
+# ----------------------------------------------------------------------------- massif
+
+def massif(prefix):
+    summary = base_summary(prefix)
+    path = prefix + ".massif.out"
+    peak, peak_total = 0, 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            snapshot = {}
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                if key in ("mem_heap_B", "mem_heap_extra_B", "mem_stacks_B"):
+                    snapshot[key] = int(value)
+                    if key == "mem_stacks_B":
+                        heap = snapshot.get("mem_heap_B", 0)
+                        peak = max(peak, heap)
+                        peak_total = max(peak_total, heap + snapshot.get("mem_heap_extra_B", 0))
+                        snapshot = {}
+    except OSError as e:
+        fail(f"cannot read {path}: {e}")
+    summary["peak_heap_bytes"] = peak
+    summary["peak_heap_with_overhead_bytes"] = peak_total
+    write_summary(prefix, "massif", summary)
+    print(f"{summary['backend']} × {summary['workload']} × {summary['threads']} threads: "
+          f"heap high-water {peak / 2**20:.2f} MiB requested, "
+          f"{peak_total / 2**20:.2f} MiB with allocator overhead ({summary['ops']:,} operations)")
+
+
+# ---------------------------------------------------------------------------- compare
+
+def load_summaries(directory):
+    """{(backend, workload, threads): {tool: summary}} from one driver directory."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(directory, "*.summary.json"))):
+        tool = path.rsplit(".", 3)[-3]
+        with open(path, encoding="utf-8") as f:
+            s = json.load(f)
+        found.setdefault((s["backend"], s["workload"], s["threads"]), {})[tool] = s
+    if not found:
+        fail(f"{directory}: no driver summaries (run scripts/cachegrind.sh or perf.sh there)")
+    return found
+
+
+def machine(summaries):
+    for tools in summaries.values():
+        for s in tools.values():
+            return f"{s.get('host')} {s.get('target')} ({s.get('cpu')})"
+    return "?"
+
+
+def compare(dir_a, dir_b):
+    a, b = load_summaries(dir_a), load_summaries(dir_b)
+    print(f"A: {dir_a}: {machine(a)}")
+    print(f"B: {dir_b}: {machine(b)}")
+    for label, side in (("A", a), ("B", b)):
+        emulated = {s["emulation"] for t in side.values() for s in t.values() if s.get("emulation")}
+        for e in emulated:
+            print(f"  WARNING: {label} ran under emulation ({e}): its throughput means nothing")
+    common = [k for k in a if k in b]
+    if not common:
+        fail("the two directories have no backend × workload × threads in common")
+    rows = []
+    for key in common:
+        ca, cb = a[key].get("cachegrind", {}), b[key].get("cachegrind", {})
+        # Throughput from the native perf run where there is one: under valgrind it is
+        # the simulator's speed, not the machine's.
+        ta = (a[key].get("perf") or {}).get("ops_per_sec")
+        tb = (b[key].get("perf") or {}).get("ops_per_sec")
+        ia, ib = ca.get("instructions_per_op"), cb.get("instructions_per_op")
+        rows.append([
+            f"{key[0]} {key[1]}/{key[2]}",
+            fmt(ia, "{:.1f}"), fmt(ib, "{:.1f}"), fmt(ratio(ib, ia), "{:.2f}x"),
+            fmt(ca.get("d1_miss_rate"), "{:.2%}"), fmt(cb.get("d1_miss_rate"), "{:.2%}"),
+            fmt(ca.get("ll_miss_rate"), "{:.3%}"), fmt(cb.get("ll_miss_rate"), "{:.3%}"),
+            fmt(ca.get("mispredict_rate"), "{:.2%}"), fmt(cb.get("mispredict_rate"), "{:.2%}"),
+            fmt(ta and ta / 1e6), fmt(tb and tb / 1e6), fmt(ratio(ta, tb), "{:.2f}x"),
+        ])
+    print()
+    print(table(["BACKEND WORKLOAD/THREADS", "INSTR/OP A", "B", "B/A", "D1 MISS A", "B",
+                 "LL MISS A", "B", "MISPREDICT A", "B", "MOPS/S A", "B", "A/B"], rows), end="")
+    print("\ninstructions, miss and mispredict rates from cachegrind (simulated caches, "
+          "geometry as given to each run); throughput from perf.sh's native run, '-' "
+          "where there was none.")
+
+
+# ------------------------------------------------------------------------ geometry
+
+def host_geometry():
+    """valgrind cache options from sysfs: the L1 caches and the last level."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    caches = []
+    for index in sorted(glob.glob(os.path.join(base, "index*"))):
+        read = lambda name: open(os.path.join(index, name), encoding="utf-8").read().strip()
+        try:
+            size = read("size")
+            size = int(size[:-1]) * 1024 if size.endswith("K") else int(size)
+            caches.append((int(read("level")), read("type"), size,
+                           int(read("ways_of_associativity")), int(read("coherency_line_size"))))
+        except (OSError, ValueError):
+            continue
+    i1 = [c for c in caches if c[0] == 1 and c[1] == "Instruction"]
+    d1 = [c for c in caches if c[0] == 1 and c[1] == "Data"]
+    last = max(caches, default=None)
+    if not (i1 and d1 and last):
+        fail(f"no cache geometry under {base}; give it explicitly (--pi3, --pi4)")
+    spec = lambda c: f"{c[2]},{c[3]},{c[4]}"
+    print(f"--I1={spec(i1[0])} --D1={spec(d1[0])} --LL={spec(last)}")
+
+
+def main(argv):
+    commands = {"perf": (perf, 1), "cachegrind": (cachegrind, 1), "massif": (massif, 1),
+                "compare": (compare, 2), "host-geometry": (host_geometry, 0),
+                "per-million": (per_million, 2)}
+    if len(argv) < 1 or argv[0] not in commands or len(argv) - 1 != commands[argv[0]][1]:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    function, _ = commands[argv[0]]
+    function(*argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

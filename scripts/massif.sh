@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Massif over one run of each selected backend: the heap's high-water mark, and with
+# ms_print, which allocation sites held it. Compare with the harness's own `memory`
+# figures (the counting allocator): massif counts every block of the process,
+# allocator overhead included, at the cost of running under valgrind.
+#
+# Usage: scripts/massif.sh [options]
+# Output, per backend: <backend>.<workload>.<threads>t.massif.out (ms_print reads it),
+# .massif.summary.json, and the harness's .json.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/driver.sh
+source "$here/lib/driver.sh"
+
+usage() {
+    echo "usage: $0 [options]"
+    driver_usage
+    exit "${1:-0}"
+}
+while (($#)); do
+    case $1 in
+    -h | --help) usage ;;
+    --) shift; DRIVER_EXTRA=("$@"); break ;;
+    *) driver_option "$@" || { echo "unknown option $1" >&2; usage 2; }; shift "$SHIFT" ;;
+    esac
+done
+command -v valgrind >/dev/null || {
+    echo "massif.sh: no valgrind (apt-get install valgrind)" >&2
+    exit 1
+}
+driver_prepare
+
+for backend in "${DRIVER_SELECTED[@]}"; do
+    prefix=$(driver_prefix "$backend")
+    driver_run "$backend" valgrind --tool=massif --massif-out-file="$prefix.massif.out" \
+        --log-file="$prefix.massif.log"
+    python3 "$here/lib/drivers.py" massif "$prefix"
+done
+echo "massif.sh: results in $DRIVER_OUT (ms_print <file>.massif.out for the sites)"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `perf stat` over one run of each selected backend, with the events the reference book
+# used: task-clock, context-switches, page-faults, cycles, instructions, branches,
+# branch-misses, cache-references, cache-misses. Saves perf's CSV and a summary per
+# backend; a counter the machine does not expose (hardware counters in most VMs, on
+# many Raspberry Pi kernels) is shown as "unsupported", never as 0.
+#
+# Usage: scripts/perf.sh [options]
+# Output, per backend, in the output directory:
+#   <backend>.<workload>.<threads>t.perf.csv           perf stat -x, output
+#   <backend>.<workload>.<threads>t.perf.summary.json  counts, per-op figures, reasons
+#   <backend>.<workload>.<threads>t.json               the harness's result file
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/driver.sh
+source "$here/lib/driver.sh"
+
+usage() {
+    echo "usage: $0 [options]"
+    driver_usage
+    exit "${1:-0}"
+}
+while (($#)); do
+    case $1 in
+    -h | --help) usage ;;
+    --) shift; DRIVER_EXTRA=("$@"); break ;;
+    *) driver_option "$@" || { echo "unknown option $1" >&2; usage 2; }; shift "$SHIFT" ;;
+    esac
+done
+command -v perf >/dev/null || {
+    echo "perf.sh: no perf (Debian: apt-get install linux-perf; scripts/setup-cross.sh)" >&2
+    exit 1
+}
+driver_prepare
+
+events=task-clock,context-switches,page-faults,cycles,instructions,branches,branch-misses,cache-references,cache-misses
+for backend in "${DRIVER_SELECTED[@]}"; do
+    prefix=$(driver_prefix "$backend")
+    driver_run "$backend" perf stat -x, -e "$events" -o "$prefix.perf.csv" --
+    python3 "$here/lib/drivers.py" perf "$prefix"
+    echo
+done
+echo "perf.sh: results in $DRIVER_OUT"
