@@ -300,7 +300,9 @@ mod imp {
                  events to the kernel; run on the machine itself"
             )
         } else if denied && hardware && software_opened {
-            format!("unsupported by this CPU or hypervisor ({why}, while software counters open)")
+            format!(
+                "no PMU: unsupported by this CPU, kernel or hypervisor ({why}, while software counters open)"
+            )
         } else if denied && perfmon_capable() {
             format!("permission denied despite CAP_PERFMON ({why}): seccomp or an LSM blocks it")
         } else if denied {
@@ -313,7 +315,7 @@ mod imp {
         } else if err.kind() == io::ErrorKind::Unsupported {
             format!("kernel built without perf events ({why})")
         } else if let Some(ENOENT | ENODEV | EINVAL | EOPNOTSUPP) = err.raw_os_error() {
-            format!("unsupported by this CPU or hypervisor ({why})")
+            format!("no PMU: unsupported by this CPU, kernel or hypervisor ({why})")
         } else {
             why
         }
