@@ -16,24 +16,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/driver.sh
 source "$here/lib/driver.sh"
 
-usage() {
-    echo "usage: $0 [--pi3 | --pi4 | --host] [options]"
-    driver_usage
-    exit "${1:-0}"
-}
+DRIVER_SYNOPSIS="scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options]"
 machine=host
-while (($#)); do
+driver_flag() {
     case $1 in
-    -h | --help) usage ;;
-    --pi3 | --pi4 | --host) machine=${1#--}; shift ;;
-    --) shift; DRIVER_EXTRA=("$@"); break ;;
-    *) driver_option "$@" || { echo "unknown option $1" >&2; usage 2; }; shift "$SHIFT" ;;
+    --pi3 | --pi4 | --host) machine=${1#--} ;;
+    *) return 1 ;;
     esac
-done
-command -v valgrind >/dev/null || {
-    echo "cachegrind.sh: no valgrind (apt-get install valgrind)" >&2
-    exit 1
 }
+driver_parse "$@"
+driver_need valgrind valgrind
 case $machine in
 pi3) geometry="--I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64" ;;
 pi4) geometry="--I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64" ;;

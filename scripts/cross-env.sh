@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the cross scripts: the Pi targets and how this machine runs their binaries.
 # `runner_for TARGET` prints the qemu command line, the same one .cargo/config.toml gives
 # cargo; the tests read it from RECLAIM_TEST_RUNNER to start child processes.

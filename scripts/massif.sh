@@ -12,22 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/driver.sh
 source "$here/lib/driver.sh"
 
-usage() {
-    echo "usage: $0 [options]"
-    driver_usage
-    exit "${1:-0}"
-}
-while (($#)); do
-    case $1 in
-    -h | --help) usage ;;
-    --) shift; DRIVER_EXTRA=("$@"); break ;;
-    *) driver_option "$@" || { echo "unknown option $1" >&2; usage 2; }; shift "$SHIFT" ;;
-    esac
-done
-command -v valgrind >/dev/null || {
-    echo "massif.sh: no valgrind (apt-get install valgrind)" >&2
-    exit 1
-}
+DRIVER_SYNOPSIS="scripts/massif.sh [options]"
+driver_parse "$@"
+driver_need valgrind valgrind
 driver_prepare
 
 for backend in "${DRIVER_SELECTED[@]}"; do

@@ -15,22 +15,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/driver.sh
 source "$here/lib/driver.sh"
 
-usage() {
-    echo "usage: $0 [options]"
-    driver_usage
-    exit "${1:-0}"
-}
-while (($#)); do
-    case $1 in
-    -h | --help) usage ;;
-    --) shift; DRIVER_EXTRA=("$@"); break ;;
-    *) driver_option "$@" || { echo "unknown option $1" >&2; usage 2; }; shift "$SHIFT" ;;
-    esac
-done
-command -v perf >/dev/null || {
-    echo "perf.sh: no perf (Debian: apt-get install linux-perf; scripts/setup-cross.sh)" >&2
-    exit 1
-}
+DRIVER_SYNOPSIS="scripts/perf.sh [options]"
+driver_parse "$@"
+driver_need perf linux-perf
 driver_prepare
 
 events=task-clock,context-switches,page-faults,cycles,instructions,branches,branch-misses,cache-references,cache-misses

@@ -20,7 +20,7 @@ sshd=$(command -v sshd || echo /usr/sbin/sshd)
 work=$(mktemp -d)
 sshd_pid=
 cleanup() {
-    [[ -n $sshd_pid ]] && kill "$sshd_pid" 2>/dev/null || true
+    if [[ -n $sshd_pid ]]; then kill "$sshd_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by perf.sh, cachegrind.sh and massif.sh: the options they share, the binary
 # they drive and where their files go.
 #
@@ -28,23 +29,56 @@ driver_usage() {
 EOF
 }
 
-# Parses one shared option; returns 1 for an option it does not know. Sets SHIFT to how
-# many words it used.
-driver_option() {
-    SHIFT=2
-    case $1 in
-    -b | --backend) DRIVER_BACKENDS=$2 ;;
-    -w | --workload) DRIVER_WORKLOAD=$2 ;;
-    -t | --threads) DRIVER_THREADS=$2 ;;
-    -d | --duration) DRIVER_DURATION=$2 ;;
-    --bin) DRIVER_BIN=$2 ;;
-    -o | --out) DRIVER_OUT=$2 ;;
-    *) return 1 ;;
-    esac
-    if [[ -z ${2:-} ]]; then
-        echo "$1 needs a value" >&2
-        exit 2
-    fi
+# Parses the command line: the shared options, anything after `--` for the harness, and
+# flags of the driver's own through `driver_flag FLAG` (a function the driver may define,
+# returning 1 for a flag it does not know either). `-h` prints DRIVER_SYNOPSIS and the
+# shared options.
+driver_parse() {
+    while (($#)); do
+        case $1 in
+        -h | --help)
+            echo "usage: $DRIVER_SYNOPSIS"
+            driver_usage
+            exit 0
+            ;;
+        --)
+            shift
+            DRIVER_EXTRA=("$@")
+            return
+            ;;
+        -b | --backend | -w | --workload | -t | --threads | -d | --duration | --bin | -o | --out)
+            if [[ -z ${2:-} ]]; then
+                echo "$1 needs a value" >&2
+                exit 2
+            fi
+            case $1 in
+            -b | --backend) DRIVER_BACKENDS=$2 ;;
+            -w | --workload) DRIVER_WORKLOAD=$2 ;;
+            -t | --threads) DRIVER_THREADS=$2 ;;
+            -d | --duration) DRIVER_DURATION=$2 ;;
+            --bin) DRIVER_BIN=$2 ;;
+            -o | --out) DRIVER_OUT=$2 ;;
+            esac
+            shift 2
+            ;;
+        *)
+            if declare -F driver_flag >/dev/null && driver_flag "$1"; then
+                shift
+            else
+                echo "unknown option $1; usage: $DRIVER_SYNOPSIS (-h for the options)" >&2
+                exit 2
+            fi
+            ;;
+        esac
+    done
+}
+
+# Checks that a tool is installed, naming the package that has it.
+driver_need() {
+    command -v "$1" >/dev/null || {
+        echo "$(basename "$0"): no $1 (Debian: apt-get install $2; or scripts/setup-cross.sh)" >&2
+        exit 1
+    }
 }
 
 # Resolves the binary and the output directory, and lists the selected backends (the
