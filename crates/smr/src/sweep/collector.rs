@@ -9,7 +9,9 @@
 //! - **Release**: a worker drops its reference, *then* sets the dirty hint
 //!   ([`Tracker::released`], or dropping a [`Swept`]). After the decrement, not before:
 //!   a hint set first could be consumed by a pass that still sees the old count, and the
-//!   object would wait for some unrelated later release.
+//!   object would wait for some unrelated later release. A release that finds the hint
+//!   set already leaves it; SeqCst fences on both sides (after the decrement, after the
+//!   collector clears the hint) keep that from losing the release (see `mark_dirty`).
 //! - **Sweep**: every interval the collector clears the hint (before scanning, so a
 //!   release during the scan marks the next pass dirty) and, if it was set, new objects
 //!   arrived, or its own previous pass freed something (freeing an object drops the
@@ -38,7 +40,7 @@ use crossbeam_utils::CachePadded;
 
 #[cfg(not(loom))]
 use crate::counters::Counters;
-use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering, fence};
 
 /// The registration queue: lock-free (crossbeam-queue) in real builds; under loom a
 /// modelled mutex, since `SegQueue` is not a loom model (the protocol around it is).
@@ -167,7 +169,14 @@ impl Shared {
 
     fn mark_dirty(&self) {
         // Read first: while the hint is already set, releases only read a shared line
-        // instead of all writing to it.
+        // instead of all writing to it. That read must not be satisfied before the
+        // caller's decrement is visible — Release orders only what comes before it, and
+        // on ARM the load really can go first — or this release could find the hint set,
+        // skip it, and have the pass that clears the hint miss the decrement too: a free
+        // lost until some unrelated release. The SeqCst fence pairs with the collector's
+        // after it clears the hint (a store-buffering pair): either this load sees the
+        // hint cleared, and sets it, or that pass sees the decrement.
+        fence(Ordering::SeqCst);
         if !self.dirty.load(Ordering::Relaxed) {
             // Release: orders the caller's decrement (done before this call) before the
             // hint, for the collector's Acquire swap.
@@ -363,6 +372,9 @@ fn run(shared: &Shared, interval: Duration) {
         // Acquire pairs with `mark_dirty`'s Release: the decrements behind the hint are
         // visible to the scan (and `try_unwrap`'s own Acquire on success covers the free).
         let dirty = shared.dirty.swap(false, Ordering::Acquire);
+        // Pairs with the fence in `mark_dirty`: a release that saw the hint still set and
+        // skipped it made its decrement visible to this pass.
+        fence(Ordering::SeqCst);
         let before = tracked.len();
         while let Some(entry) = shared.incoming.pop() {
             tracked.push(entry);

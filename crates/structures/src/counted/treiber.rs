@@ -61,7 +61,8 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
         // Tracked once linked, so the collector sees nodes nearly in link order (see
         // `CountedScheme::track`); `node` is still ours, so nobody can free it first.
         C::track(&self.domain, &node);
-        drop(node);
+        // Every reference this push held goes before the hint: the former head too.
+        drop((node, head));
         // The references to former heads this loop held are gone.
         C::released(&self.domain);
     }
