@@ -10,8 +10,8 @@ use plotters::style::text_anchor::HPos;
 
 use super::axis::Layout;
 use super::{
-    Area, Axis, Dash, Frame, GRID, INK, LABEL_FONT, LegendEntry, MUTED, SMALL_FONT, TITLE_FONT,
-    draw_empty, draw_text, font,
+    Area, Axis, Dash, Frame, INK, LABEL_FONT, LegendEntry, MUTED, SMALL_FONT, builder, draw_empty,
+    draw_text, house_style,
 };
 
 /// Space between two groups, in category widths.
@@ -104,25 +104,16 @@ impl BarChart {
         };
 
         let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.frame.title, font(TITLE_FONT).color(&INK))
-            .margin(12)
-            .x_label_area_size(66)
-            .y_label_area_size(68)
+        let mut chart = builder(area, &self.frame.title, 66)
             .build_cartesian_2d(x, y.clone())
             .map_err(err)?;
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
+        let mut mesh = chart.configure_mesh();
+        house_style(&mut mesh);
+        mesh.disable_x_mesh()
             .x_desc(self.x_title.as_str())
             .y_desc(self.y.title.as_str())
             .y_label_formatter(&y_label)
-            .bold_line_style(GRID.stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(MUTED.stroke_width(1))
-            .label_style(font(SMALL_FONT).color(&INK))
-            .axis_desc_style(font(LABEL_FONT).color(&INK))
             .draw()
             .map_err(err)?;
 

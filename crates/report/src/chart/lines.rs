@@ -5,8 +5,7 @@ use plotters::prelude::*;
 
 use super::axis::Layout;
 use super::{
-    Area, Axis, Dash, Frame, GRID, INK, LABEL_FONT, LegendEntry, MUTED, SERIES_STROKE, SMALL_FONT,
-    TITLE_FONT, draw_empty, font,
+    Area, Axis, Dash, Frame, LegendEntry, SERIES_STROKE, builder, draw_empty, house_style,
 };
 
 /// Lines with at most this many points get a marker on each point (when the chart
@@ -97,26 +96,17 @@ impl LineChart {
         }
 
         let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.frame.title, font(TITLE_FONT).color(&INK))
-            .margin(12)
-            .x_label_area_size(46)
-            .y_label_area_size(68)
+        let mut chart = builder(area, &self.frame.title, 46)
             .build_cartesian_2d(x, y.clone())
             .map_err(err)?;
         let x_label = |v: &f64| self.x.unit.label(self.x.scale.value_at(*v));
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
-        chart
-            .configure_mesh()
-            .x_desc(self.x.title.as_str())
+        let mut mesh = chart.configure_mesh();
+        house_style(&mut mesh);
+        mesh.x_desc(self.x.title.as_str())
             .y_desc(self.y.title.as_str())
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
-            .bold_line_style(GRID.stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(MUTED.stroke_width(1))
-            .label_style(font(SMALL_FONT).color(&INK))
-            .axis_desc_style(font(LABEL_FONT).color(&INK))
             .draw()
             .map_err(err)?;
 

@@ -21,7 +21,9 @@ pub(crate) use bars::{BarChart, BarGroup, BarSeries};
 pub(crate) use lines::{LineChart, Point, Series};
 pub(crate) use palette::{Dash, Ranks, colour};
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -58,6 +60,36 @@ const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type DrawResult = Result<(), String>;
+
+/// A chart builder on `area` with the report's caption and margins; `x_labels` is the
+/// height kept under the plot for tick labels and the axis title.
+fn builder<'a, 'b>(
+    area: &'a Area<'b>,
+    title: &str,
+    x_labels: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(title, font(TITLE_FONT).color(&INK))
+        .margin(12)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(68);
+    builder
+}
+
+/// The report's look for a chart's grid, axes and labels: light horizontal grid lines,
+/// grey axes, the report's fonts.
+fn house_style<X, Y>(mesh: &mut MeshStyle<'_, '_, X, Y, SVGBackend<'_>>)
+where
+    X: Ranged,
+    Y: Ranged,
+{
+    mesh.bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED.stroke_width(1))
+        .label_style(font(SMALL_FONT).color(&INK))
+        .axis_desc_style(font(LABEL_FONT).color(&INK));
+}
 
 /// One legend line: a swatch in the series' colour and dash, and its name.
 #[derive(Clone, Debug)]
