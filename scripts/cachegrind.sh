@@ -7,7 +7,9 @@
 # Usage: scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options]
 #   --pi3   Raspberry Pi 3 (Cortex-A53): --I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64
 #   --pi4   Raspberry Pi 4 (Cortex-A72): --I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64
-#   --host  this machine's, read from /sys/devices/system/cpu/cpu0/cache (the default)
+#   --host  this machine's, read from /sys/devices/system/cpu/cpu0/cache (the default);
+#           a cache whose set count is not a power of two (valgrind cannot simulate it)
+#           gets the nearest associativity that gives one, and the .geometry file says so
 # Output, per backend: <backend>.<workload>.<threads>t.cachegrind.out (cg_annotate reads
 # it), .cachegrind.summary.json, .cachegrind.geometry, and the harness's .json.
 # Valgrind runs the threads one at a time: contention is not what this measures.
@@ -18,6 +20,7 @@ source "$here/lib/driver.sh"
 
 DRIVER_SYNOPSIS="scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options]"
 machine=host
+geometry_notes=
 driver_flag() {
     case $1 in
     --pi3 | --pi4 | --host) machine=${1#--} ;;
@@ -29,13 +32,29 @@ driver_need valgrind valgrind
 case $machine in
 pi3) geometry="--I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64" ;;
 pi4) geometry="--I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64" ;;
-host) geometry=$(python3 "$here/lib/drivers.py" host-geometry) ;;
+host)
+    # What had to change for valgrind to simulate this machine's caches comes on stderr.
+    notes=$(mktemp)
+    if ! geometry=$(python3 "$here/lib/drivers.py" host-geometry 2>"$notes"); then
+        cat "$notes" >&2
+        rm -f "$notes"
+        exit 1
+    fi
+    geometry_notes=$(cat "$notes")
+    rm -f "$notes"
+    if [[ -n $geometry_notes ]]; then
+        while IFS= read -r note; do echo "cachegrind.sh: $note" >&2; done <<<"$geometry_notes"
+    fi
+    ;;
 esac
 driver_prepare
 
 for backend in "${DRIVER_SELECTED[@]}"; do
     prefix=$(driver_prefix "$backend")
-    echo "$machine: $geometry" >"$prefix.cachegrind.geometry"
+    {
+        echo "$machine: $geometry"
+        if [[ -n $geometry_notes ]]; then echo "$geometry_notes"; fi
+    } >"$prefix.cachegrind.geometry"
     # shellcheck disable=SC2086 # the geometry is three options
     driver_run "$backend" valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes \
         $geometry --cachegrind-out-file="$prefix.cachegrind.out" --log-file="$prefix.cachegrind.log"

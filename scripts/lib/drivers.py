@@ -192,7 +192,12 @@ def cachegrind(prefix):
     geometry = prefix + ".cachegrind.geometry"
     if os.path.exists(geometry):
         with open(geometry, encoding="utf-8") as f:
-            summary["geometry"] = f.read().strip()
+            lines = f.read().strip().splitlines()
+        # First line: the machine and the options; the rest: what was changed to make
+        # the machine's caches simulable.
+        if lines:
+            summary["geometry"] = lines[0]
+            summary["geometry_notes"] = lines[1:]
     write_summary(prefix, "cachegrind", summary)
     print(f"{summary['backend']} × {summary['workload']} × {summary['threads']} threads, "
           f"{summary['ops']:,} operations under cachegrind ({summary.get('geometry', '?')}): "
@@ -321,8 +326,39 @@ def compare(dir_a, dir_b):
 
 # ------------------------------------------------------------------------ geometry
 
+def is_power_of_two(n):
+    return n > 0 and n & (n - 1) == 0
+
+
+def simulable(size, ways, line):
+    """A (size, ways, line) that cachegrind can simulate, as close to the given one as
+    possible, and a note saying what changed (None when nothing did).
+
+    cachegrind needs size / (ways * line) sets to be a power of two. Machines (and VMs
+    reporting their host's caches) often have caches that are not: a 480 MiB 16-way
+    last level has 491,520 sets. Like valgrind's own auto-detection, this keeps the size
+    and line and moves the associativity to the nearest that gives a power-of-two set
+    count (480 MiB becomes 15-way, 2^19 sets); only if no associativity up to twice the
+    given one does, it rounds the set count down to a power of two, shrinking the cache.
+    """
+    if size % (ways * line) == 0 and is_power_of_two(size // (ways * line)):
+        return (size, ways, line), None
+    for delta in range(1, ways + 1):
+        for candidate in (ways - delta, ways + delta):
+            if candidate >= 1 and size % (candidate * line) == 0 \
+                    and is_power_of_two(size // (candidate * line)):
+                return (size, candidate, line), \
+                    f"{size},{ways},{line} has {size / (ways * line):g} sets, not a power " \
+                    f"of two; simulated as {candidate}-way"
+    sets = 1 << max(0, (size // (ways * line)).bit_length() - 1)
+    return (sets * ways * line, ways, line), \
+        f"{size},{ways},{line} has {size / (ways * line):g} sets, not a power of two; " \
+        f"simulated with {sets} sets ({sets * ways * line} bytes)"
+
+
 def host_geometry():
-    """valgrind cache options from sysfs: the L1 caches and the last level."""
+    """valgrind cache options from sysfs: the L1 caches and the last level, each made
+    simulable (see `simulable`); what had to change is said on standard error."""
     base = "/sys/devices/system/cpu/cpu0/cache"
     caches = []
     for index in sorted(glob.glob(os.path.join(base, "index*"))):
@@ -339,8 +375,13 @@ def host_geometry():
     last = max(caches, default=None)
     if not (i1 and d1 and last):
         fail(f"no cache geometry under {base}; give it explicitly (--pi3, --pi4)")
-    spec = lambda c: f"{c[2]},{c[3]},{c[4]}"
-    print(f"--I1={spec(i1[0])} --D1={spec(d1[0])} --LL={spec(last)}")
+    options = []
+    for name, cache in (("I1", i1[0]), ("D1", d1[0]), ("LL", last)):
+        (size, ways, line), note = simulable(*cache[2:])
+        if note:
+            print(f"host {name} {note}", file=sys.stderr)
+        options.append(f"--{name}={size},{ways},{line}")
+    print(" ".join(options))
 
 
 def main(argv):
