@@ -73,6 +73,14 @@ assert m["emulation"] and "qemu" in m["emulation"], m["emulation"]
 rows = data["rows"]
 assert {r["backend"] for r in rows} == {"treiber-ebr", "treiber-hp", "msqueue-sweep"}, rows
 assert all(r["valid"] for r in rows), [r["error"] for r in rows if not r["valid"]]
+# Under qemu no perf counter reaches the kernel: each is null, with the reason.
+# context-switches comes from getrusage, which qemu passes to the host kernel.
+for r in rows:
+    perf = {k: v for k, v in r["counters"].items() if k != "context-switches"}
+    assert len(perf) == 8 and all(v is None for v in perf.values()), r["counters"]
+    assert all("emulation" in r["counter_errors"].get(name, "") for name in perf), \
+        r["counter_errors"]
+    assert isinstance(r["counters"]["context-switches"], int), r["counters"]
 assert os.path.getsize(os.path.join(fetched, "results", "report.html")) > 0
 estimates = glob.glob(os.path.join(fetched, "criterion", "**", "estimates.json"), recursive=True)
 assert estimates, "no criterion estimates came back"
