@@ -33,15 +33,12 @@ case $machine in
 pi3) geometry="--I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64" ;;
 pi4) geometry="--I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64" ;;
 host)
-    # What had to change for valgrind to simulate this machine's caches comes on stderr.
-    notes=$(mktemp)
-    if ! geometry=$(python3 "$here/lib/drivers.py" host-geometry 2>"$notes"); then
-        cat "$notes" >&2
-        rm -f "$notes"
-        exit 1
-    fi
-    geometry_notes=$(cat "$notes")
-    rm -f "$notes"
+    # The options on the first line; then a line for each cache that was changed so
+    # that valgrind can simulate it.
+    output=$(python3 "$here/lib/drivers.py" host-geometry)
+    geometry=${output%%$'\n'*}
+    geometry_notes=${output#"$geometry"}
+    geometry_notes=${geometry_notes#$'\n'}
     if [[ -n $geometry_notes ]]; then
         while IFS= read -r note; do echo "cachegrind.sh: $note" >&2; done <<<"$geometry_notes"
     fi

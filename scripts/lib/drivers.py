@@ -6,7 +6,8 @@
     drivers.py massif PREFIX       the heap high-water mark in PREFIX.massif.out
     drivers.py compare DIR_A DIR_B the side-by-side table of two driver directories
     drivers.py per-million PREFIX OUT  PREFIX.cachegrind.out scaled to 10^6 operations
-    drivers.py host-geometry       valgrind --I1/--D1/--LL options for this machine
+    drivers.py host-geometry       valgrind --I1/--D1/--LL options for this machine,
+                                   then what was changed to make them simulable
 
 Every summary is also written as PREFIX.<tool>.summary.json, which `compare` reads.
 A number that was not measured is `null` and shows as "unsupported" (perf) or "-",
@@ -341,24 +342,23 @@ def simulable(size, ways, line):
     count (480 MiB becomes 15-way, 2^19 sets); only if no associativity up to twice the
     given one does, it rounds the set count down to a power of two, shrinking the cache.
     """
-    if size % (ways * line) == 0 and is_power_of_two(size // (ways * line)):
+    fits = lambda a: size % (a * line) == 0 and is_power_of_two(size // (a * line))
+    # Nearest first; of two as near, the smaller (fewer ways, more sets).
+    nearest = sorted(range(1, 2 * ways + 1), key=lambda a: (abs(a - ways), a))
+    candidate = next((a for a in nearest if fits(a)), None)
+    if candidate == ways:
         return (size, ways, line), None
-    for delta in range(1, ways + 1):
-        for candidate in (ways - delta, ways + delta):
-            if candidate >= 1 and size % (candidate * line) == 0 \
-                    and is_power_of_two(size // (candidate * line)):
-                return (size, candidate, line), \
-                    f"{size},{ways},{line} has {size / (ways * line):g} sets, not a power " \
-                    f"of two; simulated as {candidate}-way"
+    why = f"{size},{ways},{line} has {size / (ways * line):g} sets, not a power of two"
+    if candidate is not None:
+        return (size, candidate, line), f"{why}; simulated as {candidate}-way"
     sets = 1 << max(0, (size // (ways * line)).bit_length() - 1)
     return (sets * ways * line, ways, line), \
-        f"{size},{ways},{line} has {size / (ways * line):g} sets, not a power of two; " \
-        f"simulated with {sets} sets ({sets * ways * line} bytes)"
+        f"{why}; simulated with {sets} sets ({sets * ways * line} bytes)"
 
 
 def host_geometry():
-    """valgrind cache options from sysfs: the L1 caches and the last level, each made
-    simulable (see `simulable`); what had to change is said on standard error."""
+    """valgrind cache options from sysfs, the L1 caches and the last level, each made
+    simulable (see `simulable`), on one line; then a line for each cache that changed."""
     base = "/sys/devices/system/cpu/cpu0/cache"
     caches = []
     for index in sorted(glob.glob(os.path.join(base, "index*"))):
@@ -375,13 +375,13 @@ def host_geometry():
     last = max(caches, default=None)
     if not (i1 and d1 and last):
         fail(f"no cache geometry under {base}; give it explicitly (--pi3, --pi4)")
-    options = []
+    options, notes = [], []
     for name, cache in (("I1", i1[0]), ("D1", d1[0]), ("LL", last)):
         (size, ways, line), note = simulable(*cache[2:])
-        if note:
-            print(f"host {name} {note}", file=sys.stderr)
         options.append(f"--{name}={size},{ways},{line}")
-    print(" ".join(options))
+        if note:
+            notes.append(f"host {name} {note}")
+    print("\n".join([" ".join(options)] + notes))
 
 
 def main(argv):
