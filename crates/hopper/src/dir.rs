@@ -6,6 +6,7 @@ use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Owner-only: spilled items are the application's data.
 const DIR_MODE: u32 = 0o700;
@@ -14,6 +15,13 @@ pub(crate) const FILE_MODE: u32 = 0o600;
 /// Name of the lock file inside a channel directory. Never deleted: unlinking a lock file
 /// another process is about to lock would let two channels share the directory.
 const LOCK_FILE: &str = "lock";
+
+/// How long `open` keeps trying a held lock before it calls the directory busy. The lock
+/// (flock) belongs to the open file, and a process that any thread of this one forks
+/// shares that file, and with it the lock, until its exec closes it: without retrying, a
+/// channel dropped and reopened while another thread spawns a process could be refused.
+const LOCK_PATIENCE: Duration = Duration::from_millis(250);
+const LOCK_RETRY: Duration = Duration::from_millis(2);
 
 /// A channel directory, held exclusively for as long as this value lives.
 #[derive(Debug)]
@@ -59,20 +67,27 @@ impl ChannelDir {
             .mode(FILE_MODE)
             .open(&lock_path)
             .map_err(Error::IoError)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(Error::IoError(io::Error::new(
-                    io::ErrorKind::ResourceBusy,
-                    format!(
-                        "channel directory {} is in use by another channel (its lock file {} is held); \
-                         give each channel its own name",
-                        path.display(),
-                        lock_path.display()
-                    ),
-                )));
+        let deadline = Instant::now() + LOCK_PATIENCE;
+        let held = loop {
+            match lock.try_lock() {
+                Ok(()) => break false,
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(LOCK_RETRY);
+                }
+                Err(TryLockError::WouldBlock) => break true,
+                Err(TryLockError::Error(e)) => return Err(Error::IoError(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(Error::IoError(e)),
+        };
+        if held {
+            return Err(Error::IoError(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!(
+                    "channel directory {} is in use by another channel (its lock file {} is held); \
+                     give each channel its own name",
+                    path.display(),
+                    lock_path.display()
+                ),
+            )));
         }
         Ok(ChannelDir { path, _lock: lock })
     }
