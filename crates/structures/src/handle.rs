@@ -5,11 +5,43 @@ use reclaim_core::Handle;
 use reclaim_smr::Scheme;
 
 /// A lock-free structure whose operations take the calling thread's scheme registration.
-pub trait LockFree<T, S: Scheme>: Sync {
+///
+/// # Safety
+///
+/// [`domain`](LockFree::domain) returns the same domain on every call for the structure's
+/// whole life, and it is the domain the structure's operations retire into and protect
+/// in. [`SchemeHandle`] registers a thread with whatever `domain()` returns once, and
+/// calls `push` and `pop` with that registration from then on, relying on it to be the
+/// right one: a structure that handed out a second domain would have nodes retired in one
+/// domain while protected only in another, and freed under a reader.
+///
+/// A structure that stores its domain in a field and returns a reference to it meets
+/// this; the trait is `unsafe` so that an implementation has to say so:
+///
+/// ```compile_fail,E0200
+/// use reclaim_smr::{Leak, Scheme};
+/// use reclaim_structures::LockFree;
+///
+/// struct Bag(<Leak as Scheme>::Domain);
+///
+/// impl LockFree<u64, Leak> for Bag {
+///     const SLOTS: usize = 1;
+///     fn domain(&self) -> &<Leak as Scheme>::Domain {
+///         &self.0
+///     }
+///     unsafe fn push(&self, _: &mut <Leak as Scheme>::Local<'_>, _: u64) {}
+///     unsafe fn pop(&self, _: &mut <Leak as Scheme>::Local<'_>) -> Option<u64> {
+///         None
+///     }
+///     unsafe fn stall(&self, _: &mut <Leak as Scheme>::Local<'_>, _: &mut dyn FnMut()) {}
+/// }
+/// ```
+pub unsafe trait LockFree<T, S: Scheme>: Sync {
     /// The most pointers one operation protects at once (hazard slots per thread).
     const SLOTS: usize;
 
-    /// The structure's reclamation domain.
+    /// The structure's reclamation domain: the same one on every call (the trait's
+    /// safety contract).
     fn domain(&self) -> &S::Domain;
 
     /// Adds a value.
@@ -42,7 +74,8 @@ pub struct SchemeHandle<'c, C, S: Scheme> {
 }
 
 impl<'c, C, S: Scheme> SchemeHandle<'c, C, S> {
-    /// Registers the calling thread with `structure`'s domain.
+    /// Registers the calling thread with `structure`'s domain, once: every operation
+    /// through this handle relies on `domain()` not changing (the [`LockFree`] contract).
     pub fn new<T>(structure: &'c C) -> Self
     where
         C: LockFree<T, S>,

@@ -67,7 +67,9 @@ impl<T: Send, S: Scheme> Default for MsQueue<T, S> {
     }
 }
 
-impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
+// SAFETY: `domain` returns the queue's own `domain` field, which is never replaced; every
+// node is retired through a guard of that domain.
+unsafe impl<T: Send, S: Scheme> LockFree<T, S> for MsQueue<T, S> {
     const SLOTS: usize = 2;
 
     fn domain(&self) -> &S::Domain {

@@ -51,7 +51,9 @@ impl<T: Send, S: Scheme> Default for TreiberStack<T, S> {
     }
 }
 
-impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
+// SAFETY: `domain` returns the stack's own `domain` field, which is never replaced; every
+// node is retired through a guard of that domain.
+unsafe impl<T: Send, S: Scheme> LockFree<T, S> for TreiberStack<T, S> {
     const SLOTS: usize = 1;
 
     fn domain(&self) -> &S::Domain {
