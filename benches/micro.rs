@@ -7,8 +7,9 @@
 //! - `micro/enter-leave` (`leak`, `ebr`, `hp`): `local.pin()` and dropping the guard — the
 //!   bracket around every operation. `ebr` pins the epoch (a SeqCst fence or locked
 //!   instruction; crossbeam-epoch also tries to advance the epoch and collect every 128th
-//!   pin, included); `hp` clears its hazard slots on drop; both enter the counters' scope
-//!   (a thread-local swap). `leak` only builds the guard.
+//!   pin, included) and names the participant's counter shard in a thread-local around
+//!   the pin and the unpin; `hp` clears its hazard slots on drop. `leak` only builds the
+//!   guard.
 //! - `micro/protect` (`leak`, `ebr`, `hp`): `guard.protect(slot, &AtomicPtr)` on a live
 //!   node, inside one guard pinned once for the whole benchmark — the cost of protecting
 //!   one more pointer within an operation (`hp`: publish, fence, reload; the others: a
@@ -220,17 +221,18 @@ fn counted_retire<S: CountedScheme>(group: &mut Group<'_>) {
                 for i in 0..iters {
                     // As a counted structure's handle does around each operation: frees that
                     // happen on this thread (`rc`) count in our shard.
-                    let _scope = participant.enter();
-                    let node = Arc::new(CountedNode {
-                        _node: Node::new(black_box(i)),
+                    participant.counting(|| {
+                        let node = Arc::new(CountedNode {
+                            _node: Node::new(black_box(i)),
+                        });
+                        // Escapes, so the allocation cannot be optimized away under `rc`,
+                        // where `track` does nothing.
+                        black_box(&node);
+                        S::track(&domain, &node);
+                        participant.note_retired();
+                        drop(node);
+                        S::released(&domain);
                     });
-                    // Escapes, so the allocation cannot be optimized away under `rc`, where
-                    // `track` does nothing.
-                    black_box(&node);
-                    S::track(&domain, &node);
-                    participant.note_retired();
-                    drop(node);
-                    S::released(&domain);
                 }
                 let elapsed = start.elapsed();
                 drop(participant);

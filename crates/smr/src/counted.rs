@@ -15,13 +15,13 @@
 //! ([`Participant::note_retired`](crate::counters::Participant::note_retired)) and
 //! *freed* when its memory goes; the structure's node type calls
 //! [`counters::note_freed`](crate::counters::note_freed) from its `Drop` for retired nodes,
-//! under the scope of whichever thread frees it (a worker's operation or the structure's
+//! in the shard of whichever thread frees it (a worker's operation or the structure's
 //! teardown for `rc`, the collector thread for `sweep`).
 
 use std::sync::Arc;
 
 use crate::ReclaimStats;
-use crate::counters::{Counters, Scope};
+use crate::counters::Counters;
 
 /// A counted-reference reclamation scheme.
 pub trait CountedScheme: 'static {
@@ -54,9 +54,10 @@ pub trait CountedScheme: 'static {
     /// the collector's dirty hint — after the drops, as its protocol requires).
     fn released(domain: &Self::Domain);
 
-    /// The scope the structure's teardown frees under, when frees happen on the thread
-    /// that drops the structure (`rc`). `None` when they do not (`sweep`).
-    fn teardown(domain: &mut Self::Domain) -> Option<Scope<'_>>;
+    /// Runs the structure's teardown, `free`: counting its frees in the domain's teardown
+    /// shard when frees happen on the thread that drops the structure (`rc`), as is when
+    /// they do not (`sweep`).
+    fn teardown<R>(domain: &mut Self::Domain, free: impl FnOnce() -> R) -> R;
 
     /// What the domain has retired and freed so far.
     fn stats(domain: &Self::Domain) -> ReclaimStats {

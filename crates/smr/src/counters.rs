@@ -9,11 +9,17 @@
 //!
 //! Frees happen wherever the scheme runs its reclamation: inside a pin (crossbeam-epoch
 //! collects there), inside a retire (haphazard scans there), or when the domain is dropped.
-//! In every case the freeing thread is inside a [`Scope`] of the domain's own participant —
-//! entered by every guard and by the domain's teardown — so a deleter counts the free in
-//! the shard the thread-local scope names, still single-writer. A free outside any scope
-//! would be a bug in a scheme; it is counted in [`stray_frees`] rather than lost, and the
-//! tests assert that counter stays 0.
+//! The scheme wraps each of those calls in [`Participant::counting`] (or the domain's
+//! [`Counters::teardown`]), which names the participant's shard in a thread-local for
+//! the length of the call, so a deleter counts the free in that shard, still
+//! single-writer. A free outside any such call would be a bug in a scheme; it is counted
+//! in [`stray_frees`] rather than lost, and the tests assert that counter stays 0.
+//!
+//! The thread-local is set and restored by one function around a closure, never by a
+//! value handed to the caller: a value could be leaked (`mem::forget` of a guard that
+//! held it) or dropped out of order, and leave the thread-local naming a shard that is
+//! freed with its domain — a dangling pointer reachable from safe code. A closure's
+//! scopes can only nest, and unwinding restores them too.
 
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -86,11 +92,12 @@ impl Counters {
             })
     }
 
-    /// Enters the scope under which the domain's teardown frees what is left.
+    /// Runs the domain's teardown, `free`, with the frees on this thread counted in the
+    /// domain's own teardown shard.
     ///
     /// `&mut self` proves no participant is alive, so the teardown shard has one writer.
-    pub fn teardown(&mut self) -> Scope<'_> {
-        Scope::enter(&self.teardown)
+    pub fn teardown<R>(&mut self, free: impl FnOnce() -> R) -> R {
+        counting_in(&self.teardown, free)
     }
 }
 
@@ -108,10 +115,13 @@ impl Participant<'_> {
         bump_single_writer(&self.shard.retired);
     }
 
-    /// Makes this participant's shard the one the current thread counts frees in, until
-    /// the returned scope is dropped.
-    pub fn enter(&self) -> Scope<'_> {
-        Scope::enter(&self.shard)
+    /// Runs `f` with the frees on this thread counted in this participant's shard: wrap
+    /// every call into the scheme that may run deleters (a pin that collects, a retire
+    /// that scans, unregistering). Calls nest; the previous shard is current again when
+    /// `f` returns or unwinds.
+    #[inline]
+    pub fn counting<R>(&self, f: impl FnOnce() -> R) -> R {
+        counting_in(&self.shard, f)
     }
 }
 
@@ -136,29 +146,24 @@ pub fn stray_frees() -> u64 {
     STRAY_FREES.load(Ordering::Relaxed)
 }
 
-/// While alive, frees on this thread are counted in one shard. Scopes nest: dropping one
-/// restores the shard that was current before it.
-#[derive(Debug)]
-pub struct Scope<'s> {
-    previous: *const Shard,
-    /// Borrows the shard so it outlives the scope; the raw pointer also makes the scope
-    /// `!Send`, since it must be dropped on the thread that entered it.
-    _shard: PhantomData<&'s Shard>,
-}
+/// Runs `f` with `shard` current on this thread, then restores the shard that was current
+/// before, on return and on unwind alike.
+#[inline]
+fn counting_in<R>(shard: &Shard, f: impl FnOnce() -> R) -> R {
+    /// Restores the previous shard when dropped. Private and created only here, so no
+    /// caller can leak it or drop it out of order: restores happen in reverse order of
+    /// entry, always.
+    struct Restore(*const Shard);
 
-impl<'s> Scope<'s> {
-    fn enter(shard: &'s Shard) -> Self {
-        Scope {
-            previous: CURRENT.replace(shard),
-            _shard: PhantomData,
+    impl Drop for Restore {
+        #[inline]
+        fn drop(&mut self) {
+            CURRENT.set(self.0);
         }
     }
-}
 
-impl Drop for Scope<'_> {
-    fn drop(&mut self) {
-        CURRENT.set(self.previous);
-    }
+    let _restore = Restore(CURRENT.replace(shard));
+    f()
 }
 
 /// Counts one freed object; called by the schemes' deleters.
@@ -167,11 +172,12 @@ pub fn note_freed() {
     if shard.is_null() {
         STRAY_FREES.fetch_add(1, Ordering::Relaxed);
     } else {
-        // SAFETY: CURRENT is non-null only while a `Scope` borrowing the shard is alive on
-        // this thread (scopes restore the previous value when dropped, and are `!Send`), so
-        // the shard is alive. Its single writer is this thread: a scope is entered only by
-        // the shard's participant (used by one thread at a time) or by the domain's
-        // teardown (which holds `&mut Counters`).
+        // SAFETY: CURRENT is non-null only inside `counting_in`, which borrows the shard
+        // for the whole call and restores the previous value before returning or
+        // unwinding; nested calls restore in reverse order, so whatever CURRENT names is
+        // borrowed by a call still running on this thread, and alive. Its single writer is
+        // this thread: `counting_in` is reached only through the shard's participant (used
+        // by one thread at a time) or the domain's teardown (which holds `&mut Counters`).
         bump_single_writer(unsafe { &(*shard).freed });
     }
 }
@@ -186,10 +192,7 @@ mod tests {
         let p = counters.join();
         p.note_retired();
         p.note_retired();
-        {
-            let _scope = p.enter();
-            note_freed();
-        }
+        p.counting(note_freed);
         assert_eq!(
             counters.stats(),
             ReclaimStats {
@@ -206,14 +209,29 @@ mod tests {
         let b = Counters::default();
         let pa = a.join();
         let pb = b.join();
-        let _sa = pa.enter();
-        {
-            let _sb = pb.enter();
+        pa.counting(|| {
+            pb.counting(note_freed);
             note_freed();
-        }
-        note_freed();
+        });
         assert_eq!(a.stats().freed, 1);
         assert_eq!(b.stats().freed, 1);
+    }
+
+    #[test]
+    fn an_unwinding_call_restores_the_previous_shard() {
+        let a = Counters::default();
+        let b = Counters::default();
+        let pa = a.join();
+        let pb = b.join();
+        pa.counting(|| {
+            let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pb.counting(|| panic!("a deleter panicked"))
+            }));
+            assert!(unwound.is_err());
+            note_freed();
+        });
+        assert_eq!(a.stats().freed, 1, "the outer shard is current again");
+        assert_eq!(b.stats().freed, 0);
     }
 
     #[test]
@@ -234,10 +252,7 @@ mod tests {
     #[test]
     fn teardown_scope_counts_in_the_domain() {
         let mut counters = Counters::default();
-        {
-            let _scope = counters.teardown();
-            note_freed();
-        }
+        counters.teardown(note_freed);
         assert_eq!(counters.stats().freed, 1);
     }
 
@@ -248,11 +263,12 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     let p = counters.join();
-                    let _scope = p.enter();
-                    for _ in 0..100 {
-                        p.note_retired();
-                        note_freed();
-                    }
+                    p.counting(|| {
+                        for _ in 0..100 {
+                            p.note_retired();
+                            note_freed();
+                        }
+                    });
                 });
             }
         });

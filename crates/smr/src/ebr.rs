@@ -14,7 +14,7 @@ use std::mem::ManuallyDrop;
 
 use crossbeam_epoch::{Collector, LocalHandle};
 
-use crate::counters::{self, Counters, Participant, Scope};
+use crate::counters::{self, Counters, Participant};
 use crate::sync::{AtomicPtr, Ordering};
 use crate::{Guard, Local, ReclaimStats, Scheme};
 
@@ -53,35 +53,37 @@ impl Scheme for Ebr {
 /// A structure's collector and counters.
 #[derive(Debug)]
 pub struct EbrDomain {
-    /// Dropped by hand before `counters`, under the teardown scope.
+    /// Dropped by hand before `counters`, counting in its teardown shard.
     collector: ManuallyDrop<Collector>,
     counters: Counters,
 }
 
 impl Drop for EbrDomain {
     fn drop(&mut self) {
-        let _scope = self.counters.teardown();
+        let collector = &mut self.collector;
         // SAFETY: dropped once, here; the field is not used afterwards. Every local borrowed
         // the domain and is gone, so this is the collector's last reference and dropping it
-        // runs every deferred free, counted under the teardown scope.
-        unsafe { ManuallyDrop::drop(&mut self.collector) };
+        // runs every deferred free, counted in the teardown shard.
+        self.counters
+            .teardown(|| unsafe { ManuallyDrop::drop(collector) });
     }
 }
 
 /// One thread's registration with the collector.
 #[derive(Debug)]
 pub struct EbrLocal<'d> {
-    /// Dropped by hand inside the participant's scope: unregistering pins once more and
-    /// may run deferred frees.
+    /// Dropped by hand, counting in the participant's shard: unregistering pins once more
+    /// and may run deferred frees.
     handle: ManuallyDrop<LocalHandle>,
     participant: Participant<'d>,
 }
 
 impl Drop for EbrLocal<'_> {
     fn drop(&mut self) {
-        let _scope = self.participant.enter();
+        let handle = &mut self.handle;
         // SAFETY: dropped once, here; the field is not used afterwards.
-        unsafe { ManuallyDrop::drop(&mut self.handle) };
+        self.participant
+            .counting(|| unsafe { ManuallyDrop::drop(handle) });
     }
 }
 
@@ -92,12 +94,12 @@ impl Local for EbrLocal<'_> {
         Self: 'l;
 
     fn pin(&mut self) -> EbrGuard<'_> {
-        // Enter the scope before pinning: crossbeam-epoch runs deferred frees inside `pin`.
-        let scope = self.participant.enter();
+        // Counting: crossbeam-epoch runs deferred frees inside `pin`.
+        let handle = &self.handle;
+        let guard = self.participant.counting(|| handle.pin());
         EbrGuard {
-            guard: self.handle.pin(),
+            guard: ManuallyDrop::new(guard),
             participant: &self.participant,
-            _scope: scope,
         }
     }
 }
@@ -105,10 +107,21 @@ impl Local for EbrLocal<'_> {
 /// A pinned operation.
 #[derive(Debug)]
 pub struct EbrGuard<'l> {
-    /// Declared before `_scope` so it is unpinned while the scope is still current.
-    guard: crossbeam_epoch::Guard,
+    /// Unpinned by hand, counting in the participant's shard.
+    guard: ManuallyDrop<crossbeam_epoch::Guard>,
     participant: &'l Participant<'l>,
-    _scope: Scope<'l>,
+}
+
+impl Drop for EbrGuard<'_> {
+    fn drop(&mut self) {
+        let guard = &mut self.guard;
+        // Counting: unpinning frees nothing in crossbeam-epoch 0.9 while the handle lives,
+        // but its contract does not promise that, and the bracket costs two thread-local
+        // stores.
+        // SAFETY: dropped once, here; the field is not used afterwards.
+        self.participant
+            .counting(|| unsafe { ManuallyDrop::drop(guard) });
+    }
 }
 
 // SAFETY: while `guard` is pinned, no object deferred through this collector after the
@@ -127,14 +140,20 @@ unsafe impl Guard for EbrGuard<'_> {
 
     unsafe fn retire<T: Send>(&mut self, ptr: *mut T) {
         self.participant.note_retired();
-        // SAFETY: the closure frees a node that is unreachable (caller's contract) only
-        // after every thread pinned now has unpinned. It captures a raw pointer only, and
-        // the collector runs it before the domain (which owns the collector) is gone.
-        unsafe {
-            self.guard.defer_unchecked(move || {
-                drop(Box::from_raw(ptr));
-                counters::note_freed();
-            });
-        }
+        let guard = &*self.guard;
+        // Counting: a full bag is pushed to the collector here, and a later crossbeam-epoch
+        // may collect while doing so.
+        self.participant.counting(|| {
+            // SAFETY: the closure frees a node that is unreachable (caller's contract) only
+            // after every thread pinned now has unpinned. It captures a raw pointer only,
+            // and the collector runs it before the domain (which owns the collector) is
+            // gone.
+            unsafe {
+                guard.defer_unchecked(move || {
+                    drop(Box::from_raw(ptr));
+                    counters::note_freed();
+                });
+            }
+        });
     }
 }

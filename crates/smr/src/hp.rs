@@ -17,7 +17,7 @@ use std::ops::Deref;
 use haphazard::raw::Pointer;
 use haphazard::{Domain, HazardPointer};
 
-use crate::counters::{self, Counters, Participant, Scope};
+use crate::counters::{self, Counters, Participant};
 use crate::sync::{AtomicPtr, Ordering, fence};
 use crate::{Guard, Local, ReclaimStats, Scheme};
 
@@ -66,17 +66,18 @@ impl Scheme for Hp {
 
 /// A structure's hazard-pointer domain and counters.
 pub struct HpDomain {
-    /// Dropped by hand before `counters`, under the teardown scope.
+    /// Dropped by hand before `counters`, counting in its teardown shard.
     domain: ManuallyDrop<Domain<Family>>,
     counters: Counters,
 }
 
 impl Drop for HpDomain {
     fn drop(&mut self) {
-        let _scope = self.counters.teardown();
+        let domain = &mut self.domain;
         // SAFETY: dropped once, here; the field is not used afterwards. Dropping the domain
-        // frees every object still retired, counted under the teardown scope.
-        unsafe { ManuallyDrop::drop(&mut self.domain) };
+        // frees every object still retired, counted in the teardown shard.
+        self.counters
+            .teardown(|| unsafe { ManuallyDrop::drop(domain) });
     }
 }
 
@@ -94,12 +95,11 @@ impl<'d> Local for HpLocal<'d> {
         Self: 'l;
 
     fn pin(&mut self) -> HpGuard<'_, 'd> {
-        let scope = self.participant.enter();
+        // Nothing to count here: haphazard frees only in `retire` and with the domain.
         HpGuard {
             hazards: &mut self.hazards,
             domain: self.domain,
             participant: &self.participant,
-            _scope: scope,
         }
     }
 }
@@ -110,7 +110,6 @@ pub struct HpGuard<'l, 'd> {
     hazards: &'l mut [HazardPointer<'d, Family>],
     domain: &'d Domain<Family>,
     participant: &'l Participant<'d>,
-    _scope: Scope<'l>,
 }
 
 impl Drop for HpGuard<'_, '_> {
@@ -211,12 +210,15 @@ unsafe impl Guard for HpGuard<'_, '_> {
 
     unsafe fn retire<T: Send>(&mut self, ptr: *mut T) {
         self.participant.note_retired();
-        // SAFETY: `ptr` came from `Box::into_raw` (caller's contract), which is what
-        // `Counted::from_raw` expects; it is unreachable, retired once, and every hazard
-        // that could name it belongs to this domain. Reclamation may run inside this call,
-        // under the scope this guard entered.
-        unsafe {
-            self.domain.retire_ptr::<T, Counted<T>>(ptr);
-        }
+        let domain = self.domain;
+        // Counting: a retire past the threshold scans and frees right here.
+        self.participant.counting(|| {
+            // SAFETY: `ptr` came from `Box::into_raw` (caller's contract), which is what
+            // `Counted::from_raw` expects; it is unreachable, retired once, and every
+            // hazard that could name it belongs to this domain.
+            unsafe {
+                domain.retire_ptr::<T, Counted<T>>(ptr);
+            }
+        });
     }
 }

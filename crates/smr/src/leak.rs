@@ -88,13 +88,14 @@ impl Drop for LeakDomain {
                 .get_mut()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        let _scope = self.counters.teardown();
-        for node in retired {
-            // SAFETY: every entry was retired once (the `retire` contract) and nobody can
-            // reach it: `&mut self` means no thread is registered any more.
-            unsafe { (node.free)(node.ptr) };
-            counters::note_freed();
-        }
+        self.counters.teardown(|| {
+            for node in retired {
+                // SAFETY: every entry was retired once (the `retire` contract) and nobody
+                // can reach it: `&mut self` means no thread is registered any more.
+                unsafe { (node.free)(node.ptr) };
+                counters::note_freed();
+            }
+        });
     }
 }
 

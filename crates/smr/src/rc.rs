@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use crate::counted::CountedScheme;
-use crate::counters::{Counters, Scope};
+use crate::counters::Counters;
 
 /// Reference counting with arc-swap protected loads; the last holder frees, inline.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl CountedScheme for Rc {
 
     fn released(_: &RcDomain) {}
 
-    fn teardown(domain: &mut RcDomain) -> Option<Scope<'_>> {
-        Some(domain.counters.teardown())
+    fn teardown<R>(domain: &mut RcDomain, free: impl FnOnce() -> R) -> R {
+        domain.counters.teardown(free)
     }
 }

@@ -214,8 +214,8 @@ impl Collector {
     }
 
     /// Starts a collector thread that counts the frees of a reclamation domain: it
-    /// registers with `counters` and stays inside its scope, so deleters running on it
-    /// count in the domain's counters.
+    /// registers with `counters` and runs inside its participant's `counting` call, so
+    /// deleters running on it count in the domain's counters.
     pub fn with_counters(config: SweepConfig, counters: std::sync::Arc<Counters>) -> Collector {
         Collector::start(config, Some(counters))
     }
@@ -225,10 +225,11 @@ impl Collector {
         let thread_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("reclaim-sweep".into())
-            .spawn(move || {
-                let participant = counters.as_deref().map(Counters::join);
-                let _scope = participant.as_ref().map(|p| p.enter());
-                run(&thread_shared, config.interval);
+            .spawn(move || match counters.as_deref().map(Counters::join) {
+                Some(participant) => {
+                    participant.counting(|| run(&thread_shared, config.interval));
+                }
+                None => run(&thread_shared, config.interval),
             })
             .expect("failed to start the sweep collector thread");
         Collector {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[cfg(not(loom))]
 use crate::counted::CountedScheme;
 #[cfg(not(loom))]
-use crate::counters::{Counters, Scope};
+use crate::counters::Counters;
 
 #[cfg(not(loom))]
 /// Arc-count sweeping: a collector thread per structure frees what only it still holds.
@@ -72,8 +72,8 @@ impl CountedScheme for Sweep {
         domain.tracker.released();
     }
 
-    fn teardown(_: &mut SweepDomain) -> Option<Scope<'_>> {
+    fn teardown<R>(_: &mut SweepDomain, free: impl FnOnce() -> R) -> R {
         // Nothing is freed on the thread that drops the structure: the collector is.
-        None
+        free()
     }
 }

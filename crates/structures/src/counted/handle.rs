@@ -5,8 +5,9 @@ use reclaim_core::Handle;
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
-/// A counted structure's operations. Each runs inside the caller's counting scope, so
-/// frees it triggers (under `rc`) count in the caller's shard.
+/// A counted structure's operations. Each runs inside the caller's
+/// [`counting`](Participant::counting) call, so frees it triggers (under `rc`) count in the
+/// caller's shard.
 pub trait CountedOps<T>: Sync {
     /// The counted scheme under the structure.
     type Scheme: CountedScheme;
@@ -49,20 +50,18 @@ impl<'c, S> CountedHandle<'c, S> {
 impl<T, S: CountedOps<T>> Handle<T> for CountedHandle<'_, S> {
     #[inline]
     fn push(&mut self, value: T) -> Result<(), T> {
-        let _scope = self.participant.enter();
-        self.structure.push(value);
+        self.participant.counting(|| self.structure.push(value));
         Ok(())
     }
 
     #[inline]
     fn pop(&mut self) -> Option<T> {
-        let _scope = self.participant.enter();
-        self.structure.pop(&self.participant)
+        self.participant
+            .counting(|| self.structure.pop(&self.participant))
     }
 
     fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
-        let _scope = self.participant.enter();
-        self.structure.stall(wait);
+        self.participant.counting(|| self.structure.stall(wait));
         true
     }
 }

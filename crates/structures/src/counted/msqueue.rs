@@ -113,13 +113,13 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
 
 impl<T, C: CountedScheme> Drop for CountedMsQueue<T, C> {
     fn drop(&mut self) {
-        // As for the counted Treiber stack: `rc` frees here under the teardown scope,
+        // As for the counted Treiber stack: `rc` frees here, counted in the teardown shard,
         // `sweep` leaves the nodes to the collector. Pointing the head at the last node
-        // releases the whole chain in front of it now, inside the scope. The last node was
-        // never unlinked (not retired, so its free is not counted) and goes with the fields.
-        let _scope = C::teardown(&mut self.domain);
-        let last = self.tail.load_full();
-        drop(self.head.swap(last));
+        // releases the whole chain in front of it now, inside the teardown. The last node
+        // was never unlinked (not retired, so its free is not counted) and goes with the
+        // fields.
+        let (head, tail) = (&self.head, &self.tail);
+        C::teardown(&mut self.domain, || drop(head.swap(tail.load_full())));
     }
 }
 

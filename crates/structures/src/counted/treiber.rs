@@ -96,10 +96,10 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
 
 impl<T, C: CountedScheme> Drop for CountedTreiberStack<T, C> {
     fn drop(&mut self) {
-        // Under `rc`, nodes are freed right here, counted under the domain's teardown;
+        // Under `rc`, nodes are freed right here, counted in the domain's teardown shard;
         // under `sweep` the collector frees them when the domain (dropped next) joins it.
-        let _scope = C::teardown(&mut self.domain);
-        drop(self.head.swap(None));
+        let head = &self.head;
+        C::teardown(&mut self.domain, || drop(head.swap(None)));
     }
 }
 
