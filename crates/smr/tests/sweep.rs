@@ -77,6 +77,33 @@ fn a_weak_reference_cannot_resurrect_a_freed_object() {
     assert_eq!(dropped_on.lock().unwrap().as_deref(), Some("reclaim-sweep"));
 }
 
+/// The collector drops the value of an object with a `Weak` outstanding, but the
+/// allocation stays until the last `Weak` goes, wherever that is: such frees are counted,
+/// objects without a `Weak` are not.
+#[test]
+fn a_free_that_leaves_the_allocation_to_a_weak_is_counted() {
+    let collector = collector();
+    let tracker = collector.tracker();
+    let plain = Arc::new(Probe::default());
+    let (_, plain_dropped) = plain.watch();
+    tracker.track(&plain);
+    drop(plain);
+    let object = Arc::new(Probe::default());
+    let (dropped_on, dropped) = object.watch();
+    tracker.track(&object);
+    let weak = Arc::downgrade(&object);
+    drop(object);
+    tracker.released();
+    wait_for("both frees", || {
+        dropped.load(Ordering::Acquire) && plain_dropped.load(Ordering::Acquire)
+    });
+    assert_eq!(dropped_on.lock().unwrap().as_deref(), Some("reclaim-sweep"));
+    // The value went on the collector; the allocation goes here, with the last `Weak`.
+    drop(weak);
+    let stats = collector.shutdown();
+    assert_eq!((stats.freed, stats.weak_held), (2, 1));
+}
+
 #[test]
 fn a_clean_collector_does_not_rescan() {
     let collector = collector();

@@ -21,6 +21,14 @@
 //!   holds the last strong reference, and once it has, no `Weak` can upgrade. There is no
 //!   window between "count is 1" and "free" in which a weak reference could resurrect the
 //!   object — the check and the claim are the same instruction.
+//! - **Weak references**: the collector drops the object on its own thread, but an
+//!   `Arc`'s allocation outlives its value while a `Weak` to it remains, and is freed by
+//!   whoever drops the last `Weak` — a worker, perhaps. So the objects a worker wants
+//!   never freed on it must have no `Weak`: [`Swept`] hands out no `Arc` to downgrade,
+//!   and objects passed to [`Tracker::track`] are the caller's to keep weak-free. The
+//!   collector counts the objects it dropped while a `Weak` to them was outstanding
+//!   ([`CollectorStats::weak_held`]): for those, the allocation's free may have landed
+//!   elsewhere.
 //! - **Shutdown**: dropping the [`Collector`] stops the thread and joins it; the thread's
 //!   last pass frees everything nobody else holds. An object still referenced elsewhere at
 //!   that point is **leaked on purpose** (counted in [`CollectorStats::leaked`]): releasing
@@ -71,7 +79,19 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(1);
 /// the function that knows its type.
 struct Entry {
     ptr: *const (),
-    try_free: unsafe fn(*const ()) -> bool,
+    try_free: unsafe fn(*const ()) -> Tried,
+}
+
+/// What one attempt to free a tracked object did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tried {
+    /// Someone else still holds it: the collector keeps its reference.
+    Kept,
+    /// Dropped and freed, here.
+    Freed,
+    /// Dropped here, but a `Weak` was outstanding: the allocation is freed by whoever
+    /// drops the last one (here too, if it went before the drop).
+    FreedWeakHeld,
 }
 
 // SAFETY: an `Entry` owns one strong count of an `Arc<T>` with `T: Send + Sync` (enforced
@@ -79,11 +99,11 @@ struct Entry {
 unsafe impl Send for Entry {}
 
 /// Frees the `Arc<T>` behind `ptr` if this is its last strong reference; otherwise keeps
-/// the reference (returns `false`).
+/// the reference.
 ///
 /// # Safety
 /// `ptr` came from `Arc::<T>::into_raw` and its strong count is owned by the caller.
-unsafe fn try_free<T>(ptr: *const ()) -> bool {
+unsafe fn try_free<T>(ptr: *const ()) -> Tried {
     // SAFETY: the caller owns this strong count of an `Arc<T>`.
     let arc = unsafe { Arc::from_raw(ptr.cast::<T>()) };
     // Most tracked objects are still in use: a plain load rejects those without the
@@ -91,19 +111,45 @@ unsafe fn try_free<T>(ptr: *const ()) -> bool {
     // it. A stale count only postpones a free to the next pass; `try_unwrap` decides.
     if Arc::strong_count(&arc) != 1 {
         let _ = Arc::into_raw(arc);
-        return false;
+        return Tried::Kept;
     }
+    let weak_held = weak_outstanding(&arc);
     match Arc::try_unwrap(arc) {
         Ok(value) => {
             drop(value);
-            true
+            if weak_held {
+                Tried::FreedWeakHeld
+            } else {
+                Tried::Freed
+            }
         }
         Err(still_shared) => {
             // Keep owning the count: turn it back into the raw pointer we hold.
             let _ = Arc::into_raw(still_shared);
-            false
+            Tried::Kept
         }
     }
+}
+
+/// Whether a `Weak` to `arc`'s object may outlive the collector's drop of it, given that
+/// the collector was just seen holding the only strong reference.
+///
+/// A new `Weak` needs a strong reference to downgrade or an existing `Weak` to clone or
+/// upgrade. The Acquire fence makes every other holder's downgrade, done before its
+/// Release decrement that left the count at 1, visible here; so a weak count of 0 means
+/// no `Weak` exists and none can appear, and the collector frees the allocation itself.
+/// A count above 0 may fall to 0 before the drop (the allocation is then freed here
+/// after all): counting it makes [`CollectorStats::weak_held`] an upper bound.
+#[cfg(not(loom))]
+fn weak_outstanding<T>(arc: &Arc<T>) -> bool {
+    fence(Ordering::Acquire);
+    Arc::weak_count(arc) > 0
+}
+
+/// loom's `Arc` has no `Weak`.
+#[cfg(loom)]
+fn weak_outstanding<T>(_: &Arc<T>) -> bool {
+    false
 }
 
 /// What the collector has done so far.
@@ -121,6 +167,10 @@ pub struct CollectorStats {
     /// Objects still referenced elsewhere at shutdown, leaked rather than freed on
     /// another thread.
     pub leaked: u64,
+    /// Objects among `freed` that had a `Weak` outstanding when the collector dropped
+    /// them: their allocation is freed by whichever thread drops the last `Weak`, maybe a
+    /// worker. An upper bound (a `Weak` dropped just before the free is counted too).
+    pub weak_held: u64,
 }
 
 /// Settings of a collector.
@@ -151,6 +201,8 @@ struct Shared {
     scan_nanos: AtomicU64,
     #[cfg_attr(loom, allow(dead_code))]
     leaked: AtomicU64,
+    #[cfg_attr(loom, allow(dead_code))]
+    weak_held: AtomicU64,
 }
 
 impl Shared {
@@ -164,6 +216,7 @@ impl Shared {
             sweeps: AtomicU64::new(0),
             scan_nanos: AtomicU64::new(0),
             leaked: AtomicU64::new(0),
+            weak_held: AtomicU64::new(0),
         }
     }
 
@@ -254,6 +307,7 @@ impl Collector {
             sweeps: s.sweeps.load(Ordering::Relaxed),
             scan_nanos: s.scan_nanos.load(Ordering::Relaxed),
             leaked: s.leaked.load(Ordering::Relaxed),
+            weak_held: s.weak_held.load(Ordering::Relaxed),
         }
     }
 
@@ -325,16 +379,19 @@ impl Tracker {
 
 /// An `Arc<T>` whose drop never frees: the collector does, later, on its own thread.
 /// Dropping it decrements the count and then sets the collector's dirty hint.
+///
+/// It derefs to `T` and never hands out its `Arc`: a `Weak` made from it would move the
+/// final free of the allocation to whoever drops that `Weak` (see the module docs).
+///
+/// ```compile_fail,E0599
+/// # use reclaim_smr::sweep::Collector;
+/// let collector = Collector::new(Default::default());
+/// let swept = collector.tracker().wrap(7_u64);
+/// let weak = std::sync::Arc::downgrade(swept.get());
+/// ```
 pub struct Swept<T> {
     object: ManuallyDrop<Arc<T>>,
     tracker: Tracker,
-}
-
-impl<T> Swept<T> {
-    /// The shared object.
-    pub fn get(&self) -> &Arc<T> {
-        &self.object
-    }
 }
 
 impl<T> std::ops::Deref for Swept<T> {
@@ -428,11 +485,12 @@ fn sweep(shared: &Shared, tracked: &mut Vec<Entry>) -> u64 {
     // `tracked[..kept]` are the survivors so far, in order; entries freed are left
     // behind in `tracked[kept..next]` (stale, overwritten as survivors move down).
     let mut kept = 0;
+    let mut weak_held = 0;
     for next in 0..before {
         // SAFETY: every entry owns one strong count of the `Arc<T>` its `try_free`
         // expects; a freed entry leaves the survivors and is never tried again.
-        if unsafe { try_entry(&tracked[next]) } {
-            retry_kept(tracked, &mut kept);
+        if unsafe { try_entry(&tracked[next], &mut weak_held) } {
+            retry_kept(tracked, &mut kept, &mut weak_held);
         } else {
             tracked.swap(kept, next);
             kept += 1;
@@ -441,6 +499,7 @@ fn sweep(shared: &Shared, tracked: &mut Vec<Entry>) -> u64 {
     tracked.truncate(kept);
     let freed = (before - kept) as u64;
     shared.freed.fetch_add(freed, Ordering::Relaxed);
+    shared.weak_held.fetch_add(weak_held, Ordering::Relaxed);
     shared.sweeps.fetch_add(1, Ordering::Relaxed);
     shared
         .scan_nanos
@@ -450,11 +509,11 @@ fn sweep(shared: &Shared, tracked: &mut Vec<Entry>) -> u64 {
 
 /// Tries the last [`RETRY_WINDOW`] survivors again, newest first, removing (in order)
 /// those it frees and starting over after each, since a free may release another.
-fn retry_kept(tracked: &mut [Entry], kept: &mut usize) {
+fn retry_kept(tracked: &mut [Entry], kept: &mut usize, weak_held: &mut u64) {
     'again: loop {
         for at in (kept.saturating_sub(RETRY_WINDOW)..*kept).rev() {
             // SAFETY: `tracked[..kept]` are survivors, each owning its count.
-            if unsafe { try_entry(&tracked[at]) } {
+            if unsafe { try_entry(&tracked[at], weak_held) } {
                 tracked[at..*kept].rotate_left(1);
                 *kept -= 1;
                 continue 'again;
@@ -464,14 +523,22 @@ fn retry_kept(tracked: &mut [Entry], kept: &mut usize) {
     }
 }
 
-/// Frees `entry`'s object if the collector holds its last reference.
+/// Frees `entry`'s object if the collector holds its last reference, counting in
+/// `weak_held` a free that left its allocation to a `Weak`.
 ///
 /// # Safety
 /// `entry` owns one strong count of the `Arc<T>` its `try_free` expects; after `true`
 /// it owns nothing and must not be tried again.
-unsafe fn try_entry(entry: &Entry) -> bool {
+unsafe fn try_entry(entry: &Entry, weak_held: &mut u64) -> bool {
     // SAFETY: the caller's contract is `try_free`'s.
-    unsafe { (entry.try_free)(entry.ptr) }
+    match unsafe { (entry.try_free)(entry.ptr) } {
+        Tried::Kept => false,
+        Tried::Freed => true,
+        Tried::FreedWeakHeld => {
+            *weak_held += 1;
+            true
+        }
+    }
 }
 
 #[cfg(all(test, not(loom)))]
