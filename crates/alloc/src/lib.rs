@@ -34,9 +34,14 @@
 //!   thread; [`live`] adds the calling thread's own pending difference, so a single
 //!   thread sees its own allocations exactly. For the peak each thread also keeps the
 //!   highest pending difference since its last flush and raises the shared peak with it
-//!   when it flushes, so a growing heap does not write the peak on every allocation:
-//!   exact for one thread ([`peak_live_bytes`] adds the caller's own), low by at most the
-//!   other threads' pending differences otherwise.
+//!   when it flushes, so a growing heap does not write the peak on every allocation.
+//!   That is exact for one thread ([`peak_live_bytes`] adds the caller's own). With
+//!   several, the peak may read low or high by the other threads' pending differences
+//!   (up to [`FLUSH_BYTES`] each), and high by up to `2 × FLUSH_BYTES` more: a flush adds
+//!   the thread's high-water mark, reached at some earlier moment, to the shared count
+//!   as it is now, after other threads' flushes since that moment (the mark is at most
+//!   `FLUSH_BYTES` above the thread's last flush, and its difference now at least
+//!   `FLUSH_BYTES` below it). `tests/peak.rs` builds that case.
 //!
 //! `realloc` counts as one free of the old block and one allocation of the new one, in
 //! the tally and in the live counts; a failed call (null returned) counts nothing.
@@ -307,8 +312,9 @@ pub fn live() -> Live {
     }
 }
 
-/// The highest live byte count seen since the process started or since [`reset_peak`]
-/// (exact for one thread; see the crate docs for several).
+/// The highest live byte count seen since the process started or since [`reset_peak`]:
+/// exact for one thread; with several, low or high by up to [`FLUSH_BYTES`] per other
+/// running thread, and high by up to `2 × FLUSH_BYTES` more (see the crate docs).
 pub fn peak_live_bytes() -> u64 {
     let (_, _, high) = pending();
     let mine = GLOBAL.live_bytes.load(Ordering::Relaxed) + high;
