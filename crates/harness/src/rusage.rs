@@ -41,24 +41,56 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[test]
-    fn sleeping_switches_context_and_the_count_is_per_thread() {
-        let before = thread_context_switches().unwrap();
-        for _ in 0..5 {
+    /// The whole process's context switches so far, every thread's (exited ones included).
+    fn process_context_switches() -> u64 {
+        // SAFETY: as in `imp`: a zeroed plain C struct, valid and writable for the call.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; RUSAGE_SELF describes the whole process.
+        assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+        u64::try_from(usage.ru_nvcsw + usage.ru_nivcsw).unwrap()
+    }
+
+    fn sleeps(n: u64) {
+        for _ in 0..n {
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn each_sleep_is_a_context_switch() {
+        let before = thread_context_switches().unwrap();
+        sleeps(5);
         let after = thread_context_switches().unwrap();
         assert!(after >= before + 5, "{before} → {after}");
-        // Another thread's sleeps do not show up in this thread's count.
-        let mine = thread_context_switches().unwrap();
-        std::thread::spawn(|| {
-            for _ in 0..20 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+    }
+
+    /// Per thread, not per process: this thread's count and another's, over windows
+    /// inside one window of the process's count, add up to no more than it. A
+    /// process-wide count would count the other thread's sleeps twice. No margin that
+    /// load could exceed: whatever else switches (this thread waiting for the other,
+    /// preemption, an emulator's own threads) adds to the process's count as much or more.
+    #[test]
+    fn the_count_is_per_thread() {
+        const SLEEPS: u64 = 20;
+        let process_before = process_context_switches();
+        let mine_before = thread_context_switches().unwrap();
+        let theirs = std::thread::spawn(|| {
+            let before = thread_context_switches().unwrap();
+            sleeps(SLEEPS);
+            thread_context_switches().unwrap() - before
         })
         .join()
         .unwrap();
-        let mine_after = thread_context_switches().unwrap();
-        assert!(mine_after < mine + 20, "{mine} → {mine_after}");
+        let mine = thread_context_switches().unwrap() - mine_before;
+        let process = process_context_switches() - process_before;
+        assert!(
+            theirs >= SLEEPS,
+            "the other thread's {SLEEPS} sleeps counted {theirs}"
+        );
+        assert!(
+            mine + theirs <= process,
+            "this thread {mine} + the other {theirs} > the process's {process}: \
+             the count is not per thread"
+        );
     }
 }
