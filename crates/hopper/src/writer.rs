@@ -106,7 +106,8 @@ impl Writer {
 
     /// Takes over segments left on disk by an earlier channel (recover mode): every one
     /// is sealed, the last one cut back to its last whole record (a torn tail is what a
-    /// crash mid-write leaves). Nothing recovered is announced yet.
+    /// crash mid-write leaves), or deleted if it holds none. Nothing recovered is
+    /// announced yet.
     pub(crate) fn recover(
         dir: &Path,
         limits: DiskLimits,
@@ -123,6 +124,20 @@ impl Writer {
                 },
                 None => {
                     let (records, len) = last_valid(&path)?;
+                    if records == 0 {
+                        // The writer died, or the disk filled up, after creating the file
+                        // and before its first record was whole: no item is in it. The
+                        // next record gets its index, `first`, and `rotate` creates that
+                        // record's file under this very name, so the file goes and a
+                        // segment stays named after its first record. Reusing the file
+                        // would need a second way to open a current segment, one that
+                        // also rewrites a magic cut short. Only the last segment can be
+                        // empty: a write-through writer starts a file only once the one
+                        // before holds a record.
+                        fs::remove_file(&path)?;
+                        writer.next_index = first;
+                        break;
+                    }
                     let file = OpenOptions::new().write(true).open(&path)?;
                     file.set_len(len)?;
                     Sealed {
@@ -138,7 +153,7 @@ impl Writer {
                 sealed: Some(sealed),
             });
         }
-        writer.announced = writer.segments.front().map_or(0, |s| s.first);
+        writer.announced = writer.first_index();
         Ok(writer)
     }
 
