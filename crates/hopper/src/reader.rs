@@ -145,26 +145,35 @@ impl Cursor {
 
     /// Makes at least `need` unread bytes available if the known length allows; `false`
     /// if it does not (a record claiming more than the file holds is never read into
-    /// memory, whatever its length field says).
+    /// memory, whatever its length field says), or if the file turns out to be shorter.
     fn fill(&mut self, need: usize) -> Result<bool, CursorError> {
         if self.offset() + need as u64 > self.known_end + self.tail_len() {
             return Ok(false);
         }
         self.buf.drain(..self.pos);
         self.pos = 0;
-        if self.read_to == self.known_end {
-            let Some(tail) = self.tail.take() else {
-                return Ok(false);
-            };
+        if self.read_to < self.known_end {
+            let want = need
+                .max(READ_CHUNK)
+                .min((self.known_end - self.read_to) as usize);
+            self.read_file(want)?;
+        }
+        if self.buf.len() < need
+            && self.read_to == self.known_end
+            && let Some(tail) = self.tail.take()
+        {
             self.buf.reserve_exact(tail.len());
             self.buf.extend_from_slice(&tail);
             self.read_to += tail.len() as u64;
             self.known_end = self.read_to;
-            return Ok(true);
         }
-        let want = need
-            .max(READ_CHUNK)
-            .min((self.known_end - self.read_to) as usize);
+        // Short of `need` only if the file was cut: what it still holds is there to be
+        // reported, and nothing is to be read beyond it.
+        Ok(self.buf.len() >= need)
+    }
+
+    /// Appends the file's next `want` bytes to `buf`, or as many as it still holds.
+    fn read_file(&mut self, want: usize) -> Result<(), CursorError> {
         let start = self.buf.len();
         self.buf.reserve_exact(want);
         self.buf.resize(start + want, 0);
@@ -181,7 +190,7 @@ impl Cursor {
                     self.cut_short = Some(self.known_end);
                     self.known_end = self.read_to;
                     self.tail = None;
-                    return Ok(got > 0);
+                    return Ok(());
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -193,7 +202,7 @@ impl Cursor {
             }
         }
         self.read_to += want as u64;
-        Ok(true)
+        Ok(())
     }
 
     fn tail_len(&self) -> u64 {
@@ -458,6 +467,37 @@ pub(crate) fn valid_prefix(path: &Path) -> io::Result<(u64, u64)> {
                 ));
             }
             Err(CursorError::Io(e)) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a crash between creating a segment file and finishing its magic leaves: a
+    /// file of 0 to 7 bytes, which recovery keeps nothing of (and does not panic on).
+    #[test]
+    fn a_file_shorter_than_its_magic_has_no_valid_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short");
+        for len in 0..SEGMENT_MAGIC.len() {
+            std::fs::write(&path, &SEGMENT_MAGIC[..len]).unwrap();
+            assert_eq!(valid_prefix(&path).unwrap(), (0, 0), "{len} bytes");
+        }
+    }
+
+    /// The receiver's case: the writer recorded more bytes than the file still holds.
+    #[test]
+    fn a_file_cut_inside_its_magic_ends_the_cursor_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut");
+        for len in 0..SEGMENT_MAGIC.len() {
+            std::fs::write(&path, &SEGMENT_MAGIC[..len]).unwrap();
+            let mut cursor = Cursor::open(&path, 100).unwrap();
+            assert!(matches!(cursor.next(), Ok(Step::End { .. })), "{len} bytes");
+            let why = cursor.cut_short().expect("the cut is noticed");
+            assert!(why.contains(&format!("ends at byte {len}")), "{why}");
         }
     }
 }

@@ -179,23 +179,45 @@ fn a_corrupt_record_is_an_error_naming_file_and_offset() {
     assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
 }
 
-#[test]
-fn a_truncated_file_is_an_error_not_a_panic() {
-    let data = tempfile::tempdir().unwrap();
-    let (mut tx, mut rx) = Builder::<String>::new()
+/// Spills `items` strings of 10 encoded bytes, two records per segment file; returns the
+/// files.
+fn spill_two_per_file(
+    data: &Path,
+    name: &str,
+    items: usize,
+) -> (
+    reclaim_hopper::Sender<String>,
+    reclaim_hopper::Receiver<String>,
+    Vec<PathBuf>,
+) {
+    let (mut tx, rx) = Builder::<String>::new()
         .memory_bytes(0)
-        .disk_file_bytes(8 + 2 * 22) // two records per file
-        .build("trunc", data.path())
+        .disk_file_bytes(8 + 2 * 22)
+        .build(name, data)
         .unwrap();
-    for i in 0..6 {
+    for i in 0..items {
         tx.send(format!("item-{i:04}")).unwrap();
     }
     tx.flush().unwrap();
-    let files = segment_files(&data.path().join("trunc"));
-    assert_eq!(files.len(), 3, "rotation at the size limit");
+    let files = segment_files(&data.join(name));
+    assert_eq!(files.len(), items.div_ceil(2), "rotation at the size limit");
+    (tx, rx, files)
+}
+
+fn cut(file: &Path, len: u64) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .and_then(|f| f.set_len(len))
+        .unwrap();
+}
+
+#[test]
+fn a_truncated_file_is_an_error_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let (_tx, mut rx, files) = spill_two_per_file(data.path(), "trunc", 6);
     // Cut the first file inside its second record.
-    let file = fs::OpenOptions::new().write(true).open(&files[0]).unwrap();
-    file.set_len(8 + 22 + 5).unwrap();
+    cut(&files[0], 8 + 22 + 5);
 
     assert_eq!(rx.recv().unwrap(), "item-0000");
     let err = rx.recv().unwrap_err();
@@ -209,6 +231,34 @@ fn a_truncated_file_is_an_error_not_a_panic() {
     // The next file is intact and follows.
     for i in 2..6 {
         assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+    }
+}
+
+/// A file cut inside its 8-byte magic: the receiver read the bytes left, took the short
+/// read for a full one and sliced past them — a panic.
+#[test]
+fn a_file_cut_inside_its_magic_is_an_error_not_a_panic() {
+    for len in 0..8 {
+        let data = tempfile::tempdir().unwrap();
+        let (_tx, mut rx, files) = spill_two_per_file(data.path(), "magic", 4);
+        cut(&files[0], len);
+        match rx.recv() {
+            Err(RecvError::Disk(DiskError::Corrupt {
+                path,
+                offset,
+                reason,
+                lost,
+            })) => {
+                assert_eq!(path, files[0], "cut to {len} bytes");
+                assert_eq!(offset, 0, "cut to {len} bytes");
+                assert!(reason.contains(&format!("ends at byte {len}")), "{reason}");
+                assert_eq!(lost, 2, "cut to {len} bytes: both records of the file");
+            }
+            other => panic!("cut to {len} bytes: expected a corruption error, got {other:?}"),
+        }
+        for i in 2..4 {
+            assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+        }
     }
 }
 
