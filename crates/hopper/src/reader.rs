@@ -143,6 +143,19 @@ impl Cursor {
         }
     }
 
+    /// Moves past whole records up to the end of the known bytes or the first damage:
+    /// how many it passed, and why it stopped.
+    pub(crate) fn skip_records(&mut self) -> (u64, Result<(), CursorError>) {
+        let mut records = 0;
+        loop {
+            match self.next() {
+                Ok(Step::Record(_)) => records += 1,
+                Ok(Step::End { .. }) => return (records, Ok(())),
+                Err(e) => return (records, Err(e)),
+            }
+        }
+    }
+
     /// Makes at least `need` unread bytes available if the known length allows; `false`
     /// if it does not (a record claiming more than the file holds is never read into
     /// memory, whatever its length field says), or if the file turns out to be shorter.
@@ -276,6 +289,19 @@ impl DiskReader {
             let offset = reading.cursor.offset();
             match reading.cursor.next() {
                 Ok(Step::Record(range)) => {
+                    if let Some(end) = reading.end.filter(|&end| self.read_index >= end) {
+                        // A record past the segment's range (its name, or its successor's,
+                        // was changed): reading on would put this reader past the next
+                        // segment's first item. Which records are the extra ones cannot be
+                        // told, so the rest of the file goes, counted.
+                        let (after, _) = reading.cursor.skip_records();
+                        let reason = format!(
+                            "the file holds more items than its range, {}..{end}",
+                            reading.first
+                        );
+                        let e = self.abandon(writer, offset, reason, 1 + after);
+                        return Err(self.published(consumed, e));
+                    }
                     self.read_index += 1;
                     consumed.store(self.read_index, Ordering::Release);
                     let cursor = &self.reading.as_ref().expect("reading").cursor;
@@ -291,7 +317,7 @@ impl DiskReader {
                     }
                 }
                 Err(CursorError::Corrupt { offset, reason }) => {
-                    let e = self.abandon(writer, offset, reason);
+                    let e = self.abandon(writer, offset, reason, 0);
                     return Err(self.published(consumed, e));
                 }
                 Err(CursorError::Io(source)) => {
@@ -366,7 +392,7 @@ impl DiskReader {
         if let Some(reason) = reading.cursor.cut_short() {
             drop(w);
             let offset = reading.cursor.offset();
-            return Err(self.abandon(writer, offset, reason));
+            return Err(self.abandon(writer, offset, reason, 0));
         }
         let end = match reading.end {
             Some(end) => end,
@@ -395,6 +421,7 @@ impl DiskReader {
                             writer,
                             offset,
                             "items announced as spilled are not in the file being written".into(),
+                            0,
                         ));
                     }
                 }
@@ -411,7 +438,7 @@ impl DiskReader {
                     self.read_index
                 )
             };
-            return Err(self.abandon(writer, offset, reason));
+            return Err(self.abandon(writer, offset, reason, 0));
         }
         w.remove_front().map_err(|source| DiskError::Io {
             path: reading.cursor.path().to_path_buf(),
@@ -421,11 +448,18 @@ impl DiskReader {
         Ok(())
     }
 
-    /// Skips the rest of a damaged segment and says how many items went with it.
-    fn abandon(&mut self, writer: &Mutex<Writer>, offset: u64, reason: String) -> DiskError {
+    /// Skips the rest of a damaged segment and says how many items went with it: those of
+    /// its range not read yet, plus `beyond`, records skipped past the end of its range.
+    fn abandon(
+        &mut self,
+        writer: &Mutex<Writer>,
+        offset: u64,
+        reason: String,
+        beyond: u64,
+    ) -> DiskError {
         let reading = self.reading.take().expect("reading");
         let end = lock(writer).abandon_front(reading.first);
-        let lost = end.saturating_sub(self.read_index);
+        let lost = end.saturating_sub(self.read_index) + beyond;
         self.read_index = self.read_index.max(end);
         self.target = self.target.max(self.read_index);
         DiskError::Corrupt {
@@ -444,31 +478,25 @@ impl DiskReader {
 pub(crate) fn valid_prefix(path: &Path) -> io::Result<(u64, u64)> {
     let len = std::fs::metadata(path)?.len();
     let mut cursor = Cursor::open(path, len)?;
-    let mut records = 0;
-    loop {
-        match cursor.next() {
-            Ok(Step::Record(_)) => records += 1,
-            Ok(Step::End { .. }) => {
-                // Before the magic is complete the file holds nothing worth keeping.
-                let valid = if cursor.magic_checked {
-                    cursor.offset()
-                } else {
-                    0
-                };
-                return Ok((records, valid));
-            }
-            Err(CursorError::Corrupt { offset, reason }) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "cannot recover {}: {reason} at byte {offset}, after {records} intact item(s); \
-                         move the file away, or cut it to {offset} bytes to keep those items, then reopen",
-                        path.display()
-                    ),
-                ));
-            }
-            Err(CursorError::Io(e)) => return Err(e),
+    match cursor.skip_records() {
+        (records, Ok(())) => {
+            // Before the magic is complete the file holds nothing worth keeping.
+            let valid = if cursor.magic_checked {
+                cursor.offset()
+            } else {
+                0
+            };
+            Ok((records, valid))
         }
+        (records, Err(CursorError::Corrupt { offset, reason })) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "cannot recover {}: {reason} at byte {offset}, after {records} intact item(s); \
+                 move the file away, or cut it to {offset} bytes to keep those items, then reopen",
+                path.display()
+            ),
+        )),
+        (_, Err(CursorError::Io(e))) => Err(e),
     }
 }
 

@@ -138,12 +138,21 @@ impl Writer {
                         writer.next_index = first;
                         break;
                     }
+                    // The name is all that says where the records start; a tampered one
+                    // can leave them no room.
+                    let end = first.checked_add(records).ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "cannot recover {}: its {records} item(s) from index {first} \
+                                 run past the last index; move the file away, then reopen",
+                                path.display()
+                            ),
+                        )
+                    })?;
                     let file = OpenOptions::new().write(true).open(&path)?;
                     file.set_len(len)?;
-                    Sealed {
-                        end: first + records,
-                        len,
-                    }
+                    Sealed { end, len }
                 }
             };
             writer.next_index = sealed.end;

@@ -2,11 +2,13 @@
 //! test says which naive behaviour it catches.
 
 use reclaim_hopper::{
-    Accounting, Builder, DiskError, Error, RecvError, TryRecvError, channel_with_explicit_capacity,
+    Accounting, Builder, DiskError, Durability, Error, RecvError, TryRecvError,
+    channel_with_explicit_capacity,
 };
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,20 @@ where
             Err(TryRecvError::Empty) if Instant::now() < deadline => thread::yield_now(),
             Err(e) => panic!("{what}: {e:?}"),
         }
+    }
+}
+
+/// Runs `f` on its own thread and fails the test if it has not finished within 60 s: a
+/// hang guard, so that a receiver spinning for ever fails instead of stalling the run.
+fn finishes<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: not finished within 60 s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
     }
 }
 
@@ -281,6 +297,91 @@ fn the_iterator_steps_over_damage_and_keeps_the_error() {
     let errors = rx.take_errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(matches!(errors[0], DiskError::Corrupt { lost: 4, .. }));
+}
+
+/// A segment file holding more records than its index range — here the next file was
+/// renamed to a lower index — was read to its last record; the reader then stood past the
+/// next file's first index and returned the same error, no item lost, for ever: the
+/// iterator never ended.
+#[test]
+fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("overlong");
+    let builder = || {
+        Builder::<String>::new()
+            .memory_bytes(0)
+            .disk_file_bytes(8 + 4 * 22) // four records per file
+            .durability(Durability::Recover)
+    };
+    {
+        let (mut tx, _rx) = builder().build("overlong", data.path()).unwrap();
+        for i in 0..12 {
+            tx.send(format!("item-{i:04}")).unwrap();
+        }
+    }
+    let files = segment_files(&dir);
+    assert_eq!(files.len(), 3, "items 0..4, 4..8, 8..12");
+    // The second file now ends where the third begins, after two of its four items.
+    fs::rename(&files[2], dir.join(format!("{:020}.spill", 6))).unwrap();
+
+    let (tx, rx) = builder().build("overlong", data.path()).unwrap();
+    drop(tx);
+    let (got, errors) = finishes("iterating over an over-long segment", move || {
+        let mut rx = rx;
+        let got: Vec<String> = rx.iter().collect();
+        (got, rx.take_errors())
+    });
+    let want: Vec<String> = (0..6)
+        .chain(8..12)
+        .map(|i| format!("item-{i:04}"))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    match &errors[0] {
+        DiskError::Corrupt {
+            path,
+            offset,
+            reason,
+            lost,
+        } => {
+            assert_eq!(path, &files[1]);
+            assert_eq!(*offset, 8 + 2 * 22, "the third record");
+            assert!(reason.contains("4..6"), "{reason}");
+            assert_eq!(*lost, 2, "the two records after the range");
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+}
+
+/// A segment named after an index so high that its records would run past the last one
+/// (`u64::MAX`): recovery added the count to the name's index and overflowed.
+#[test]
+fn a_segment_named_past_the_last_index_is_refused_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("top");
+    let builder = || {
+        Builder::<String>::new()
+            .memory_bytes(0)
+            .durability(Durability::Recover)
+    };
+    {
+        let (mut tx, _rx) = builder().build("top", data.path()).unwrap();
+        for i in 0..3 {
+            tx.send(format!("item-{i:04}")).unwrap();
+        }
+    }
+    let files = segment_files(&dir);
+    let renamed = dir.join(format!("{}.spill", u64::MAX - 1));
+    fs::rename(&files[0], &renamed).unwrap();
+    match builder().build("top", data.path()) {
+        Err(Error::IoError(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+            let text = e.to_string();
+            assert!(text.contains(&renamed.display().to_string()), "{text}");
+        }
+        Err(other) => panic!("expected an I/O error, got {other:?}"),
+        Ok(_) => panic!("a segment whose items run past the last index was recovered"),
+    }
 }
 
 /// A record that decodes as the wrong type (a channel reopened with another item type) is
