@@ -5,7 +5,7 @@
 use crate::error::DiskError;
 use crate::record::{self, Parsed, RECORD_HEADER, SEGMENT_MAGIC};
 use crate::sync::{AtomicU64, Mutex};
-use crate::writer::{Refresh, Writer, lock};
+use crate::writer::{Abandoned, Refresh, Writer, lock};
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -96,6 +96,19 @@ impl Cursor {
     /// Records that come after the file's `known_end` bytes but never reached the file.
     pub(crate) fn hand_over(&mut self, records: Vec<u8>) {
         self.tail = Some(records);
+    }
+
+    /// Leaves the rest of the file unread: what is left to read is `records`, which
+    /// follow the file's first `len` bytes (see [`hand_over`](Self::hand_over)).
+    pub(crate) fn skip_to(&mut self, len: u64, records: Vec<u8>) {
+        self.buf.clear();
+        self.pos = 0;
+        self.read_to = len;
+        self.known_end = len;
+        self.cut_short = None;
+        // Records from memory: no magic in front of them.
+        self.magic_checked = true;
+        self.hand_over(records);
     }
 
     pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
@@ -448,8 +461,9 @@ impl DiskReader {
         Ok(())
     }
 
-    /// Skips the rest of a damaged segment and says how many items went with it: those of
-    /// its range not read yet, plus `beyond`, records skipped past the end of its range.
+    /// Skips the rest of a damaged segment's file and says how many items went with it:
+    /// those of its range not read yet, plus `beyond`, records skipped past the end of its
+    /// range. Records the writer still held for it are read next.
     fn abandon(
         &mut self,
         writer: &Mutex<Writer>,
@@ -457,17 +471,30 @@ impl DiskReader {
         reason: String,
         beyond: u64,
     ) -> DiskError {
-        let reading = self.reading.take().expect("reading");
-        let end = lock(writer).abandon_front(reading.first);
-        let lost = end.saturating_sub(self.read_index) + beyond;
-        self.read_index = self.read_index.max(end);
+        let mut reading = self.reading.take().expect("reading");
+        let abandoned = lock(writer).abandon_front(reading.first);
+        let (resume, intact) = match abandoned {
+            Abandoned::Gone { end } => (end, None),
+            Abandoned::HandedOver { records, sealed } => {
+                let count = record::record_ends(&records).count() as u64;
+                (sealed.end - count, Some((records, sealed)))
+            }
+        };
+        let lost = resume.saturating_sub(self.read_index) + beyond;
+        self.read_index = self.read_index.max(resume);
         self.target = self.target.max(self.read_index);
-        DiskError::Corrupt {
-            path: reading.cursor.path,
+        let error = DiskError::Corrupt {
+            path: reading.cursor.path().to_path_buf(),
             offset,
             reason,
             lost,
+        };
+        if let Some((records, sealed)) = intact {
+            reading.cursor.skip_to(sealed.len, records);
+            reading.end = Some(sealed.end);
+            self.reading = Some(reading);
         }
+        error
     }
 }
 

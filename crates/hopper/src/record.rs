@@ -119,19 +119,23 @@ fn record_size(len: u32) -> Option<usize> {
     usize::try_from(len).ok()?.checked_add(RECORD_HEADER)
 }
 
-/// The length of the longest prefix of `bytes` made of whole records.
+/// Where each whole record at the front of `bytes` ends, in order.
 ///
 /// `bytes` must hold records only (the writer's buffer): the walk trusts the length fields.
+pub(crate) fn record_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    std::iter::successors(Some(0), |&at: &usize| {
+        let header = bytes.get(at..at.checked_add(RECORD_HEADER)?)?;
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
+        let end = at.checked_add(record_size(len)?)?;
+        (end <= bytes.len()).then_some(end)
+    })
+    .skip(1)
+}
+
+/// The length of the longest prefix of `bytes[..limit]` made of whole records; see
+/// [`record_ends`].
 pub(crate) fn whole_records_len(bytes: &[u8], limit: usize) -> usize {
-    let mut at = 0;
-    while at + RECORD_HEADER <= limit {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-        match record_size(len).and_then(|size| at.checked_add(size)) {
-            Some(end) if end <= limit => at = end,
-            _ => break,
-        }
-    }
-    at
+    record_ends(&bytes[..limit]).last().unwrap_or(0)
 }
 
 /// A postcard output that appends to a `Vec` with `extend_from_slice` (postcard's own

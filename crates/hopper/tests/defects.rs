@@ -228,6 +228,58 @@ fn cut(file: &Path, len: u64) {
         .unwrap();
 }
 
+/// Damage found in the segment still being written took the records waiting in the
+/// write buffer with it: accepted, intact, never in the damaged file — yet counted lost
+/// and never delivered.
+#[test]
+fn damage_in_the_segment_being_written_spares_its_buffered_records() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx, dir) = spill_strings(data.path(), "buffered", 5);
+    let files = segment_files(&dir);
+    assert_eq!(files.len(), 1);
+    let mut bytes = fs::read(&files[0]).unwrap();
+    let fourth = 8 + 3 * 22;
+    bytes[fourth + 12 + 2] ^= 0x40;
+    fs::write(&files[0], &bytes).unwrap();
+
+    // The receiver reads the file, damage included, in one go; what is sent meanwhile
+    // waits in the write buffer (nothing flushes it).
+    assert_eq!(rx.recv().unwrap(), "item-0000");
+    for i in 5..10 {
+        tx.send(format!("item-{i:04}")).unwrap();
+    }
+    for i in 1..3 {
+        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+    }
+    match rx.recv() {
+        Err(RecvError::Disk(DiskError::Corrupt {
+            path, offset, lost, ..
+        })) => {
+            assert_eq!(path, files[0]);
+            assert_eq!(offset, fourth as u64);
+            assert_eq!(
+                lost, 2,
+                "the file's fourth and fifth records, not the buffered ones"
+            );
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+    for i in 5..10 {
+        assert_eq!(
+            recv_within(&mut rx, "a buffered item"),
+            format!("item-{i:04}")
+        );
+    }
+    // The channel spills on, into a new file.
+    tx.send("after".into()).unwrap();
+    assert_eq!(
+        recv_within(&mut rx, "an item sent after the damage"),
+        "after"
+    );
+    drop(tx);
+    assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+}
+
 #[test]
 fn a_truncated_file_is_an_error_not_a_panic() {
     let data = tempfile::tempdir().unwrap();
