@@ -98,6 +98,12 @@ impl Cursor {
         self.tail = Some(records);
     }
 
+    /// The records handed over and not read yet, and the file length they follow.
+    pub(crate) fn take_tail(&mut self) -> Option<(u64, Vec<u8>)> {
+        let records = self.tail.take()?;
+        Some((self.cut_short.unwrap_or(self.known_end), records))
+    }
+
     /// Leaves the rest of the file unread: what is left to read is `records`, which
     /// follow the file's first `len` bytes (see [`hand_over`](Self::hand_over)).
     pub(crate) fn skip_to(&mut self, len: u64, records: Vec<u8>) {
@@ -185,8 +191,10 @@ impl Cursor {
                 .map_or(chunk, |left| chunk.min(left));
             self.read_file(want)?;
         }
+        // After a cut the tail does not follow the bytes read: it waits for `take_tail`.
         if self.buf.len() < need
             && self.read_to == self.known_end
+            && self.cut_short.is_none()
             && let Some(tail) = self.tail.take()
         {
             self.buf.reserve_exact(tail.len());
@@ -216,7 +224,6 @@ impl Cursor {
                     self.read_to += got as u64;
                     self.cut_short = Some(self.known_end);
                     self.known_end = self.read_to;
-                    self.tail = None;
                     return Ok(());
                 }
                 Ok(n) => got += n,
@@ -463,7 +470,8 @@ impl DiskReader {
 
     /// Skips the rest of a damaged segment's file and says how many items went with it:
     /// those of its range not read yet, plus `beyond`, records skipped past the end of its
-    /// range. Records the writer still held for it are read next.
+    /// range. Records of it that never reached the file — handed over already, or still
+    /// in the writer's buffer — are intact, and read next.
     fn abandon(
         &mut self,
         writer: &Mutex<Writer>,
@@ -473,13 +481,14 @@ impl DiskReader {
     ) -> DiskError {
         let mut reading = self.reading.take().expect("reading");
         let abandoned = lock(writer).abandon_front(reading.first);
-        let (resume, intact) = match abandoned {
-            Abandoned::Gone { end } => (end, None),
-            Abandoned::HandedOver { records, sealed } => {
-                let count = record::record_ends(&records).count() as u64;
-                (sealed.end - count, Some((records, sealed)))
-            }
+        let (end, intact) = match abandoned {
+            Abandoned::Gone { end } => (end, reading.cursor.take_tail()),
+            Abandoned::HandedOver { records, sealed } => (sealed.end, Some((sealed.len, records))),
         };
+        // The intact records are the segment's last.
+        let resume = intact.as_ref().map_or(end, |(_, records)| {
+            end - record::record_ends(records).count() as u64
+        });
         let lost = resume.saturating_sub(self.read_index) + beyond;
         self.read_index = self.read_index.max(resume);
         self.target = self.target.max(self.read_index);
@@ -489,9 +498,9 @@ impl DiskReader {
             reason,
             lost,
         };
-        if let Some((records, sealed)) = intact {
-            reading.cursor.skip_to(sealed.len, records);
-            reading.end = Some(sealed.end);
+        if let Some((len, records)) = intact {
+            reading.cursor.skip_to(len, records);
+            reading.end = Some(end);
             self.reading = Some(reading);
         }
         error
@@ -569,6 +578,50 @@ mod tests {
             }
             other => panic!("expected the first record, got {other:?}"),
         }
+    }
+
+    fn records(items: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rec = Vec::new();
+        for item in items {
+            record::encode(item, &mut rec).unwrap();
+            out.extend_from_slice(&rec);
+        }
+        out
+    }
+
+    fn read_item(cursor: &mut Cursor) -> Option<String> {
+        match cursor.next() {
+            Ok(Step::Record(range)) => Some(postcard::from_bytes(cursor.payload(range)).unwrap()),
+            Ok(Step::End { .. }) => None,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// Records handed over follow the file's recorded length. If the file turns out cut
+    /// short, they must neither be read as the continuation of the bytes left nor be
+    /// dropped: they wait for `take_tail`, intact.
+    #[test]
+    fn a_cut_file_keeps_its_handed_over_records_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut");
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        bytes.extend(records(&["one", "two"]));
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+        let mut cursor = Cursor::open(&path, bytes.len() as u64).unwrap();
+        cursor.hand_over(records(&["three", "four"]));
+
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("one"));
+        assert_eq!(read_item(&mut cursor), None, "the cut record, then nothing");
+        assert!(cursor.cut_short().is_some());
+        let (len, tail) = cursor
+            .take_tail()
+            .expect("the handed-over records are kept");
+        assert_eq!(len, bytes.len() as u64, "they follow the recorded length");
+        cursor.skip_to(len, tail);
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("three"));
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("four"));
+        assert_eq!(read_item(&mut cursor), None);
     }
 
     /// The receiver's case: the writer recorded more bytes than the file still holds.

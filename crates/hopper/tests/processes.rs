@@ -68,6 +68,10 @@ fn main() {
         Trial::test("recover_resumes_after_a_rotation_on_a_full_disk", || {
             recover_resumes_after_a_rotation_on_a_full_disk().map_err(Failed::from)
         }),
+        Trial::test(
+            "damage_spares_the_records_handed_over_on_a_full_disk",
+            || damage_spares_the_records_handed_over_on_a_full_disk().map_err(Failed::from),
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -86,6 +90,7 @@ fn run_child(role: &str) -> i32 {
         "send-forever" => child_send_forever(&dir),
         "disk-full" => child_disk_full(&dir),
         "full-after-rotation" => child_full_after_rotation(&dir),
+        "full-then-damaged" => child_full_then_damaged(&dir),
         other => Err(format!("unknown role {other:?}")),
     };
     match result {
@@ -313,6 +318,72 @@ fn child_full_after_rotation(dir: &Path) -> Result<(), String> {
     }
     receive_exactly(&mut rx, 0..sent, "after reopening")?;
     println!("recovered {sent}");
+    Ok(())
+}
+
+/// Fills a segment file up to the file size limit, so that the last accepted items can
+/// only be handed over from the write buffer, and damages a record of the file before
+/// anything is received. Checks that the error counts as lost only the file's records from
+/// the damage on, and that the handed-over items still arrive. Prints `lost <n> handed
+/// over <n>`.
+fn child_full_then_damaged(dir: &Path) -> Result<(), String> {
+    // Before anything else — in particular before any thread exists.
+    limit_file_size(FSIZE_LIMIT)?;
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(64 << 20)
+        .build(CHANNEL, dir)
+        .map_err(|e| format!("could not open the channel: {e}"))?;
+    let mut accepted = 0_u64;
+    loop {
+        match tx.send(item(accepted)) {
+            Ok(()) => accepted += 1,
+            Err((_, Error::Full)) => break,
+            Err((_, e)) => return Err(format!("send of item {accepted}: {e:?} ({e})")),
+        }
+        if accepted > 16 * FSIZE_LIMIT / ITEM_BYTES as u64 {
+            return Err(format!("{accepted} items accepted without Error::Full"));
+        }
+    }
+    let files = segment_files(&dir.join(CHANNEL));
+    let [file] = files.as_slice() else {
+        return Err(format!("expected one segment file, found {files:?}"));
+    };
+    let mut bytes = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let in_file = records(&bytes);
+    let damaged = 3;
+    if in_file.len() <= damaged || in_file.len() as u64 >= accepted {
+        return Err(format!(
+            "{accepted} items accepted, {} in the file: the test needs some in the file \
+             after the damaged one and some in the write buffer",
+            in_file.len()
+        ));
+    }
+    bytes[in_file[damaged].start + RECORD_HEADER + 100] ^= 0x5a;
+    fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+
+    for seq in 0..damaged as u64 {
+        match rx.try_recv() {
+            Ok(bytes) if bytes == item(seq) => {}
+            other => return Err(format!("item {seq} before the damage: {other:?}")),
+        }
+    }
+    let lost = match rx.try_recv() {
+        Err(TryRecvError::Disk(reclaim_hopper::DiskError::Corrupt { lost, .. })) => lost,
+        Ok(bytes) => return Err(format!("the damaged item arrived: {}", describe(&bytes))),
+        Err(e) => return Err(format!("expected a corruption error, got {e:?} ({e})")),
+    };
+    let in_file = in_file.len() as u64;
+    let expected = in_file - damaged as u64;
+    if lost != expected {
+        return Err(format!(
+            "{lost} item(s) counted lost, expected {expected}: the file's items \
+             {damaged}..{in_file}, not the {} handed over",
+            accepted - in_file
+        ));
+    }
+    receive_exactly(&mut rx, in_file..accepted, "after the damage")?;
+    println!("lost {lost} handed over {}", accepted - in_file);
     Ok(())
 }
 
@@ -899,6 +970,16 @@ fn recover_resumes_after_a_rotation_on_a_full_disk() -> Result<(), String> {
         return Err(format!(
             "no `recovered` line in the child's stdout: {out:?}"
         ));
+    }
+    Ok(())
+}
+
+/// See [`child_full_then_damaged`]: items handed over from the write buffer when the
+/// disk filled up are delivered though the file before them is damaged.
+fn damage_spares_the_records_handed_over_on_a_full_disk() -> Result<(), String> {
+    let out = run_to_end("full-then-damaged")?;
+    if !out.iter().any(|l| l.starts_with("lost ")) {
+        return Err(format!("no `lost` line in the child's stdout: {out:?}"));
     }
     Ok(())
 }
