@@ -67,7 +67,8 @@ pub(crate) fn from_io(e: io::Error) -> Error {
 #[derive(Debug)]
 pub enum DiskError {
     /// A segment file holds bytes that are not a valid record: a checksum mismatch, a
-    /// truncated record, an item that does not decode, or records missing between files.
+    /// truncated record, an item that does not decode, records missing between files, or
+    /// more records in a file than the index range its name and its successor's give it.
     Corrupt {
         /// The segment file.
         path: PathBuf,

@@ -5,7 +5,7 @@
 use crate::error::DiskError;
 use crate::record::{self, Parsed, RECORD_HEADER, SEGMENT_MAGIC};
 use crate::sync::{AtomicU64, Mutex};
-use crate::writer::{Refresh, Writer, lock};
+use crate::writer::{Abandoned, Refresh, Writer, lock};
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -98,6 +98,25 @@ impl Cursor {
         self.tail = Some(records);
     }
 
+    /// The records handed over and not read yet, and the file length they follow.
+    pub(crate) fn take_tail(&mut self) -> Option<(u64, Vec<u8>)> {
+        let records = self.tail.take()?;
+        Some((self.cut_short.unwrap_or(self.known_end), records))
+    }
+
+    /// Leaves the rest of the file unread: what is left to read is `records`, which
+    /// follow the file's first `len` bytes (see [`hand_over`](Self::hand_over)).
+    pub(crate) fn skip_to(&mut self, len: u64, records: Vec<u8>) {
+        self.buf.clear();
+        self.pos = 0;
+        self.read_to = len;
+        self.known_end = len;
+        self.cut_short = None;
+        // Records from memory: no magic in front of them.
+        self.magic_checked = true;
+        self.hand_over(records);
+    }
+
     pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
         &self.buf[range]
     }
@@ -143,28 +162,53 @@ impl Cursor {
         }
     }
 
+    /// Moves past whole records up to the end of the known bytes or the first damage:
+    /// how many it passed, and why it stopped.
+    pub(crate) fn skip_records(&mut self) -> (u64, Result<(), CursorError>) {
+        let mut records = 0;
+        loop {
+            match self.next() {
+                Ok(Step::Record(_)) => records += 1,
+                Ok(Step::End { .. }) => return (records, Ok(())),
+                Err(e) => return (records, Err(e)),
+            }
+        }
+    }
+
     /// Makes at least `need` unread bytes available if the known length allows; `false`
     /// if it does not (a record claiming more than the file holds is never read into
-    /// memory, whatever its length field says).
+    /// memory, whatever its length field says), or if the file turns out to be shorter.
     fn fill(&mut self, need: usize) -> Result<bool, CursorError> {
         if self.offset() + need as u64 > self.known_end + self.tail_len() {
             return Ok(false);
         }
         self.buf.drain(..self.pos);
         self.pos = 0;
-        if self.read_to == self.known_end {
-            let Some(tail) = self.tail.take() else {
-                return Ok(false);
-            };
+        if self.read_to < self.known_end {
+            let chunk = need.max(READ_CHUNK);
+            // More than a `usize` counts is left only on 32-bit targets: a chunk fits then.
+            let want = usize::try_from(self.known_end - self.read_to)
+                .map_or(chunk, |left| chunk.min(left));
+            self.read_file(want)?;
+        }
+        // After a cut the tail does not follow the bytes read: it waits for `take_tail`.
+        if self.buf.len() < need
+            && self.read_to == self.known_end
+            && self.cut_short.is_none()
+            && let Some(tail) = self.tail.take()
+        {
             self.buf.reserve_exact(tail.len());
             self.buf.extend_from_slice(&tail);
             self.read_to += tail.len() as u64;
             self.known_end = self.read_to;
-            return Ok(true);
         }
-        let want = need
-            .max(READ_CHUNK)
-            .min((self.known_end - self.read_to) as usize);
+        // Short of `need` only if the file was cut: what it still holds is there to be
+        // reported, and nothing is to be read beyond it.
+        Ok(self.buf.len() >= need)
+    }
+
+    /// Appends the file's next `want` bytes to `buf`, or as many as it still holds.
+    fn read_file(&mut self, want: usize) -> Result<(), CursorError> {
         let start = self.buf.len();
         self.buf.reserve_exact(want);
         self.buf.resize(start + want, 0);
@@ -180,8 +224,7 @@ impl Cursor {
                     self.read_to += got as u64;
                     self.cut_short = Some(self.known_end);
                     self.known_end = self.read_to;
-                    self.tail = None;
-                    return Ok(got > 0);
+                    return Ok(());
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -193,7 +236,7 @@ impl Cursor {
             }
         }
         self.read_to += want as u64;
-        Ok(true)
+        Ok(())
     }
 
     fn tail_len(&self) -> u64 {
@@ -266,6 +309,19 @@ impl DiskReader {
             let offset = reading.cursor.offset();
             match reading.cursor.next() {
                 Ok(Step::Record(range)) => {
+                    if let Some(end) = reading.end.filter(|&end| self.read_index >= end) {
+                        // A record past the segment's range (its name, or its successor's,
+                        // was changed): reading on would put this reader past the next
+                        // segment's first item. Which records are the extra ones cannot be
+                        // told, so the rest of the file goes, counted.
+                        let (after, _) = reading.cursor.skip_records();
+                        let reason = format!(
+                            "the file holds more items than its range, {}..{end}",
+                            reading.first
+                        );
+                        let e = self.abandon(writer, offset, reason, 1 + after);
+                        return Err(self.published(consumed, e));
+                    }
                     self.read_index += 1;
                     consumed.store(self.read_index, Ordering::Release);
                     let cursor = &self.reading.as_ref().expect("reading").cursor;
@@ -281,7 +337,7 @@ impl DiskReader {
                     }
                 }
                 Err(CursorError::Corrupt { offset, reason }) => {
-                    let e = self.abandon(writer, offset, reason);
+                    let e = self.abandon(writer, offset, reason, 0);
                     return Err(self.published(consumed, e));
                 }
                 Err(CursorError::Io(source)) => {
@@ -356,7 +412,7 @@ impl DiskReader {
         if let Some(reason) = reading.cursor.cut_short() {
             drop(w);
             let offset = reading.cursor.offset();
-            return Err(self.abandon(writer, offset, reason));
+            return Err(self.abandon(writer, offset, reason, 0));
         }
         let end = match reading.end {
             Some(end) => end,
@@ -385,6 +441,7 @@ impl DiskReader {
                             writer,
                             offset,
                             "items announced as spilled are not in the file being written".into(),
+                            0,
                         ));
                     }
                 }
@@ -401,7 +458,7 @@ impl DiskReader {
                     self.read_index
                 )
             };
-            return Err(self.abandon(writer, offset, reason));
+            return Err(self.abandon(writer, offset, reason, 0));
         }
         w.remove_front().map_err(|source| DiskError::Io {
             path: reading.cursor.path().to_path_buf(),
@@ -411,19 +468,42 @@ impl DiskReader {
         Ok(())
     }
 
-    /// Skips the rest of a damaged segment and says how many items went with it.
-    fn abandon(&mut self, writer: &Mutex<Writer>, offset: u64, reason: String) -> DiskError {
-        let reading = self.reading.take().expect("reading");
-        let end = lock(writer).abandon_front(reading.first);
-        let lost = end.saturating_sub(self.read_index);
-        self.read_index = self.read_index.max(end);
+    /// Skips the rest of a damaged segment's file and says how many items went with it:
+    /// those of its range not read yet, plus `beyond`, records skipped past the end of its
+    /// range. Records of it that never reached the file — handed over already, or still
+    /// in the writer's buffer — are intact, and read next.
+    fn abandon(
+        &mut self,
+        writer: &Mutex<Writer>,
+        offset: u64,
+        reason: String,
+        beyond: u64,
+    ) -> DiskError {
+        let mut reading = self.reading.take().expect("reading");
+        let abandoned = lock(writer).abandon_front(reading.first);
+        let (end, intact) = match abandoned {
+            Abandoned::Gone { end } => (end, reading.cursor.take_tail()),
+            Abandoned::HandedOver { records, sealed } => (sealed.end, Some((sealed.len, records))),
+        };
+        // The intact records are the segment's last.
+        let resume = intact.as_ref().map_or(end, |(_, records)| {
+            end - record::record_ends(records).count() as u64
+        });
+        let lost = resume.saturating_sub(self.read_index) + beyond;
+        self.read_index = self.read_index.max(resume);
         self.target = self.target.max(self.read_index);
-        DiskError::Corrupt {
-            path: reading.cursor.path,
+        let error = DiskError::Corrupt {
+            path: reading.cursor.path().to_path_buf(),
             offset,
             reason,
             lost,
+        };
+        if let Some((len, records)) = intact {
+            reading.cursor.skip_to(len, records);
+            reading.end = Some(end);
+            self.reading = Some(reading);
         }
+        error
     }
 }
 
@@ -434,30 +514,127 @@ impl DiskReader {
 pub(crate) fn valid_prefix(path: &Path) -> io::Result<(u64, u64)> {
     let len = std::fs::metadata(path)?.len();
     let mut cursor = Cursor::open(path, len)?;
-    let mut records = 0;
-    loop {
+    match cursor.skip_records() {
+        (records, Ok(())) => {
+            // Before the magic is complete the file holds nothing worth keeping.
+            let valid = if cursor.magic_checked {
+                cursor.offset()
+            } else {
+                0
+            };
+            Ok((records, valid))
+        }
+        (records, Err(CursorError::Corrupt { offset, reason })) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "cannot recover {}: {reason} at byte {offset}, after {records} intact item(s); \
+                 move the file away, or cut it to {offset} bytes to keep those items, then reopen",
+                path.display()
+            ),
+        )),
+        (_, Err(CursorError::Io(e))) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a crash between creating a segment file and finishing its magic leaves: a
+    /// file of 0 to 7 bytes, which recovery keeps nothing of (and does not panic on).
+    #[test]
+    fn a_file_shorter_than_its_magic_has_no_valid_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short");
+        for len in 0..SEGMENT_MAGIC.len() {
+            std::fs::write(&path, &SEGMENT_MAGIC[..len]).unwrap();
+            assert_eq!(valid_prefix(&path).unwrap(), (0, 0), "{len} bytes");
+        }
+    }
+
+    /// More than 4 GiB left to read: converted with `as usize`, the remainder wrapped to
+    /// a few bytes on 32-bit targets, and the cursor read less than it needed.
+    #[test]
+    fn a_file_of_more_than_4_gib_reads_like_any_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("large");
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        let mut rec = Vec::new();
+        record::encode("first", &mut rec).unwrap();
+        bytes.extend_from_slice(&rec);
+        std::fs::write(&path, &bytes).unwrap();
+        // Sparse: no disk space is taken. 4 GiB + 4 leaves 4 bytes when cut to 32 bits.
+        let len = (1 << 32) + 4;
+        File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(len))
+            .unwrap();
+        let mut cursor = Cursor::open(&path, len).unwrap();
         match cursor.next() {
-            Ok(Step::Record(_)) => records += 1,
-            Ok(Step::End { .. }) => {
-                // Before the magic is complete the file holds nothing worth keeping.
-                let valid = if cursor.magic_checked {
-                    cursor.offset()
-                } else {
-                    0
-                };
-                return Ok((records, valid));
+            Ok(Step::Record(range)) => {
+                let item: String = postcard::from_bytes(cursor.payload(range)).unwrap();
+                assert_eq!(item, "first");
             }
-            Err(CursorError::Corrupt { offset, reason }) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "cannot recover {}: {reason} at byte {offset}, after {records} intact item(s); \
-                         move the file away, or cut it to {offset} bytes to keep those items, then reopen",
-                        path.display()
-                    ),
-                ));
-            }
-            Err(CursorError::Io(e)) => return Err(e),
+            other => panic!("expected the first record, got {other:?}"),
+        }
+    }
+
+    fn records(items: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rec = Vec::new();
+        for item in items {
+            record::encode(item, &mut rec).unwrap();
+            out.extend_from_slice(&rec);
+        }
+        out
+    }
+
+    fn read_item(cursor: &mut Cursor) -> Option<String> {
+        match cursor.next() {
+            Ok(Step::Record(range)) => Some(postcard::from_bytes(cursor.payload(range)).unwrap()),
+            Ok(Step::End { .. }) => None,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// Records handed over follow the file's recorded length. If the file turns out cut
+    /// short, they must neither be read as the continuation of the bytes left nor be
+    /// dropped: they wait for `take_tail`, intact.
+    #[test]
+    fn a_cut_file_keeps_its_handed_over_records_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut");
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        bytes.extend(records(&["one", "two"]));
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+        let mut cursor = Cursor::open(&path, bytes.len() as u64).unwrap();
+        cursor.hand_over(records(&["three", "four"]));
+
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("one"));
+        assert_eq!(read_item(&mut cursor), None, "the cut record, then nothing");
+        assert!(cursor.cut_short().is_some());
+        let (len, tail) = cursor
+            .take_tail()
+            .expect("the handed-over records are kept");
+        assert_eq!(len, bytes.len() as u64, "they follow the recorded length");
+        cursor.skip_to(len, tail);
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("three"));
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("four"));
+        assert_eq!(read_item(&mut cursor), None);
+    }
+
+    /// The receiver's case: the writer recorded more bytes than the file still holds.
+    #[test]
+    fn a_file_cut_inside_its_magic_ends_the_cursor_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut");
+        for len in 0..SEGMENT_MAGIC.len() {
+            std::fs::write(&path, &SEGMENT_MAGIC[..len]).unwrap();
+            let mut cursor = Cursor::open(&path, 100).unwrap();
+            assert!(matches!(cursor.next(), Ok(Step::End { .. })), "{len} bytes");
+            let why = cursor.cut_short().expect("the cut is noticed");
+            assert!(why.contains(&format!("ends at byte {len}")), "{why}");
         }
     }
 }

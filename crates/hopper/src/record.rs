@@ -95,7 +95,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed<'_> {
             "damaged length field: {len} bytes with checksum {len_crc:#010x}, computed {computed_len_crc:#010x}"
         ));
     }
-    let size = RECORD_HEADER + len as usize;
+    let Some(size) = record_size(len) else {
+        return Parsed::Corrupt(format!(
+            "a record of {len} bytes, more than this platform can address"
+        ));
+    };
     if bytes.len() < size {
         return Parsed::Incomplete { size };
     }
@@ -109,19 +113,29 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed<'_> {
     Parsed::Record { payload, size }
 }
 
-/// The length of the longest prefix of `bytes` made of whole records.
+/// Bytes a record with a payload of `len` bytes takes, header included; `None` if that
+/// is more than a `usize` counts (on 32-bit targets, lengths close to 4 GiB).
+fn record_size(len: u32) -> Option<usize> {
+    usize::try_from(len).ok()?.checked_add(RECORD_HEADER)
+}
+
+/// Where each whole record at the front of `bytes` ends, in order.
 ///
 /// `bytes` must hold records only (the writer's buffer): the walk trusts the length fields.
+pub(crate) fn record_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    std::iter::successors(Some(0), |&at: &usize| {
+        let header = bytes.get(at..at.checked_add(RECORD_HEADER)?)?;
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
+        let end = at.checked_add(record_size(len)?)?;
+        (end <= bytes.len()).then_some(end)
+    })
+    .skip(1)
+}
+
+/// The length of the longest prefix of `bytes[..limit]` made of whole records; see
+/// [`record_ends`].
 pub(crate) fn whole_records_len(bytes: &[u8], limit: usize) -> usize {
-    let mut at = 0;
-    while at + RECORD_HEADER <= limit {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
-        if at + RECORD_HEADER + len > limit {
-            break;
-        }
-        at += RECORD_HEADER + len;
-    }
-    at
+    record_ends(&bytes[..limit]).last().unwrap_or(0)
 }
 
 /// A postcard output that appends to a `Vec` with `extend_from_slice` (postcard's own
@@ -192,6 +206,30 @@ mod tests {
                     "flipping bit {bit} of byte {byte} was not reported as damage"
                 );
             }
+        }
+    }
+
+    /// A header whose length checks out but claims close to 4 GiB: `RECORD_HEADER + len`
+    /// wrapped around on 32-bit targets, and the payload slice panicked. Such a record is
+    /// incomplete where its size fits in a `usize` and corrupt where it does not.
+    #[test]
+    fn a_huge_length_is_incomplete_or_corrupt_never_a_panic() {
+        let header = RECORD_HEADER as u32;
+        for len in [u32::MAX, u32::MAX - 3, u32::MAX - header + 1, 1 << 31] {
+            let mut bytes = Vec::new();
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&crc32c::crc32c(&len.to_le_bytes()).to_le_bytes());
+            bytes.extend_from_slice(&[0; 4 + 20]);
+            let size = RECORD_HEADER as u64 + u64::from(len);
+            match parse(&bytes) {
+                Parsed::Incomplete { size: needed } => assert_eq!(needed as u64, size),
+                Parsed::Corrupt(reason) => {
+                    assert!(usize::try_from(size).is_err(), "{len}: {reason}");
+                    assert!(reason.contains(&len.to_string()), "{reason}");
+                }
+                other => panic!("a length of {len}: {other:?}"),
+            }
+            assert_eq!(whole_records_len(&bytes, bytes.len()), 0, "{len}");
         }
     }
 

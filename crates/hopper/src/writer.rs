@@ -8,7 +8,9 @@
 //! file, the rest stay in the buffer, and the item being sent is handed back with the
 //! error. The receiver, finding the file exhausted, takes the buffered records directly
 //! ([`Writer::refresh`]); the segment is then sealed and the next record starts a new
-//! file. So "accepted" always means "will be delivered".
+//! file. Damage found in the file being written takes only the records in the file: the
+//! buffered ones are handed over the same way ([`Writer::abandon_front`]). So "accepted"
+//! always means "will be delivered".
 //!
 //! The writer is shared by every sender and the receiver behind one mutex; the receiver
 //! takes it only when it runs out of bytes it knows to be complete.
@@ -70,6 +72,16 @@ pub(crate) enum Refresh {
     HandedOver { records: Vec<u8>, sealed: Sealed },
 }
 
+/// What is left to read of a segment given up for damage.
+#[derive(Debug)]
+pub(crate) enum Abandoned {
+    /// Nothing: reading goes on at index `end`.
+    Gone { end: u64 },
+    /// Its last records, which never reached the file: intact and accepted. They follow
+    /// the file's `sealed.len` valid bytes and end at `sealed.end`.
+    HandedOver { records: Vec<u8>, sealed: Sealed },
+}
+
 #[derive(Debug)]
 pub(crate) struct Writer {
     dir: PathBuf,
@@ -106,7 +118,8 @@ impl Writer {
 
     /// Takes over segments left on disk by an earlier channel (recover mode): every one
     /// is sealed, the last one cut back to its last whole record (a torn tail is what a
-    /// crash mid-write leaves). Nothing recovered is announced yet.
+    /// crash mid-write leaves), or deleted if it holds none. Nothing recovered is
+    /// announced yet.
     pub(crate) fn recover(
         dir: &Path,
         limits: DiskLimits,
@@ -123,12 +136,35 @@ impl Writer {
                 },
                 None => {
                     let (records, len) = last_valid(&path)?;
+                    if records == 0 {
+                        // The writer died, or the disk filled up, after creating the file
+                        // and before its first record was whole: no item is in it. The
+                        // next record gets its index, `first`, and `rotate` creates that
+                        // record's file under this very name, so the file goes and a
+                        // segment stays named after its first record. Reusing the file
+                        // would need a second way to open a current segment, one that
+                        // also rewrites a magic cut short. Only the last segment can be
+                        // empty: a write-through writer starts a file only once the one
+                        // before holds a record.
+                        fs::remove_file(&path)?;
+                        writer.next_index = first;
+                        break;
+                    }
+                    // The name is all that says where the records start; a tampered one
+                    // can leave them no room.
+                    let end = first.checked_add(records).ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "cannot recover {}: its {records} item(s) from index {first} \
+                                 run past the last index; move the file away, then reopen",
+                                path.display()
+                            ),
+                        )
+                    })?;
                     let file = OpenOptions::new().write(true).open(&path)?;
                     file.set_len(len)?;
-                    Sealed {
-                        end: first + records,
-                        len,
-                    }
+                    Sealed { end, len }
                 }
             };
             writer.next_index = sealed.end;
@@ -138,7 +174,7 @@ impl Writer {
                 sealed: Some(sealed),
             });
         }
-        writer.announced = writer.segments.front().map_or(0, |s| s.first);
+        writer.announced = writer.first_index();
         Ok(writer)
     }
 
@@ -322,24 +358,36 @@ impl Writer {
 
     /// Gives up on the oldest segment, which holds damaged data: it is sealed if it was
     /// still being written, taken off the live list and renamed `*.corrupt` for
-    /// inspection. Returns the index after its last record.
-    pub(crate) fn abandon_front(&mut self, first: u64) -> u64 {
+    /// inspection. Its records still in the write buffer are handed over.
+    pub(crate) fn abandon_front(&mut self, first: u64) -> Abandoned {
         if self.segments.front().is_none_or(|f| f.first != first) {
             // Already deleted, read to its end (see `rotate`): nothing after it was lost.
-            return first;
+            return Abandoned::Gone { end: first };
         }
+        let mut buffered = Vec::new();
         if self.segments.len() == 1 && self.file.is_some() {
-            // Records still buffered for it would land after the damage: lost with it.
-            self.buf.clear();
+            // The damage is in the file; the records still buffered never reached it.
+            // Accepted and intact, they are delivered like those `refresh` hands over.
+            buffered = std::mem::take(&mut self.buf);
             self.seal_current();
         }
         let Some(front) = self.segments.pop_front() else {
-            return self.next_index;
+            return Abandoned::Gone {
+                end: self.next_index,
+            };
         };
         let mut quarantine = front.path.clone().into_os_string();
         quarantine.push(".corrupt");
         let _ = fs::rename(&front.path, quarantine);
-        front.sealed.map_or(self.next_index, |s| s.end)
+        match front.sealed {
+            Some(sealed) if !buffered.is_empty() => Abandoned::HandedOver {
+                records: buffered,
+                sealed,
+            },
+            sealed => Abandoned::Gone {
+                end: sealed.map_or(self.next_index, |s| s.end),
+            },
+        }
     }
 
     /// Closes the writer. Segments are deleted unless they must outlive the channel.

@@ -2,11 +2,13 @@
 //! test says which naive behaviour it catches.
 
 use reclaim_hopper::{
-    Accounting, Builder, DiskError, Error, RecvError, TryRecvError, channel_with_explicit_capacity,
+    Accounting, Builder, DiskError, Durability, Error, RecvError, TryRecvError,
+    channel_with_explicit_capacity,
 };
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,20 @@ where
             Err(TryRecvError::Empty) if Instant::now() < deadline => thread::yield_now(),
             Err(e) => panic!("{what}: {e:?}"),
         }
+    }
+}
+
+/// Runs `f` on its own thread and fails the test if it has not finished within 60 s: a
+/// hang guard, so that a receiver spinning for ever fails instead of stalling the run.
+fn finishes<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: not finished within 60 s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
     }
 }
 
@@ -179,23 +195,97 @@ fn a_corrupt_record_is_an_error_naming_file_and_offset() {
     assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
 }
 
-#[test]
-fn a_truncated_file_is_an_error_not_a_panic() {
-    let data = tempfile::tempdir().unwrap();
-    let (mut tx, mut rx) = Builder::<String>::new()
+/// Spills `items` strings of 10 encoded bytes, two records per segment file; returns the
+/// files.
+fn spill_two_per_file(
+    data: &Path,
+    name: &str,
+    items: usize,
+) -> (
+    reclaim_hopper::Sender<String>,
+    reclaim_hopper::Receiver<String>,
+    Vec<PathBuf>,
+) {
+    let (mut tx, rx) = Builder::<String>::new()
         .memory_bytes(0)
-        .disk_file_bytes(8 + 2 * 22) // two records per file
-        .build("trunc", data.path())
+        .disk_file_bytes(8 + 2 * 22)
+        .build(name, data)
         .unwrap();
-    for i in 0..6 {
+    for i in 0..items {
         tx.send(format!("item-{i:04}")).unwrap();
     }
     tx.flush().unwrap();
-    let files = segment_files(&data.path().join("trunc"));
-    assert_eq!(files.len(), 3, "rotation at the size limit");
+    let files = segment_files(&data.join(name));
+    assert_eq!(files.len(), items.div_ceil(2), "rotation at the size limit");
+    (tx, rx, files)
+}
+
+fn cut(file: &Path, len: u64) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .and_then(|f| f.set_len(len))
+        .unwrap();
+}
+
+/// Damage found in the segment still being written took the records waiting in the
+/// write buffer with it: accepted, intact, never in the damaged file — yet counted lost
+/// and never delivered.
+#[test]
+fn damage_in_the_segment_being_written_spares_its_buffered_records() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx, dir) = spill_strings(data.path(), "buffered", 5);
+    let files = segment_files(&dir);
+    assert_eq!(files.len(), 1);
+    let mut bytes = fs::read(&files[0]).unwrap();
+    let fourth = 8 + 3 * 22;
+    bytes[fourth + 12 + 2] ^= 0x40;
+    fs::write(&files[0], &bytes).unwrap();
+
+    // The receiver reads the file, damage included, in one go; what is sent meanwhile
+    // waits in the write buffer (nothing flushes it).
+    assert_eq!(rx.recv().unwrap(), "item-0000");
+    for i in 5..10 {
+        tx.send(format!("item-{i:04}")).unwrap();
+    }
+    for i in 1..3 {
+        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+    }
+    match rx.recv() {
+        Err(RecvError::Disk(DiskError::Corrupt {
+            path, offset, lost, ..
+        })) => {
+            assert_eq!(path, files[0]);
+            assert_eq!(offset, fourth as u64);
+            assert_eq!(
+                lost, 2,
+                "the file's fourth and fifth records, not the buffered ones"
+            );
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+    for i in 5..10 {
+        assert_eq!(
+            recv_within(&mut rx, "a buffered item"),
+            format!("item-{i:04}")
+        );
+    }
+    // The channel spills on, into a new file.
+    tx.send("after".into()).unwrap();
+    assert_eq!(
+        recv_within(&mut rx, "an item sent after the damage"),
+        "after"
+    );
+    drop(tx);
+    assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+}
+
+#[test]
+fn a_truncated_file_is_an_error_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let (_tx, mut rx, files) = spill_two_per_file(data.path(), "trunc", 6);
     // Cut the first file inside its second record.
-    let file = fs::OpenOptions::new().write(true).open(&files[0]).unwrap();
-    file.set_len(8 + 22 + 5).unwrap();
+    cut(&files[0], 8 + 22 + 5);
 
     assert_eq!(rx.recv().unwrap(), "item-0000");
     let err = rx.recv().unwrap_err();
@@ -209,6 +299,34 @@ fn a_truncated_file_is_an_error_not_a_panic() {
     // The next file is intact and follows.
     for i in 2..6 {
         assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+    }
+}
+
+/// A file cut inside its 8-byte magic: the receiver read the bytes left, took the short
+/// read for a full one and sliced past them — a panic.
+#[test]
+fn a_file_cut_inside_its_magic_is_an_error_not_a_panic() {
+    for len in 0..8 {
+        let data = tempfile::tempdir().unwrap();
+        let (_tx, mut rx, files) = spill_two_per_file(data.path(), "magic", 4);
+        cut(&files[0], len);
+        match rx.recv() {
+            Err(RecvError::Disk(DiskError::Corrupt {
+                path,
+                offset,
+                reason,
+                lost,
+            })) => {
+                assert_eq!(path, files[0], "cut to {len} bytes");
+                assert_eq!(offset, 0, "cut to {len} bytes");
+                assert!(reason.contains(&format!("ends at byte {len}")), "{reason}");
+                assert_eq!(lost, 2, "cut to {len} bytes: both records of the file");
+            }
+            other => panic!("cut to {len} bytes: expected a corruption error, got {other:?}"),
+        }
+        for i in 2..4 {
+            assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
+        }
     }
 }
 
@@ -231,6 +349,91 @@ fn the_iterator_steps_over_damage_and_keeps_the_error() {
     let errors = rx.take_errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(matches!(errors[0], DiskError::Corrupt { lost: 4, .. }));
+}
+
+/// A segment file holding more records than its index range — here the next file was
+/// renamed to a lower index — was read to its last record; the reader then stood past the
+/// next file's first index and returned the same error, no item lost, for ever: the
+/// iterator never ended.
+#[test]
+fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("overlong");
+    let builder = || {
+        Builder::<String>::new()
+            .memory_bytes(0)
+            .disk_file_bytes(8 + 4 * 22) // four records per file
+            .durability(Durability::Recover)
+    };
+    {
+        let (mut tx, _rx) = builder().build("overlong", data.path()).unwrap();
+        for i in 0..12 {
+            tx.send(format!("item-{i:04}")).unwrap();
+        }
+    }
+    let files = segment_files(&dir);
+    assert_eq!(files.len(), 3, "items 0..4, 4..8, 8..12");
+    // The second file now ends where the third begins, after two of its four items.
+    fs::rename(&files[2], dir.join(format!("{:020}.spill", 6))).unwrap();
+
+    let (tx, rx) = builder().build("overlong", data.path()).unwrap();
+    drop(tx);
+    let (got, errors) = finishes("iterating over an over-long segment", move || {
+        let mut rx = rx;
+        let got: Vec<String> = rx.iter().collect();
+        (got, rx.take_errors())
+    });
+    let want: Vec<String> = (0..6)
+        .chain(8..12)
+        .map(|i| format!("item-{i:04}"))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    match &errors[0] {
+        DiskError::Corrupt {
+            path,
+            offset,
+            reason,
+            lost,
+        } => {
+            assert_eq!(path, &files[1]);
+            assert_eq!(*offset, 8 + 2 * 22, "the third record");
+            assert!(reason.contains("4..6"), "{reason}");
+            assert_eq!(*lost, 2, "the two records after the range");
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+}
+
+/// A segment named after an index so high that its records would run past the last one
+/// (`u64::MAX`): recovery added the count to the name's index and overflowed.
+#[test]
+fn a_segment_named_past_the_last_index_is_refused_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("top");
+    let builder = || {
+        Builder::<String>::new()
+            .memory_bytes(0)
+            .durability(Durability::Recover)
+    };
+    {
+        let (mut tx, _rx) = builder().build("top", data.path()).unwrap();
+        for i in 0..3 {
+            tx.send(format!("item-{i:04}")).unwrap();
+        }
+    }
+    let files = segment_files(&dir);
+    let renamed = dir.join(format!("{}.spill", u64::MAX - 1));
+    fs::rename(&files[0], &renamed).unwrap();
+    match builder().build("top", data.path()) {
+        Err(Error::IoError(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+            let text = e.to_string();
+            assert!(text.contains(&renamed.display().to_string()), "{text}");
+        }
+        Err(other) => panic!("expected an I/O error, got {other:?}"),
+        Ok(_) => panic!("a segment whose items run past the last index was recovered"),
+    }
 }
 
 /// A record that decodes as the wrong type (a channel reopened with another item type) is

@@ -61,6 +61,17 @@ fn main() {
         Trial::test("disk_full_returns_the_item", || {
             disk_full_returns_the_item().map_err(Failed::from)
         }),
+        Trial::test(
+            "recover_resumes_after_a_last_segment_without_records",
+            || recover_resumes_after_a_last_segment_without_records().map_err(Failed::from),
+        ),
+        Trial::test("recover_resumes_after_a_rotation_on_a_full_disk", || {
+            recover_resumes_after_a_rotation_on_a_full_disk().map_err(Failed::from)
+        }),
+        Trial::test(
+            "damage_spares_the_records_handed_over_on_a_full_disk",
+            || damage_spares_the_records_handed_over_on_a_full_disk().map_err(Failed::from),
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -78,6 +89,8 @@ fn run_child(role: &str) -> i32 {
     let result = match role {
         "send-forever" => child_send_forever(&dir),
         "disk-full" => child_disk_full(&dir),
+        "full-after-rotation" => child_full_after_rotation(&dir),
+        "full-then-damaged" => child_full_then_damaged(&dir),
         other => Err(format!("unknown role {other:?}")),
     };
     match result {
@@ -257,6 +270,120 @@ fn child_disk_full(dir: &Path) -> Result<(), String> {
         Err(RecvError::Disk(e)) => return Err(format!("disk error at the end: {e}")),
     }
     println!("accepted {accepted} refused {refused} after {again}");
+    Ok(())
+}
+
+/// Spills one item, then one larger than the file size limit: the rotation it causes
+/// succeeds — the new segment file gets its magic — and the record does not fit, so the
+/// channel closes with a last segment that holds no record. Reopens the directory, checks
+/// that items spill again and that every accepted one arrives. Prints `recovered <n>`.
+fn child_full_after_rotation(dir: &Path) -> Result<(), String> {
+    // Before anything else — in particular before any thread exists.
+    limit_file_size(FSIZE_LIMIT)?;
+    let open = || {
+        Builder::<Vec<u8>>::new()
+            .memory_bytes(0)
+            .disk_file_bytes(SEGMENT_BYTES)
+            .durability(Durability::Recover)
+            .build(CHANNEL, dir)
+            .map_err(|e| format!("could not open the channel: {e:?} ({e})"))
+    };
+    {
+        let (mut tx, _rx) = open()?;
+        tx.send(item(0))
+            .map_err(|(_, e)| format!("send of item 0 failed: {e}"))?;
+        match tx.send(vec![0xa5; FSIZE_LIMIT as usize]) {
+            Err((_, Error::Full)) => {}
+            Err((_, e)) => return Err(format!("an item over the file size limit: {e:?} ({e})")),
+            Ok(()) => return Err("an item over the file size limit was accepted".into()),
+        }
+    }
+    let files = segment_files(&dir.join(CHANNEL));
+    let last_len = files
+        .last()
+        .and_then(|f| fs::metadata(f).ok())
+        .map(|m| m.len());
+    if files.len() != 2 || last_len.is_none_or(|len| len > MAGIC_LEN as u64) {
+        return Err(format!(
+            "expected two segment files, the last holding no record; found {files:?}, the \
+             last of {last_len:?} bytes"
+        ));
+    }
+
+    let (mut tx, mut rx) = open()?;
+    let sent = 3;
+    for seq in 1..sent {
+        tx.send(item(seq))
+            .map_err(|(_, e)| format!("send of item {seq} after reopening failed: {e:?} ({e})"))?;
+    }
+    receive_exactly(&mut rx, 0..sent, "after reopening")?;
+    println!("recovered {sent}");
+    Ok(())
+}
+
+/// Fills a segment file up to the file size limit, so that the last accepted items can
+/// only be handed over from the write buffer, and damages a record of the file before
+/// anything is received. Checks that the error counts as lost only the file's records from
+/// the damage on, and that the handed-over items still arrive. Prints `lost <n> handed
+/// over <n>`.
+fn child_full_then_damaged(dir: &Path) -> Result<(), String> {
+    // Before anything else — in particular before any thread exists.
+    limit_file_size(FSIZE_LIMIT)?;
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(64 << 20)
+        .build(CHANNEL, dir)
+        .map_err(|e| format!("could not open the channel: {e}"))?;
+    let mut accepted = 0_u64;
+    loop {
+        match tx.send(item(accepted)) {
+            Ok(()) => accepted += 1,
+            Err((_, Error::Full)) => break,
+            Err((_, e)) => return Err(format!("send of item {accepted}: {e:?} ({e})")),
+        }
+        if accepted > 16 * FSIZE_LIMIT / ITEM_BYTES as u64 {
+            return Err(format!("{accepted} items accepted without Error::Full"));
+        }
+    }
+    let files = segment_files(&dir.join(CHANNEL));
+    let [file] = files.as_slice() else {
+        return Err(format!("expected one segment file, found {files:?}"));
+    };
+    let mut bytes = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let in_file = records(&bytes);
+    let damaged = 3;
+    if in_file.len() <= damaged || in_file.len() as u64 >= accepted {
+        return Err(format!(
+            "{accepted} items accepted, {} in the file: the test needs some in the file \
+             after the damaged one and some in the write buffer",
+            in_file.len()
+        ));
+    }
+    bytes[in_file[damaged].start + RECORD_HEADER + 100] ^= 0x5a;
+    fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+
+    for seq in 0..damaged as u64 {
+        match rx.try_recv() {
+            Ok(bytes) if bytes == item(seq) => {}
+            other => return Err(format!("item {seq} before the damage: {other:?}")),
+        }
+    }
+    let lost = match rx.try_recv() {
+        Err(TryRecvError::Disk(reclaim_hopper::DiskError::Corrupt { lost, .. })) => lost,
+        Ok(bytes) => return Err(format!("the damaged item arrived: {}", describe(&bytes))),
+        Err(e) => return Err(format!("expected a corruption error, got {e:?} ({e})")),
+    };
+    let in_file = in_file.len() as u64;
+    let expected = in_file - damaged as u64;
+    if lost != expected {
+        return Err(format!(
+            "{lost} item(s) counted lost, expected {expected}: the file's items \
+             {damaged}..{in_file}, not the {} handed over",
+            accepted - in_file
+        ));
+    }
+    receive_exactly(&mut rx, in_file..accepted, "after the damage")?;
+    println!("lost {lost} handed over {}", accepted - in_file);
     Ok(())
 }
 
@@ -641,12 +768,7 @@ fn kill_and_recover(threshold: u64) -> Result<(), String> {
 /// every item arrives, in order and without error, the file is cut back, and items sent
 /// after the reopen follow the recovered ones.
 fn recover_truncates_a_torn_tail() -> Result<(), String> {
-    let mut claims_100 = Vec::new();
-    // What a crash mid-write leaves: a whole, valid header whose payload never came.
-    claims_100.extend_from_slice(&100_u32.to_le_bytes());
-    claims_100.extend_from_slice(&crc32c::crc32c(&100_u32.to_le_bytes()).to_le_bytes());
-    claims_100.extend_from_slice(&0xdead_beef_u32.to_le_bytes());
-    claims_100.extend_from_slice(&[0xa5; 10]);
+    let claims_100 = torn_record();
     let variants: [(&str, &[u8]); 2] = [
         ("a header claiming 100 bytes, then 10 bytes", &claims_100),
         ("3 bytes of a length field", &[7, 0, 0]),
@@ -655,6 +777,39 @@ fn recover_truncates_a_torn_tail() -> Result<(), String> {
         torn_tail(garbage).map_err(|e| format!("torn tail of {what}: {e}"))?;
     }
     Ok(())
+}
+
+/// What a crash mid-write leaves: a whole, valid header claiming 100 bytes, then 10 of
+/// them.
+fn torn_record() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&100_u32.to_le_bytes());
+    bytes.extend_from_slice(&crc32c::crc32c(&100_u32.to_le_bytes()).to_le_bytes());
+    bytes.extend_from_slice(&0xdead_beef_u32.to_le_bytes());
+    bytes.extend_from_slice(&[0xa5; 10]);
+    bytes
+}
+
+/// Reopens `data/CHANNEL` in recover mode, runs `inspect` before anything is sent or
+/// received (reading deletes files), sends `more`, drops the sender and drains.
+fn resume<R: Send + 'static>(
+    data: &Path,
+    more: Range<u64>,
+    inspect: impl FnOnce() -> Result<R, String> + Send + 'static,
+) -> Result<(R, Vec<u64>), String> {
+    let data = data.to_path_buf();
+    within("reopening, sending and draining", move || {
+        let (mut tx, mut rx) = recover_builder()
+            .build(CHANNEL, &data)
+            .map_err(|e| format!("reopening in recover mode failed: {e:?} ({e})"))?;
+        let inspected = inspect()?;
+        for i in more {
+            tx.send(i)
+                .map_err(|(_, e)| format!("send of {i} after recovery: {e:?} ({e})"))?;
+        }
+        drop(tx);
+        Ok((inspected, drain(&mut rx)?))
+    })
 }
 
 fn torn_tail(garbage: &[u8]) -> Result<(), String> {
@@ -678,21 +833,10 @@ fn torn_tail(garbage: &[u8]) -> Result<(), String> {
         .and_then(|mut f| f.write_all(garbage))
         .map_err(|e| format!("appending to {}: {e}", last.display()))?;
 
-    let data_path = data.path().to_path_buf();
-    let (cut_len, got) = within("recovering a torn tail", move || {
-        let (mut tx, mut rx) = recover_builder()
-            .build(CHANNEL, &data_path)
-            .map_err(|e| format!("reopening in recover mode failed: {e:?} ({e})"))?;
-        // Before anything is received (reading deletes files).
-        let cut_len = fs::metadata(&last)
-            .map_err(|e| format!("{}: {e}", last.display()))?
-            .len();
-        for i in SENT..SENT + AFTER {
-            tx.send(i)
-                .map_err(|(_, e)| format!("send of {i} after recovery: {e}"))?;
-        }
-        drop(tx);
-        Ok((cut_len, drain(&mut rx)?))
+    let (cut_len, got) = resume(data.path(), SENT..SENT + AFTER, move || {
+        fs::metadata(&last)
+            .map(|m| m.len())
+            .map_err(|e| format!("{}: {e}", last.display()))
     })?;
     if cut_len != clean_len {
         return Err(format!(
@@ -776,13 +920,75 @@ fn refuses_damage_at(at: usize) -> Result<(), String> {
     check_sequence(&got, segment_first(&last) + intact as u64)
 }
 
-/// A child under a 256 KiB file size limit fills its segment file; see
-/// [`child_disk_full`] for what it checks. Here: it passed, and the number of items it
-/// got in is what the limit allows.
-fn disk_full_returns_the_item() -> Result<(), String> {
+/// The last segment file holds no whole record when the process died after creating it
+/// and before its first record was written whole. Reopening delivers every item of the
+/// files before it and spills again: the next item gets the index that file is named
+/// after, so a file of that name must not stand in the way.
+fn recover_resumes_after_a_last_segment_without_records() -> Result<(), String> {
+    // How many bytes of a real segment's magic the file holds, and whether a torn first
+    // record follows them.
+    let variants = [
+        ("no byte", 0, false),
+        ("5 bytes of the magic", 5, false),
+        ("only the magic", MAGIC_LEN, false),
+        ("the magic and a torn first record", MAGIC_LEN, true),
+    ];
+    for (what, magic_bytes, torn) in variants {
+        resume_after_last_segment(magic_bytes, torn)
+            .map_err(|e| format!("a last segment of {what}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn resume_after_last_segment(magic_bytes: usize, torn: bool) -> Result<(), String> {
+    const SENT: u64 = 1000;
+    const AFTER: u64 = 25;
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = data.path().join(CHANNEL);
+    fill(data.path(), SENT)?;
+    let first = segment_files(&dir)
+        .first()
+        .ok_or("no segment file")?
+        .clone();
+    let mut contents = fs::read(&first).map_err(|e| e.to_string())?;
+    contents.truncate(magic_bytes);
+    if torn {
+        contents.extend(torn_record());
+    }
+    // Named after the index its first record would have had (twenty digits, record.rs).
+    let last = dir.join(format!("{SENT:020}.spill"));
+    fs::write(&last, contents).map_err(|e| format!("{}: {e}", last.display()))?;
+    let ((), got) = resume(data.path(), SENT..SENT + AFTER, || Ok(()))?;
+    check_sequence(&got, SENT + AFTER)
+}
+
+/// See [`child_full_after_rotation`]: a real "disk full" (a file size limit) right after
+/// a rotation, then a reopen.
+fn recover_resumes_after_a_rotation_on_a_full_disk() -> Result<(), String> {
+    let out = run_to_end("full-after-rotation")?;
+    if !out.iter().any(|l| l.starts_with("recovered ")) {
+        return Err(format!(
+            "no `recovered` line in the child's stdout: {out:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// See [`child_full_then_damaged`]: items handed over from the write buffer when the
+/// disk filled up are delivered though the file before them is damaged.
+fn damage_spares_the_records_handed_over_on_a_full_disk() -> Result<(), String> {
+    let out = run_to_end("full-then-damaged")?;
+    if !out.iter().any(|l| l.starts_with("lost ")) {
+        return Err(format!("no `lost` line in the child's stdout: {out:?}"));
+    }
+    Ok(())
+}
+
+/// Runs a child in a fresh data directory until it exits; its stdout lines if it passed.
+fn run_to_end(role: &'static str) -> Result<Vec<String>, String> {
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let deadline = Instant::now() + DEADLINE;
-    let mut child = Spawned::start("disk-full", data.path())?;
+    let mut child = Spawned::start(role, data.path())?;
     let status = child.wait(deadline)?;
     let mut out = Vec::new();
     while let Some(line) = child.line(deadline)? {
@@ -794,6 +1000,14 @@ fn disk_full_returns_the_item() -> Result<(), String> {
             "the child failed ({status}); stdout: {out:?}; stderr:\n{stderr}"
         ));
     }
+    Ok(out)
+}
+
+/// A child under a 256 KiB file size limit fills its segment file; see
+/// [`child_disk_full`] for what it checks. Here: it passed, and the number of items it
+/// got in is what the limit allows.
+fn disk_full_returns_the_item() -> Result<(), String> {
+    let out = run_to_end("disk-full")?;
     let accepted = out
         .iter()
         .find_map(|l| {
