@@ -201,6 +201,15 @@ impl Writer {
     ///
     /// On error the record is not in the channel; records accepted before it still are.
     pub(crate) fn append(&mut self, record: &[u8], consumed: u64) -> Result<(), Error> {
+        // 2^64 records are out of reach of any real channel; only a recovered segment
+        // whose name was set close to the last index gets here.
+        let Some(next_index) = self.next_index.checked_add(1) else {
+            return Err(Error::IoError(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no record index is left: a recovered segment file's name put the last \
+                 record at index u64::MAX",
+            )));
+        };
         let size = record.len() as u64;
         let segment_len = self.file_len + self.buf.len() as u64;
         let holds_records = segment_len > MAGIC_LEN;
@@ -222,7 +231,7 @@ impl Writer {
             self.buf.truncate(self.buf.len() - record.len());
             return Err(from_io(e));
         }
-        self.next_index += 1;
+        self.next_index = next_index;
         Ok(())
     }
 
