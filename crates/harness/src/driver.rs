@@ -2,30 +2,41 @@
 //!
 //! # How a repeat runs
 //!
-//! 1. The container is built, per-thread buffers (latency histograms, the sampler's series)
-//!    are allocated, and the live-memory baseline is read — all before any thread starts.
-//! 2. The sampler thread is spawned, then the performance counters are opened (so the
-//!    workers, spawned next, inherit them and the sampler does not), then the workers.
-//!    Each worker takes its handle (registration is never measured) and waits at a barrier.
-//! 3. The counters are enabled and the barrier releases everyone. Each worker runs its
-//!    role's loop for the run's duration, reading the clock once per [`BATCH`] operations,
-//!    and records its own start and end; the run's elapsed time is from the first start to
-//!    the last end, so operations finished after the deadline are paid for.
-//! 4. After the workers are joined, the counters are read, what is left inside the
-//!    container is drained, and the run checks itself: every value pushed must come out
-//!    exactly once (a count and a checksum of values pushed against values popped plus
-//!    values left), and the container must report no fault. A failed check makes the row
-//!    invalid; its numbers are never reported.
+//! 1. Per-thread buffers (latency histograms, the sampler's series) are allocated and the
+//!    sampler thread is spawned; it waits at the start barrier.
+//! 2. The performance counters are opened, disabled, with `inherit`: every thread the
+//!    coordinating thread starts from now on is counted — the workers, and threads the
+//!    backend starts itself (the `sweep` collector, started by the container) — and the
+//!    sampler, started before, is not.
+//! 3. The container is built and the live-memory baseline is read (so the container's own
+//!    allocations are not the run's), then the workers are spawned. Each takes its handle
+//!    (registration is never measured) and waits at the barrier.
+//! 4. Once every worker has arrived, the counters are enabled and the barrier releases
+//!    everyone: thread start-up, registration and the wait are not counted. Each worker
+//!    runs its role's loop for the run's duration, reading the clock once per [`BATCH`]
+//!    iterations, and records its own start and end; the run's elapsed time is from the
+//!    first start to the last end, so operations finished after the deadline are paid for.
+//! 5. When the churning workers are done, the counters are disabled and the sampler takes
+//!    its last sample — before a stalled thread lets go and before anything is torn down,
+//!    so the series ends with the run. Then the stalled thread is released, what is left
+//!    inside the container is drained, and the run checks itself: every value pushed must
+//!    come out exactly once (a count and a checksum of values pushed against values popped
+//!    plus values left), and the container must report no fault. A failed check makes the
+//!    row invalid; its numbers are never reported.
 //!
 //! # What each loop costs beyond the backend
 //!
 //! Per operation: a counter increment, a multiply-xorshift checksum of the value, and a
-//! loop branch. Per batch of [`BATCH`] operations: one clock read; for producers, one store
-//! of their progress and a read of the others' (the in-flight window). With the
+//! loop branch. Per batch of [`BATCH`] loop iterations: one clock read; for producers, one
+//! store of their progress and a read of the others' (the in-flight window). With the
 //! instrumentation on, one operation per batch is timed on its own (two more clock reads)
-//! for the latency histogram. `run --overhead` measures what all of it costs.
+//! for the latency histogram — one in 64 operations for producers and consumers, one in
+//! 128 for pairs (an iteration is a push and a pop) — at a position drawn at random in
+//! each batch ([`SamplePosition`]), so that the timed operation never lines up with
+//! something periodic in the backend. `run --overhead` measures what all of it costs.
 
 use std::hint::spin_loop;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -40,7 +51,7 @@ use crate::sampler::{Probe, Sampler, Series};
 use crate::workload::Shape;
 use crate::workload::stalled::PREFILL;
 
-/// Operations between two reads of the clock (and two publications of progress).
+/// Loop iterations between two reads of the clock (and two publications of progress).
 /// Large enough that a clock read (20–50 ns under a hypervisor) costs under 1% of a batch
 /// of the fastest operations, small enough that a thread overshoots the deadline by
 /// microseconds, not milliseconds.
@@ -206,9 +217,19 @@ impl Gate {
 
     /// Waits for `threads` arrivals, then releases them all.
     pub(crate) fn open_for(&self, threads: usize) {
+        self.wait_for(threads);
+        self.open();
+    }
+
+    /// Waits until `threads` have arrived.
+    pub(crate) fn wait_for(&self, threads: usize) {
         while self.arrived.load(Ordering::Acquire) < threads {
             thread::yield_now();
         }
+    }
+
+    /// Releases everyone who arrived, and anyone who arrives later.
+    pub(crate) fn open(&self) {
         self.state.store(OPEN, Ordering::Release);
     }
 
@@ -221,7 +242,6 @@ impl Gate {
 struct Shared<'a> {
     start: &'a Gate,
     duration: Duration,
-    latency: bool,
     flow: &'a Flow,
     /// Set once every churning thread is done; releases the stalled thread.
     churned: &'a AtomicBool,
@@ -236,6 +256,8 @@ struct Worker {
     started: Instant,
     ended: Instant,
     latency: Option<Histogram<u64>>,
+    /// Which operation of each batch is timed, when `latency` is on.
+    positions: SamplePosition,
     /// The thread's context switches during the run, when the kernel says.
     switches: Option<u64>,
     /// For the stalled thread: whether the backend held anything while it stalled.
@@ -243,7 +265,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(latency: Option<Histogram<u64>>) -> Worker {
+    fn new(index: usize, latency: Option<Histogram<u64>>) -> Worker {
         let now = Instant::now();
         Worker {
             ops: 0,
@@ -252,6 +274,7 @@ impl Worker {
             started: now,
             ended: now,
             latency,
+            positions: SamplePosition::new(index),
             switches: None,
             held: None,
         }
@@ -274,12 +297,53 @@ impl Worker {
         };
     }
 
+    /// The operation of the next batch of `within` operations to time; `u32::MAX` (no
+    /// operation) without latency timing.
+    #[inline]
+    fn sample_position(&mut self, within: u32) -> u32 {
+        if self.latency.is_some() {
+            self.positions.next(within)
+        } else {
+            u32::MAX
+        }
+    }
+
     #[inline]
     fn record(&mut self, since: Instant) {
         if let Some(histogram) = &mut self.latency {
             let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
             histogram.saturating_record(nanos.max(1));
         }
+    }
+}
+
+/// Which operation of a batch is timed: drawn at random for every batch.
+///
+/// A fixed position aliases with anything periodic in the backend. crossbeam-epoch tries
+/// to collect every 128 pins, and a Michael–Scott queue pins twice per pair, so with the
+/// first operation of every 64-pair batch timed, every timed operation was the one that
+/// collected: `msqueue-ebr`'s p50 read 780 ns against a mean of 30 ns. A uniform draw
+/// per batch times each operation of the batch equally often.
+#[derive(Debug)]
+struct SamplePosition {
+    state: u64,
+}
+
+impl SamplePosition {
+    /// A generator for worker `index` (a fixed seed: runs time the same positions).
+    fn new(index: usize) -> SamplePosition {
+        SamplePosition {
+            state: mix(index as u64 ^ 0x5eed_0f1a_7ec7_e500),
+        }
+    }
+
+    /// The next position in `0..within` (a power of two).
+    #[inline]
+    fn next(&mut self, within: u32) -> u32 {
+        debug_assert!(within.is_power_of_two());
+        // SplitMix64: the state walks by a constant odd step, the output is its mix.
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        (mix(self.state) >> 32) as u32 & (within - 1)
     }
 }
 
@@ -322,13 +386,13 @@ fn pairs<H: Handle<u64>>(handle: &mut H, values: &mut Values, shared: &Shared<'_
     }
     w.start();
     let deadline = w.started + shared.duration;
-    let mut batch: u64 = 0;
     'run: loop {
+        // One of the batch's 2 × BATCH operations is timed: push `i` is operation 2i,
+        // its pop 2i + 1.
+        let sample = w.sample_position(2 * BATCH);
         for i in 0..BATCH {
             let value = values.next();
-            // One operation per batch is timed: the push in even batches, the pop in odd.
-            let sampled = shared.latency && i == 0;
-            let timed = (sampled && batch.is_multiple_of(2)).then(Instant::now);
+            let timed = (sample == 2 * i).then(Instant::now);
             if !push_until(handle, value, deadline) {
                 break 'run;
             }
@@ -336,7 +400,7 @@ fn pairs<H: Handle<u64>>(handle: &mut H, values: &mut Values, shared: &Shared<'_
                 w.record(t);
             }
             w.pushed.add(value);
-            let timed = (sampled && !batch.is_multiple_of(2)).then(Instant::now);
+            let timed = (sample == 2 * i + 1).then(Instant::now);
             if let Some(popped) = handle.pop() {
                 if let Some(t) = timed {
                     w.record(t);
@@ -346,7 +410,6 @@ fn pairs<H: Handle<u64>>(handle: &mut H, values: &mut Values, shared: &Shared<'_
             }
             w.ops += 1;
         }
-        batch += 1;
         if Instant::now() >= deadline {
             break;
         }
@@ -369,9 +432,10 @@ fn producer<H: Handle<u64>>(
     w.start();
     let deadline = w.started + shared.duration;
     'run: loop {
+        let sample = w.sample_position(BATCH);
         for i in 0..BATCH {
             let value = values.next();
-            let timed = (shared.latency && i == 0).then(Instant::now);
+            let timed = (sample == i).then(Instant::now);
             if !push_until(handle, value, deadline) {
                 break 'run;
             }
@@ -404,8 +468,9 @@ fn consumer<H: Handle<u64>>(handle: &mut H, slot: &AtomicU64, shared: &Shared<'_
     w.start();
     let deadline = w.started + shared.duration;
     loop {
+        let sample = w.sample_position(BATCH);
         for i in 0..BATCH {
-            let timed = (shared.latency && i == 0).then(Instant::now);
+            let timed = (sample == i).then(Instant::now);
             match handle.pop() {
                 Some(value) => {
                     if let Some(t) = timed {
@@ -459,7 +524,6 @@ fn stalled<H: Handle<u64>>(
 /// The container could not be built, or a thread could not be started or panicked: the
 /// run could not take place (a failed *check* is not an error: it is in [`Repeat::check`]).
 pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Repeat, String> {
-    let container = B::Container::<u64>::new(&Config::default()).map_err(|e| e.to_string())?;
     let threads = shape.threads();
     let histograms: Vec<Option<Histogram<u64>>> = (0..threads)
         .map(|_| params.latency.then(histogram))
@@ -470,15 +534,16 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     let shared = Shared {
         start: &start,
         duration: params.duration,
-        latency: params.latency,
         flow: &flow,
         churned: &churned,
     };
-    // Last of the allocations made before the run: the memory baseline is read here.
     let sampler = params
         .sample_interval
         .map(|interval| Sampler::new(interval, params.duration));
-    let probe = || Probe::from_stats(container.reclamation());
+    // Built inside the scope, after the counters are opened, so that threads the backend
+    // starts inherit them; outlives the scope, for the check.
+    let container: OnceLock<B::Container<u64>> = OnceLock::new();
+    let probe = || Probe::from_stats(container.get()?.reclamation());
 
     let outcome = thread::scope(|s| -> Result<_, String> {
         let mut participants = 0;
@@ -492,14 +557,18 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
                 sampler_thread = Some(spawn(s, "sampler", move || sampler.run(start, probe))?);
                 participants += 1;
             }
-            // Opened after the sampler started and before the workers: they inherit the
-            // counters, the sampler does not.
             counters = params.counters.then(Counters::open);
+            let built = B::Container::<u64>::new(&Config::default()).map_err(|e| e.to_string())?;
+            let container = container.get_or_init(|| built);
+            // The last allocations before the run are done: the baseline is read here.
+            if let Some(sampler) = &sampler {
+                sampler.rebase();
+            }
             for (index, latency) in histograms.into_iter().enumerate() {
                 let role = Role::of(shape, index);
-                let (container, shared, flow) = (&container, &shared, &flow);
+                let (shared, flow) = (&shared, &flow);
                 let body = move || {
-                    let mut w = Worker::new(latency);
+                    let mut w = Worker::new(index, latency);
                     let mut handle = container.handle();
                     let mut values = Values::new(index);
                     match role {
@@ -524,18 +593,19 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
             }
             Ok(())
         })();
-        if let Some(counters) = &mut counters {
-            counters.enable();
-        }
         match &started {
-            Ok(()) => start.open_for(participants),
+            Ok(()) => {
+                start.wait_for(participants);
+                if let Some(counters) = &mut counters {
+                    counters.enable();
+                }
+                start.open();
+            }
             Err(_) => start.abort(),
         }
         // No early return until every thread was told to stop: the scope joins them all,
         // and a stalled thread or the sampler left waiting would hang it.
         let churned_result = join_all(churners);
-        churned.store(true, Ordering::Release);
-        let stalled_result = join_all(stallers);
         if let Some(counters) = &mut counters {
             counters.disable();
         }
@@ -543,6 +613,8 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
             sampler.stop();
         }
         let series = sampler_thread.map(join).transpose();
+        churned.store(true, Ordering::Release);
+        let stalled_result = join_all(stallers);
         started?;
         let mut workers = churned_result?;
         workers.extend(stalled_result?);
@@ -567,6 +639,9 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         .filter(|s| s.counting())
         .map(Sampler::peak_bytes);
 
+    let container = container
+        .into_inner()
+        .ok_or("the run ended before its container was built")?;
     let check = check(&container, workers.iter().map(|(_, w)| w));
     drop(container);
 

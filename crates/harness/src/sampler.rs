@@ -3,11 +3,13 @@
 //!
 //! The sampler reads a handful of relaxed atomics per sample and sleeps in between; it is
 //! spawned before the performance counters are opened, so its own work is not counted as
-//! the backend's. Everything it records is relative to a baseline read just before the
-//! run's threads start, so a row shows what the run added, not what the harness holds.
+//! the backend's. Everything it records is relative to a baseline read once the container
+//! is built, just before the workers start, so a row shows what the run added, not what
+//! the harness or the empty container holds. It takes its last sample when the churning
+//! workers are done, so the series covers the run and not the teardown after it.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -46,21 +48,26 @@ pub(crate) struct Series {
     pub garbage: Option<Vec<GarbagePoint>>,
 }
 
-/// One run's sampler. Build it last before the run (it reads the baseline), run it on its
-/// own thread, stop it when the workers are done.
+/// One run's sampler. Build it, run it on its own thread, [`rebase`](Sampler::rebase) it
+/// last before the workers start, stop it when they are done.
 #[derive(Debug)]
 pub(crate) struct Sampler {
     interval: Duration,
-    baseline: Live,
+    baseline: Mutex<Live>,
     counting: bool,
     stopped: AtomicBool,
+    /// The sampling thread, for `stop` to wake it from its sleep.
+    thread: OnceLock<thread::Thread>,
+    /// The allocator's peak at the last sample: the run's, not the teardown's.
+    peak: AtomicU64,
     /// Allocated up front, so sampling does not allocate during the run.
     buffers: Mutex<Series>,
 }
 
 impl Sampler {
     /// A sampler for a run of about `duration`, sampling every `interval`. Reads the
-    /// memory baseline and restarts the allocator's peak.
+    /// memory baseline and restarts the allocator's peak (again at
+    /// [`rebase`](Sampler::rebase)).
     pub(crate) fn new(interval: Duration, duration: Duration) -> Sampler {
         let interval = interval.max(Duration::from_millis(1));
         let expected = (duration.as_nanos() / interval.as_nanos()).min(100_000) as usize;
@@ -74,32 +81,51 @@ impl Sampler {
         reclaim_alloc::reset_peak();
         Sampler {
             interval,
-            baseline,
+            baseline: Mutex::new(baseline),
             counting,
             stopped: AtomicBool::new(false),
+            thread: OnceLock::new(),
+            peak: AtomicU64::new(0),
             buffers,
         }
+    }
+
+    /// Reads the memory baseline anew and restarts the allocator's peak: call it after the
+    /// last allocation that is not the run's (the container's own) and before the run.
+    pub(crate) fn rebase(&self) {
+        *self.baseline.lock().unwrap_or_else(|p| p.into_inner()) = reclaim_alloc::live();
+        reclaim_alloc::reset_peak();
+    }
+
+    fn baseline(&self) -> Live {
+        *self.baseline.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Samples from the moment `start` opens until [`stop`](Sampler::stop), then once more.
     pub(crate) fn run(&self, start: &Gate, probe: impl Fn() -> Option<Probe>) -> Series {
         let mut series =
             std::mem::take(&mut *self.buffers.lock().unwrap_or_else(|p| p.into_inner()));
+        let _ = self.thread.set(thread::current());
         if !start.wait() {
             return series;
         }
+        let baseline = self.baseline();
         let t0 = Instant::now();
         let mut next = t0;
         loop {
             let done = self.stopped.load(Ordering::Acquire);
-            self.sample(&mut series, t0, &probe);
+            self.sample(&mut series, baseline, t0, &probe);
             if done {
+                // The churning workers have exited, so their counts are flushed.
+                self.peak
+                    .store(reclaim_alloc::peak_live_bytes(), Ordering::Relaxed);
                 break;
             }
             next += self.interval;
             let now = Instant::now();
             if next > now {
-                thread::sleep(next - now);
+                // Parked rather than asleep: `stop` wakes it for the last sample at once.
+                thread::park_timeout(next - now);
             } else {
                 // Fell behind (an oversubscribed machine): skip the missed ticks.
                 next = now;
@@ -111,13 +137,19 @@ impl Sampler {
         series
     }
 
-    fn sample(&self, series: &mut Series, t0: Instant, probe: &impl Fn() -> Option<Probe>) {
+    fn sample(
+        &self,
+        series: &mut Series,
+        baseline: Live,
+        t0: Instant,
+        probe: &impl Fn() -> Option<Probe>,
+    ) {
         let t_ms = t0.elapsed().as_secs_f64() * 1e3;
         let live = reclaim_alloc::live();
         series.memory.push(MemoryPoint {
             t_ms,
-            bytes: live.bytes as i64 - self.baseline.bytes as i64,
-            objects: live.objects as i64 - self.baseline.objects as i64,
+            bytes: live.bytes as i64 - baseline.bytes as i64,
+            objects: live.objects as i64 - baseline.objects as i64,
         });
         match probe() {
             Some(p) => {
@@ -134,9 +166,12 @@ impl Sampler {
         }
     }
 
-    /// Ends the sampling after one last sample.
+    /// Ends the sampling after one last sample, taken now rather than at the next tick.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
     }
 
     /// Whether live memory was counted (the counting allocator is installed).
@@ -144,8 +179,11 @@ impl Sampler {
         self.counting
     }
 
-    /// The highest live byte count since [`new`](Sampler::new), above the baseline.
+    /// The highest live byte count between the baseline and the last sample, above the
+    /// baseline. Read it after the sampling thread is joined.
     pub(crate) fn peak_bytes(&self) -> u64 {
-        reclaim_alloc::peak_live_bytes().saturating_sub(self.baseline.bytes)
+        self.peak
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.baseline().bytes)
     }
 }

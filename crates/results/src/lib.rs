@@ -85,7 +85,9 @@ pub struct RunSettings {
     pub repeats: u32,
     /// Time between two samples of memory and garbage, in milliseconds.
     pub sample_interval_ms: u64,
-    /// One operation in this many is timed for the latency histogram.
+    /// One operation per batch of this many loop iterations is timed for the latency
+    /// histogram, at a random position: one operation in this many for producers and
+    /// consumers, one in twice as many for pairs (an iteration is a push and a pop).
     pub latency_sample_every: u32,
     /// The most values producers keep in flight (pushed, not yet popped) before they
     /// wait for consumers: producers that outrun consumers would otherwise measure how

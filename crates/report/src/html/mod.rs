@@ -177,7 +177,7 @@ fn input_card(index: usize, input: &Input) -> String {
             "instrumented",
             if s.instrumented {
                 format!(
-                    "yes (samples every {} ms, 1 op in {} timed)",
+                    "yes (samples every {} ms; 1 op timed per {}-iteration batch, at random)",
                     s.sample_interval_ms, s.latency_sample_every
                 )
             } else {
