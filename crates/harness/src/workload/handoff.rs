@@ -36,9 +36,14 @@ pub(crate) fn run_handoff(planned: &Planned, strategy: Strategy, settings: &Sett
         callback_period: settings.handoff_period,
         ..HandoffConfig::default()
     };
+    // The row says how long its repeats ran: the callbacks set it, not `--duration`.
     let describe = format!(
-        "{} samples per message, a callback every {:?}, a message every {:?}",
-        config.samples_per_message, config.callback_period, config.producer_interval
+        "{} callbacks, one every {:?} (not --duration); {} samples per message, a message \
+         every {:?}",
+        config.callbacks,
+        config.callback_period,
+        config.samples_per_message,
+        config.producer_interval
     );
     let repeats = (0..settings.repeats)
         .map(|_| repeat(strategy, &config, settings))

@@ -75,7 +75,13 @@ impl fmt::Display for Shape {
             .filter(|(n, _, _)| *n > 0)
             .map(|&(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
             .collect();
-        f.write_str(&words.join(" + "))
+        f.write_str(&words.join(" + "))?;
+        if self.stalled > 0 {
+            // The structure never starts empty, unlike in the other workloads: say so
+            // where the row's numbers are read.
+            write!(f, " ({} values pushed before the start)", stalled::PREFILL)?;
+        }
+        Ok(())
     }
 }
 
