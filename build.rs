@@ -4,6 +4,17 @@
 use std::path::Path;
 use std::process::Command;
 
+/// What the binary is built from, relative to the workspace root.
+const INPUTS: [&str; 7] = [
+    "src",
+    "crates",
+    "benches",
+    "tests",
+    "build.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+];
+
 fn main() {
     let git = |args: &[&str]| -> Option<String> {
         let out = Command::new("git").args(args).output().ok()?;
@@ -13,8 +24,11 @@ fn main() {
     };
     let sha = match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(sha) if !sha.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
+            // Dirty: any change to what the build reads, new files included (a module not
+            // yet added changes the binary as much as an edit does).
+            let mut status = vec!["status", "--porcelain", "--untracked-files=normal", "--"];
+            status.extend(INPUTS);
+            let dirty = git(&status).is_some_and(|s| !s.is_empty());
             if dirty { format!("{sha}-dirty") } else { sha }
         }
         _ => "unknown".to_string(),
@@ -35,7 +49,15 @@ fn main() {
         println!("cargo:rustc-env=RECLAIM_{var}={value}");
     }
 
-    // Rebuild when the commit or the index moves, so the SHA and `-dirty` stay true.
+    // Rerun when a build input changes, not only when `.git/index` moves: an edit that
+    // was never staged must still make the binary `-dirty` (cargo scans directories
+    // recursively for newer files).
+    for input in INPUTS {
+        if Path::new(input).exists() {
+            println!("cargo:rerun-if-changed={input}");
+        }
+    }
+    // And when the commit or the index moves, so the SHA stays true.
     for path in [".git/HEAD", ".git/index"] {
         if Path::new(path).exists() {
             println!("cargo:rerun-if-changed={path}");
