@@ -205,8 +205,8 @@ fn rows_table(ctx: &Context<'_>, rows: &[(usize, &Row)]) -> String {
         "cv",
         "p50",
         "p99",
-        "peak memory",
-        "peak garbage",
+        "peak memory (any repeat)",
+        "peak garbage (any repeat)",
         "status",
     ]));
     let cells: Vec<Vec<String>> = rows

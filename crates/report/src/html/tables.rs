@@ -207,8 +207,8 @@ pub(super) fn all_rows(ctx: &Context<'_>) -> String {
             "min",
             "max",
             "cv",
-            "peak memory",
-            "peak garbage",
+            "peak memory (any repeat)",
+            "peak garbage (any repeat)",
             "extra",
         ]);
         let rows: Vec<Vec<String>> = input.file.rows.iter().map(row_cells).collect();

@@ -46,8 +46,10 @@ impl Measure {
 
     fn title(self) -> &'static str {
         match self {
-            Measure::Memory => "live memory",
-            Measure::Garbage => "garbage outstanding",
+            // The series is the median repeat's; the tables' peaks are the highest over
+            // every repeat, so the two may differ: each says which it is.
+            Measure::Memory => "live memory (median repeat)",
+            Measure::Garbage => "garbage outstanding (median repeat)",
         }
     }
 
