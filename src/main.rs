@@ -73,7 +73,8 @@ enum Command {
 /// What to run and how.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// The publication-grade suite: 5 repeats of 1 s, thread counts up to twice the cores.
+    /// The publication-grade suite: repeats of 1 s, thread counts up to twice the cores,
+    /// rounds added until every interval is within ±2% (at most an hour in all).
     #[arg(long)]
     full: bool,
     /// Backends by name or glob (`treiber-*`, `*-hp`); repeat or separate with commas.
@@ -94,9 +95,26 @@ pub struct RunArgs {
     /// How long each repeat runs, e.g. `250ms`, `2s` (default: the suite's).
     #[arg(short, long, value_parser = parse_duration)]
     duration: Option<Duration>,
-    /// Repeats per row; the median is reported (default: the suite's).
-    #[arg(short, long)]
+    /// Rounds: in each, every row of a comparison group (one workload at one thread
+    /// count) runs one repeat, in a shuffled order; the median is reported, with a 95%
+    /// interval from 6 rounds on (default: the suite's; with --ci-target, the fewest).
+    #[arg(short, long, visible_alias = "rounds")]
     repeats: Option<u32>,
+    /// Add rounds until every median's and ratio's 95% interval is within ±PCT percent of
+    /// it, or the time cap is reached, e.g. `--ci-target 2`.
+    #[arg(long, value_name = "PCT")]
+    ci_target: Option<f64>,
+    /// The time cap of the whole run with --ci-target, shared out among the comparison
+    /// groups, e.g. `20m` (default: an hour).
+    #[arg(long, value_parser = parse_duration, requires = "ci_target")]
+    max_time: Option<Duration>,
+    /// The backend every ratio is taken against, in the groups it is in (default: each
+    /// row's structure's `ebr` backend, else the group's first row).
+    #[arg(long, value_name = "NAME")]
+    reference: Option<String>,
+    /// The seed of the rounds' shuffled orders; the same seed gives the same orders.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Time between two samples of memory and garbage, e.g. `5ms`.
     #[arg(long, value_parser = parse_duration)]
     sample_interval: Option<Duration>,

@@ -56,10 +56,24 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
     if let Some(callbacks) = args.handoff_callbacks {
         settings.handoff_callbacks = callbacks;
     }
+    if let Some(target) = args.ci_target {
+        settings.ci_target = Some(target);
+        settings.max_time = Some(
+            args.max_time
+                .unwrap_or(reclaim_harness::settings::FULL_MAX_TIME),
+        );
+    }
+    if let Some(seed) = args.seed {
+        settings.seed = seed;
+    }
+    settings.reference.clone_from(&args.reference);
     settings.instrumented = !args.no_instrumentation;
+    // A seed or a reference changes no measurement: the suite keeps its name.
     let overridden = Settings {
         suite: base.suite,
         instrumented: base.instrumented,
+        seed: base.seed,
+        reference: base.reference.clone(),
         ..settings.clone()
     } != base;
     if overridden || args.threads.is_some() {
@@ -120,9 +134,9 @@ fn check_writable(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the selected rows; writes the result file (after every row, so an interrupted
-/// run keeps what it measured), the CSV and the report; prints the summary. Returns the
-/// result file's path.
+/// Runs the selected rows in paired rounds, group by group; writes the result file (after
+/// every group, so an interrupted run keeps what it measured), the CSV and the report;
+/// prints the summary. Returns the result file's path.
 pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
     let cores = metadata::cores();
     let settings = settings(args, cores)?;
@@ -133,6 +147,15 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         cores,
     )
     .map_err(|e| e.to_string())?;
+    if let Some(reference) = &settings.reference
+        && !plan.runs.iter().any(|p| &p.target.name() == reference)
+    {
+        return Err(format!(
+            "the reference `{reference}` is not among the selected backends"
+        ));
+    }
+    let groups = reclaim_harness::rounds::groups(&plan);
+    let budget = reclaim_harness::rounds::budget_per_group(&settings, groups.len());
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut file = ResultFile {
         schema_version: SCHEMA_VERSION,
@@ -159,23 +182,32 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         if let Some(emulation) = &file.metadata.emulation {
             eprintln!("warning: running under emulation, {emulation}.");
         }
+        let rounds = match (settings.ci_target, budget) {
+            (Some(target), Some(budget)) => format!(
+                "at least {} rounds, more until every interval is within ±{target}% (at most \
+                 {:.0} s per group)",
+                settings.repeats,
+                budget.as_secs_f64()
+            ),
+            _ => format!("{} rounds", settings.repeats),
+        };
         eprintln!(
-            "{} suite: {} rows ({} combinations do not apply), {} repeats of {:?} each, \
-             about {:.0} s; writing {}",
+            "{} suite: {} rows in {} comparison groups ({} combinations do not apply), {rounds} \
+             of {:?} repeats, about {:.0} s; writing {}",
             settings.suite.name(),
             plan.runs.len(),
+            groups.len(),
             plan.skipped.len(),
-            settings.repeats,
             settings.duration,
             plan.estimate(&settings).as_secs_f64(),
             output.display()
         );
     }
     let progress = if interactive {
-        let bar = ProgressBar::new(plan.runs.len() as u64);
+        let bar = ProgressBar::new(plan.runs.len() as u64 * u64::from(settings.repeats));
         bar.set_style(
             ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:32}] {pos}/{len} rows, about {eta} left: {msg}",
+                "{elapsed_precise} [{bar:32}] {pos}/{len} repeats, about {eta} left: {msg}",
             )
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
@@ -184,23 +216,47 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
     } else {
         ProgressBar::hidden()
     };
-    for (i, planned) in plan.runs.iter().enumerate() {
-        progress.set_message(planned.to_string());
+    let mut shuffle = reclaim_harness::rounds::Shuffle::new(settings.seed);
+    for (i, group) in groups.iter().enumerate() {
         if !interactive && !args.quiet {
-            eprintln!("[{}/{}] {planned}", i + 1, plan.runs.len());
+            eprintln!(
+                "[{}/{}] {} × {} threads: {} rows",
+                i + 1,
+                groups.len(),
+                group.workload,
+                group.threads,
+                group.runs.len()
+            );
         }
-        let row = reclaim_harness::run(planned, &settings);
-        if !row.valid {
-            progress.suspend(|| {
-                eprintln!(
-                    "{planned}: FAILED: {}",
-                    row.error.as_deref().unwrap_or("no reason given")
-                );
-            });
+        let rows = reclaim_harness::rounds::measure_group(
+            group,
+            &settings,
+            &mut shuffle,
+            budget,
+            |planned, round| {
+                progress.set_message(format!("round {round}: {planned}"));
+                // Rounds beyond the fewest (with a target) lengthen the bar as they come.
+                if round > settings.repeats {
+                    progress.inc_length(1);
+                }
+                progress.inc(1);
+            },
+        );
+        for row in rows {
+            if !row.valid {
+                progress.suspend(|| {
+                    eprintln!(
+                        "{} × {} × {} threads: FAILED: {}",
+                        row.backend,
+                        row.workload,
+                        row.threads,
+                        row.error.as_deref().unwrap_or("no reason given")
+                    );
+                });
+            }
+            file.rows.push(row);
         }
-        file.rows.push(row);
         file.save(&output).map_err(|e| e.to_string())?;
-        progress.inc(1);
     }
     progress.finish_and_clear();
 

@@ -32,15 +32,64 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A median whose 95% interval is wider than this (either side, in percent) is marked
+/// `~` as too noisy to lean on; one without an interval is marked too.
+const NOISY_PCT: f64 = 10.0;
+
 /// Millions of operations per second, to two significant decimals.
 fn mops(row: &Row) -> String {
     match (row.valid, row.ops_per_sec) {
         (true, Some(s)) => {
-            let mark = if s.cv > 0.10 { "~" } else { "" };
+            let noisy = s.ci_half_width_pct().is_none_or(|w| w > NOISY_PCT);
+            let mark = if noisy { "~" } else { "" };
             format!("{mark}{:.2}", s.median / 1e6)
         }
         _ => "FAILED".to_string(),
     }
+}
+
+/// The ratio to the row's reference, as the report writes it.
+fn ratio(row: &Row) -> String {
+    if row.valid {
+        reclaim_report::format::ratio_cell(row)
+    } else {
+        "FAILED".to_string()
+    }
+}
+
+/// One line per backend, one column per workload × threads, each cell `cell(row)`.
+fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
+    let mut columns: Vec<(String, usize)> = Vec::new();
+    let mut backends: Vec<&str> = Vec::new();
+    let mut cells: BTreeMap<(&str, &str, usize), String> = BTreeMap::new();
+    for row in rows {
+        let key = (row.workload.clone(), row.threads);
+        if !columns.contains(&key) {
+            columns.push(key);
+        }
+        if !backends.contains(&row.backend.as_str()) {
+            backends.push(&row.backend);
+        }
+        cells.insert((&row.backend, &row.workload, row.threads), cell(row));
+    }
+    let header: Vec<String> = std::iter::once("BACKEND".to_string())
+        .chain(columns.iter().map(|(w, t)| format!("{w}/{t}")))
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let lines: Vec<Vec<String>> = backends
+        .iter()
+        .map(|b| {
+            std::iter::once(b.to_string())
+                .chain(columns.iter().map(|(w, t)| {
+                    cells
+                        .get(&(*b, w.as_str(), *t))
+                        .cloned()
+                        .unwrap_or_else(|| "-".into())
+                }))
+                .collect()
+        })
+        .collect();
+    table(&header, &lines)
 }
 
 fn bytes(n: u64) -> String {
@@ -68,47 +117,23 @@ pub fn summarize(file: &ResultFile) -> String {
         .filter(|r| r.workload != "handoff")
         .collect();
 
-    // Throughput: one line per backend, one column per workload × threads.
-    let mut columns: Vec<(String, usize)> = Vec::new();
-    for row in &backend_rows {
-        let key = (row.workload.clone(), row.threads);
-        if !columns.contains(&key) {
-            columns.push(key);
-        }
-    }
-    let mut backends: Vec<&str> = Vec::new();
-    let mut cells: BTreeMap<(&str, &str, usize), String> = BTreeMap::new();
-    for row in &backend_rows {
-        if !backends.contains(&row.backend.as_str()) {
-            backends.push(&row.backend);
-        }
-        cells.insert((&row.backend, &row.workload, row.threads), mops(row));
-    }
-    if !backends.is_empty() {
+    // Throughput, then the ratios: one line per backend, one column per workload ×
+    // threads.
+    if !backend_rows.is_empty() {
         let _ = writeln!(
             out,
-            "Throughput, million operations (pushes + pops) per second, median of {} \
-             (~ marks a spread over 10%):",
+            "Throughput, million operations (pushes + pops) per second, median of {} rounds \
+             (~ marks a 95% interval wider than ±{NOISY_PCT}%, or none):",
             file.settings.repeats
         );
-        let header: Vec<String> = std::iter::once("BACKEND".to_string())
-            .chain(columns.iter().map(|(w, t)| format!("{w}/{t}")))
-            .collect();
-        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        let rows: Vec<Vec<String>> = backends
-            .iter()
-            .map(|b| {
-                std::iter::once(b.to_string())
-                    .chain(columns.iter().map(|(w, t)| {
-                        cells
-                            .get(&(*b, w.as_str(), *t))
-                            .cloned()
-                            .unwrap_or_else(|| "-".into())
-                    }))
-                    .collect()
-            })
-            .collect();
-        out.push_str(&table(&header, &rows));
+        out.push_str(&grid(&backend_rows, mops));
+        let _ = writeln!(
+            out,
+            "\nRatio to the reference of each comparison group (the structure's ebr backend, \
+             else the group's first row), paired by round: 1.23× where the 95% interval lies \
+             clear of 1, ≈ where it contains 1 (within noise), ? where there is no interval:"
+        );
+        out.push_str(&grid(&backend_rows, ratio));
     }
 
     // Stalled: what each scheme kept while one thread held on.

@@ -13,6 +13,7 @@ pub mod counters;
 mod driver;
 pub mod metadata;
 pub mod plan;
+pub mod rounds;
 mod row;
 mod rusage;
 mod sampler;
@@ -29,27 +30,49 @@ use reclaim_results::Row;
 use crate::driver::Params;
 use crate::row::Measured;
 
-/// Runs every repeat of one planned row and builds its result row. Never fails: a run
-/// that could not take place or did not pass its check is an invalid row with the reason.
+/// Runs every repeat of one planned row, back to back, and builds its result row. Never
+/// fails: a run that could not take place or did not pass its check is an invalid row
+/// with the reason. (A `run` command measures in paired rounds instead: [`rounds`].)
 pub fn run(planned: &Planned, settings: &Settings) -> Row {
+    let mut described = String::new();
+    let repeats = (0..settings.repeats)
+        .map(|_| {
+            let (settings_text, measured) = measure(planned, settings);
+            described = settings_text;
+            measured
+        })
+        .collect::<Result<Vec<_>, String>>();
+    row::build(
+        planned,
+        &described,
+        repeats.as_deref().map_err(Clone::clone),
+    )
+}
+
+/// One repeat of `planned`: the scheme's settings in words, and what the repeat measured
+/// (or why it could not take place).
+pub(crate) fn measure(
+    planned: &Planned,
+    settings: &Settings,
+) -> (String, Result<Measured, String>) {
     match planned.target {
         Target::Backend(entry) => {
-            let mut visitor = RunBackend {
+            let mut visitor = MeasureBackend {
                 planned,
                 entry,
                 settings,
-                row: None,
+                measured: None,
             };
             reclaim_registry::visit_all(&mut visitor);
-            visitor.row.unwrap_or_else(|| {
-                row::build(
-                    planned,
-                    "",
-                    Err(format!("backend `{}` is not in the registry", entry.name)),
-                )
-            })
+            let measured = visitor
+                .measured
+                .unwrap_or_else(|| Err(format!("backend `{}` is not in the registry", entry.name)));
+            (entry.info.settings.to_string(), measured)
         }
-        Target::Handoff(strategy) => workload::run_handoff(planned, strategy, settings),
+        Target::Handoff(strategy) => (
+            workload::describe_handoff(settings),
+            workload::measure_handoff(strategy, settings),
+        ),
     }
 }
 
@@ -64,28 +87,24 @@ fn params(settings: &Settings) -> Params {
     }
 }
 
-/// Finds the planned backend among the registry's types and runs it.
-struct RunBackend<'a> {
+/// Finds the planned backend among the registry's types and runs one repeat of it.
+struct MeasureBackend<'a> {
     planned: &'a Planned,
     entry: Entry,
     settings: &'a Settings,
-    row: Option<Row>,
+    measured: Option<Result<Measured, String>>,
 }
 
-impl Visitor for RunBackend<'_> {
+impl Visitor for MeasureBackend<'_> {
     fn visit<B: Backend>(&mut self, entry: Entry) {
         if entry.name != self.entry.name {
             return;
         }
-        let repeats = match self.planned.shape {
+        self.measured = Some(match self.planned.shape {
             Some(shape) => {
-                let params = params(self.settings);
-                (0..self.settings.repeats)
-                    .map(|_| driver::run_repeat::<B>(shape, &params).map(Measured::from))
-                    .collect::<Result<Vec<_>, String>>()
+                driver::run_repeat::<B>(shape, &params(self.settings)).map(Measured::from)
             }
             None => Err(format!("{} does not drive backends", self.planned.workload)),
-        };
-        self.row = Some(row::build(self.planned, entry.info.settings, repeats));
+        });
     }
 }

@@ -54,7 +54,7 @@ impl From<Repeat> for Measured {
 pub(crate) fn build(
     planned: &Planned,
     settings: &str,
-    repeats: Result<Vec<Measured>, String>,
+    repeats: Result<&[Measured], String>,
 ) -> Row {
     let mut row = Row::empty();
     row.backend = planned.target.name();
@@ -104,7 +104,7 @@ pub(crate) fn build(
         .map(|&(name, value)| (name.to_string(), value))
         .collect();
 
-    row.latency_ns = merge_latency(&repeats);
+    row.latency_ns = merge_latency(repeats);
     if let Some(series) = &median.series {
         let peak = repeats.iter().filter_map(|r| r.peak_bytes).max();
         if let (false, Some(peak_bytes)) = (series.memory.is_empty(), peak) {

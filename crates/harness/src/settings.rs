@@ -3,16 +3,18 @@
 
 use std::time::Duration;
 
-use reclaim_results::RunSettings;
+use reclaim_results::{RunSettings, stats};
 
 use crate::driver::BATCH;
 
 /// The two suites a user picks from; anything overridden makes it `Custom`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Suite {
-    /// The default: every backend and workload in a few minutes, 3 short repeats.
+    /// The default: every backend and workload in a few minutes, 6 rounds of short
+    /// repeats (the fewest that give a 95% interval).
     Quick,
-    /// Longer runs, 5 repeats, more thread counts: numbers to publish.
+    /// Longer repeats, more thread counts, and rounds added until every interval is
+    /// within ±2%: numbers to publish.
     Full,
     /// A suite with user overrides.
     Custom,
@@ -30,14 +32,26 @@ impl Suite {
 }
 
 /// Settings of one `run`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     /// Which suite these came from.
     pub suite: Suite,
     /// How long each repeat runs.
     pub duration: Duration,
-    /// Repeats per row (the median is reported).
+    /// Rounds: each row of a comparison group runs one repeat per round (the median is
+    /// reported). With [`ci_target`](Settings::ci_target), the fewest rounds.
     pub repeats: u32,
+    /// Draws the order of the rows in every round.
+    pub seed: u64,
+    /// Add rounds until every median's and every ratio's 95% interval is within this many
+    /// percent, or [`max_time`](Settings::max_time) runs out.
+    pub ci_target: Option<f64>,
+    /// The time cap of the whole run with `ci_target`, shared out among the comparison
+    /// groups.
+    pub max_time: Option<Duration>,
+    /// The backend every ratio is taken against, in the groups it is in; otherwise each
+    /// row's structure's `ebr` backend, or the group's first row.
+    pub reference: Option<String>,
     /// Thread counts when the user gives none.
     pub threads: Vec<usize>,
     /// Time between two samples of memory and garbage.
@@ -62,27 +76,41 @@ pub const MAX_REPEATS: u32 = 1000;
 pub const MAX_THREADS: usize = 1024;
 /// Most handoff callbacks accepted: an hour at the 1 ms period.
 pub const MAX_HANDOFF_CALLBACKS: u64 = 3_600_000;
+/// The seed of the rounds' orders unless `--seed` says otherwise: the same command orders
+/// its rounds the same way.
+pub const DEFAULT_SEED: u64 = 0x7265_636c_6169_6d21;
+/// The full suite's interval target, in percent.
+pub const FULL_CI_TARGET: f64 = 2.0;
+/// The full suite's time cap: an hour, shared out among its comparison groups.
+pub const FULL_MAX_TIME: Duration = Duration::from_secs(3600);
+/// Shortest time cap accepted.
+pub const MIN_MAX_TIME: Duration = Duration::from_secs(1);
 
 impl Settings {
-    /// The quick suite: 1, 2 and 4 threads, 3 repeats of 100 ms; handoff runs 1,000
-    /// callbacks. Every backend and workload in about a minute and a half on two cores.
+    /// The quick suite: 1, 2 and 4 threads, 6 rounds of 100 ms repeats; handoff runs 500
+    /// callbacks. Every backend and workload in about two and a half minutes on two cores.
     pub fn quick() -> Settings {
         Settings {
             suite: Suite::Quick,
             duration: Duration::from_millis(100),
-            repeats: 3,
+            repeats: stats::MIN_VALUES as u32,
+            seed: DEFAULT_SEED,
+            ci_target: None,
+            max_time: None,
+            reference: None,
             threads: vec![1, 2, 4],
             sample_interval: Duration::from_millis(5),
             max_in_flight: 1 << 16,
             instrumented: true,
-            handoff_callbacks: 1_000,
+            handoff_callbacks: 500,
             handoff_period: Duration::from_millis(1),
         }
     }
 
     /// The full suite for a machine with `cores` hardware threads: powers of two up to
-    /// twice the core count, and the core count itself; 5 repeats of 1 s; 10,000 handoff
-    /// callbacks (a p99.9 resting on ten of them).
+    /// twice the core count, and the core count itself; repeats of 1 s, in rounds added
+    /// until every interval is within ±2% ([`FULL_CI_TARGET`]) or the run has taken
+    /// [`FULL_MAX_TIME`]; 10,000 handoff callbacks (a p99.9 resting on ten of them).
     pub fn full(cores: usize) -> Settings {
         let mut threads: Vec<usize> = std::iter::successors(Some(1_usize), |t| t.checked_mul(2))
             .take_while(|&t| t <= 2 * cores)
@@ -94,7 +122,11 @@ impl Settings {
         Settings {
             suite: Suite::Full,
             duration: Duration::from_secs(1),
-            repeats: 5,
+            repeats: stats::MIN_VALUES as u32,
+            seed: DEFAULT_SEED,
+            ci_target: Some(FULL_CI_TARGET),
+            max_time: Some(FULL_MAX_TIME),
+            reference: None,
             threads,
             sample_interval: Duration::from_millis(20),
             max_in_flight: 1 << 16,
@@ -135,6 +167,20 @@ impl Settings {
         if self.max_in_flight == 0 {
             return Err("max in flight must be at least 1".to_string());
         }
+        if let Some(target) = self.ci_target
+            && !(target > 0.0 && target <= 100.0)
+        {
+            return Err(format!(
+                "the interval target must be above 0% and at most 100%, not {target}%"
+            ));
+        }
+        if let Some(cap) = self.max_time
+            && cap < MIN_MAX_TIME
+        {
+            return Err(format!(
+                "the time cap {cap:?} is below the shortest accepted, {MIN_MAX_TIME:?}"
+            ));
+        }
         if !(1..=MAX_HANDOFF_CALLBACKS).contains(&self.handoff_callbacks) {
             return Err(format!(
                 "handoff callbacks must be 1 to {MAX_HANDOFF_CALLBACKS}, not {}",
@@ -150,6 +196,9 @@ impl Settings {
             suite: self.suite.name().to_string(),
             duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
             repeats: self.repeats,
+            seed: Some(self.seed),
+            ci_target_pct: self.ci_target,
+            max_time_s: self.ci_target.and(self.max_time).map(|cap| cap.as_secs()),
             sample_interval_ms: u64::try_from(self.sample_interval.as_millis()).unwrap_or(u64::MAX),
             latency_sample_every: BATCH,
             max_in_flight: self.max_in_flight,

@@ -3,9 +3,11 @@
 //! The report and the terminal table use the same functions, so a number copied from
 //! one matches the other (the hyperfine rule: exports show what the terminal showed).
 
+use reclaim_results::{Row, Verdict};
+
 /// What a cell shows when there is no number: missing, invalid or unsupported rows are
 /// never shown as 0.
-pub(crate) const MISSING: &str = "–";
+pub const MISSING: &str = "–";
 
 /// `value` with three significant digits and an SI prefix: `950`, `1.23k`, `45.6M`.
 pub(crate) fn si(value: f64) -> String {
@@ -37,6 +39,43 @@ pub(crate) fn ratio(value: f64) -> String {
         format!("{value:.2}×")
     } else {
         MISSING.to_owned()
+    }
+}
+
+/// A row's ratio to its reference, short, for a table cell: `1.23×` where the interval
+/// lies clear of 1, `≈0.98×` where it contains 1 (within noise), `1.23×?` without an
+/// interval (fewer than 6 rounds), `ref` for the reference itself, `–` without a ratio.
+pub fn ratio_cell(row: &Row) -> String {
+    let Some(r) = &row.ratio else {
+        return MISSING.to_owned();
+    };
+    match r.verdict(&row.backend) {
+        Verdict::Reference => "ref".to_owned(),
+        Verdict::Faster | Verdict::Slower => ratio(r.median),
+        Verdict::WithinNoise => format!("≈{}", ratio(r.median)),
+        Verdict::NoInterval => format!("{}?", ratio(r.median)),
+    }
+}
+
+/// A row's ratio to its reference in words, with its interval: `1.23× (1.10–1.31)`,
+/// `within noise: 0.98× (0.95–1.04)`, `reference`, `1.23× (no interval from 3 rounds)`.
+pub fn ratio_long(row: &Row) -> String {
+    let Some(r) = &row.ratio else {
+        return MISSING.to_owned();
+    };
+    let interval = |[low, high]: [f64; 2]| format!("({:.2}–{:.2})", low, high);
+    match (r.verdict(&row.backend), r.ci95) {
+        (Verdict::Reference, _) => "reference".to_owned(),
+        (Verdict::WithinNoise, Some(ci)) => {
+            format!("within noise: {} {}", ratio(r.median), interval(ci))
+        }
+        (_, Some(ci)) => format!("{} {}", ratio(r.median), interval(ci)),
+        (_, None) => format!(
+            "{} (no interval from {} round{})",
+            ratio(r.median),
+            r.rounds,
+            if r.rounds == 1 { "" } else { "s" }
+        ),
     }
 }
 
@@ -122,5 +161,31 @@ mod tests {
         assert_eq!(nanos(1_200.0), "1.2 µs");
         assert_eq!(ratio(0.5234), "0.52×");
         assert_eq!(per_op(0.04213), "0.0421");
+    }
+
+    #[test]
+    fn ratios_say_reference_noise_or_a_difference() {
+        use reclaim_results::Ratio;
+        let mut row = Row::empty();
+        row.backend = "b".into();
+        assert_eq!(
+            (ratio_cell(&row), ratio_long(&row)),
+            ("–".into(), "–".into())
+        );
+        let six = |v: f64| [v; 6];
+        row.ratio = Ratio::paired("a", &six(1.2), &six(1.0));
+        assert_eq!(ratio_cell(&row), "1.20×");
+        assert_eq!(ratio_long(&row), "1.20× (1.20–1.20)");
+        row.ratio = Ratio::paired("a", &[0.9, 1.1, 1.0, 1.0, 0.95, 1.05], &six(1.0));
+        assert_eq!(ratio_cell(&row), "≈1.00×");
+        assert_eq!(ratio_long(&row), "within noise: 1.00× (0.90–1.10)");
+        row.ratio = Ratio::paired("a", &[1.2; 3], &[1.0; 3]);
+        assert_eq!(ratio_cell(&row), "1.20×?");
+        assert_eq!(ratio_long(&row), "1.20× (no interval from 3 rounds)");
+        row.ratio = Ratio::paired("b", &six(1.0), &six(1.0));
+        assert_eq!(
+            (ratio_cell(&row), ratio_long(&row)),
+            ("ref".into(), "reference".into())
+        );
     }
 }

@@ -20,7 +20,7 @@ mod chart;
 mod compare;
 mod data;
 mod escape;
-mod format;
+pub mod format;
 mod html;
 
 use reclaim_results::ResultFile;

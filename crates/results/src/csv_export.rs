@@ -41,6 +41,28 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
         ("ops_per_sec_min", cell(spread.map(|s| s.min))),
         ("ops_per_sec_max", cell(spread.map(|s| s.max))),
         ("ops_per_sec_cv", cell(spread.map(|s| s.cv))),
+        (
+            "ops_per_sec_ci95_low",
+            cell(spread.and_then(|s| s.ci95).map(|c| c[0])),
+        ),
+        (
+            "ops_per_sec_ci95_high",
+            cell(spread.and_then(|s| s.ci95).map(|c| c[1])),
+        ),
+        (
+            "ratio_reference",
+            cell(row.ratio.as_ref().map(|r| r.reference.clone())),
+        ),
+        ("ratio_median", cell(row.ratio.as_ref().map(|r| r.median))),
+        (
+            "ratio_ci95_low",
+            cell(row.ratio.as_ref().and_then(|r| r.ci95).map(|c| c[0])),
+        ),
+        (
+            "ratio_ci95_high",
+            cell(row.ratio.as_ref().and_then(|r| r.ci95).map(|c| c[1])),
+        ),
+        ("rounds_ended", cell(row.rounds_ended.clone())),
         ("latency_p50_ns", cell(latency.map(|l| l.p50))),
         ("latency_p99_ns", cell(latency.map(|l| l.p99))),
         ("latency_p999_ns", cell(latency.map(|l| l.p999))),
@@ -59,7 +81,8 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
 }
 
 /// Writes `file` as CSV with a header line: the identifying columns, the throughput
-/// spread, latency percentiles, memory and garbage peaks, the operations the counters
+/// spread and its interval, the ratio to the reference and its interval, latency
+/// percentiles, memory and garbage peaks, the operations the counters
 /// cover, then one column per counter in [`CSV_COUNTERS`]. Absent numbers are empty
 /// cells.
 ///

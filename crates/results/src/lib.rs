@@ -14,6 +14,7 @@
 //! expose has a `null` value and a reason in [`Row::counter_errors`].
 
 mod csv_export;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,7 +27,14 @@ pub use csv_export::write_csv;
 
 /// The version of the format written by this crate. Bump it whenever a field changes
 /// meaning or disappears; adding an optional field does not need a bump.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// Version 2: rows are measured in paired rounds (`repeats` counts rounds), and carry
+/// [`Row::ratio`], [`Spread::ci95`] and [`Row::rounds_ended`].
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Older versions this crate still reads: their files lack only fields that are optional
+/// here (version 1 had no rounds, ratios or intervals).
+pub const READABLE_VERSIONS: [u32; 2] = [1, SCHEMA_VERSION];
 
 /// One run of the harness: what ran where, and its rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,8 +89,20 @@ pub struct RunSettings {
     pub suite: String,
     /// How long each measured repeat ran, in milliseconds.
     pub duration_ms: u64,
-    /// Repeats per row.
+    /// Rounds (the fewest, when rounds are added until intervals are narrow): in each
+    /// round every row of a comparison group runs one repeat. Repeats per row in version 1.
     pub repeats: u32,
+    /// The seed the order of the rows within each round was drawn from; the same seed
+    /// gives the same orders. `null` in version 1.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// With `--ci-target`: rounds were added until every interval was within this many
+    /// percent of its median, or the time cap was reached.
+    #[serde(default)]
+    pub ci_target_pct: Option<f64>,
+    /// With `--ci-target`: the time cap of the whole run, in seconds.
+    #[serde(default)]
+    pub max_time_s: Option<u64>,
     /// Time between two samples of memory and garbage, in milliseconds.
     pub sample_interval_ms: u64,
     /// One operation per batch of this many loop iterations is timed for the latency
@@ -124,6 +144,14 @@ pub struct Row {
     pub error: Option<String>,
     /// Completed operations (pushes plus pops) per second: median over repeats and spread.
     pub ops_per_sec: Option<Spread>,
+    /// Throughput relative to the row's reference in its comparison group, paired by
+    /// round; `null` for invalid rows, when the reference is invalid, and in version 1.
+    #[serde(default)]
+    pub ratio: Option<Ratio>,
+    /// Why the rounds ended: `fixed` (the number asked for), `ci-target` (every interval
+    /// of the group within the target) or `time cap`. `null` in version 1.
+    #[serde(default)]
+    pub rounds_ended: Option<String>,
     /// Every repeat's throughput, in run order.
     pub repeat_ops_per_sec: Vec<f64>,
     /// Operations each thread completed in the median repeat (fairness).
@@ -161,6 +189,8 @@ impl Row {
             valid: false,
             error: None,
             ops_per_sec: None,
+            ratio: None,
+            rounds_ended: None,
             repeat_ops_per_sec: Vec::new(),
             per_thread_ops: Vec::new(),
             latency_ns: None,
@@ -191,6 +221,10 @@ pub struct Spread {
     pub max: f64,
     /// Coefficient of variation: standard deviation over mean (0 for one repeat).
     pub cv: f64,
+    /// A distribution-free 95% confidence interval for the median ([`stats`]); `null`
+    /// with fewer than [`stats::MIN_VALUES`] repeats, and in version 1.
+    #[serde(default)]
+    pub ci95: Option<[f64; 2]>,
 }
 
 impl Spread {
@@ -202,11 +236,7 @@ impl Spread {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
+        let median = stats::median(&sorted)?;
         let mean = sorted.iter().sum::<f64>() / n as f64;
         let variance = sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
         let cv = if mean > 0.0 {
@@ -219,7 +249,88 @@ impl Spread {
             min: sorted[0],
             max: sorted[n - 1],
             cv,
+            ci95: stats::median_ci95(&sorted),
         })
+    }
+
+    /// The interval's half-width relative to the median, in percent: the larger of the
+    /// two sides. `None` without an interval.
+    pub fn ci_half_width_pct(&self) -> Option<f64> {
+        relative_half_width(self.median, self.ci95?)
+    }
+}
+
+/// The larger side of `ci` around `center`, in percent of `center`.
+fn relative_half_width(center: f64, [low, high]: [f64; 2]) -> Option<f64> {
+    (center > 0.0).then(|| 100.0 * (high / center - 1.0).max(1.0 - low / center))
+}
+
+/// A row's throughput over its reference's, paired by round: in each round both ran one
+/// repeat, back to back in a shuffled order, so the ratio of that round's two figures
+/// cancels what the round had in common (a slow period, another process).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    /// The reference backend of the row's comparison group (itself for the reference).
+    pub reference: String,
+    /// The median of the per-round ratios.
+    pub median: f64,
+    /// Its distribution-free 95% confidence interval ([`stats`]); `null` with fewer than
+    /// [`stats::MIN_VALUES`] rounds.
+    pub ci95: Option<[f64; 2]>,
+    /// Rounds paired.
+    pub rounds: u32,
+}
+
+/// What a ratio says about a row against its reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The row is the reference.
+    Reference,
+    /// The interval lies above 1.
+    Faster,
+    /// The interval lies below 1.
+    Slower,
+    /// The interval contains 1: no difference the noise lets us claim.
+    WithinNoise,
+    /// Too few rounds for an interval.
+    NoInterval,
+}
+
+impl Ratio {
+    /// The ratio of `values` over `reference`, round by round; `None` if the two differ
+    /// in length, are empty, or hold a value that is not a positive finite number.
+    pub fn paired(reference: &str, values: &[f64], references: &[f64]) -> Option<Ratio> {
+        if values.len() != references.len() || values.is_empty() {
+            return None;
+        }
+        let ratios: Vec<f64> = values.iter().zip(references).map(|(v, r)| v / r).collect();
+        if ratios.iter().any(|r| !r.is_finite() || *r <= 0.0) {
+            return None;
+        }
+        Some(Ratio {
+            reference: reference.to_string(),
+            median: stats::median(&ratios)?,
+            ci95: stats::median_ci95(&ratios),
+            rounds: u32::try_from(ratios.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Whether the interval lets us tell the row from its reference.
+    pub fn verdict(&self, backend: &str) -> Verdict {
+        if backend == self.reference {
+            return Verdict::Reference;
+        }
+        match self.ci95 {
+            None => Verdict::NoInterval,
+            Some([low, _]) if low > 1.0 => Verdict::Faster,
+            Some([_, high]) if high < 1.0 => Verdict::Slower,
+            Some(_) => Verdict::WithinNoise,
+        }
+    }
+
+    /// The interval's half-width relative to the median, in percent.
+    pub fn ci_half_width_pct(&self) -> Option<f64> {
+        relative_half_width(self.median, self.ci95?)
     }
 }
 
@@ -306,8 +417,8 @@ pub enum ResultsError {
     },
     /// The file was written by a harness with another format version.
     #[error(
-        "{path}: result-file schema version {found}, this build reads version {SCHEMA_VERSION}; \
-         re-run the harness or use the reclaim-bench version that wrote it"
+        "{path}: result-file schema version {found}, this build reads versions 1 to \
+         {SCHEMA_VERSION}; re-run the harness or use the reclaim-bench version that wrote it"
     )]
     Version {
         /// The file.
@@ -338,7 +449,7 @@ impl ResultFile {
             .get("schema_version")
             .and_then(serde_json::Value::as_u64);
         match found {
-            Some(found) if found != u64::from(SCHEMA_VERSION) => {
+            Some(found) if !READABLE_VERSIONS.iter().any(|&v| u64::from(v) == found) => {
                 return Err(ResultsError::Version {
                     path: path.to_owned(),
                     found,

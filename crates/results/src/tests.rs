@@ -25,6 +25,9 @@ fn file(rows: Vec<Row>) -> ResultFile {
             suite: "quick".into(),
             duration_ms: 100,
             repeats: 3,
+            seed: Some(7),
+            ci_target_pct: None,
+            max_time_s: None,
             sample_interval_ms: 5,
             latency_sample_every: 64,
             max_in_flight: 65_536,
@@ -101,6 +104,78 @@ fn a_file_from_before_the_emulation_field_reads_as_native() {
     assert!(!older.contains("\"emulation\""));
     std::fs::write(&path, older).unwrap();
     assert_eq!(ResultFile::load(&path).unwrap().metadata.emulation, None);
+}
+
+/// A version 1 file (no rounds, ratios or intervals) still reads, with those absent.
+#[test]
+fn a_version_1_file_reads_without_ratios() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.json");
+    let mut current = file(vec![valid_row()]);
+    current.save(&path).unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["schema_version"] = 1.into();
+    for field in ["seed", "ci_target_pct", "max_time_s"] {
+        json["settings"].as_object_mut().unwrap().remove(field);
+    }
+    let row = json["rows"][0].as_object_mut().unwrap();
+    row.remove("ratio");
+    row.remove("rounds_ended");
+    row["ops_per_sec"].as_object_mut().unwrap().remove("ci95");
+    std::fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+    let read = ResultFile::load(&path).unwrap();
+    assert_eq!(read.schema_version, 1);
+    assert_eq!(read.settings.seed, None);
+    assert_eq!(read.rows[0].ratio, None);
+    assert_eq!(read.rows[0].ops_per_sec.unwrap().ci95, None);
+    current.schema_version = 1;
+    current.settings.seed = None;
+    assert_eq!(read, current);
+}
+
+#[test]
+fn ratios_are_paired_by_round_and_say_when_they_are_noise() {
+    // Both halve in the third round: paired, the ratio does not move.
+    let reference = [10.0, 10.0, 5.0, 10.0, 10.0, 10.0];
+    let faster = [12.0, 12.5, 6.0, 11.5, 12.0, 12.2];
+    let ratio = Ratio::paired("ref", &faster, &reference).unwrap();
+    assert_eq!(ratio.rounds, 6);
+    assert!((ratio.median - 1.2).abs() < 1e-9, "{ratio:?}");
+    assert_eq!(ratio.ci95, Some([1.15, 1.25]));
+    assert_eq!(ratio.verdict("row"), Verdict::Faster);
+    assert_eq!(ratio.verdict("ref"), Verdict::Reference);
+    let noisy = [11.0, 9.0, 5.5, 10.5, 9.5, 10.0];
+    let ratio = Ratio::paired("ref", &noisy, &reference).unwrap();
+    assert_eq!(ratio.verdict("row"), Verdict::WithinNoise);
+    let slower = [5.0, 5.1, 2.4, 4.9, 5.0, 5.2];
+    assert_eq!(
+        Ratio::paired("ref", &slower, &reference)
+            .unwrap()
+            .verdict("row"),
+        Verdict::Slower
+    );
+    // Three rounds: a median, no interval.
+    let short = Ratio::paired("ref", &faster[..3], &reference[..3]).unwrap();
+    assert_eq!(
+        (short.ci95, short.verdict("row")),
+        (None, Verdict::NoInterval)
+    );
+    // Unpaired or degenerate input gives no ratio.
+    assert_eq!(Ratio::paired("ref", &faster[..2], &reference), None);
+    assert_eq!(Ratio::paired("ref", &[1.0], &[0.0]), None);
+    assert_eq!(Ratio::paired("ref", &[], &[]), None);
+}
+
+#[test]
+fn interval_widths_are_relative_to_the_median() {
+    let spread = Spread::of(&[90.0, 95.0, 100.0, 100.0, 104.0, 110.0]).unwrap();
+    assert_eq!(spread.ci95, Some([90.0, 110.0]));
+    assert!((spread.ci_half_width_pct().unwrap() - 10.0).abs() < 1e-9);
+    assert_eq!(
+        Spread::of(&[1.0, 2.0, 3.0]).unwrap().ci_half_width_pct(),
+        None
+    );
 }
 
 #[test]

@@ -12,12 +12,10 @@ use std::thread;
 use std::time::Instant;
 
 use reclaim_handoff::{HandoffConfig, Outstanding, Strategy};
-use reclaim_results::Row;
 
 use crate::counters::{Counters, Readings};
 use crate::driver::Gate;
-use crate::plan::Planned;
-use crate::row::{self, Measured};
+use crate::row::Measured;
 use crate::sampler::{Probe, Sampler};
 use crate::settings::Settings;
 
@@ -29,26 +27,32 @@ pub(super) const NOT_A_BACKEND_WORKLOAD: &str =
 /// The producer and the consumer (the sweep collector, where there is one, is extra).
 pub(super) const THREADS: usize = 2;
 
-/// Runs every repeat of `strategy` and builds its row.
-pub(crate) fn run_handoff(planned: &Planned, strategy: Strategy, settings: &Settings) -> Row {
-    let config = HandoffConfig {
+/// The handoff configuration `settings` ask for.
+fn config(settings: &Settings) -> HandoffConfig {
+    HandoffConfig {
         callbacks: settings.handoff_callbacks,
         callback_period: settings.handoff_period,
         ..HandoffConfig::default()
-    };
-    // The row says how long its repeats ran: the callbacks set it, not `--duration`.
-    let describe = format!(
+    }
+}
+
+/// What a handoff row says of its settings. It says how long its repeats ran: the
+/// callbacks set it, not `--duration`.
+pub(crate) fn describe(settings: &Settings) -> String {
+    let config = config(settings);
+    format!(
         "{} callbacks, one every {:?} (not --duration); {} samples per message, a message \
          every {:?}",
         config.callbacks,
         config.callback_period,
         config.samples_per_message,
         config.producer_interval
-    );
-    let repeats = (0..settings.repeats)
-        .map(|_| repeat(strategy, &config, settings))
-        .collect::<Result<Vec<_>, String>>();
-    row::build(planned, &describe, repeats)
+    )
+}
+
+/// One repeat of `strategy`.
+pub(crate) fn measure(strategy: Strategy, settings: &Settings) -> Result<Measured, String> {
+    repeat(strategy, &config(settings), settings)
 }
 
 fn repeat(

@@ -16,7 +16,7 @@ use std::fmt;
 
 use reclaim_core::Info;
 
-pub(crate) use handoff::run_handoff;
+pub(crate) use handoff::{describe as describe_handoff, measure as measure_handoff};
 
 /// A workload, as named on the command line and in result files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

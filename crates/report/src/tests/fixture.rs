@@ -62,6 +62,9 @@ pub(super) fn settings() -> RunSettings {
         suite: "quick".into(),
         duration_ms: 1000,
         repeats: 5,
+        seed: Some(1),
+        ci_target_pct: None,
+        max_time_s: None,
         sample_interval_ms: 10,
         latency_sample_every: 64,
         max_in_flight: 65_536,
@@ -228,6 +231,7 @@ pub(super) fn laptop() -> ResultFile {
             min: 13.4e6,
             max: 14.5e6,
             cv: 0.02,
+            ci95: None,
         });
     }
     ResultFile {
@@ -256,6 +260,7 @@ pub(super) fn board() -> ResultFile {
                 min: s.min * factor,
                 max: s.max * factor,
                 cv: s.cv,
+                ci95: None,
             };
         }
         for value in r.counters.values_mut() {
@@ -271,6 +276,7 @@ pub(super) fn board() -> ResultFile {
                 min: 7.0e6,
                 max: 7.4e6,
                 cv: 0.02,
+                ci95: None,
             });
         }
     }

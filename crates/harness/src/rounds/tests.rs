@@ -1,0 +1,199 @@
+use std::time::Duration;
+
+use reclaim_results::{Spread, Verdict};
+
+use super::*;
+use crate::plan::{Selection, plan};
+
+fn settings() -> Settings {
+    Settings {
+        duration: Duration::from_millis(10),
+        sample_interval: Duration::from_millis(5),
+        ..Settings::quick()
+    }
+}
+
+fn plan_of(backends: &[&str], workloads: &[&str], threads: &[usize]) -> Plan {
+    let selection = Selection {
+        backends: backends.iter().map(|s| s.to_string()).collect(),
+        workloads: workloads.iter().map(|s| s.to_string()).collect(),
+        threads: Some(threads.to_vec()),
+        ..Selection::default()
+    };
+    plan(&selection, &reclaim_registry::entries(), &settings(), 2).unwrap()
+}
+
+#[test]
+fn groups_are_one_workload_at_one_thread_count() {
+    let plan = plan_of(
+        &["treiber-leak", "treiber-ebr"],
+        &["pairs", "prodcons"],
+        &[1, 2],
+    );
+    let groups = groups(&plan);
+    let keys: Vec<(&str, usize, usize)> = groups
+        .iter()
+        .map(|g| (g.workload.name(), g.threads, g.runs.len()))
+        .collect();
+    // prodcons needs 2 threads: no 1-thread group for it.
+    assert_eq!(keys, [("pairs", 1, 2), ("pairs", 2, 2), ("prodcons", 2, 2)]);
+    assert_eq!(
+        groups.iter().map(|g| g.runs.len()).sum::<usize>(),
+        plan.runs.len()
+    );
+}
+
+#[test]
+fn a_seed_reproduces_every_order_and_the_orders_vary() {
+    let orders = |seed| {
+        let mut shuffle = Shuffle::new(seed);
+        (0..200).map(|_| shuffle.order(3)).collect::<Vec<_>>()
+    };
+    assert_eq!(orders(7), orders(7));
+    assert_ne!(orders(7), orders(8));
+    let drawn = orders(7);
+    let mut seen: Vec<Vec<usize>> = drawn.clone();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 6, "every order of 3 rows comes up");
+    for order in &drawn {
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [0, 1, 2], "a permutation");
+    }
+    assert!(Shuffle::new(1).order(0).is_empty());
+}
+
+#[test]
+fn each_row_is_compared_with_its_structures_ebr_or_the_named_one() {
+    let plan = plan_of(
+        &[
+            "treiber-leak",
+            "treiber-ebr",
+            "msqueue-hp",
+            "msqueue-ebr",
+            "mutex-vec",
+        ],
+        &["pairs"],
+        &[1],
+    );
+    let runs = &groups(&plan)[0].runs;
+    let name = |i: usize| runs[i].target.name();
+    let reference = |i, named| name(reference_of(runs, i, named));
+    for i in 0..runs.len() {
+        let expected = match runs[i].target.structure() {
+            "treiber" => "treiber-ebr".to_string(),
+            "msqueue" => "msqueue-ebr".to_string(),
+            // A baseline has no ebr backend of its own: the group's first row.
+            _ => runs[0].target.name(),
+        };
+        assert_eq!(reference(i, None), expected, "{}", name(i));
+        assert_eq!(reference(i, Some("msqueue-hp")), "msqueue-hp");
+        // A name the group lacks falls back to the default.
+        assert_eq!(reference(i, Some("segqueue")), expected);
+    }
+}
+
+#[test]
+fn rows_measured_in_rounds_carry_paired_ratios() {
+    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
+    let group = &groups(&plan)[0];
+    let settings = settings();
+    let mut calls = Vec::new();
+    let rows = measure_group(
+        group,
+        &settings,
+        &mut Shuffle::new(1),
+        None,
+        |planned, round| calls.push((planned.target.name(), round)),
+    );
+    let rounds = settings.repeats as usize;
+    assert_eq!(calls.len(), 2 * rounds, "one repeat per row per round");
+    for round in 1..=rounds as u32 {
+        assert_eq!(calls.iter().filter(|(_, r)| *r == round).count(), 2);
+    }
+    for row in &rows {
+        assert!(row.valid, "{row:?}");
+        assert_eq!(row.repeat_ops_per_sec.len(), rounds);
+        assert_eq!(row.rounds_ended.as_deref(), Some("fixed"));
+        assert!(row.ops_per_sec.unwrap().ci95.is_some());
+        let ratio = row.ratio.as_ref().unwrap();
+        assert_eq!(ratio.reference, "treiber-ebr");
+        assert_eq!(ratio.rounds as usize, rounds);
+    }
+    let reference = rows.iter().find(|r| r.backend == "treiber-ebr").unwrap();
+    let ratio = reference.ratio.as_ref().unwrap();
+    assert_eq!((ratio.median, ratio.ci95), (1.0, Some([1.0, 1.0])));
+    assert_eq!(ratio.verdict(&reference.backend), Verdict::Reference);
+    // The leak row's ratio is the median of its round-by-round ratios.
+    let leak = rows.iter().find(|r| r.backend == "treiber-leak").unwrap();
+    let paired: Vec<f64> = leak
+        .repeat_ops_per_sec
+        .iter()
+        .zip(&reference.repeat_ops_per_sec)
+        .map(|(a, b)| a / b)
+        .collect();
+    assert_eq!(
+        leak.ratio.as_ref().unwrap().median,
+        reclaim_results::stats::median(&paired).unwrap()
+    );
+}
+
+#[test]
+fn with_a_target_rounds_go_on_until_the_time_cap_and_rows_say_so() {
+    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
+    let group = &groups(&plan)[0];
+    // A target no real run meets, and a cap of one round's worth: the cap ends it.
+    let settings = Settings {
+        ci_target: Some(1e-9),
+        max_time: Some(Duration::from_secs(1)),
+        ..settings()
+    };
+    let rows = measure_group(
+        group,
+        &settings,
+        &mut Shuffle::new(1),
+        Some(Duration::from_millis(1)),
+        |_, _| {},
+    );
+    for row in &rows {
+        assert_eq!(row.rounds_ended.as_deref(), Some("time cap"));
+        // The fewest rounds run whatever the cap.
+        assert_eq!(row.repeat_ops_per_sec.len(), settings.repeats as usize);
+    }
+}
+
+#[test]
+fn the_target_asks_for_narrow_intervals_on_medians_and_ratios() {
+    let mut row = Row::empty();
+    row.backend = "b".into();
+    row.valid = true;
+    row.ops_per_sec = Spread::of(&[99.0, 100.0, 100.0, 100.0, 100.0, 101.0]);
+    row.ratio = Ratio::paired("a", &[1.0; 6], &[1.0, 1.0, 1.0, 1.0, 1.0, 1.05]);
+    assert!(within_target(&row, 5.0));
+    assert!(!within_target(&row, 2.0), "the ratio's interval is ±5%");
+    row.ratio = None;
+    assert!(within_target(&row, 2.0));
+    row.ops_per_sec = Spread::of(&[99.0, 100.0, 101.0]);
+    assert!(!within_target(&row, 50.0), "no interval yet from 3 repeats");
+    row.valid = false;
+    assert!(
+        within_target(&row, 0.1),
+        "nothing to narrow in an invalid row"
+    );
+}
+
+#[test]
+fn the_time_cap_is_shared_out_among_groups_only_with_a_target() {
+    let capped = Settings {
+        ci_target: Some(2.0),
+        max_time: Some(Duration::from_secs(60)),
+        ..settings()
+    };
+    assert_eq!(budget_per_group(&capped, 4), Some(Duration::from_secs(15)));
+    let no_target = Settings {
+        ci_target: None,
+        ..capped.clone()
+    };
+    assert_eq!(budget_per_group(&no_target, 4), None);
+}
