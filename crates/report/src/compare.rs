@@ -1,5 +1,15 @@
 //! The comparison of result files: the same measurement (backend, workload, thread
-//! count) side by side across files, as a ratio to the first file.
+//! count) side by side across files, as a ratio to the first file, and each file's own
+//! ratio of the row to its reference.
+//!
+//! Across files nothing is paired (two machines do not share rounds), so the ratio of
+//! two medians gets the interval that their two 95% intervals bound: from the lowest
+//! to the highest quotient of their ends. Both intervals hold their medians with
+//! probability 0.95 each, so this one holds the ratio with at least 0.95² ≈ 90%; where
+//! it contains 1, the two are within noise of each other. Each file's ratio to its
+//! reference was paired by round on its own machine, so it keeps its 95% interval: and
+//! since a machine's quirks slow a row and its reference alike, those ratios transfer
+//! between machines better than absolute throughput does.
 //!
 //! [`lines`] is the one model of a comparison; the terminal table here and the HTML
 //! table in the report both print it, so they always agree.
@@ -35,6 +45,46 @@ pub(crate) struct Cell<'a> {
     pub(crate) median: Option<f64>,
     /// `median` divided by the first input's median, when both exist.
     pub(crate) ratio: Option<f64>,
+    /// The interval of `ratio` from the two medians' 95% intervals (at least 90%), when
+    /// both have one.
+    pub(crate) ratio_interval: Option<[f64; 2]>,
+}
+
+impl Cell<'_> {
+    /// Whether the interval of the ratio to the first input contains 1.
+    pub(crate) fn within_noise(&self) -> bool {
+        self.ratio_interval
+            .is_some_and(|[low, high]| low <= 1.0 && 1.0 <= high)
+    }
+
+    /// The cross-input ratio for a table: `–`, `≈1.03×` within noise, `0.52×` otherwise.
+    pub(crate) fn ratio_text(&self) -> String {
+        match self.ratio {
+            None => MISSING.to_owned(),
+            Some(r) if self.within_noise() => format!("≈{}", format::ratio(r)),
+            Some(r) => format::ratio(r),
+        }
+    }
+
+    /// The median with the half-width of its 95% interval: `14M ±4%`.
+    pub(crate) fn median_text(&self) -> String {
+        let Some(median) = self.median else {
+            return MISSING.to_owned();
+        };
+        let width = self
+            .row
+            .and_then(|r| r.ops_per_sec)
+            .and_then(|s| s.ci_half_width_pct());
+        match width {
+            Some(w) => format!("{} ±{w:.0}%", format::si(median)),
+            None => format::si(median),
+        }
+    }
+}
+
+/// The 95% interval of a valid row's median.
+fn interval(row: Option<&Row>) -> Option<[f64; 2]> {
+    row.filter(|r| r.valid)?.ops_per_sec?.ci95
 }
 
 /// Every measurement present in any input.
@@ -48,6 +98,7 @@ pub(crate) fn lines<'a>(ctx: &Context<'a>) -> Vec<Line<'a>> {
                 .map(|i| data::find(&i.file, &key))
                 .collect();
             let first = rows.first().copied().flatten().and_then(data::median);
+            let first_interval = interval(rows.first().copied().flatten());
             let cells = rows
                 .into_iter()
                 .map(|row| {
@@ -56,7 +107,16 @@ pub(crate) fn lines<'a>(ctx: &Context<'a>) -> Vec<Line<'a>> {
                         .zip(first)
                         .map(|(m, f)| m / f)
                         .filter(|r| r.is_finite());
-                    Cell { row, median, ratio }
+                    let ratio_interval = interval(row)
+                        .zip(first_interval)
+                        .map(|([low, high], [f_low, f_high])| [low / f_high, high / f_low])
+                        .filter(|[low, high]| low.is_finite() && high.is_finite());
+                    Cell {
+                        row,
+                        median,
+                        ratio: ratio.filter(|_| ratio.is_some()),
+                        ratio_interval: ratio.and(ratio_interval),
+                    }
                 })
                 .collect();
             Line { key, cells }
@@ -118,6 +178,9 @@ pub(crate) fn text(inputs: &[Input]) -> String {
             head.push(format!("{}/{}", Context::tag(index), Context::tag(0)));
         }
     }
+    for index in 0..inputs.len() {
+        head.push(format!("{} vs ref", Context::tag(index)));
+    }
     for (index, _, short) in &counters {
         head.push(format!("{} {short}", Context::tag(*index)));
     }
@@ -132,9 +195,9 @@ pub(crate) fn text(inputs: &[Input]) -> String {
             line.key.threads.to_string(),
         ];
         for (index, cell) in line.cells.iter().enumerate() {
-            cells.push(cell.median.map_or_else(|| MISSING.to_owned(), format::si));
+            cells.push(cell.median_text());
             if index > 0 {
-                cells.push(cell.ratio.map_or_else(|| MISSING.to_owned(), format::ratio));
+                cells.push(cell.ratio_text());
             }
             if let Some(row) = cell.row.filter(|r| !r.valid) {
                 invalid.push(format!(
@@ -146,6 +209,12 @@ pub(crate) fn text(inputs: &[Input]) -> String {
                     row.error.as_deref().unwrap_or("no reason recorded")
                 ));
             }
+        }
+        for cell in &line.cells {
+            cells.push(match cell.row {
+                Some(row) if row.valid => format::ratio_cell(row),
+                _ => MISSING.to_owned(),
+            });
         }
         for (index, name, _) in &counters {
             let value = line.cells[*index]
@@ -160,6 +229,13 @@ pub(crate) fn text(inputs: &[Input]) -> String {
         out.push_str("no rows in any input\n");
     } else {
         out.push_str(&align(&table, 2));
+        out.push_str(
+            "\nops/s: median ±half-width of its 95% interval. [n]/[1]: ≈ where the two \
+             intervals leave the ratio within noise (an interval of at least 90%, from the \
+             two 95% ones). vs ref: each file's own ratio to the row's reference, paired by \
+             round on its machine (≈ within noise, ? no interval): ratios transfer between \
+             machines better than ops/s.\n",
+        );
     }
     if !invalid.is_empty() {
         out.push_str("\ninvalid rows (shown as –):\n");

@@ -1,4 +1,5 @@
-//! Line charts: one line per series, with the min–max spread as a shaded band (or a
+//! Line charts: one line per series, with its interval (the 95% interval of the median,
+//! or the min–max spread) as a shaded band (or a
 //! whisker where a series has a single point).
 
 use plotters::prelude::*;

@@ -1,19 +1,24 @@
 //! The side-by-side table of inputs (two or more result files).
 
-use super::{heads, missing, number, ratio_cell, table};
+use super::{heads, missing, ratio_cell, table};
 use crate::compare;
 use crate::data::Context;
 use crate::escape::html;
 use crate::format;
 
-/// Every backend × workload × threads, a column of median ops/s per input, and each
-/// input's ratio to the first.
+/// Every backend × workload × threads, a column of median ops/s per input, each input's
+/// ratio to the first, and each input's own ratio of the row to its reference.
 pub(super) fn section(ctx: &Context<'_>) -> String {
     let first = Context::tag(0);
     let mut out = format!(
         "<p class=\"note\">Median ops/s of the same backend, workload and thread count in \
-         each input, and the ratio to {first} {} (above 1: faster than {first}). \
-         “–” marks a measurement missing from an input or invalid there.</p>\n",
+         each input (± the half-width of its 95% interval), and the ratio to {first} {} \
+         (above 1: faster than {first}); <i>≈</i> marks a ratio within noise: the two \
+         medians' intervals leave room for no difference (an interval of at least 90%, from \
+         two 95% ones, since runs on two machines are not paired). <b>vs ref</b> is each \
+         input's own ratio of the row to its reference, paired by round on its machine: \
+         ratios transfer between machines better than ops/s. “–” marks a measurement \
+         missing from an input or invalid there.</p>\n",
         html(&ctx.inputs[0].label)
     );
     let mut head = heads(&["backend", "workload", "threads"]);
@@ -22,6 +27,9 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
         if index > 0 {
             head.push(format!("{} ÷ {first}", Context::tag(index)));
         }
+    }
+    for index in 0..ctx.inputs.len() {
+        head.push(format!("{} vs ref", Context::tag(index)));
     }
     let rows: Vec<Vec<String>> = compare::lines(ctx)
         .iter()
@@ -38,7 +46,7 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
                         "<span class=\"bad\" title=\"{}\">invalid</span>",
                         html(row.error.as_deref().unwrap_or(""))
                     ),
-                    Some(_) => number(cell.median, format::si),
+                    Some(_) => html(&cell.median_text()),
                     None => missing(),
                 });
                 if index > 0 {
@@ -47,8 +55,22 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
                         cell.median.map_or(format::MISSING.to_owned(), format::si),
                         base.map_or(format::MISSING.to_owned(), format::si)
                     );
-                    cells.push(ratio_cell(cell.ratio, &tooltip));
+                    cells.push(if cell.within_noise() {
+                        format!(
+                            "<span class=\"ratio-even\" title=\"{}\">{}</span>",
+                            html(&tooltip),
+                            html(&cell.ratio_text())
+                        )
+                    } else {
+                        ratio_cell(cell.ratio, &tooltip)
+                    });
                 }
+            }
+            for cell in &line.cells {
+                cells.push(match cell.row {
+                    Some(row) if row.valid && row.ratio.is_some() => html(&format::ratio_long(row)),
+                    _ => missing(),
+                });
             }
             cells
         })

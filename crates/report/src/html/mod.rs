@@ -4,12 +4,14 @@
 //! file can be mailed, attached to an issue or opened from a Raspberry Pi's SD card
 //! years later and look the same. Every string from a result file is escaped.
 //!
-//! Sections, in reading order: what ran where, throughput against threads, the price of
-//! reclamation (ratio to `leak`), memory and garbage over time, latency, counters,
+//! Sections, in reading order: what ran where, the ranking of each comparison group by
+//! its paired ratios, throughput against threads, the price of reclamation (ratio to
+//! `leak`), memory and garbage over time, latency, counters,
 //! invalid rows, the comparison of files, then a section per backend.
 
 mod backends;
 mod comparison;
+mod ranking;
 mod tables;
 mod throughput;
 mod timeline;
@@ -42,6 +44,7 @@ pub(crate) fn page(inputs: &[Input]) -> String {
         return out;
     }
     let mut sections: Vec<(&str, &str, String)> = vec![
+        ("ranking", "Ranking", ranking::section(&ctx)),
         ("throughput", "Throughput", throughput::section(&ctx)),
         (
             "ratio",
@@ -91,10 +94,14 @@ fn title(inputs: &[Input]) -> String {
 }
 
 const HOW_TO_READ: &str = "<div class=\"how\"><h2>How to read this</h2><p>\
-<b>ops/s</b> counts completed operations, pushes plus pops, per second of wall time; \
-each point is the <b>median over the repeats</b>, and the shaded band (or whisker) spans \
-the slowest to the fastest repeat. A wide band means a noisy measurement: trust \
-differences larger than the band. Axes switch to a log scale when values span more than \
+<b>ops/s</b> counts completed operations, pushes plus pops, per second of wall time. \
+The rows of a comparison group (a workload at a thread count) are measured in \
+<b>rounds</b>: each round runs every row once, in a shuffled order, so a slow moment of \
+the machine slows them all. Each point is the <b>median over the rounds</b>, and the \
+shaded band (or whisker) is its 95% confidence interval (the slowest to the fastest \
+repeat in files without one). <b>Ratios</b> to a reference are taken round by round and \
+carry their own 95% interval; where it contains 1 the report says <i>within noise</i>: \
+no difference the measurement can claim. Axes switch to a log scale when values span more than \
 tenfold; tick labels always show real values. \
 <b>Ratio to leak</b> divides a scheme's median by the <code>leak</code> scheme's on the \
 same structure, workload and thread count: <code>leak</code> never frees, so the ratio is \
@@ -172,7 +179,16 @@ fn input_card(index: usize, input: &Input) -> String {
         ("harness", html(&m.harness_version)),
         ("started", html(&m.started_at)),
         ("suite", html(&s.suite)),
-        ("repeats", format!("{} × {} ms", s.repeats, s.duration_ms)),
+        (
+            "rounds",
+            match (s.ci_target_pct, s.max_time_s) {
+                (Some(target), Some(cap)) => format!(
+                    "at least {} × {} ms, until intervals are within ±{target}% (cap {cap} s)",
+                    s.repeats, s.duration_ms
+                ),
+                _ => format!("{} × {} ms", s.repeats, s.duration_ms),
+            },
+        ),
         (
             "instrumented",
             if s.instrumented {

@@ -20,6 +20,17 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
         }
         let mut out = String::new();
         for workload in workloads {
+            if workload == "handoff" {
+                // Messages per second there is set by the period: a rate, not a speed.
+                let _ = writeln!(
+                    out,
+                    "<h4>handoff</h4>\n<p class=\"note\">Not a throughput: messages per \
+                     second are set by the callback period. See the <a \
+                     href=\"#ranking\">ranking</a> for its callback latency and the frees \
+                     on the real-time thread.</p>"
+                );
+                continue;
+            }
             let in_workload: Vec<&Row> = rows.iter().filter(|r| r.workload == workload).collect();
             let _ = writeln!(out, "<h4>{}</h4>", html(shown(workload)));
             let groups = data::structure_groups(&in_workload);
@@ -109,13 +120,17 @@ pub(super) fn throughput_chart(frame: Frame, rows: &[&Row], series: Vec<Series>)
     }
 }
 
-/// The valid rows' medians against their thread counts, with their min–max.
+/// The valid rows' medians against their thread counts, with their 95% intervals (or,
+/// in files without rounds, their min–max).
 pub(super) fn throughput_points<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<Point> {
     let mut points: Vec<Point> = rows
         .into_iter()
         .filter_map(|row| {
             let median = data::median(row)?;
-            let spread = row.ops_per_sec.map(|s| (s.min, s.max));
+            // The median's 95% interval where the rounds give one; else the min–max.
+            let spread = row
+                .ops_per_sec
+                .map(|s| s.ci95.map_or((s.min, s.max), |[low, high]| (low, high)));
             Some(Point {
                 x: row.threads as f64,
                 y: median,

@@ -161,7 +161,9 @@ fn two_inputs_compare_with_their_ratio() {
     assert!(line.contains("14M"), "{line}");
     assert!(line.contains("7.28M"), "{line}");
     assert!(line.contains(&expected), "{line}");
-    // The missing row is a dash, not a number.
+    // The missing row is a dash, not a number: its ops/s, its ratio and its ratio to
+    // its reference; and the laptop's row has no ratio to a reference (a file without
+    // rounds).
     let missing = between(
         comparison,
         "<tr><td>msqueue-hp</td><td>pairs</td><td class=\"num\">4</td>",
@@ -170,7 +172,7 @@ fn two_inputs_compare_with_their_ratio() {
     .unwrap();
     assert_eq!(
         missing.matches("<span class=\"missing\">–</span>").count(),
-        2,
+        4,
         "{missing}"
     );
     // Each backend section has the inputs side by side.
@@ -305,6 +307,7 @@ fn odd_inputs() -> Vec<Input> {
         min: -1.0,
         max: f64::NAN,
         cv: f64::INFINITY,
+        ci95: Some([f64::NAN, -1.0]),
     });
     zero.latency_ns = Some(Latency {
         p50: 0,
@@ -395,4 +398,104 @@ fn fixture_reports_render() {
         std::fs::write(dir.join("compare.txt"), compare_text(&self::two())).unwrap();
         std::fs::write(dir.join("report-odd.html"), render_html(&odd_inputs())).unwrap();
     }
+}
+
+/// The ranking opens the page: fastest first, a tie where the paired ratio of two
+/// neighbours is within noise, a rank of its own where it is not, and each row's ratio
+/// to its reference in words.
+#[test]
+fn the_ranking_ties_rows_the_noise_does_not_separate() {
+    use reclaim_results::Ratio;
+    let rounds =
+        |base: f64, wobble: [f64; 6]| -> Vec<f64> { wobble.iter().map(|w| base * w).collect() };
+    let mut file = fixture::laptop();
+    file.rows.clear();
+    let reference = rounds(10e6, [1.0, 1.01, 0.99, 1.0, 1.02, 0.98]);
+    let specs = [
+        // Faster than the reference in every round, by about 20%.
+        ("fast", rounds(12e6, [1.0, 1.01, 0.99, 1.0, 1.02, 0.98])),
+        // Against the reference: up in some rounds, down in others.
+        ("ref", reference.clone()),
+        ("same", rounds(10e6, [1.05, 0.96, 1.04, 0.97, 1.0, 1.01])),
+        ("slow", rounds(5e6, [1.0, 1.01, 0.99, 1.0, 1.02, 0.98])),
+    ];
+    for (backend, repeats) in specs {
+        let mut row = fixture::row(backend, "s", backend, "pairs", 2, 0.0);
+        row.ops_per_sec = Spread::of(&repeats);
+        row.ratio = Ratio::paired("ref", &repeats, &reference);
+        row.repeat_ops_per_sec = repeats;
+        file.rows.push(row);
+    }
+    let html = render_html(&[input(file)]);
+    assert!(
+        html.find("<section id=\"ranking\">") < html.find("<section id=\"throughput\">"),
+        "the ranking comes first"
+    );
+    let ranking = section(&html, "ranking");
+    // "same" runs a hair faster than "ref" at the median: within noise of it.
+    let order: Vec<usize> = ["fast", "same", "ref", "slow"]
+        .iter()
+        .map(|b| ranking.find(&format!("<code>{b}</code>")).unwrap())
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "fastest first: {order:?}"
+    );
+    let cell = |backend: &str| {
+        let at = ranking.find(&format!("<code>{backend}</code>")).unwrap();
+        let row_start = ranking[..at].rfind("<tr>").unwrap();
+        &ranking[row_start..at]
+    };
+    assert!(cell("fast").contains(">1<"), "{}", cell("fast"));
+    assert!(cell("ref").contains(">=2<"), "{}", cell("ref"));
+    assert!(cell("same").contains(">=2<"), "{}", cell("same"));
+    assert!(cell("slow").contains(">4<"), "{}", cell("slow"));
+    assert!(ranking.contains("1.20× (1.20–1.20)"), "{ranking}");
+    assert!(ranking.contains("within noise: "), "{ranking}");
+    assert!(ranking.contains("reference"), "{ranking}");
+}
+
+/// Across files, a ratio whose interval (from the two medians' 95% intervals) contains 1
+/// is marked within noise, one clear of 1 is not; each file's own ratio to its
+/// reference is shown beside.
+#[test]
+fn compare_marks_ratios_within_noise_and_shows_each_files_reference_ratio() {
+    use reclaim_results::Ratio;
+    let six = |median: f64, spread: f64| -> Vec<f64> {
+        [-1.0, -0.5, 0.0, 0.0, 0.5, 1.0]
+            .iter()
+            .map(|k| median * (1.0 + k * spread))
+            .collect()
+    };
+    let file = |noisy_median: f64, clear_median: f64| {
+        let mut f = fixture::laptop();
+        f.rows.clear();
+        for (backend, median) in [("noisy", noisy_median), ("clear", clear_median)] {
+            let mut row = fixture::row(backend, "s", "ebr", "pairs", 1, median);
+            let repeats = six(median, 0.05);
+            row.ops_per_sec = Spread::of(&repeats);
+            row.ratio = Ratio::paired("clear", &repeats, &six(clear_median, 0.0));
+            row.repeat_ops_per_sec = repeats;
+            f.rows.push(row);
+        }
+        f
+    };
+    // noisy: 10M ±5% against 10.3M ±5% (overlapping); clear: 10M against 20M.
+    let inputs = vec![input(file(10e6, 10e6)), input(file(10.3e6, 20e6))];
+    let text = compare_text(&inputs);
+    let line = |backend: &str| {
+        text.lines()
+            .find(|l| l.starts_with(backend))
+            .unwrap_or_else(|| panic!("no {backend} in\n{text}"))
+            .to_owned()
+    };
+    assert!(line("noisy").contains("≈1.03×"), "{}", line("noisy"));
+    assert!(line("noisy").contains("10M ±5%"), "{}", line("noisy"));
+    assert!(line("clear").contains(" 2.00×"), "{}", line("clear"));
+    assert!(!line("clear").contains('≈'), "{}", line("clear"));
+    assert!(line("clear").contains("ref"), "{}", line("clear"));
+    let html = render_html(&inputs);
+    let comparison = section(&html, "comparison");
+    assert!(comparison.contains("≈1.03×"), "{comparison}");
+    assert!(comparison.contains("reference"), "{comparison}");
 }
