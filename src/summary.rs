@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use reclaim_results::{ResultFile, Row};
+use reclaim_results::{ResultFile, Row, stats};
 
 /// Aligns `rows` under `header`, two spaces apart; the last column is not padded.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -32,20 +32,38 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A median whose 95% interval is wider than this (either side, in percent) is marked
-/// `~` as too noisy to lean on; one without an interval is marked too.
-const NOISY_PCT: f64 = 10.0;
-
-/// Millions of operations per second, to two significant decimals.
+/// Millions of operations per second, to two significant decimals; `~` marks a row the
+/// harness flagged noisy.
 fn mops(row: &Row) -> String {
     match (row.valid, row.ops_per_sec) {
         (true, Some(s)) => {
-            let noisy = s.ci_half_width_pct().is_none_or(|w| w > NOISY_PCT);
-            let mark = if noisy { "~" } else { "" };
+            let mark = if row.noisy.is_some() { "~" } else { "" };
             format!("{mark}{:.2}", s.median / 1e6)
         }
         _ => "FAILED".to_string(),
     }
+}
+
+/// How many rows were flagged noisy, by reason.
+fn noise_line(rows: &[&Row]) -> Option<String> {
+    let flagged: Vec<&str> = rows.iter().filter_map(|r| r.noisy.as_deref()).collect();
+    if flagged.is_empty() {
+        return None;
+    }
+    let count = |needle: &str| flagged.iter().filter(|r| r.contains(needle)).count();
+    Some(format!(
+        "{} of {} rows flagged noisy (~): {} with a 95% interval wider than ±{}% or none, {} \
+         with hypervisor steal over {}%, {} whose workers waited for a CPU over {}% of the \
+         time; the reasons are in each row's `noisy` field and the report.",
+        flagged.len(),
+        rows.len(),
+        count("interval"),
+        stats::NOISY_INTERVAL_PCT,
+        count("stole"),
+        stats::NOISY_STEAL_PCT,
+        count("waited"),
+        stats::NOISY_RUNQUEUE_DELAY_PCT,
+    ))
 }
 
 /// The ratio to the row's reference, as the report writes it.
@@ -123,10 +141,13 @@ pub fn summarize(file: &ResultFile) -> String {
         let _ = writeln!(
             out,
             "Throughput, million operations (pushes + pops) per second, median of {} rounds \
-             (~ marks a 95% interval wider than ±{NOISY_PCT}%, or none):",
+             (~ marks a row flagged noisy):",
             file.settings.repeats
         );
         out.push_str(&grid(&backend_rows, mops));
+        if let Some(line) = noise_line(&backend_rows) {
+            let _ = writeln!(out, "{line}");
+        }
         let _ = writeln!(
             out,
             "\nRatio to the reference of each comparison group (the structure's ebr backend, \

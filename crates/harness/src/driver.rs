@@ -46,6 +46,7 @@ use hdrhistogram::Histogram;
 use reclaim_core::{Backend, Config, Container, Handle};
 
 use crate::counters::{Counters, Readings};
+use crate::noise::{CpuTimes, Noise, ThreadSched};
 use crate::rusage::thread_context_switches;
 use crate::sampler::{Probe, Sampler, Series};
 use crate::workload::Shape;
@@ -92,6 +93,8 @@ pub(crate) struct Repeat {
     /// For `stalled`: whether the backend held anything (`Handle::stall`); baselines and
     /// channels hold nothing, and their rows are a contrast, not a stall.
     pub stall_held: Option<bool>,
+    /// What else the machine did meanwhile: steal, run-queue delay, preemptions.
+    pub noise: Noise,
 }
 
 impl Repeat {
@@ -260,6 +263,8 @@ struct Worker {
     positions: SamplePosition,
     /// The thread's context switches during the run, when the kernel says.
     switches: Option<u64>,
+    /// The thread's scheduler counts: at the start, then over the run.
+    sched: ThreadSched,
     /// For the stalled thread: whether the backend held anything while it stalled.
     held: Option<bool>,
 }
@@ -276,6 +281,7 @@ impl Worker {
             latency,
             positions: SamplePosition::new(index),
             switches: None,
+            sched: ThreadSched::default(),
             held: None,
         }
     }
@@ -284,6 +290,7 @@ impl Worker {
     #[inline(never)]
     fn start(&mut self) {
         self.switches = thread_context_switches();
+        self.sched = ThreadSched::now();
         self.started = Instant::now();
     }
 
@@ -295,6 +302,7 @@ impl Worker {
             (Some(before), Some(after)) => Some(after.saturating_sub(before)),
             _ => None,
         };
+        self.sched = self.sched.until(ThreadSched::now());
     }
 
     /// The operation of the next batch of `within` operations to time; `u32::MAX` (no
@@ -593,12 +601,14 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
             }
             Ok(())
         })();
+        let mut cpu_before = None;
         match &started {
             Ok(()) => {
                 start.wait_for(participants);
                 if let Some(counters) = &mut counters {
                     counters.enable();
                 }
+                cpu_before = CpuTimes::now();
                 start.open();
             }
             Err(_) => start.abort(),
@@ -606,6 +616,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         // No early return until every thread was told to stop: the scope joins them all,
         // and a stalled thread or the sampler left waiting would hang it.
         let churned_result = join_all(churners);
+        let cpu_after = CpuTimes::now();
         if let Some(counters) = &mut counters {
             counters.disable();
         }
@@ -623,9 +634,9 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
             Some(counters) => counters.read(),
             None => Readings::unavailable("instrumentation off"),
         };
-        Ok((workers, series, readings))
+        Ok((workers, series, readings, (cpu_before, cpu_after)))
     });
-    let (mut workers, series, mut counters) = outcome?;
+    let (mut workers, series, mut counters, (cpu_before, cpu_after)) = outcome?;
     if params.counters {
         let switches: Option<u64> = workers.iter().map(|(_, w)| w.switches).sum();
         counters.set(
@@ -672,6 +683,14 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         counters,
         check,
         stall_held: workers.iter().find_map(|(_, w)| w.held),
+        noise: Noise::of(
+            cpu_before,
+            cpu_after,
+            workers
+                .iter()
+                .filter(|(index, _)| !matches!(Role::of(shape, *index), Role::Stalled))
+                .map(|(_, w)| w.sched),
+        ),
     })
 }
 

@@ -12,6 +12,7 @@
 pub mod counters;
 mod driver;
 pub mod metadata;
+mod noise;
 pub mod plan;
 pub mod rounds;
 mod row;

@@ -45,6 +45,8 @@ pub fn collect(build: &Build, command: &str) -> Metadata {
         started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         command: command.to_string(),
         emulation: emulation(),
+        load_average: crate::noise::load_average(),
+        governor: crate::noise::governor(),
     }
 }
 

@@ -20,7 +20,7 @@
 
 use std::time::{Duration, Instant};
 
-use reclaim_results::{Ratio, Row};
+use reclaim_results::{Ratio, Row, stats};
 
 use crate::plan::{Plan, Planned, Target};
 use crate::row::{self, Measured};
@@ -223,10 +223,55 @@ fn build_rows(rows: &[Measuring], references: &[usize], ended: Ended) -> Vec<Row
                 .flatten()
         })
         .collect();
+    let cores = crate::metadata::cores();
     for (row, ratio) in built.iter_mut().zip(ratios) {
         row.ratio = ratio;
+        row.noisy = noisy(row, cores);
     }
     built
+}
+
+/// Why a valid row's numbers are too noisy to lean on, or `None`: every reason found.
+fn noisy(row: &Row, cores: usize) -> Option<String> {
+    if !row.valid {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    match row.ops_per_sec.and_then(|s| s.ci_half_width_pct()) {
+        None => reasons.push(format!(
+            "no 95% interval (fewer than {} rounds)",
+            stats::MIN_VALUES
+        )),
+        Some(w) if w > stats::NOISY_INTERVAL_PCT => {
+            reasons.push(format!("its median's 95% interval is ±{w:.0}%"));
+        }
+        Some(_) => {}
+    }
+    if let Some(w) = row
+        .ratio
+        .as_ref()
+        .filter(|r| r.reference != row.backend)
+        .and_then(Ratio::ci_half_width_pct)
+        .filter(|&w| w > stats::NOISY_INTERVAL_PCT)
+    {
+        reasons.push(format!("its ratio's 95% interval is ±{w:.0}%"));
+    }
+    if let Some(noise) = &row.noise {
+        if let Some(steal) = noise.steal_pct_max.filter(|&s| s > stats::NOISY_STEAL_PCT) {
+            reasons.push(format!("the hypervisor stole {steal:.0}% of CPU time"));
+        }
+        if row.threads <= cores
+            && let Some(delay) = noise
+                .runqueue_delay_pct
+                .filter(|&d| d > stats::NOISY_RUNQUEUE_DELAY_PCT)
+        {
+            reasons.push(format!(
+                "its workers waited for a CPU {delay:.0}% of the time, with no more of them \
+                 than cores"
+            ));
+        }
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// Whether every interval of a valid `row` is within `target` percent of its median.

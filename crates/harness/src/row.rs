@@ -2,10 +2,11 @@
 //! series and counters, latency over every repeat, and the verdict.
 
 use hdrhistogram::Histogram;
-use reclaim_results::{Garbage, Latency, Memory, Row, Spread};
+use reclaim_results::{Garbage, Latency, Memory, Row, Spread, stats};
 
 use crate::counters::Readings;
 use crate::driver::Repeat;
+use crate::noise::Noise;
 use crate::plan::Planned;
 use crate::sampler::Series;
 
@@ -29,6 +30,8 @@ pub(crate) struct Measured {
     pub extra: Vec<(&'static str, f64)>,
     /// The verdict of the repeat's check.
     pub check: Result<(), String>,
+    /// What else the machine did meanwhile.
+    pub noise: Noise,
 }
 
 impl From<Repeat> for Measured {
@@ -46,6 +49,7 @@ impl From<Repeat> for Measured {
                 .into_iter()
                 .collect(),
             check: r.check,
+            noise: r.noise,
         }
     }
 }
@@ -105,6 +109,7 @@ pub(crate) fn build(
         .collect();
 
     row.latency_ns = merge_latency(repeats);
+    row.noise = noise(repeats);
     if let Some(series) = &median.series {
         let peak = repeats.iter().filter_map(|r| r.peak_bytes).max();
         if let (false, Some(peak_bytes)) = (series.memory.is_empty(), peak) {
@@ -127,6 +132,31 @@ pub(crate) fn build(
         }
     }
     row
+}
+
+/// The noise of every repeat in one record: the worst steal and run-queue delay, and the
+/// typical (median) delay and preemptions; `None` when no repeat measured any of it.
+fn noise(repeats: &[Measured]) -> Option<reclaim_results::Noise> {
+    let values = |f: fn(&Noise) -> Option<f64>| -> Vec<f64> {
+        repeats.iter().filter_map(|r| f(&r.noise)).collect()
+    };
+    let max = |v: Vec<f64>| v.into_iter().reduce(f64::max);
+    let counts = |f: fn(&Noise) -> Option<u64>| -> Option<u64> {
+        let v: Vec<f64> = repeats
+            .iter()
+            .filter_map(|r| f(&r.noise))
+            .map(|c| c as f64)
+            .collect();
+        stats::median(&v).map(|m| m.round() as u64)
+    };
+    let record = reclaim_results::Noise {
+        steal_pct_max: max(values(|n| n.steal_pct)),
+        runqueue_delay_pct: stats::median(&values(|n| n.runqueue_delay_pct)),
+        runqueue_delay_pct_max: max(values(|n| n.runqueue_delay_pct)),
+        involuntary_switches: counts(|n| n.involuntary_switches),
+        migrations: counts(|n| n.migrations),
+    };
+    (record != reclaim_results::Noise::default()).then_some(record)
 }
 
 fn merge_latency(repeats: &[Measured]) -> Option<Latency> {

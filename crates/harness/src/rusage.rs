@@ -9,12 +9,19 @@
 /// Voluntary plus involuntary context switches of the calling thread so far, or `None`
 /// where the kernel cannot say (not Linux, or the call failed).
 pub(crate) fn thread_context_switches() -> Option<u64> {
-    imp::thread_context_switches()
+    let (voluntary, involuntary) = imp::thread_switches()?;
+    Some(voluntary + involuntary)
+}
+
+/// Involuntary context switches of the calling thread so far: the scheduler took its CPU.
+pub(crate) fn thread_involuntary_switches() -> Option<u64> {
+    Some(imp::thread_switches()?.1)
 }
 
 #[cfg(target_os = "linux")]
 mod imp {
-    pub(super) fn thread_context_switches() -> Option<u64> {
+    /// (voluntary, involuntary) context switches of the calling thread.
+    pub(super) fn thread_switches() -> Option<(u64, u64)> {
         // SAFETY: an all-zero `rusage` is a valid value of the plain C struct (integers
         // and `timeval`s only).
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -25,13 +32,13 @@ mod imp {
             return None;
         }
         let count = |c: libc::c_long| u64::try_from(c).ok();
-        Some(count(usage.ru_nvcsw)? + count(usage.ru_nivcsw)?)
+        Some((count(usage.ru_nvcsw)?, count(usage.ru_nivcsw)?))
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    pub(super) fn thread_context_switches() -> Option<u64> {
+    pub(super) fn thread_switches() -> Option<(u64, u64)> {
         None
     }
 }

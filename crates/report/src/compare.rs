@@ -66,18 +66,24 @@ impl Cell<'_> {
         }
     }
 
-    /// The median with the half-width of its 95% interval: `14M ±4%`.
+    /// The median with the half-width of its 95% interval, `~` in front where the row
+    /// was flagged noisy: `14M ±4%`, `~9.1M ±23%`.
     pub(crate) fn median_text(&self) -> String {
         let Some(median) = self.median else {
             return MISSING.to_owned();
+        };
+        let noisy = if self.row.is_some_and(|r| r.noisy.is_some()) {
+            "~"
+        } else {
+            ""
         };
         let width = self
             .row
             .and_then(|r| r.ops_per_sec)
             .and_then(|s| s.ci_half_width_pct());
         match width {
-            Some(w) => format!("{} ±{w:.0}%", format::si(median)),
-            None => format::si(median),
+            Some(w) => format!("{noisy}{} ±{w:.0}%", format::si(median)),
+            None => format!("{noisy}{}", format::si(median)),
         }
     }
 }
@@ -230,7 +236,8 @@ pub(crate) fn text(inputs: &[Input]) -> String {
     } else {
         out.push_str(&align(&table, 2));
         out.push_str(
-            "\nops/s: median ±half-width of its 95% interval. [n]/[1]: ≈ where the two \
+            "\nops/s: median ±half-width of its 95% interval, ~ where the row was flagged noisy \
+             (its `noisy` field says why). [n]/[1]: ≈ where the two \
              intervals leave the ratio within noise (an interval of at least 90%, from the \
              two 95% ones). vs ref: each file's own ratio to the row's reference, paired by \
              round on its machine (≈ within noise, ? no interval): ratios transfer between \

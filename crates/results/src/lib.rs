@@ -80,6 +80,12 @@ pub struct Metadata {
     /// when native. Absent in files written before it existed, which read as native.
     #[serde(default)]
     pub emulation: Option<String>,
+    /// The 1-minute load average when the run started: other work on the machine.
+    #[serde(default)]
+    pub load_average: Option<f64>,
+    /// The CPU frequency governor, where the kernel exposes one.
+    #[serde(default)]
+    pub governor: Option<String>,
 }
 
 /// Settings every row of a file shares.
@@ -152,6 +158,13 @@ pub struct Row {
     /// of the group within the target) or `time cap`. `null` in version 1.
     #[serde(default)]
     pub rounds_ended: Option<String>,
+    /// What else the machine did while the row ran; `null` where nothing was measured.
+    #[serde(default)]
+    pub noise: Option<Noise>,
+    /// Why the row's numbers are too noisy to lean on (a wide interval, steal, waiting for
+    /// a CPU), or `null` when they are not.
+    #[serde(default)]
+    pub noisy: Option<String>,
     /// Every repeat's throughput, in run order.
     pub repeat_ops_per_sec: Vec<f64>,
     /// Operations each thread completed in the median repeat (fairness).
@@ -191,6 +204,8 @@ impl Row {
             ops_per_sec: None,
             ratio: None,
             rounds_ended: None,
+            noise: None,
+            noisy: None,
             repeat_ops_per_sec: Vec::new(),
             per_thread_ops: Vec::new(),
             latency_ns: None,
@@ -263,6 +278,24 @@ impl Spread {
 /// The larger side of `ci` around `center`, in percent of `center`.
 fn relative_half_width(center: f64, [low, high]: [f64; 2]) -> Option<f64> {
     (center > 0.0).then(|| 100.0 * (high / center - 1.0).max(1.0 - low / center))
+}
+
+/// What else the machine did to a row's repeats: each figure is `null` where the kernel
+/// does not say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Noise {
+    /// CPU time the hypervisor gave to other guests, in percent of all CPU time: the
+    /// highest of the row's repeats.
+    pub steal_pct_max: Option<f64>,
+    /// The share of the workers' time they were ready to run but waited for a CPU, in
+    /// percent: the median of the repeats.
+    pub runqueue_delay_pct: Option<f64>,
+    /// The same, the highest of the repeats.
+    pub runqueue_delay_pct_max: Option<f64>,
+    /// The workers' involuntary context switches per repeat, the median.
+    pub involuntary_switches: Option<u64>,
+    /// The workers' moves between CPUs per repeat, the median.
+    pub migrations: Option<u64>,
 }
 
 /// A row's throughput over its reference's, paired by round: in each round both ran one

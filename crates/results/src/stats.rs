@@ -21,6 +21,18 @@ pub const CONFIDENCE: f64 = 0.95;
 /// The fewest values a 95% interval for a median can be built from.
 pub const MIN_VALUES: usize = 6;
 
+/// A row whose median or ratio interval is wider than this, in percent of its median on
+/// either side, is marked noisy: its number is not one to lean on.
+pub const NOISY_INTERVAL_PCT: f64 = 10.0;
+
+/// A row during whose repeats the hypervisor stole more than this share of CPU time, in
+/// percent, is marked noisy.
+pub const NOISY_STEAL_PCT: f64 = 5.0;
+
+/// A row whose workers waited for a CPU more than this share of their time, in percent,
+/// while there were no more of them than cores, is marked noisy: something else ran.
+pub const NOISY_RUNQUEUE_DELAY_PCT: f64 = 10.0;
+
 /// The median of `values` (the mean of the two middle ones for an even count), or
 /// `None` if there are none or one is not finite.
 pub fn median(values: &[f64]) -> Option<f64> {

@@ -14,6 +14,8 @@ fn metadata() -> Metadata {
         started_at: "2026-11-23T10:00:00Z".into(),
         command: "reclaim-bench".into(),
         emulation: None,
+        load_average: None,
+        governor: None,
     }
 }
 

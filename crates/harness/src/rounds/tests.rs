@@ -197,3 +197,40 @@ fn the_time_cap_is_shared_out_among_groups_only_with_a_target() {
     };
     assert_eq!(budget_per_group(&no_target, 4), None);
 }
+
+#[test]
+fn rows_are_flagged_noisy_with_every_reason() {
+    let mut row = Row::empty();
+    row.backend = "b".into();
+    row.valid = true;
+    row.threads = 2;
+    row.ops_per_sec = Spread::of(&[99.0, 100.0, 100.0, 100.0, 100.0, 101.0]);
+    assert_eq!(
+        noisy(&row, 2),
+        None,
+        "a narrow interval and no noise readings"
+    );
+    row.ops_per_sec = Spread::of(&[80.0, 100.0, 100.0, 100.0, 100.0, 130.0]);
+    row.ratio = Ratio::paired("a", &[1.0; 6], &[1.0, 1.0, 1.0, 1.0, 1.0, 0.8]);
+    row.noise = Some(reclaim_results::Noise {
+        steal_pct_max: Some(12.0),
+        runqueue_delay_pct: Some(30.0),
+        ..Default::default()
+    });
+    let why = noisy(&row, 2).unwrap();
+    assert!(why.contains("median's 95% interval is ±30%"), "{why}");
+    assert!(why.contains("ratio's 95% interval is ±25%"), "{why}");
+    assert!(why.contains("stole 12%"), "{why}");
+    assert!(why.contains("waited for a CPU 30%"), "{why}");
+    // More workers than cores wait by design: not noise.
+    let why = noisy(&row, 1).unwrap();
+    assert!(!why.contains("waited"), "{why}");
+    row.ops_per_sec = Spread::of(&[1.0, 2.0, 3.0]);
+    assert!(noisy(&row, 2).unwrap().contains("no 95% interval"));
+    row.valid = false;
+    assert_eq!(
+        noisy(&row, 2),
+        None,
+        "an invalid row is reported as invalid, not noisy"
+    );
+}

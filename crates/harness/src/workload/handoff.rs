@@ -140,5 +140,7 @@ fn repeat(
         counters,
         extra,
         check,
+        // The scenario's threads are its own: their scheduler counts are not taken.
+        noise: crate::noise::Noise::default(),
     })
 }

@@ -167,6 +167,15 @@ fn input_card(index: usize, input: &Input) -> String {
         ),
         ("kernel", html(&m.kernel)),
         (
+            "load at start",
+            m.load_average
+                .map_or_else(missing, |l| format!("{l:.2} (1-minute average)")),
+        ),
+        (
+            "governor",
+            m.governor.as_deref().map_or_else(missing, html),
+        ),
+        (
             "target",
             match &m.emulation {
                 Some(_) => format!("{} <span class=\"bad\">emulated ⚠</span>", html(&m.target)),
@@ -331,6 +340,7 @@ nav a { margin-right: 14px; color: #2a5d9f; text-decoration: none; }
 .input dd { margin: 0; overflow-wrap: anywhere; }
 .warning { background: #fff3e0; border-left: 4px solid #e67e22; padding: 6px 12px; margin: 10px 0; }
 .bad { color: #b3261e; font-weight: bold; }
+.noisy { color: #8a5a00; font-size: 0.9em; }
 .note { color: var(--muted); font-size: 13px; max-width: 1100px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 14px 22px; align-items: start; }
 svg.chart { display: block; width: 100%; height: auto; max-width: 780px; border: 1px solid #eceef1; border-radius: 4px; background: #fff; }

@@ -23,7 +23,9 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
         reference. Rows are ranked by median throughput, and a row shares the rank of the \
         row above when their own paired ratio is within noise. \
         <b>Stalled</b> is the row's peak memory in the <code>stalled</code> workload at \
-        the same thread count, where there is one.</p>\n";
+        the same thread count, where there is one. <b>Noise</b> says why a row's numbers \
+        are not ones to lean on: an interval wider than ±10%, the hypervisor stealing CPU \
+        time, or workers waiting for a CPU while there were no more of them than cores.</p>\n";
     intro.to_owned()
         + &per_input(ctx, |_, input| {
             let mut out = String::new();
@@ -92,15 +94,19 @@ fn ranked(file: &ResultFile, rows: &[&Row]) -> String {
             html(&format::ratio_long(row)),
             throughput.unwrap_or_else(missing),
             stalled_memory(file, row),
+            row.noisy.as_deref().map_or_else(String::new, |why| {
+                format!("<span class=\"noisy\">{}</span>", html(why))
+            }),
         ]);
     }
     for row in rows.iter().filter(|r| !r.valid) {
         cells.push(vec![
             "–".to_owned(),
             format!("<code>{}</code>", html(&row.backend)),
-            "<span class=\"invalid\">failed its check</span>".to_owned(),
+            "<span class=\"bad\">failed its check</span>".to_owned(),
             missing(),
             missing(),
+            String::new(),
         ]);
     }
     let head = heads(&[
@@ -109,8 +115,9 @@ fn ranked(file: &ResultFile, rows: &[&Row]) -> String {
         "ratio (95% interval)",
         "ops/s",
         "stalled",
+        "noise",
     ]);
-    table(&head, 2..usize::MAX, &cells)
+    table(&head, 2..5, &cells)
 }
 
 /// The median throughput a row ranks by.
@@ -172,7 +179,7 @@ fn handoff(rows: &[&Row]) -> String {
             if !row.valid {
                 return vec![
                     format!("<code>{}</code>", html(&row.backend)),
-                    "<span class=\"invalid\">failed its check</span>".to_owned(),
+                    "<span class=\"bad\">failed its check</span>".to_owned(),
                     missing(),
                     missing(),
                     missing(),

@@ -54,6 +54,8 @@ pub(super) fn metadata(host: &str, target: &str, sha: &str) -> Metadata {
         started_at: "2025-11-23T10:00:00Z".into(),
         command: "reclaim-bench run --suite quick".into(),
         emulation: None,
+        load_average: None,
+        governor: None,
     }
 }
 
