@@ -115,6 +115,14 @@ pub struct RunArgs {
     /// The seed of the rounds' shuffled orders; the same seed gives the same orders.
     #[arg(long)]
     seed: Option<u64>,
+    /// Pin each worker to its own CPU (worker i on the i-th CPU the process may use;
+    /// with more workers than CPUs, round-robin: several share a CPU). The sampler and
+    /// threads a backend starts itself are not pinned.
+    #[arg(long, overrides_with = "no_pin")]
+    pin: bool,
+    /// Do not pin workers: the scheduler places them.
+    #[arg(long, overrides_with = "pin")]
+    no_pin: bool,
     /// Time between two samples of memory and garbage, e.g. `5ms`.
     #[arg(long, value_parser = parse_duration)]
     sample_interval: Option<Duration>,

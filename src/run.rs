@@ -67,6 +67,9 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
         settings.seed = seed;
     }
     settings.reference.clone_from(&args.reference);
+    if args.pin || args.no_pin {
+        settings.pin = args.pin;
+    }
     settings.instrumented = !args.no_instrumentation;
     // A seed or a reference changes no measurement: the suite keeps its name.
     let overridden = Settings {

@@ -71,6 +71,9 @@ pub(crate) struct Params {
     pub counters: bool,
     /// Producers wait while this many values are in flight.
     pub max_in_flight: u64,
+    /// Pin worker `i` to the `i`-th CPU the process may run on (round-robin when there
+    /// are more workers than CPUs).
+    pub pin: bool,
 }
 
 /// What one repeat measured.
@@ -548,6 +551,16 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     let sampler = params
         .sample_interval
         .map(|interval| Sampler::new(interval, params.duration));
+    let cpus = if params.pin {
+        Some(
+            core_affinity::get_core_ids()
+                .ok_or("--pin: cannot read the CPUs this process may run on")?,
+        )
+        .filter(|cpus| !cpus.is_empty())
+    } else {
+        None
+    };
+    let pinned = AtomicBool::new(true);
     // Built inside the scope, after the counters are opened, so that threads the backend
     // starts inherit them; outlives the scope, for the check.
     let container: OnceLock<B::Container<u64>> = OnceLock::new();
@@ -574,8 +587,15 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
             }
             for (index, latency) in histograms.into_iter().enumerate() {
                 let role = Role::of(shape, index);
-                let (shared, flow) = (&shared, &flow);
+                let (shared, flow, cpus, pinned) = (&shared, &flow, &cpus, &pinned);
                 let body = move || {
+                    // Before the handle: a scheme's per-thread state is allocated where
+                    // the thread will run.
+                    if let Some(cpus) = cpus
+                        && !core_affinity::set_for_current(cpus[index % cpus.len()])
+                    {
+                        pinned.store(false, Ordering::Relaxed);
+                    }
                     let mut w = Worker::new(index, latency);
                     let mut handle = container.handle();
                     let mut values = Values::new(index);
@@ -637,6 +657,9 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         Ok((workers, series, readings, (cpu_before, cpu_after)))
     });
     let (mut workers, series, mut counters, (cpu_before, cpu_after)) = outcome?;
+    if !pinned.load(Ordering::Relaxed) {
+        return Err("--pin: the kernel refused to pin a worker to its CPU".into());
+    }
     if params.counters {
         let switches: Option<u64> = workers.iter().map(|(_, w)| w.switches).sum();
         counters.set(

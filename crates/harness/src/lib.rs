@@ -85,6 +85,7 @@ fn params(settings: &Settings) -> Params {
         sample_interval: settings.instrumented.then_some(settings.sample_interval),
         counters: settings.instrumented,
         max_in_flight: settings.max_in_flight,
+        pin: settings.pin,
     }
 }
 

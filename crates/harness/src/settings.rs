@@ -52,6 +52,8 @@ pub struct Settings {
     /// The backend every ratio is taken against, in the groups it is in; otherwise each
     /// row's structure's `ebr` backend, or the group's first row.
     pub reference: Option<String>,
+    /// Pin each worker to its own CPU (round-robin when there are more workers).
+    pub pin: bool,
     /// Thread counts when the user gives none.
     pub threads: Vec<usize>,
     /// Time between two samples of memory and garbage.
@@ -83,6 +85,8 @@ pub const DEFAULT_SEED: u64 = 0x7265_636c_6169_6d21;
 pub const FULL_CI_TARGET: f64 = 2.0;
 /// The full suite's time cap: an hour, shared out among its comparison groups.
 pub const FULL_MAX_TIME: Duration = Duration::from_secs(3600);
+/// Whether workers are pinned unless `--pin`/`--no-pin` says otherwise.
+pub const PIN_BY_DEFAULT: bool = false;
 /// Shortest time cap accepted.
 pub const MIN_MAX_TIME: Duration = Duration::from_secs(1);
 
@@ -98,6 +102,7 @@ impl Settings {
             ci_target: None,
             max_time: None,
             reference: None,
+            pin: PIN_BY_DEFAULT,
             threads: vec![1, 2, 4],
             sample_interval: Duration::from_millis(5),
             max_in_flight: 1 << 16,
@@ -127,6 +132,7 @@ impl Settings {
             ci_target: Some(FULL_CI_TARGET),
             max_time: Some(FULL_MAX_TIME),
             reference: None,
+            pin: PIN_BY_DEFAULT,
             threads,
             sample_interval: Duration::from_millis(20),
             max_in_flight: 1 << 16,
@@ -203,6 +209,7 @@ impl Settings {
             latency_sample_every: BATCH,
             max_in_flight: self.max_in_flight,
             instrumented: self.instrumented,
+            pinned: Some(self.pin),
         }
     }
 }

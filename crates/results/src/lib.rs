@@ -122,6 +122,11 @@ pub struct RunSettings {
     /// Whether the instrumentation was on (sampler, latency timing, counters, counting
     /// allocator). Only `run --overhead` turns it off.
     pub instrumented: bool,
+    /// Whether each worker was pinned to a CPU (worker `i` on the `i`-th CPU the process
+    /// may use, round-robin when there are more workers than CPUs). `null` before it was
+    /// recorded.
+    #[serde(default)]
+    pub pinned: Option<bool>,
 }
 
 /// The result of one backend on one workload at one thread count.

@@ -34,6 +34,7 @@ fn file(rows: Vec<Row>) -> ResultFile {
             latency_sample_every: 64,
             max_in_flight: 65_536,
             instrumented: true,
+            pinned: Some(false),
         },
         rows,
     }

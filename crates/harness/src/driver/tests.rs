@@ -98,6 +98,7 @@ fn params() -> Params {
         sample_interval: Some(Duration::from_millis(5)),
         counters: false,
         max_in_flight: 1 << 12,
+        pin: false,
     }
 }
 
@@ -287,5 +288,37 @@ fn the_timed_operation_is_drawn_anew_for_every_batch() {
     assert!(
         same < 50,
         "workers 3 and 4 draw the same positions ({same} of 1000)"
+    );
+}
+
+/// Pinned workers run where they were put: each samples the CPU it runs on during its
+/// run, and a pinned run of more workers than CPUs still completes and checks out.
+#[test]
+fn pinned_workers_run_on_their_cpu() {
+    let cpus = core_affinity::get_core_ids().expect("this machine lists its CPUs");
+    let params = Params {
+        pin: true,
+        ..params()
+    };
+    for threads in [1, cpus.len() + 1] {
+        let repeat = run_repeat::<Broken<HONEST>>(pairs(threads), &params).unwrap();
+        assert_eq!(repeat.check, Ok(()));
+    }
+    // The placement itself: a thread pinned the way the driver pins stays there.
+    let last = *cpus.last().unwrap();
+    let ran_on = std::thread::spawn(move || {
+        assert!(core_affinity::set_for_current(last));
+        // SAFETY: `sched_getcpu` takes no arguments and only reads the calling thread's
+        // state.
+        (0..100)
+            .map(|_| unsafe { libc::sched_getcpu() })
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    assert!(
+        ran_on.iter().all(|&cpu| cpu == last.id as i32),
+        "{ran_on:?} on {}",
+        last.id
     );
 }

@@ -171,10 +171,7 @@ fn input_card(index: usize, input: &Input) -> String {
             m.load_average
                 .map_or_else(missing, |l| format!("{l:.2} (1-minute average)")),
         ),
-        (
-            "governor",
-            m.governor.as_deref().map_or_else(missing, html),
-        ),
+        ("governor", m.governor.as_deref().map_or_else(missing, html)),
         (
             "target",
             match &m.emulation {
@@ -210,6 +207,14 @@ fn input_card(index: usize, input: &Input) -> String {
             },
         ),
         ("in flight", format!("at most {}", s.max_in_flight)),
+        (
+            "placement",
+            match s.pinned {
+                Some(true) => "workers pinned, one per CPU (round-robin beyond)".to_owned(),
+                Some(false) => "workers placed by the scheduler".to_owned(),
+                None => missing(),
+            },
+        ),
         ("rows", input.file.rows.len().to_string()),
         ("command", format!("<code>{}</code>", html(&m.command))),
     ];

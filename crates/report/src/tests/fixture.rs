@@ -71,6 +71,7 @@ pub(super) fn settings() -> RunSettings {
         latency_sample_every: 64,
         max_in_flight: 65_536,
         instrumented: true,
+        pinned: Some(false),
     }
 }
 
