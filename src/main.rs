@@ -123,6 +123,10 @@ pub struct RunArgs {
     /// Do not pin workers: the scheduler places them.
     #[arg(long, overrides_with = "pin")]
     no_pin: bool,
+    /// Where backends that write files (the disk-spilling channel) put them: a disk, not
+    /// a RAM file system, for the disk rows to measure a disk.
+    #[arg(long, value_name = "DIR", default_value = "results/scratch")]
+    scratch: PathBuf,
     /// Time between two samples of memory and garbage, e.g. `5ms`.
     #[arg(long, value_parser = parse_duration)]
     sample_interval: Option<Duration>,

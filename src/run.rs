@@ -70,6 +70,7 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
     if args.pin || args.no_pin {
         settings.pin = args.pin;
     }
+    settings.scratch = Some(args.scratch.clone());
     settings.instrumented = !args.no_instrumentation;
     // A seed or a reference changes no measurement: the suite keeps its name.
     let overridden = Settings {
@@ -168,6 +169,14 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
     };
     let output = args.output.clone().unwrap_or_else(|| default_output(&file));
     check_writable(&output)?;
+    fs::create_dir_all(&args.scratch).map_err(|e| {
+        format!(
+            "cannot create the scratch directory {}: {e}",
+            args.scratch.display()
+        )
+    })?;
+    file.metadata.scratch_dir = Some(args.scratch.display().to_string());
+    file.metadata.scratch_fs = metadata::file_system(&args.scratch);
     if !args.no_report {
         check_writable(&args.report)?;
     }
@@ -184,6 +193,18 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         }
         if let Some(emulation) = &file.metadata.emulation {
             eprintln!("warning: running under emulation, {emulation}.");
+        }
+        if let Some(fs_type) = file
+            .metadata
+            .scratch_fs
+            .as_deref()
+            .filter(|f| metadata::in_memory(f))
+        {
+            eprintln!(
+                "warning: the scratch directory {} is on {fs_type}, in memory: the channel's disk \
+                 rows will measure RAM. Give --scratch a directory on a disk.",
+                args.scratch.display()
+            );
         }
         let rounds = match (settings.ci_target, budget) {
             (Some(target), Some(budget)) => format!(

@@ -52,6 +52,10 @@ pub struct Config {
     /// Most items a bounded container holds before `push` refuses; `None` takes the
     /// backend's default. Unbounded containers ignore it.
     pub capacity: Option<usize>,
+    /// Where backends that write files (the disk-spilling channel) put them, in a
+    /// directory of their own; `None` takes the system's temporary directory, which may
+    /// be a RAM file system.
+    pub scratch: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -59,7 +63,14 @@ impl Config {
     pub fn with_capacity(capacity: usize) -> Self {
         Config {
             capacity: Some(capacity),
+            ..Config::default()
         }
+    }
+
+    /// This configuration with files going under `dir`.
+    pub fn with_scratch(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.scratch = Some(dir.into());
+        self
     }
 }
 

@@ -74,6 +74,8 @@ pub(crate) struct Params {
     /// Pin worker `i` to the `i`-th CPU the process may run on (round-robin when there
     /// are more workers than CPUs).
     pub pin: bool,
+    /// The configuration the container is built with (where it may write files).
+    pub config: Config,
 }
 
 /// What one repeat measured.
@@ -579,7 +581,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
                 participants += 1;
             }
             counters = params.counters.then(Counters::open);
-            let built = B::Container::<u64>::new(&Config::default()).map_err(|e| e.to_string())?;
+            let built = B::Container::<u64>::new(&params.config).map_err(|e| e.to_string())?;
             let container = container.get_or_init(|| built);
             // The last allocations before the run are done: the baseline is read here.
             if let Some(sampler) = &sampler {

@@ -86,6 +86,10 @@ fn params(settings: &Settings) -> Params {
         counters: settings.instrumented,
         max_in_flight: settings.max_in_flight,
         pin: settings.pin,
+        config: match &settings.scratch {
+            Some(dir) => reclaim_core::Config::default().with_scratch(dir),
+            None => reclaim_core::Config::default(),
+        },
     }
 }
 

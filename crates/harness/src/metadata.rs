@@ -47,6 +47,8 @@ pub fn collect(build: &Build, command: &str) -> Metadata {
         emulation: emulation(),
         load_average: crate::noise::load_average(),
         governor: crate::noise::governor(),
+        scratch_dir: None,
+        scratch_fs: None,
     }
 }
 
@@ -79,6 +81,40 @@ fn emulation_of(kernel: &str, binary: &str) -> Option<String> {
              correctness checks still hold"
         )
     })
+}
+
+/// The type of the file system `path` is on (`ext4`, `xfs`, `tmpfs`, `overlay`, …), from
+/// the mount in `/proc/self/mountinfo` with the longest mount point that contains it.
+/// `None` where there is no such file, or `path` does not exist.
+pub fn file_system(path: &std::path::Path) -> Option<String> {
+    let path = fs::canonicalize(path).ok()?;
+    file_system_in(&fs::read_to_string("/proc/self/mountinfo").ok()?, &path)
+}
+
+/// [`file_system`] from the text of a mountinfo file: `ID PARENT MAJ:MIN ROOT MOUNTPOINT
+/// OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER`, mount points with spaces escaped as `\040`.
+fn file_system_in(mountinfo: &str, path: &std::path::Path) -> Option<String> {
+    let mut best: Option<(usize, &str)> = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(dash) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        let (Some(mount), Some(fs_type)) = (fields.get(4), fields.get(dash + 1)) else {
+            continue;
+        };
+        let mount = mount.replace("\\040", " ");
+        let depth = mount.len();
+        if path.starts_with(&mount) && best.is_none_or(|(d, _)| depth >= d) {
+            best = Some((depth, fs_type));
+        }
+    }
+    best.map(|(_, fs_type)| fs_type.to_string())
+}
+
+/// File systems that live in memory: a "disk" row on one measures RAM.
+pub fn in_memory(fs_type: &str) -> bool {
+    matches!(fs_type, "tmpfs" | "ramfs")
 }
 
 /// Hardware threads this process may run on.
@@ -124,6 +160,26 @@ fn cpu_model(cpuinfo: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_system_is_the_deepest_mount_holding_the_path() {
+        let mountinfo = "\
+22 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+30 22 0:26 / /tmp rw,nosuid shared:9 - tmpfs tmpfs rw
+31 22 0:27 / /work/a\\040b rw shared:10 - xfs /dev/vdb rw
+";
+        let at = |p: &str| file_system_in(mountinfo, std::path::Path::new(p));
+        assert_eq!(at("/tmp/x/y").as_deref(), Some("tmpfs"));
+        assert_eq!(at("/work/a b/results").as_deref(), Some("xfs"));
+        assert_eq!(at("/home").as_deref(), Some("ext4"));
+        // A name that only starts like a mount point is not under it.
+        assert_eq!(at("/tmpfoo").as_deref(), Some("ext4"));
+        assert!(in_memory("tmpfs") && !in_memory("ext4"));
+        if std::path::Path::new("/proc/self/mountinfo").exists() {
+            assert!(file_system(std::path::Path::new("/")).is_some());
+        }
+        assert_eq!(file_system(std::path::Path::new("/no/such/path")), None);
+    }
 
     #[test]
     fn cpu_model_reads_x86_and_raspberry_pi_cpuinfo() {

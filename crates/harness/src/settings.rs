@@ -54,6 +54,9 @@ pub struct Settings {
     pub reference: Option<String>,
     /// Pin each worker to its own CPU (round-robin when there are more workers).
     pub pin: bool,
+    /// Where backends that write files put them (a directory of their own in it); `None`
+    /// takes the system's temporary directory. The binary uses `results/scratch`.
+    pub scratch: Option<std::path::PathBuf>,
     /// Thread counts when the user gives none.
     pub threads: Vec<usize>,
     /// Time between two samples of memory and garbage.
@@ -103,6 +106,7 @@ impl Settings {
             max_time: None,
             reference: None,
             pin: PIN_BY_DEFAULT,
+            scratch: None,
             threads: vec![1, 2, 4],
             sample_interval: Duration::from_millis(5),
             max_in_flight: 1 << 16,
@@ -133,6 +137,7 @@ impl Settings {
             max_time: Some(FULL_MAX_TIME),
             reference: None,
             pin: PIN_BY_DEFAULT,
+            scratch: None,
             threads,
             sample_interval: Duration::from_millis(20),
             max_in_flight: 1 << 16,

@@ -44,7 +44,8 @@ impl<const MEMORY_BYTES: usize> Backend for HopperBackend<MEMORY_BYTES> {
     type Container<T: Item> = HopperChannel<T, MEMORY_BYTES>;
 }
 
-/// A channel in a temporary directory of its own, removed when the container drops.
+/// A channel in a temporary directory of its own (under the configuration's scratch
+/// directory, else the system's), removed when the container drops.
 #[derive(Debug)]
 pub struct HopperChannel<T, const MEMORY_BYTES: usize> {
     /// Cloned into each handle.
@@ -70,12 +71,15 @@ impl<T: Item, const MEMORY_BYTES: usize> Container<T> for HopperChannel<T, MEMOR
     where
         Self: 'c;
 
-    fn new(_: &Config) -> Result<Self, BuildError> {
+    fn new(config: &Config) -> Result<Self, BuildError> {
         let backend = <HopperBackend<MEMORY_BYTES> as Backend>::INFO.structure;
-        let dir = tempfile::Builder::new()
-            .prefix("reclaim-hopper-")
-            .tempdir()
-            .map_err(|source| BuildError::Io { backend, source })?;
+        let mut dir = tempfile::Builder::new();
+        dir.prefix("reclaim-hopper-");
+        let dir = match &config.scratch {
+            Some(scratch) => dir.tempdir_in(scratch),
+            None => dir.tempdir(),
+        }
+        .map_err(|source| BuildError::Io { backend, source })?;
         let (sender, receiver) = Builder::<T>::new()
             .memory_bytes(MEMORY_BYTES)
             .build("channel", dir.path())

@@ -86,6 +86,13 @@ pub struct Metadata {
     /// The CPU frequency governor, where the kernel exposes one.
     #[serde(default)]
     pub governor: Option<String>,
+    /// Where backends that write files (the disk-spilling channel) wrote them.
+    #[serde(default)]
+    pub scratch_dir: Option<String>,
+    /// The file system of `scratch_dir` (`ext4`, `tmpfs`, …): on `tmpfs` the "disk" rows
+    /// measure memory.
+    #[serde(default)]
+    pub scratch_fs: Option<String>,
 }
 
 /// Settings every row of a file shares.

@@ -16,6 +16,8 @@ fn metadata() -> Metadata {
         emulation: None,
         load_average: None,
         governor: None,
+        scratch_dir: None,
+        scratch_fs: None,
     }
 }
 

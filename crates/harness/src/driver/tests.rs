@@ -99,6 +99,7 @@ fn params() -> Params {
         counters: false,
         max_in_flight: 1 << 12,
         pin: false,
+        config: Config::default(),
     }
 }
 

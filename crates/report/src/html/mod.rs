@@ -173,6 +173,20 @@ fn input_card(index: usize, input: &Input) -> String {
         ),
         ("governor", m.governor.as_deref().map_or_else(missing, html)),
         (
+            "scratch",
+            match (&m.scratch_dir, &m.scratch_fs) {
+                (Some(dir), Some(fs)) if matches!(fs.as_str(), "tmpfs" | "ramfs") => format!(
+                    "<code>{}</code> on <span class=\"bad\">{} (in memory: the disk rows \
+                     measure RAM)</span>",
+                    html(dir),
+                    html(fs)
+                ),
+                (Some(dir), Some(fs)) => format!("<code>{}</code> on {}", html(dir), html(fs)),
+                (Some(dir), None) => format!("<code>{}</code>", html(dir)),
+                (None, _) => missing(),
+            },
+        ),
+        (
             "target",
             match &m.emulation {
                 Some(_) => format!("{} <span class=\"bad\">emulated ⚠</span>", html(&m.target)),

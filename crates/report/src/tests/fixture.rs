@@ -56,6 +56,8 @@ pub(super) fn metadata(host: &str, target: &str, sha: &str) -> Metadata {
         emulation: None,
         load_average: None,
         governor: None,
+        scratch_dir: None,
+        scratch_fs: None,
     }
 }
 
