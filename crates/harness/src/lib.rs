@@ -9,8 +9,11 @@
 //! loops, the start barrier, the clock, the self-check), `sampler` (memory and garbage
 //! over time), [`counters`] (perf events), `row` (median and spread over repeats).
 
+mod batch;
 pub mod counters;
 mod driver;
+mod gate;
+mod handoff;
 pub mod metadata;
 mod noise;
 pub mod plan;
@@ -19,6 +22,7 @@ mod row;
 mod rusage;
 mod sampler;
 pub mod settings;
+mod splitmix;
 pub mod workload;
 
 pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan, targets};
@@ -71,8 +75,8 @@ pub(crate) fn measure(
             (entry.info.settings.to_string(), measured)
         }
         Target::Handoff(strategy) => (
-            workload::describe_handoff(settings),
-            workload::measure_handoff(strategy, settings),
+            handoff::describe(settings),
+            handoff::measure(strategy, settings),
         ),
     }
 }

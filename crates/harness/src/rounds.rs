@@ -25,6 +25,7 @@ use reclaim_results::{Ratio, Row, stats};
 use crate::plan::{Plan, Planned, Target};
 use crate::row::{self, Measured};
 use crate::settings::{MAX_REPEATS, Settings};
+use crate::splitmix::SplitMix64;
 use crate::workload::Workload;
 
 /// The rows compared with one another: one workload at one thread count.
@@ -83,29 +84,22 @@ impl Ended {
 /// that a recorded seed reproduces every order.
 #[derive(Debug)]
 pub struct Shuffle {
-    state: u64,
+    draws: SplitMix64,
 }
 
 impl Shuffle {
     /// Orders drawn from `seed`.
     pub fn new(seed: u64) -> Shuffle {
-        Shuffle { state: seed }
-    }
-
-    fn next(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        Shuffle {
+            draws: SplitMix64::new(seed),
+        }
     }
 
     /// `0..n` in a fresh random order.
     pub fn order(&mut self, n: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
-            // A multiply-shift draw in 0..=i: unbiased enough for ordering a few rows.
-            let j = ((u128::from(self.next()) * (i as u128 + 1)) >> 64) as usize;
+            let j = self.draws.below(i as u64 + 1) as usize;
             order.swap(i, j);
         }
         order

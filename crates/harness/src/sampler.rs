@@ -17,7 +17,7 @@ use reclaim_alloc::Live;
 use reclaim_core::ReclaimStats;
 use reclaim_results::{GarbagePoint, MemoryPoint};
 
-use crate::driver::Gate;
+use crate::gate::Gate;
 
 /// What a sample reads from the run besides memory: garbage outstanding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

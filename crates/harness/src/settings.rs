@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reclaim_results::{RunSettings, stats};
 
-use crate::driver::BATCH;
+use crate::batch::BATCH;
 
 /// The two suites a user picks from; anything overridden makes it `Custom`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

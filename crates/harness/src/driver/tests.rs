@@ -5,7 +5,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use reclaim_core::{BuildError, Consumers, Info, Item, Ordering as Order, ReclaimStats};
+use reclaim_core::{BuildError, Consumers, Handle, Info, Item, Ordering as Order, ReclaimStats};
 use reclaim_smr::{Ebr, Hp, Leak};
 use reclaim_structures::Treiber;
 
@@ -247,49 +247,6 @@ fn a_stalled_thread_stops_epochs_but_not_hazard_pointers() {
     // Leak frees nothing, stalled or not: the garbage is everything retired.
     let (retired, freed, _) = stalled_garbage::<Treiber<Leak>>();
     assert_eq!(freed, 0, "leak freed {freed} of {retired}");
-}
-
-/// The timed operation moves within the batch: every position of a pairs batch (2 × 64
-/// operations) comes up, about equally often, and never in a short cycle that could line
-/// up with a backend's own period (crossbeam-epoch's collection every 128 pins).
-#[test]
-fn the_timed_operation_is_drawn_anew_for_every_batch() {
-    const WITHIN: u32 = 2 * BATCH;
-    const DRAWS: usize = 128 * 400;
-    let mut positions = SamplePosition::new(3);
-    let drawn: Vec<u32> = (0..DRAWS).map(|_| positions.next(WITHIN)).collect();
-    let mut seen = vec![0usize; WITHIN as usize];
-    for &p in &drawn {
-        seen[p as usize] += 1;
-    }
-    let expected = DRAWS / WITHIN as usize;
-    for (position, &n) in seen.iter().enumerate() {
-        assert!(
-            n > expected / 2 && n < expected * 3 / 2,
-            "position {position} drawn {n} times, expected about {expected}"
-        );
-    }
-    for period in 1..=256 {
-        let repeats = drawn
-            .windows(period + 1)
-            .filter(|w| w[0] == w[period])
-            .count();
-        assert!(
-            repeats < DRAWS / 32,
-            "positions repeat with period {period} ({repeats} times)"
-        );
-    }
-    // Another worker draws other positions.
-    let mut other = SamplePosition::new(4);
-    let same = drawn
-        .iter()
-        .take(1000)
-        .filter(|&&p| p == other.next(WITHIN))
-        .count();
-    assert!(
-        same < 50,
-        "workers 3 and 4 draw the same positions ({same} of 1000)"
-    );
 }
 
 /// Pinned workers run where they were put: each samples the CPU it runs on during its

@@ -16,8 +16,6 @@ use std::fmt;
 
 use reclaim_core::Info;
 
-pub(crate) use handoff::{describe as describe_handoff, measure as measure_handoff};
-
 /// A workload, as named on the command line and in result files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Workload {

@@ -1,0 +1,342 @@
+//! What each worker thread of a run does: its role's loop, timed from the start gate to
+//! the deadline, with one operation per batch timed on its own.
+
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use hdrhistogram::Histogram;
+use reclaim_core::Handle;
+
+use super::check::{Sum, Values};
+use crate::batch::{BATCH, SamplePosition};
+use crate::gate::Gate;
+use crate::noise::ThreadSched;
+use crate::rusage::thread_context_switches;
+use crate::workload::Shape;
+use crate::workload::stalled::PREFILL;
+
+/// Producers' and consumers' progress, published once per batch, so producers can hold
+/// the number of values in flight under `max_in_flight`.
+pub(super) struct Flow {
+    pub(super) pushed: Vec<CachePadded<AtomicU64>>,
+    pub(super) popped: Vec<CachePadded<AtomicU64>>,
+    pub(super) max_in_flight: u64,
+}
+
+impl Flow {
+    pub(super) fn new(producers: usize, consumers: usize, max_in_flight: u64) -> Flow {
+        let slots = |n| {
+            (0..n)
+                .map(|_| CachePadded::new(AtomicU64::new(0)))
+                .collect()
+        };
+        Flow {
+            pushed: slots(producers),
+            popped: slots(consumers),
+            max_in_flight,
+        }
+    }
+
+    fn full(&self) -> bool {
+        let sum = |slots: &[CachePadded<AtomicU64>]| -> u64 {
+            slots.iter().map(|s| s.load(Ordering::Relaxed)).sum()
+        };
+        sum(&self.pushed).saturating_sub(sum(&self.popped)) >= self.max_in_flight
+    }
+}
+
+/// What every worker shares.
+pub(super) struct Shared<'a> {
+    pub(super) start: &'a Gate,
+    pub(super) duration: Duration,
+    pub(super) flow: &'a Flow,
+    /// Set once every churning thread is done; releases the stalled thread.
+    pub(super) churned: &'a AtomicBool,
+}
+
+/// What one worker brings back.
+#[derive(Debug)]
+pub(super) struct Worker {
+    pub(super) ops: u64,
+    pub(super) pushed: Sum,
+    pub(super) popped: Sum,
+    pub(super) started: Instant,
+    pub(super) ended: Instant,
+    pub(super) latency: Option<Histogram<u64>>,
+    /// Which operation of each batch is timed, when `latency` is on.
+    pub(super) positions: SamplePosition,
+    /// The thread's context switches during the run, when the kernel says.
+    pub(super) switches: Option<u64>,
+    /// The thread's scheduler counts: at the start, then over the run.
+    pub(super) sched: ThreadSched,
+    /// For the stalled thread: whether the backend held anything while it stalled.
+    pub(super) held: Option<bool>,
+}
+
+impl Worker {
+    pub(super) fn new(index: usize, latency: Option<Histogram<u64>>) -> Worker {
+        let now = Instant::now();
+        Worker {
+            ops: 0,
+            pushed: Sum::default(),
+            popped: Sum::default(),
+            started: now,
+            ended: now,
+            latency,
+            positions: SamplePosition::new(index),
+            switches: None,
+            sched: ThreadSched::default(),
+            held: None,
+        }
+    }
+
+    /// Marks the start: the clock and the thread's context switches so far.
+    #[inline(never)]
+    fn start(&mut self) {
+        self.switches = thread_context_switches();
+        self.sched = ThreadSched::now();
+        self.started = Instant::now();
+    }
+
+    /// Marks the end.
+    #[inline(never)]
+    fn end(&mut self) {
+        self.ended = Instant::now();
+        self.switches = match (self.switches, thread_context_switches()) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
+        self.sched = self.sched.until(ThreadSched::now());
+    }
+
+    /// The operation of the next batch of `within` operations to time; `u32::MAX` (no
+    /// operation) without latency timing.
+    #[inline]
+    fn sample_position(&mut self, within: u32) -> u32 {
+        if self.latency.is_some() {
+            self.positions.next(within)
+        } else {
+            u32::MAX
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, since: Instant) {
+        if let Some(histogram) = &mut self.latency {
+            let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            histogram.saturating_record(nanos.max(1));
+        }
+    }
+}
+
+/// A latency histogram from 1 ns to 10 s at 3 significant digits, allocated up front so
+/// recording never allocates.
+pub(super) fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("constant bounds are valid")
+}
+
+/// Pushes `value`, retrying while a bounded container refuses it. Gives up at the
+/// deadline, and then the value was never pushed.
+#[inline]
+fn push_until<H: Handle<u64>>(handle: &mut H, value: u64, deadline: Instant) -> bool {
+    let mut value = value;
+    let mut refusals: u32 = 0;
+    loop {
+        match handle.push(value) {
+            Ok(()) => return true,
+            Err(back) => {
+                value = back;
+                refusals = refusals.wrapping_add(1);
+                if refusals.is_multiple_of(BATCH) {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    thread::yield_now();
+                } else {
+                    spin_loop();
+                }
+            }
+        }
+    }
+}
+
+/// Each thread pushes a value, then pops one.
+#[inline(never)]
+pub(super) fn pairs<H: Handle<u64>>(
+    handle: &mut H,
+    values: &mut Values,
+    shared: &Shared<'_>,
+    w: &mut Worker,
+) {
+    if !shared.start.wait() {
+        return;
+    }
+    w.start();
+    let deadline = w.started + shared.duration;
+    'run: loop {
+        // One of the batch's 2 × BATCH operations is timed: push `i` is operation 2i,
+        // its pop 2i + 1.
+        let sample = w.sample_position(2 * BATCH);
+        for i in 0..BATCH {
+            let value = values.next();
+            let timed = (sample == 2 * i).then(Instant::now);
+            if !push_until(handle, value, deadline) {
+                break 'run;
+            }
+            if let Some(t) = timed {
+                w.record(t);
+            }
+            w.pushed.add(value);
+            let timed = (sample == 2 * i + 1).then(Instant::now);
+            if let Some(popped) = handle.pop() {
+                if let Some(t) = timed {
+                    w.record(t);
+                }
+                w.popped.add(popped);
+                w.ops += 1;
+            }
+            w.ops += 1;
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    w.end();
+}
+
+/// Pushes only, keeping the values in flight under the window.
+#[inline(never)]
+pub(super) fn producer<H: Handle<u64>>(
+    handle: &mut H,
+    values: &mut Values,
+    slot: &AtomicU64,
+    shared: &Shared<'_>,
+    w: &mut Worker,
+) {
+    if !shared.start.wait() {
+        return;
+    }
+    w.start();
+    let deadline = w.started + shared.duration;
+    'run: loop {
+        let sample = w.sample_position(BATCH);
+        for i in 0..BATCH {
+            let value = values.next();
+            let timed = (sample == i).then(Instant::now);
+            if !push_until(handle, value, deadline) {
+                break 'run;
+            }
+            if let Some(t) = timed {
+                w.record(t);
+            }
+            w.pushed.add(value);
+            w.ops += 1;
+        }
+        slot.store(w.pushed.count, Ordering::Relaxed);
+        if Instant::now() >= deadline {
+            break;
+        }
+        while shared.flow.full() {
+            if Instant::now() >= deadline {
+                break 'run;
+            }
+            thread::yield_now();
+        }
+    }
+    w.end();
+}
+
+/// Pops only; an empty pop is an attempt, not an operation.
+#[inline(never)]
+pub(super) fn consumer<H: Handle<u64>>(
+    handle: &mut H,
+    slot: &AtomicU64,
+    shared: &Shared<'_>,
+    w: &mut Worker,
+) {
+    if !shared.start.wait() {
+        return;
+    }
+    w.start();
+    let deadline = w.started + shared.duration;
+    loop {
+        let sample = w.sample_position(BATCH);
+        for i in 0..BATCH {
+            let timed = (sample == i).then(Instant::now);
+            match handle.pop() {
+                Some(value) => {
+                    if let Some(t) = timed {
+                        w.record(t);
+                    }
+                    w.popped.add(value);
+                    w.ops += 1;
+                }
+                None => spin_loop(),
+            }
+        }
+        slot.store(w.popped.count, Ordering::Relaxed);
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    w.end();
+}
+
+/// Pushes a few values so there is a front node, then holds on inside an operation from
+/// before the start until every other thread is done.
+pub(super) fn stalled<H: Handle<u64>>(
+    handle: &mut H,
+    values: &mut Values,
+    shared: &Shared<'_>,
+    w: &mut Worker,
+) {
+    for _ in 0..PREFILL {
+        let value = values.next();
+        if handle.push(value).is_ok() {
+            w.pushed.add(value);
+        }
+    }
+    // Held from before the start: nothing the others retire is reclaimed behind its back.
+    let held = handle.stall(&mut || {
+        if !shared.start.wait() {
+            return;
+        }
+        w.start();
+        while !shared.churned.load(Ordering::Acquire) {
+            thread::sleep(Duration::from_micros(200));
+        }
+        w.end();
+    });
+    w.held = Some(held);
+}
+
+/// What thread `index` of a run does.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Role {
+    Pairs,
+    Producer(usize),
+    Consumer(usize),
+    Stalled,
+}
+
+impl Role {
+    /// Threads are numbered pairs first, then producers, consumers, the stalled one.
+    pub(super) fn of(shape: Shape, index: usize) -> Role {
+        let mut i = index;
+        if i < shape.pairs {
+            return Role::Pairs;
+        }
+        i -= shape.pairs;
+        if i < shape.producers {
+            return Role::Producer(i);
+        }
+        i -= shape.producers;
+        if i < shape.consumers {
+            return Role::Consumer(i);
+        }
+        Role::Stalled
+    }
+}
