@@ -47,6 +47,7 @@ use hdrhistogram::Histogram;
 use reclaim_core::{Backend, Config, Container};
 
 use self::check::{Values, check};
+pub(crate) use self::roles::Stop;
 use self::roles::{Flow, Role, Shared, Worker, consumer, histogram, pairs, producer, stalled};
 use crate::counters::{Counters, Readings};
 use crate::gate::Gate;
@@ -57,8 +58,8 @@ use crate::workload::Shape;
 /// How one repeat is measured.
 #[derive(Clone, Debug)]
 pub(crate) struct Params {
-    /// How long the workers run.
-    pub duration: Duration,
+    /// When the workers stop: after a time, or after a number of iterations.
+    pub stop: Stop,
     /// Time one operation per batch for the latency histogram.
     pub latency: bool,
     /// Sample memory and garbage this often; `None`: no sampler thread.
@@ -125,13 +126,17 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     let churned = AtomicBool::new(false);
     let shared = Shared {
         start: &start,
-        duration: params.duration,
+        stop: params.stop,
+        values_to_pop: match params.stop {
+            Stop::Iterations(n) => n.saturating_mul(shape.producers as u64),
+            Stop::After(_) => 0,
+        },
         flow: &flow,
         churned: &churned,
     };
     let sampler = params
         .sample_interval
-        .map(|interval| Sampler::new(interval, params.duration));
+        .map(|interval| Sampler::new(interval, params.stop.expected()));
     let cpus = if params.pin {
         Some(
             core_affinity::get_core_ids()

@@ -10,6 +10,7 @@
 //! over time), [`counters`] (perf events), `row` (median and spread over repeats).
 
 mod batch;
+pub mod bench;
 pub mod counters;
 mod driver;
 mod gate;
@@ -84,7 +85,10 @@ pub(crate) fn measure(
 /// The measurement parameters of a backend repeat under `settings`.
 fn params(settings: &Settings) -> Params {
     Params {
-        duration: settings.duration,
+        stop: match settings.iterations {
+            Some(n) => driver::Stop::Iterations(n),
+            None => driver::Stop::After(settings.duration),
+        },
         latency: settings.instrumented,
         sample_interval: settings.instrumented.then_some(settings.sample_interval),
         counters: settings.instrumented,

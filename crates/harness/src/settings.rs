@@ -38,6 +38,9 @@ pub struct Settings {
     pub suite: Suite,
     /// How long each repeat runs.
     pub duration: Duration,
+    /// Instead of `duration`: this many loop iterations per worker, the same work every
+    /// time (for instruction counts).
+    pub iterations: Option<u64>,
     /// Rounds: each row of a comparison group runs one repeat per round (the median is
     /// reported). With [`ci_target`](Settings::ci_target), the fewest rounds.
     pub repeats: u32,
@@ -100,6 +103,7 @@ impl Settings {
         Settings {
             suite: Suite::Quick,
             duration: Duration::from_millis(100),
+            iterations: None,
             repeats: stats::MIN_VALUES as u32,
             seed: DEFAULT_SEED,
             ci_target: None,
@@ -131,6 +135,7 @@ impl Settings {
         Settings {
             suite: Suite::Full,
             duration: Duration::from_secs(1),
+            iterations: None,
             repeats: stats::MIN_VALUES as u32,
             seed: DEFAULT_SEED,
             ci_target: Some(FULL_CI_TARGET),

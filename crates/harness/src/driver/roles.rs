@@ -41,17 +41,71 @@ impl Flow {
     }
 
     fn full(&self) -> bool {
-        let sum = |slots: &[CachePadded<AtomicU64>]| -> u64 {
-            slots.iter().map(|s| s.load(Ordering::Relaxed)).sum()
-        };
-        sum(&self.pushed).saturating_sub(sum(&self.popped)) >= self.max_in_flight
+        total(&self.pushed).saturating_sub(total(&self.popped)) >= self.max_in_flight
+    }
+
+    /// Values popped so far, as the consumers last published.
+    fn popped(&self) -> u64 {
+        total(&self.popped)
+    }
+}
+
+fn total(slots: &[CachePadded<AtomicU64>]) -> u64 {
+    slots.iter().map(|s| s.load(Ordering::Relaxed)).sum()
+}
+
+/// When a worker's loop ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// At the deadline, this long after the worker's start: runs last a fixed time.
+    After(Duration),
+    /// After this many loop iterations per worker (pairs for `pairs`, values pushed for
+    /// producers); consumers stop once every value the producers push is popped. The
+    /// same work every time: for benchmarks with an iteration count and for instruction
+    /// counts.
+    Iterations(u64),
+}
+
+impl Stop {
+    /// About how long a run lasts, for sizing buffers: the duration, or a guess of a
+    /// second for a count.
+    pub(crate) fn expected(self) -> Duration {
+        match self {
+            Stop::After(duration) => duration,
+            Stop::Iterations(_) => Duration::from_secs(1),
+        }
+    }
+
+    /// The deadline of a worker that started at `started`; with a count, none (push
+    /// retries then never give up: the consumers always drain).
+    fn deadline(self, started: Instant) -> Instant {
+        const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+        match self {
+            Stop::After(duration) => started + duration,
+            Stop::Iterations(_) => started + NEVER,
+        }
+    }
+
+    /// How many iterations the next batch runs after `done` of them, or `None` when the
+    /// loop is over (with a deadline, checked once per batch, so a batch is whole).
+    #[inline]
+    fn next_batch(self, done: u64, deadline: Instant) -> Option<u32> {
+        match self {
+            Stop::After(_) => (done == 0 || Instant::now() < deadline).then_some(BATCH),
+            Stop::Iterations(n) => {
+                let left = n.saturating_sub(done);
+                (left > 0).then(|| left.min(u64::from(BATCH)) as u32)
+            }
+        }
     }
 }
 
 /// What every worker shares.
 pub(super) struct Shared<'a> {
     pub(super) start: &'a Gate,
-    pub(super) duration: Duration,
+    pub(super) stop: Stop,
+    /// With [`Stop::Iterations`]: every value the producers push, for the consumers.
+    pub(super) values_to_pop: u64,
     pub(super) flow: &'a Flow,
     /// Set once every churning thread is done; releases the stalled thread.
     pub(super) churned: &'a AtomicBool,
@@ -175,12 +229,13 @@ pub(super) fn pairs<H: Handle<u64>>(
         return;
     }
     w.start();
-    let deadline = w.started + shared.duration;
-    'run: loop {
+    let deadline = shared.stop.deadline(w.started);
+    let mut done = 0;
+    'run: while let Some(batch) = shared.stop.next_batch(done, deadline) {
         // One of the batch's 2 × BATCH operations is timed: push `i` is operation 2i,
         // its pop 2i + 1.
         let sample = w.sample_position(2 * BATCH);
-        for i in 0..BATCH {
+        for i in 0..batch {
             let value = values.next();
             let timed = (sample == 2 * i).then(Instant::now);
             if !push_until(handle, value, deadline) {
@@ -200,9 +255,7 @@ pub(super) fn pairs<H: Handle<u64>>(
             }
             w.ops += 1;
         }
-        if Instant::now() >= deadline {
-            break;
-        }
+        done += u64::from(batch);
     }
     w.end();
 }
@@ -220,10 +273,11 @@ pub(super) fn producer<H: Handle<u64>>(
         return;
     }
     w.start();
-    let deadline = w.started + shared.duration;
-    'run: loop {
+    let deadline = shared.stop.deadline(w.started);
+    let mut done = 0;
+    'run: while let Some(batch) = shared.stop.next_batch(done, deadline) {
         let sample = w.sample_position(BATCH);
-        for i in 0..BATCH {
+        for i in 0..batch {
             let value = values.next();
             let timed = (sample == i).then(Instant::now);
             if !push_until(handle, value, deadline) {
@@ -236,9 +290,7 @@ pub(super) fn producer<H: Handle<u64>>(
             w.ops += 1;
         }
         slot.store(w.pushed.count, Ordering::Relaxed);
-        if Instant::now() >= deadline {
-            break;
-        }
+        done += u64::from(batch);
         while shared.flow.full() {
             if Instant::now() >= deadline {
                 break 'run;
@@ -261,7 +313,7 @@ pub(super) fn consumer<H: Handle<u64>>(
         return;
     }
     w.start();
-    let deadline = w.started + shared.duration;
+    let deadline = shared.stop.deadline(w.started);
     loop {
         let sample = w.sample_position(BATCH);
         for i in 0..BATCH {
@@ -278,7 +330,12 @@ pub(super) fn consumer<H: Handle<u64>>(
             }
         }
         slot.store(w.popped.count, Ordering::Relaxed);
-        if Instant::now() >= deadline {
+        let over = match shared.stop {
+            Stop::After(_) => Instant::now() >= deadline,
+            // Every consumer publishes after each batch, so the total is reached.
+            Stop::Iterations(_) => shared.flow.popped() >= shared.values_to_pop,
+        };
+        if over {
             break;
         }
     }

@@ -93,7 +93,7 @@ impl<T: Item, const MODE: u8> Handle<T> for BrokenHandle<'_, T, MODE> {
 
 fn params() -> Params {
     Params {
-        duration: Duration::from_millis(50),
+        stop: Stop::After(Duration::from_millis(50)),
         latency: true,
         sample_interval: Some(Duration::from_millis(5)),
         counters: false,
@@ -126,7 +126,7 @@ fn an_honest_backend_passes_its_check_and_counts_its_operations() {
         assert_eq!(repeat.stall_held, None, "no stalled thread in {shape}");
         assert_eq!(repeat.per_thread_ops.len(), shape.threads());
         assert!(
-            repeat.ops() > 0 && repeat.elapsed >= params().duration,
+            repeat.ops() > 0 && repeat.elapsed >= Duration::from_millis(50),
             "{repeat:?}"
         );
         let latency = repeat.latency.as_ref().unwrap();
@@ -200,7 +200,7 @@ fn stalled_garbage<B: Backend>() -> (u64, u64, u64) {
     let mut duration = Duration::from_millis(200);
     loop {
         let params = Params {
-            duration,
+            stop: Stop::After(duration),
             ..params()
         };
         let repeat = run_repeat::<B>(shape, &params).unwrap();
@@ -279,4 +279,29 @@ fn pinned_workers_run_on_their_cpu() {
         "{ran_on:?} on {}",
         last.id
     );
+}
+
+/// With an iteration count, every worker does exactly that much work: pairs do that many
+/// pushes and pops, producers push that many values, and consumers pop all of them.
+#[test]
+fn a_count_of_iterations_is_the_same_work_every_time() {
+    const N: u64 = 1000 + 17; // not a whole number of batches
+    let params = Params {
+        stop: Stop::Iterations(N),
+        ..params()
+    };
+    let repeat = run_repeat::<Broken<HONEST>>(pairs(2), &params).unwrap();
+    assert_eq!(repeat.check, Ok(()));
+    assert_eq!(
+        repeat.per_thread_ops,
+        [2 * N, 2 * N],
+        "a push and a pop per pair"
+    );
+    let repeat = run_repeat::<Broken<HONEST>>(prodcons(), &params).unwrap();
+    assert_eq!(repeat.check, Ok(()));
+    let shape = prodcons();
+    let pushed: u64 = repeat.per_thread_ops[..shape.producers].iter().sum();
+    let popped: u64 = repeat.per_thread_ops[shape.producers..].iter().sum();
+    assert_eq!(pushed, N * shape.producers as u64);
+    assert_eq!(popped, pushed, "the consumers took every value");
 }
