@@ -93,8 +93,12 @@ pub struct RunArgs {
     #[arg(short, long, value_delimiter = ',')]
     threads: Option<Vec<usize>>,
     /// How long each repeat runs, e.g. `250ms`, `2s` (default: the suite's).
-    #[arg(short, long, value_parser = parse_duration)]
+    #[arg(short, long, value_parser = parse_duration, conflicts_with = "iterations")]
     duration: Option<Duration>,
+    /// Instead of a duration, run this many loop iterations per worker in each repeat:
+    /// the same work every time, for instruction counts (`scripts/instructions.sh`).
+    #[arg(long, value_name = "N")]
+    iterations: Option<u64>,
     /// Rounds: in each, every row of a comparison group (one workload at one thread
     /// count) runs one repeat, in a shuffled order; the median is reported, with a 95%
     /// interval from 6 rounds on (default: the suite's; with --ci-target, the fewest).

@@ -47,6 +47,7 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
     if let Some(repeats) = args.repeats {
         settings.repeats = repeats;
     }
+    settings.iterations = args.iterations;
     if let Some(interval) = args.sample_interval {
         settings.sample_interval = interval;
     }

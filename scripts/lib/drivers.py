@@ -8,6 +8,9 @@
     drivers.py per-million PREFIX OUT  PREFIX.cachegrind.out scaled to 10^6 operations
     drivers.py host-geometry       valgrind --I1/--D1/--LL options for this machine,
                                    then what was changed to make them simulable
+    drivers.py instructions BASELINE MEASURED [update]
+                                   check MEASURED (backend, iterations, I refs lines)
+                                   against the BASELINE table, or rewrite it
 
 Every summary is also written as PREFIX.<tool>.summary.json, which `compare` reads.
 A number that was not measured is `null` and shows as "unsupported" (perf) or "-",
@@ -384,14 +387,135 @@ def host_geometry():
     print("\n".join([" ".join(options)] + notes))
 
 
+# Instruction counts per operation (scripts/instructions.sh). Each backend runs `pairs`
+# single-threaded for N and for 2N iterations under callgrind, the worker thread counted
+# apart; what does not grow with N cancels in the difference, which divided by the extra
+# operations (2 per pair) is what one more operation costs the worker.
+
+# The tolerance of a backend that measured the same twice: a change of more than 2% in
+# the instructions of an operation is a change to look at.
+MIN_TOLERANCE_PCT = 2.0
+# A backend whose two measurements differ gets this many times their difference as its
+# tolerance.
+TOLERANCE_SPREAD_FACTOR = 3.0
+# A backend that runs a thread of its own (the sweep collector, on a timer) interleaves
+# with the worker differently every run, which moves the worker's count by a few percent
+# (its allocator's free lists, its retries): at least this tolerance, however close two
+# measurements happened to be.
+HELPER_THREAD_TOLERANCE_PCT = 10.0
+
+
+def parse_measured(text):
+    """({backend: [per-op figures]}, {backend: whether it ran a thread of its own}) from
+    lines `backend iterations refs helper_threads`, two or four per backend (N then 2N,
+    once or twice)."""
+    runs, helpers = {}, {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 4:
+            fail(f"measured line {number}: expected `backend iterations refs helper_threads`: "
+                 f"{line!r}")
+        backend, iterations = fields[0], int(fields[1])
+        refs = int(fields[2].replace(",", ""))
+        runs.setdefault(backend, []).append((iterations, refs))
+        helpers[backend] = helpers.get(backend, False) or int(fields[3]) > 0
+    figures = {}
+    for backend, pairs in runs.items():
+        if len(pairs) % 2:
+            fail(f"{backend}: an odd number of runs; each measurement is N then 2N")
+        figures[backend] = []
+        for (n, short), (n2, long) in zip(pairs[::2], pairs[1::2]):
+            if n2 <= n:
+                fail(f"{backend}: runs of {n} then {n2} iterations; the second must be longer")
+            figures[backend].append((long - short) / (2 * (n2 - n)))
+    return figures, helpers
+
+
+def load_baseline(path):
+    """{backend: (instructions per op, tolerance %)} from the committed table."""
+    baseline = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                backend, per_op, tolerance = line.split()
+                baseline[backend] = (float(per_op), float(tolerance))
+    except OSError as e:
+        fail(f"cannot read the baseline {path}: {e} (make one with --update)")
+    except ValueError:
+        fail(f"{path}: a line is not `backend instructions_per_op tolerance_pct`")
+    return baseline
+
+
+def tolerance(figures, helper_thread=False):
+    """The tolerance of a backend from its measurements: the minimum, a multiple of how
+    far its repeated measurements differ, and more for a backend with a thread of its own."""
+    mean = sum(figures) / len(figures)
+    spread = (max(figures) - min(figures)) / mean * 100 if mean > 0 else 0.0
+    floor = HELPER_THREAD_TOLERANCE_PCT if helper_thread else MIN_TOLERANCE_PCT
+    return max(floor, round(TOLERANCE_SPREAD_FACTOR * spread, 1))
+
+
+def check_instructions(baseline, figures):
+    """Lines of the comparison and the backends outside their tolerance."""
+    lines, failed = [], []
+    rows = []
+    for backend, values in figures.items():
+        measured = sum(values) / len(values)
+        if backend not in baseline:
+            rows.append([backend, fmt(measured, "{:.1f}"), "-", "-", "-", "new: not in the baseline"])
+            failed.append(backend)
+            continue
+        base, allowed = baseline[backend]
+        change = (measured / base - 1) * 100
+        verdict = "ok" if abs(change) <= allowed else "CHANGED"
+        if verdict != "ok":
+            failed.append(backend)
+        rows.append([backend, fmt(measured, "{:.1f}"), fmt(base, "{:.1f}"),
+                     f"{change:+.1f}%", f"±{allowed:g}%", verdict])
+    for backend in baseline:
+        if backend not in figures:
+            rows.append([backend, "-", fmt(baseline[backend][0], "{:.1f}"), "-", "-",
+                         "in the baseline, not measured"])
+    lines.append(table(["BACKEND", "INSTR/OP", "BASELINE", "CHANGE", "TOLERANCE", ""], rows))
+    return lines, failed
+
+
+def instructions(baseline_path, measured_path, mode="check"):
+    with open(measured_path, encoding="utf-8") as f:
+        figures, helpers = parse_measured(f.read())
+    if mode == "update":
+        with open(baseline_path, "w", encoding="utf-8") as f:
+            f.write("# Instructions per operation, `pairs` on one thread, from "
+                    "scripts/instructions.sh --update.\n"
+                    "# backend\tinstructions_per_op\ttolerance_pct\n")
+            for backend, values in figures.items():
+                allowed = tolerance(values, helpers[backend])
+                f.write(f"{backend}\t{sum(values) / len(values):.1f}\t{allowed:g}\n")
+        print(f"instructions: wrote {baseline_path} ({len(figures)} backends)")
+        return
+    lines, failed = check_instructions(load_baseline(baseline_path), figures)
+    print("\n".join(lines))
+    if failed:
+        fail(f"instructions per operation changed for {', '.join(failed)}: if the change is "
+             "meant, rerun scripts/instructions.sh --update and commit the baseline")
+
+
 def main(argv):
     commands = {"perf": (perf, 1), "cachegrind": (cachegrind, 1), "massif": (massif, 1),
                 "compare": (compare, 2), "host-geometry": (host_geometry, 0),
-                "per-million": (per_million, 2)}
-    if len(argv) < 1 or argv[0] not in commands or len(argv) - 1 != commands[argv[0]][1]:
+                "per-million": (per_million, 2), "instructions": (instructions, (2, 3))}
+    if len(argv) < 1 or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    function, _ = commands[argv[0]]
+    function, arity = commands[argv[0]]
+    arities = arity if isinstance(arity, tuple) else (arity,)
+    if len(argv) - 1 not in arities:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
     function(*argv[1:])
 
 

@@ -50,3 +50,47 @@ class Cachegrind(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Instructions(unittest.TestCase):
+    MEASURED = (
+        "treiber-ebr 20000 14,509,593 0\n"
+        "treiber-ebr 40000 27,869,675 0\n"
+        "treiber-sweep 20000 60737699 1\n"
+        "treiber-sweep 40000 124973812 1\n"
+        "treiber-sweep 20000 63762903 1\n"
+        "treiber-sweep 40000 122179249 1\n"
+    )
+
+    def test_the_difference_of_two_counts_is_per_extra_operation(self):
+        figures, helpers = drivers.parse_measured(self.MEASURED)
+        self.assertEqual(helpers, {"treiber-ebr": False, "treiber-sweep": True})
+        # (27,869,675 - 14,509,593) / (2 x 20,000 extra pairs' operations)
+        self.assertAlmostEqual(figures["treiber-ebr"][0], 334.002, places=3)
+        self.assertEqual(len(figures["treiber-sweep"]), 2)
+
+    def test_tolerance_grows_with_the_spread_of_repeated_measurements(self):
+        self.assertEqual(drivers.tolerance([334.0, 334.0]), drivers.MIN_TOLERANCE_PCT)
+        self.assertEqual(
+            drivers.tolerance([961.0, 962.0], helper_thread=True),
+            drivers.HELPER_THREAD_TOLERANCE_PCT,
+        )
+        # 1605.7 and 1460.4 differ by 9.48% of their mean: three times that.
+        self.assertAlmostEqual(drivers.tolerance([1605.7, 1460.4]), 28.4, places=1)
+
+    def test_a_change_beyond_the_tolerance_fails_and_a_new_backend_is_named(self):
+        baseline = {"treiber-ebr": (320.0, 2.0), "gone": (1.0, 2.0)}
+        figures, _ = drivers.parse_measured(self.MEASURED)
+        lines, failed = drivers.check_instructions(baseline, figures)
+        text = "\n".join(lines)
+        self.assertIn("+4.4%", text)
+        self.assertIn("CHANGED", text)
+        self.assertIn("not measured", text)
+        self.assertEqual(failed, ["treiber-ebr", "treiber-sweep"])
+        within = {"treiber-ebr": (330.0, 2.0), "treiber-sweep": (1533.0, 28.3)}
+        self.assertEqual(drivers.check_instructions(within, figures)[1], [])
+
+    def test_an_odd_number_of_runs_is_refused(self):
+        with self.assertRaises(SystemExit):
+            drivers.parse_measured("a 1 10 0\n")
+

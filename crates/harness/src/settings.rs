@@ -163,6 +163,9 @@ impl Settings {
                 self.duration
             ));
         }
+        if self.iterations == Some(0) {
+            return Err("iterations must be at least 1".to_string());
+        }
         if !(1..=MAX_REPEATS).contains(&self.repeats) {
             return Err(format!(
                 "repeats must be 1 to {MAX_REPEATS}, not {}",
@@ -211,6 +214,7 @@ impl Settings {
         RunSettings {
             suite: self.suite.name().to_string(),
             duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
+            iterations: self.iterations,
             repeats: self.repeats,
             seed: Some(self.seed),
             ci_target_pct: self.ci_target,

@@ -100,8 +100,13 @@ pub struct Metadata {
 pub struct RunSettings {
     /// `quick`, `full` or `custom`.
     pub suite: String,
-    /// How long each measured repeat ran, in milliseconds.
+    /// How long each measured repeat ran, in milliseconds (with `iterations`, the
+    /// duration asked for, unused).
     pub duration_ms: u64,
+    /// With `--iterations`: each repeat ran this many loop iterations per worker instead
+    /// of a duration.
+    #[serde(default)]
+    pub iterations: Option<u64>,
     /// Rounds (the fewest, when rounds are added until intervals are narrow): in each
     /// round every row of a comparison group runs one repeat. Repeats per row in version 1.
     pub repeats: u32,

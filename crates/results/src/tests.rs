@@ -28,6 +28,7 @@ fn file(rows: Vec<Row>) -> ResultFile {
         settings: RunSettings {
             suite: "quick".into(),
             duration_ms: 100,
+            iterations: None,
             repeats: 3,
             seed: Some(7),
             ci_target_pct: None,

@@ -65,6 +65,7 @@ pub(super) fn settings() -> RunSettings {
     RunSettings {
         suite: "quick".into(),
         duration_ms: 1000,
+        iterations: None,
         repeats: 5,
         seed: Some(1),
         ci_target_pct: None,
