@@ -2,46 +2,64 @@
 //!
 //! # One order across memory and disk
 //!
-//! Items go into an unbounded lock-free queue (crossbeam's `SegQueue`) as long as the
-//! memory budget has room for their charge. When it has none, the item is encoded and
-//! appended to the segment files instead, and the channel is *spilled*: from then on every
-//! send goes to disk too, until the records on disk are *announced* — by a marker
-//! `Disk { upto }` pushed into the memory queue (a sender does this as soon as the budget
-//! has room for one), or by the receiver claiming them when it finds the memory queue
-//! empty. The receiver reads records up to each announced index before it takes the next
-//! item from memory. So an item never overtakes one its sender sent earlier: a sender that
-//! spilled sees the channel spilled until its record is announced, and the announcement is
-//! ahead of anything it puts in memory afterwards.
+//! Items go into an unbounded lock-free FIFO queue (`queue/`) as long as the memory
+//! budget has room for their charge. When it has none, the item is encoded and appended to
+//! the segment files instead, and the channel is *spilled*: from then on every send goes to
+//! disk too, until the records on disk are *announced* — by a marker `Disk { upto }`
+//! pushed into the memory queue (a sender does this as soon as the budget has room for
+//! one), or by the receiver claiming them when it finds the memory queue empty. The
+//! receiver reads records up to each announced index before it takes the next item from
+//! memory. So an item never overtakes one its sender sent earlier: a sender that spilled
+//! sees the channel spilled until its record is announced, and the announcement is ahead
+//! of anything it puts in memory afterwards.
+//!
+//! The queue keeps its entries in the order their pushes completed, with one freedom: a
+//! push whose producer lost its processor between claiming a slot and writing it may be
+//! passed by the receiver and land later (`Queue::wait_or_pass`). That send has not
+//! returned, so nothing was ordered after it: the argument above holds, since the marker
+//! and every item it must precede or follow are pushes that completed before the other
+//! began.
 //!
 //! The receiver's claim is what fixes hopper 0.4's stranded tail: there, records on disk
 //! waited for a sender to push a marker, which a quiet sender never did.
 //!
+//! # The budget
+//!
+//! A sender takes its item's charge from a lease (`lease.rs`) — budget it took ahead, in
+//! chunks — so that most sends write no shared counter but the queue's tail. The receiver
+//! returns charges in batches ([`RELEASE_BATCH_DIVISOR`]). The queue charges its spare
+//! blocks to the same budget and frees them when a sender needs the room
+//! (`queue/spares.rs`).
+//!
 //! # Sleeping and waking
 //!
 //! The receiver parks only after announcing it will (`receiver_sleeping`, then a `SeqCst`
-//! fence) and checking once more that the queue is empty, nothing is spilled and a sender
-//! remains; a sender publishes its item, fences, and unparks if it sees the flag. One of
-//! the two fences comes first, so either the receiver sees the item or the sender sees
-//! the flag: no lost wake-up.
+//! fence) and checking once more that nothing was claimed in the queue beyond its head,
+//! nothing is spilled and a sender remains; a sender claims its slot with a `SeqCst`
+//! compare-and-swap and, after writing it, loads the flag (`SeqCst`) and unparks if it is
+//! set. Either the receiver's check sees the claim or the sender's load sees the flag: no
+//! lost wake-up (see [`Shared::wake_after_push`]). A claim seen but not yet written keeps
+//! the receiver from parking: it yields and looks again.
 
 use crate::error::{DiskError, Error, RecvError, TryRecvError};
+use crate::lease::Lease;
+use crate::queue::{self, Queue};
 use crate::reader::DiskReader;
 use crate::record;
 use crate::sync::{
-    Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, MutexGuard, Parker, Queue, Unparker, fence,
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Backoff, Mutex, MutexGuard, Parker, Unparker, fence,
 };
 use crate::writer::Writer;
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::io;
-use std::mem::size_of;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// An entry of the memory queue.
-enum Slot<T> {
+enum Entry<T> {
     Item {
         value: T,
         charge: usize,
@@ -52,23 +70,27 @@ enum Slot<T> {
     },
 }
 
-/// What one entry of the memory queue occupies: the slot itself plus the queue's
-/// per-slot state word. Every queued item is charged at least this.
+/// What one entry of the memory queue occupies: its slot (the entry and the slot's
+/// `written` flag) and its share of the block's link, rounded up. Every queued item is
+/// charged at least this.
 pub const fn slot_bytes<T>() -> usize {
-    size_of::<Slot<T>>() + size_of::<usize>()
+    queue::slot_bytes::<Entry<T>>()
 }
 
-/// Slots per block of the memory queue (crossbeam's `SegQueue` allocates 31 at a time).
-const QUEUE_BLOCK_SLOTS: usize = 31;
-
 /// Bytes the channel may hold beyond what its memory bound charges, for items of type `T`:
-/// a partly used block of the memory queue at each end, the spill write buffer, the
-/// receiver's read buffer and 4 KiB for the channel's own bookkeeping (paths, segment
-/// list, lock). On top of it, only while an item is being spilled or read back, one
-/// encoded record per sender and one for the receiver.
+/// three blocks of the memory queue (the partly used ones at each end, and the one a
+/// sender holds while it installs the next), the spill write buffer, the receiver's read
+/// buffer and 4 KiB for the channel's own bookkeeping (paths, segment list, lock). The
+/// queue's spare blocks are not overhead: they are charged to the bound (see
+/// `queue/spares.rs`). On top of it, only while it lasts: one encoded record per sender
+/// spilling and one for the receiver reading back, and one block for each further sender
+/// installing a block at the same moment or descheduled in the middle of a send (a block
+/// the receiver has left waits for such a sender, see `Queue::leave`).
 pub const fn memory_overhead<T>() -> usize {
-    let block = QUEUE_BLOCK_SLOTS * slot_bytes::<T>() + size_of::<usize>();
-    2 * block + crate::writer::WRITE_BUFFER + crate::reader::READ_CHUNK + 4096
+    3 * queue::block_bytes::<Entry<T>>()
+        + crate::writer::WRITE_BUFFER
+        + crate::reader::READ_CHUNK
+        + 4096
 }
 
 /// How the memory bound counts a queued item.
@@ -119,10 +141,9 @@ impl<T> fmt::Debug for Accounting<T> {
 
 /// State shared by the senders and the receiver.
 pub(crate) struct Shared<T> {
-    queue: Queue<Slot<T>>,
-    /// Bytes charged for the items and markers in `queue`.
-    memory: CachePadded<AtomicUsize>,
-    memory_limit: usize,
+    /// The memory queue, and the memory budget: bytes charged for the items and markers in
+    /// it and for its spare blocks.
+    queue: Queue<Entry<T>>,
     accounting: Accounting<T>,
     /// Records on disk not yet announced; read on every send.
     spilled: CachePadded<AtomicBool>,
@@ -142,36 +163,21 @@ pub(crate) struct Shared<T> {
 }
 
 impl<T> Shared<T> {
-    /// Takes `charge` bytes of the memory budget, if it has them.
-    ///
-    /// `SeqCst`: this read-modify-write is the sender's half of the wake-up handshake
-    /// (see [`wake_after_reserve`](Self::wake_after_reserve)).
-    fn reserve(&self, charge: usize) -> bool {
-        self.memory
-            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |used| {
-                used.checked_add(charge).filter(|&n| n <= self.memory_limit)
-            })
-            .is_ok()
-    }
-
-    fn release(&self, charge: usize) {
-        self.memory.fetch_sub(charge, Ordering::Relaxed);
-    }
-
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {
         crate::writer::lock(&self.writer)
     }
 
-    /// Wakes the receiver after an item was pushed under a reservation.
+    /// Wakes the receiver after an entry was pushed.
     ///
     /// No fence needed: the receiver sets its flag (`SeqCst`), fences, then reads the
-    /// budget and sleeps only if nothing is reserved. If that read missed this sender's
-    /// reservation, the fence precedes the reservation in the single `SeqCst` order
-    /// (C++20 [atomics.order]/4.3), so the flag was set before it and this `SeqCst`
-    /// load sees it. loom treats `SeqCst` accesses as acquire/release only, so it gets
-    /// the fence spelled out.
+    /// queue's tail and sleeps only if nothing was claimed beyond its head. If that read
+    /// missed this sender's claim (a `SeqCst` compare-and-swap on the tail), the fence
+    /// precedes the claim in the single `SeqCst` order (C++20 [atomics.order]/4.3), so
+    /// the flag was set before it and this `SeqCst` load sees it. If the read saw the
+    /// claim, the receiver does not sleep. loom treats `SeqCst` accesses as
+    /// acquire/release only, so it gets the fence spelled out.
     #[inline]
-    fn wake_after_reserve(&self) {
+    fn wake_after_push(&self) {
         #[cfg(loom)]
         fence(Ordering::SeqCst);
         if self.receiver_sleeping.load(Ordering::SeqCst) {
@@ -211,9 +217,7 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
     let spilled = parts.writer.next_index() > first;
     let parker = Parker::new();
     let shared = Arc::new(Shared {
-        queue: Queue::new(),
-        memory: CachePadded::new(AtomicUsize::new(0)),
-        memory_limit: parts.memory_limit,
+        queue: Queue::new(parts.memory_limit),
         accounting: parts.accounting,
         spilled: CachePadded::new(AtomicBool::new(spilled)),
         writer: Mutex::new(parts.writer),
@@ -229,12 +233,14 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
     let sender = Sender {
         shared: Arc::clone(&shared),
         scratch: Vec::new(),
+        lease: Lease::default(),
     };
     let receiver = Receiver {
         shared,
         disk: DiskReader::new(first),
         parker,
         unreleased: 0,
+        release_batch: parts.memory_limit / RELEASE_BATCH_DIVISOR,
         errors: Vec::new(),
     };
     (sender, receiver)
@@ -246,6 +252,8 @@ pub struct Sender<T> {
     shared: Arc<Shared<T>>,
     /// Encoding buffer for spilled items, kept between sends.
     scratch: Vec<u8>,
+    /// Memory budget this sender has taken ahead for its next items.
+    lease: Lease,
 }
 
 impl<T> Clone for Sender<T> {
@@ -254,12 +262,14 @@ impl<T> Clone for Sender<T> {
         Sender {
             shared: Arc::clone(&self.shared),
             scratch: Vec::new(),
+            lease: Lease::default(),
         }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        self.lease.give_back(&self.shared.queue);
         // Release: everything this sender published happens-before the receiver sees the
         // count reach zero.
         if self.shared.senders.fetch_sub(1, Ordering::Release) == 1 {
@@ -286,25 +296,35 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
     /// at their bound (the configured ones or the disk's own), with [`Error::IoError`] if
     /// the disk fails, the item cannot be encoded, or the receiver is gone. Every item for
     /// which `send` returned `Ok` reaches the receiver; no `flush` is needed.
+    #[inline]
     pub fn send(&mut self, item: T) -> Result<(), (T, Error)> {
+        // The common case inline: into memory.
         let shared = &*self.shared;
-        if !shared.receiver_alive.load(Ordering::Relaxed) {
+        if shared.receiver_alive.load(Ordering::Relaxed) && !shared.spilled.load(Ordering::Acquire)
+        {
+            let charge = shared.accounting.charge(&item);
+            if self.lease.take(&shared.queue, charge) {
+                shared.queue.push(Entry::Item {
+                    value: item,
+                    charge,
+                });
+                shared.wake_after_push();
+                return Ok(());
+            }
+        }
+        self.send_otherwise(item)
+    }
+
+    /// `send` when memory cannot take the item: the receiver is gone, the channel is
+    /// spilled or memory is full.
+    #[inline(never)]
+    fn send_otherwise(&mut self, item: T) -> Result<(), (T, Error)> {
+        if !self.shared.receiver_alive.load(Ordering::Relaxed) {
             let e = io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the receiver was dropped; nothing would read this item",
             );
             return Err((item, Error::IoError(e)));
-        }
-        if !shared.spilled.load(Ordering::Acquire) {
-            let charge = shared.accounting.charge(&item);
-            if shared.reserve(charge) {
-                shared.queue.push(Slot::Item {
-                    value: item,
-                    charge,
-                });
-                shared.wake_after_reserve();
-                return Ok(());
-            }
         }
         self.spill(item)
     }
@@ -329,25 +349,23 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                 // large, as hopper did (it held at least one item in memory), so that no
                 // configuration refuses everything; its memory then exceeds the bound by
                 // that one item. Only with nothing spilled unannounced, so it cannot
-                // overtake a record.
-                let charge = shared.accounting.charge(value);
-                let empty = !shared.spilled.load(Ordering::Relaxed)
-                    && shared
-                        .memory
-                        .compare_exchange(0, charge, Ordering::SeqCst, Ordering::Relaxed)
-                        .is_ok();
+                // overtake a record. Under the writer's lock, like every such item: a
+                // second one finds the first in the queue.
+                let empty = !shared.spilled.load(Ordering::Relaxed) && shared.queue.looks_empty();
                 if empty {
+                    let charge = shared.accounting.charge(value);
+                    shared.queue.budget().force(charge);
                     let value = item.take().expect("checked above");
-                    shared.queue.push(Slot::Item { value, charge });
+                    shared.queue.push(Entry::Item { value, charge });
                     appended = Ok(());
                 }
             } else if appended.is_ok() {
                 // Announce right away if a marker fits; otherwise the receiver will claim.
                 let mut announced_all = false;
-                if shared.reserve(slot_bytes::<T>()) {
+                if shared.queue.reserve(slot_bytes::<T>()) {
                     match writer.announce() {
-                        Some(upto) => shared.queue.push(Slot::Disk { upto }),
-                        None => shared.release(slot_bytes::<T>()),
+                        Some(upto) => shared.queue.push(Entry::Disk { upto }),
+                        None => shared.queue.release(slot_bytes::<T>()),
                     }
                     announced_all = true;
                 }
@@ -391,8 +409,10 @@ pub struct Receiver<T> {
     disk: DiskReader,
     parker: Parker,
     /// Charges of items taken but not yet returned to the budget: returned in batches, to
-    /// spare the senders' cache line a write per item.
+    /// spare the budget's cache line a write per item.
     unreleased: usize,
+    /// Returned once `unreleased` exceeds this: the bound / [`RELEASE_BATCH_DIVISOR`].
+    release_batch: usize,
     /// Disk errors the iterators stepped over, oldest first (at most [`KEPT_ERRORS`]).
     errors: Vec<DiskError>,
 }
@@ -424,17 +444,27 @@ impl<T> fmt::Debug for Receiver<T> {
 
 impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     /// The next item, waiting while the channel is empty and a sender remains.
+    #[inline]
     pub fn recv(&mut self) -> Result<T, RecvError> {
+        match self.next_queued() {
+            Some(item) => Ok(item),
+            None => self.recv_waiting(),
+        }
+    }
+
+    /// `recv` when the next item is not in memory yet, or not next.
+    #[inline(never)]
+    fn recv_waiting(&mut self) -> Result<T, RecvError> {
         // Spin and yield a little before claiming or parking: a sender is usually about
         // to publish, and a futex wake per item costs more than a few yields. (Not under
-        // loom: the extra polls multiply the interleavings without adding any protocol to
-        // check.)
+        // loom, whose `Backoff` is completed at once: the extra polls multiply the
+        // interleavings without adding any protocol to check.)
         let backoff = Backoff::new();
         loop {
             // Claim spilled records only once the backoff is spent: a sender still
             // spilling then has time to add more, and one claim takes many records
             // instead of the two sides taking turns at the writer's lock for each.
-            let claim = cfg!(loom) || backoff.is_completed();
+            let claim = backoff.is_completed();
             match self.poll(claim) {
                 Ok(Some(item)) => return Ok(item),
                 Ok(None) if claim => self.park(),
@@ -448,7 +478,10 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
 
     /// The next item if one is ready now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.poll(true)?.ok_or(TryRecvError::Empty)
+        match self.next_queued() {
+            Some(item) => Ok(item),
+            None => self.poll(true)?.ok_or(TryRecvError::Empty),
+        }
     }
 
     /// Blocking iterator: yields items, waits while the channel is empty, ends when every
@@ -485,53 +518,82 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
         }
     }
 
+    /// The next item if it is the next entry in memory and no spilled record is due
+    /// before it: the receiver's common case, inline.
+    #[inline]
+    fn next_queued(&mut self) -> Option<T> {
+        if self.disk.has_due() {
+            return None;
+        }
+        // SAFETY: the receiver is the queue's one consumer (it is not `Clone`, and every
+        // consumer call is made through its `&mut self`).
+        let entry = unsafe { self.shared.queue.pop() }?;
+        self.accept(entry)
+    }
+
+    /// Accounts for an entry taken from the queue: an item is returned, its charge to be
+    /// released; a marker makes the records it announces due.
+    #[inline]
+    fn accept(&mut self, entry: Entry<T>) -> Option<T> {
+        match entry {
+            Entry::Item { value, charge } => {
+                self.unreleased += charge;
+                if self.unreleased > self.release_batch {
+                    self.release();
+                }
+                Some(value)
+            }
+            Entry::Disk { upto } => {
+                self.unreleased += slot_bytes::<T>();
+                self.disk.due_until(upto);
+                None
+            }
+        }
+    }
+
     /// One attempt: an item, `None` if there is none now, or why there will be none.
     /// `claim`: whether to claim spilled records when memory is empty (else report none
     /// ready, and let the caller come back).
     fn poll(&mut self, claim: bool) -> Result<Option<T>, TryRecvError> {
-        let shared = &*self.shared;
         loop {
             if self.disk.has_due() {
                 return self.read_disk().map(Some).map_err(TryRecvError::Disk);
             }
-            match shared.queue.pop() {
-                Some(Slot::Item { value, charge }) => {
-                    self.unreleased += charge;
-                    if self.unreleased > shared.memory_limit / RELEASE_BATCH_DIVISOR {
-                        shared.release(std::mem::take(&mut self.unreleased));
-                    }
-                    return Ok(Some(value));
+            // SAFETY: as in `next_queued`.
+            if let Some(entry) = unsafe { self.shared.queue.pop() } {
+                match self.accept(entry) {
+                    Some(item) => return Ok(Some(item)),
+                    None => continue,
                 }
-                Some(Slot::Disk { upto }) => {
-                    self.unreleased += slot_bytes::<T>();
-                    self.disk.due_until(upto);
-                }
+            }
+            let shared = &*self.shared;
+            if self.unreleased > 0 {
                 // Empty: give the budget back before anything else, so senders find it.
-                None if self.unreleased > 0 => {
-                    shared.release(std::mem::take(&mut self.unreleased));
+                shared.queue.release(std::mem::take(&mut self.unreleased));
+            } else if shared.spilled.load(Ordering::Acquire) {
+                if !claim {
+                    return Ok(None);
                 }
-                None if shared.spilled.load(Ordering::Acquire) => {
-                    if !claim {
-                        return Ok(None);
+                // Claim what is on disk — but only with the queue empty under the writer's
+                // lock: anything a sender queued before spilling is then already visible
+                // here, and must be taken first.
+                let mut writer = shared.lock_writer();
+                // SAFETY: as in `next_queued`.
+                if unsafe { shared.queue.is_empty() } {
+                    if let Some(upto) = writer.announce() {
+                        self.disk.due_until(upto);
                     }
-                    // Claim what is on disk — but only with the queue empty under the
-                    // writer's lock: anything a sender queued before spilling is then
-                    // already visible here, and must be taken first.
-                    let mut writer = shared.lock_writer();
-                    if shared.queue.is_empty() {
-                        if let Some(upto) = writer.announce() {
-                            self.disk.due_until(upto);
-                        }
-                        shared.spilled.store(false, Ordering::Release);
-                    }
+                    shared.spilled.store(false, Ordering::Release);
                 }
-                None if shared.senders.load(Ordering::Acquire) == 0 => {
-                    // Every sender is gone and all they published is visible: one last look.
-                    if shared.queue.is_empty() && !shared.spilled.load(Ordering::Acquire) {
-                        return Err(TryRecvError::Disconnected);
-                    }
+            } else if shared.senders.load(Ordering::Acquire) == 0 {
+                // Every sender is gone and all they published is visible: one last look.
+                // SAFETY: as in `next_queued`.
+                let empty = unsafe { shared.queue.is_empty() };
+                if empty && !shared.spilled.load(Ordering::Acquire) {
+                    return Err(TryRecvError::Disconnected);
                 }
-                None => return Ok(None),
+            } else {
+                return Ok(None);
             }
         }
     }
@@ -559,7 +621,9 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     }
 
     fn release(&mut self) {
-        self.shared.release(std::mem::take(&mut self.unreleased));
+        self.shared
+            .queue
+            .release(std::mem::take(&mut self.unreleased));
     }
 
     fn park(&mut self) {
@@ -567,10 +631,11 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
         let shared = &*self.shared;
         shared.receiver_sleeping.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        // Every queued entry holds a reservation, so an empty budget means an empty queue
-        // with no push on its way; a push whose reservation this read missed will see the
-        // flag (`Shared::wake_after_reserve`).
-        let idle = shared.memory.load(Ordering::Relaxed) == 0
+        // Nothing claimed beyond the head: an empty queue, and a push whose claim this
+        // read missed will see the flag (`Shared::wake_after_push`). A claim seen but not
+        // yet written is not idle: the receiver yields until it is.
+        // SAFETY: the receiver is the queue's one consumer (see `poll`).
+        let idle = unsafe { shared.queue.is_empty() }
             && !shared.spilled.load(Ordering::Relaxed)
             && shared.senders.load(Ordering::Relaxed) != 0;
         if idle {

@@ -24,15 +24,25 @@
 //! # Bounds
 //!
 //! - **Memory**: an item in memory is charged [`slot_bytes`] plus, by default, its
-//!   encoded length ([`Accounting`]); at most `memory_bytes` are charged at once. Beyond
-//!   the charged bytes the channel holds at most [`memory_overhead`] bytes — two blocks of
-//!   its memory queue, the write buffer ([`WRITE_BUFFER`]), the receiver's 64 KiB read
-//!   buffer, 4 KiB of bookkeeping — and, while an item is being spilled or read back, one
-//!   encoded record per sender and one for the receiver. `tests/memory_bound.rs` checks
-//!   this with a counting allocator. One exception, kept from hopper (which always held at
-//!   least one item in memory): when the disk cannot take an item and memory is empty,
-//!   the item goes to memory whatever its charge, so that no configuration refuses
-//!   everything.
+//!   encoded length ([`Accounting`]); at most `memory_bytes` are charged at once. The
+//!   memory queue's spare blocks are charged too: a new channel allocates blocks for its
+//!   whole bound up front (up to 64 MiB), as `sync_channel(n)` allocates its `n` slots, so
+//!   that items later flow into memory already mapped; a send that needs their room frees
+//!   them first, so they never make it spill or fail. Beyond the charged bytes the channel
+//!   holds at most [`memory_overhead`] bytes — three blocks of its memory queue, the write
+//!   buffer ([`WRITE_BUFFER`]), the receiver's 64 KiB read buffer, 4 KiB of bookkeeping —
+//!   and, while it lasts: one encoded record per sender spilling and one for the receiver
+//!   reading back, and one block per sender caught by the scheduler in the middle of a
+//!   send. `tests/memory_bound.rs` checks this with a counting allocator. One exception,
+//!   kept from hopper (which always held at least one item in memory): when the disk
+//!   cannot take an item and memory is empty, the item goes to memory whatever its charge,
+//!   so that no configuration refuses everything.
+//! - **Slack**: a send may find the bound reached while up to 1/8 of it is charged for
+//!   nothing in memory: up to 1/16 for items the receiver has taken and not yet returned
+//!   the charge of (it returns them in batches), and up to 1/16 leased to senders and not
+//!   yet used (at most 8 senders at a time take the budget in chunks of 1/128 of it, so
+//!   that most sends take their charge without touching a shared counter). A bound too
+//!   small for a chunk to hold two items leases nothing.
 //! - **Disk**: at most `max_disk_files` segment files, each closed once the next record
 //!   would take it past `max_disk_bytes` — so at most
 //!   `max_disk_files × max(max_disk_bytes, largest record)` bytes. Unlike hopper, a small
@@ -53,10 +63,13 @@
 //! ```
 
 mod backend;
+mod budget;
 mod builder;
 mod channel;
 mod dir;
 mod error;
+mod lease;
+mod queue;
 mod reader;
 mod record;
 mod sync;
@@ -67,6 +80,60 @@ pub use builder::{Builder, DEFAULT_DISK_FILE_BYTES, DEFAULT_MEMORY_BYTES, Durabi
 pub use channel::{Accounting, IntoIter, Iter, Receiver, Sender, memory_overhead, slot_bytes};
 pub use error::{DiskError, Error, RecvError, TryRecvError};
 pub use writer::WRITE_BUFFER;
+
+/// The memory queue on its own, for `tests/loom.rs` to model-check (built with
+/// `--cfg loom` only; not part of the API).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_queue {
+    /// The channel's memory queue with its budget; see `src/queue/mod.rs`.
+    pub struct Queue<T>(crate::queue::Queue<T>);
+
+    impl<T> std::fmt::Debug for Queue<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Queue").finish_non_exhaustive()
+        }
+    }
+
+    /// Bytes one block of a queue of `T` occupies.
+    pub const fn block_bytes<T>() -> usize {
+        crate::queue::block_bytes::<T>()
+    }
+
+    impl<T> Queue<T> {
+        pub fn new(limit: usize) -> Self {
+            Queue(crate::queue::Queue::new(limit))
+        }
+
+        pub fn push(&self, value: T) {
+            self.0.push(value);
+        }
+
+        pub fn reserve(&self, bytes: usize) -> bool {
+            self.0.reserve(bytes)
+        }
+
+        pub fn release(&self, bytes: usize) {
+            self.0.release(bytes);
+        }
+
+        /// # Safety
+        ///
+        /// One consumer at a time (see the queue's `pop`).
+        pub unsafe fn pop(&self) -> Option<T> {
+            // SAFETY: the caller's guarantee.
+            unsafe { self.0.pop() }
+        }
+
+        /// # Safety
+        ///
+        /// As for [`pop`](Self::pop).
+        pub unsafe fn is_empty(&self) -> bool {
+            // SAFETY: the caller's guarantee.
+            unsafe { self.0.is_empty() }
+        }
+    }
+}
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

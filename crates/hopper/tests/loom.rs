@@ -1,11 +1,17 @@
-//! loom models of the channel's own synchronization (`scripts/loom.sh`): the `spilled`
-//! flag, the receiver's claim under the writer's lock, the sleep flag and its fences, the
+//! loom models of the channel's own synchronization (`scripts/loom.sh`): the memory
+//! queue (slot claims, block installs, the consumer passing a slot whose producer is
+//! away, block recycling and the spare pool charged to the budget), the `spilled` flag,
+//! the receiver's claim under the writer's lock, the sleep flag and its fences, the
 //! sender count. Every interleaving (up to `LOOM_MAX_PREEMPTIONS`) must deliver each
 //! sender's items in order, never strand one on disk, never lose a wake-up (loom reports
-//! a deadlock) and say `Disconnected` only after the last item.
+//! a deadlock) and say `Disconnected` only after the last item. Under loom a queue block
+//! has two slots and the consumer passes a claimed, unwritten slot at once, so these
+//! small models install, cross, pass and recycle blocks.
 #![cfg(loom)]
 
+use loom::sync::Arc;
 use loom::thread;
+use reclaim_hopper::loom_queue::{Queue, block_bytes};
 use reclaim_hopper::{Accounting, Builder, RecvError, slot_bytes};
 
 /// Runs `f` under loom with at most `LOOM_MAX_PREEMPTIONS` preemptions (2 if unset):
@@ -16,6 +22,9 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
     }
+    // A receiver polling an empty queue takes many steps per execution (loom's default
+    // allows 1,000): enough to finish, still a bound that catches a livelock.
+    builder.max_branches = 20_000;
     builder.check(f);
 }
 
@@ -67,5 +76,82 @@ fn two_senders_through_the_disk_are_both_delivered() {
         for s in senders {
             s.join().unwrap();
         }
+    });
+}
+
+/// Two producers and the consumer on the queue alone, one item each: the second claim
+/// installs the next block. A slot claimed and not yet written is passed and its value
+/// pushed again — and a producer whose slot was passed in a block the consumer has left
+/// recycles that block itself. Emptied blocks go to the spare pool while the budget has
+/// room and come back out for installs. Every value arrives once and the queue ends
+/// empty.
+#[test]
+fn queue_values_arrive_once_across_an_install_and_passed_slots() {
+    model(|| {
+        let queue = Arc::new(Queue::<(usize, usize)>::new(
+            2 * block_bytes::<(usize, usize)>(),
+        ));
+        let producers: Vec<_> = (0..2)
+            .map(|p| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.push((p, 0)))
+            })
+            .collect();
+        let mut next = [0; 2];
+        let mut received = 0;
+        while received < 2 {
+            // SAFETY: this thread is the only consumer.
+            match unsafe { queue.pop() } {
+                Some((p, i)) => {
+                    assert_eq!(next[p], i, "producer {p}'s value twice");
+                    next[p] += 1;
+                    received += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        // SAFETY: as above.
+        unsafe {
+            assert!(queue.pop().is_none());
+            assert!(queue.is_empty());
+        }
+    });
+}
+
+/// A producer short of budget frees spare blocks while the consumer recycles into the
+/// pool: the reservation succeeds exactly when the bound has room once the spares are
+/// gone, and the budget ends where the two left it.
+#[test]
+fn queue_spares_give_way_to_a_reservation() {
+    model(|| {
+        let block = block_bytes::<usize>();
+        // Room for one spare (allocated up front) and nothing else.
+        let queue = Arc::new(Queue::<usize>::new(block));
+        let producer = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                for i in 0..3 {
+                    queue.push(i);
+                }
+                // The consumer's emptied blocks may be in the pool: they give way.
+                assert!(queue.reserve(block));
+                queue.release(block);
+            })
+        };
+        let mut received = 0;
+        while received < 3 {
+            // SAFETY: this thread is the only consumer.
+            match unsafe { queue.pop() } {
+                Some(i) => {
+                    assert_eq!(i, received);
+                    received += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        producer.join().unwrap();
     });
 }
