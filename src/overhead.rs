@@ -1,29 +1,33 @@
-//! `run --overhead`: what the instrumentation costs.
+//! `run --overhead`: what the harness costs the operations it measures.
 //!
-//! The same rows run with the instrumentation on (sampler thread, one timed operation per
-//! batch, perf counters, per-thread context switches, the counting allocator) and off
-//! (only the operation counts and one clock read per batch that every run needs), in
-//! this one process: for each row, `rounds` pairs of repeats, one of each, back to back,
-//! the order alternating from pair to pair (on-off, off-on, …) so that a trend falls on
-//! both halves. The counting allocator is paused for the bare repeats
-//! ([`reclaim_alloc::set_counting`]); the memory figures of the counted ones are then
-//! meaningless, and none are reported.
+//! Each row runs as the harness runs it (its worker loops: counting, checksumming, one
+//! clock read per batch; the sampler thread, one timed operation per batch, perf
+//! counters, the counting allocator) and as a bare loop of the same backend and threads
+//! doing the same work with nothing added (push, pop, `black_box`, each thread's start and
+//! end) — both for the same count of iterations, so their times compare directly. What
+//! the harness adds that is always on is in the comparison too: the scheme counters and
+//! their thread-local scope, the checksum, the batches. For each row, `rounds` pairs, one
+//! of each, back to back, the order alternating from pair to pair (harness-bare,
+//! bare-harness, …) so that a trend falls on both halves. The counting allocator is
+//! paused for the bare loops ([`reclaim_alloc::set_counting`]): what is left of it is one
+//! relaxed load and a branch per allocation.
 //!
 //! Why in one process: on a shared virtual machine two processes running the same row
 //! differ by 10–20% (placement, memory layout, neighbours), more than the few percent
 //! sought, and such a difference falls on every row of a process at once. Within one
-//! process, a pair's two repeats share all of it.
+//! process, a pair's two halves share all of it.
 //!
-//! The figure is the throughput lost, `1 − on / off`, of each pair. What is reported is
-//! the median of every pair's loss with a distribution-free 95% confidence interval for
-//! that median, beside the noise of the bare repeats alone (their coefficient of
-//! variation per row): the target is declared met only when the whole interval is under
-//! it.
+//! The figure is the throughput lost, `1 − bare time / harness time`, of each pair. What
+//! is reported is the median of every pair's loss with a distribution-free 95% confidence
+//! interval for that median (`reclaim_results::stats`), beside the noise of the bare
+//! loops alone (their coefficient of variation per row): the target is declared met only
+//! when the whole interval is under it.
 
 use std::time::Duration;
 
-use reclaim_harness::{Settings, metadata};
-use reclaim_results::Spread;
+use reclaim_harness::metadata;
+use reclaim_harness::overhead::{Loop, time};
+use reclaim_results::{Spread, stats};
 
 use crate::RunArgs;
 use crate::run::{selection, settings};
@@ -35,14 +39,17 @@ use crate::summary::table;
 const DEFAULT_BACKENDS: &[&str] = &["treiber-*", "msqueue-*"];
 const DEFAULT_WORKLOADS: &[&str] = &["pairs", "prodcons"];
 const DEFAULT_THREADS: &[usize] = &[1, 2];
-/// Longer than the quick suite's 100 ms: the difference sought is a few percent.
+/// Longer than the quick suite's 100 ms: the difference sought is a few percent. Each
+/// row's iteration count is set so that its bare loop takes about this long.
 const DEFAULT_DURATION: Duration = Duration::from_millis(250);
+/// Iterations of the bare run that sizes a row's iteration count.
+const CALIBRATION_ITERATIONS: u64 = 20_000;
 /// Pairs of repeats per row.
 const DEFAULT_ROUNDS: u32 = 6;
 /// The target: at most this share of throughput lost to instrumentation.
 const TARGET: f64 = 0.05;
 
-/// One row's throughput with the instrumentation on and off, pair by pair.
+/// One row's throughput in the harness and in the bare loop, pair by pair.
 #[derive(Debug)]
 struct Measured {
     backend: String,
@@ -50,6 +57,14 @@ struct Measured {
     threads: usize,
     on: Vec<f64>,
     off: Vec<f64>,
+}
+
+/// Operations per second of `iterations` of `planned` in `elapsed`: a pair thread does
+/// two per iteration; producers' values are pushed and popped.
+fn throughput(planned: &reclaim_harness::Planned, iterations: u64, elapsed: Duration) -> f64 {
+    let shape = planned.shape.unwrap_or_default();
+    let ops = 2 * iterations * (shape.pairs + shape.producers) as u64;
+    ops as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
 /// The user's selection with the defaults above filled in, one repeat per run.
@@ -74,63 +89,58 @@ pub fn overhead(args: &RunArgs) -> Result<(), String> {
     let rounds = args.repeats.unwrap_or(DEFAULT_ROUNDS).max(1);
     let args = with_defaults(args);
     let cores = metadata::cores();
-    let on = settings(&args, cores)?;
-    let off = Settings {
-        instrumented: false,
-        ..on.clone()
-    };
-    let plan = reclaim_harness::plan(&selection(&args), &reclaim_registry::entries(), &on, cores)
-        .map_err(|e| e.to_string())?;
+    let settings = settings(&args, cores)?;
+    let plan =
+        reclaim_harness::plan(&selection(&args), &reclaim_registry::entries(), &settings, cores)
+            .map_err(|e| e.to_string())?;
     if !args.quiet {
         eprintln!(
-            "overhead: {} rows × {rounds} pairs of {:?} repeats, instrumentation on and off, \
-             about {:.0} s",
+            "overhead: {} rows × {rounds} pairs of about {:?} each, the harness against a bare \
+             loop, about {:.0} s",
             plan.runs.len(),
-            on.duration,
-            plan.estimate(&on).as_secs_f64() * 2.0 * f64::from(rounds)
+            settings.duration,
+            plan.estimate(&settings).as_secs_f64() * 2.0 * f64::from(rounds)
         );
     }
+    let run = |planned, which, iterations| {
+        reclaim_alloc::set_counting(which == Loop::Harness);
+        let result = time(planned, &settings, which, iterations);
+        reclaim_alloc::set_counting(true);
+        result.map_err(|e| format!("{planned}: {e}"))
+    };
     let mut measured = Vec::with_capacity(plan.runs.len());
     for (i, planned) in plan.runs.iter().enumerate() {
         if !args.quiet {
             eprintln!("[{}/{}] {planned}", i + 1, plan.runs.len());
         }
-        let mut row = None;
-        let (mut with, mut without) = (Vec::new(), Vec::new());
+        // Size the work so that the bare loop takes about the duration asked for.
+        let calibration = run(planned, Loop::Bare, CALIBRATION_ITERATIONS)?;
+        let scale = settings.duration.as_secs_f64() / calibration.as_secs_f64().max(1e-6);
+        let iterations = ((CALIBRATION_ITERATIONS as f64 * scale) as u64).max(1000);
+        if !args.quiet {
+            eprintln!("  {iterations} iterations per worker per repeat");
+        }
+        let (mut harness, mut bare) = (Vec::new(), Vec::new());
         for round in 0..rounds {
             let order = if round % 2 == 0 {
-                [true, false]
+                [Loop::Harness, Loop::Bare]
             } else {
-                [false, true]
+                [Loop::Bare, Loop::Harness]
             };
-            for instrumented in order {
-                reclaim_alloc::set_counting(instrumented);
-                let result = reclaim_harness::run(planned, if instrumented { &on } else { &off });
-                reclaim_alloc::set_counting(true);
-                let throughput = match (result.valid, result.ops_per_sec) {
-                    (true, Some(spread)) => spread.median,
-                    _ => {
-                        return Err(format!(
-                            "{planned}: {}",
-                            result.error.as_deref().unwrap_or("no throughput")
-                        ));
-                    }
-                };
-                if instrumented {
-                    with.push(throughput);
-                } else {
-                    without.push(throughput);
+            for which in order {
+                let rate = throughput(planned, iterations, run(planned, which, iterations)?);
+                match which {
+                    Loop::Harness => harness.push(rate),
+                    Loop::Bare => bare.push(rate),
                 }
-                row.get_or_insert(result);
             }
         }
-        let row = row.ok_or("no repeat ran")?;
         measured.push(Measured {
-            backend: row.backend,
-            workload: row.workload,
-            threads: row.threads,
-            on: with,
-            off: without,
+            backend: planned.target.name(),
+            workload: planned.workload.to_string(),
+            threads: planned.threads,
+            on: harness,
+            off: bare,
         });
     }
     let report = compare(&measured)?;
@@ -170,9 +180,9 @@ impl Overhead {
             "NOT met".to_string()
         };
         format!(
-            "Throughput lost to instrumentation: {} (95% interval {} to {}), the median of \
-             {} losses ({} rows × {} pairs of repeats, on and off back to back); bare \
-             repeats of one row vary by {} (median cv), so single rows are noise. \
+            "Throughput the harness loses against a bare loop: {} (95% interval {} to {}), \
+             the median of {} losses ({} rows × {} pairs, harness and bare back to back); \
+             bare loops of one row vary by {} (median cv), so single rows are noise. \
              Target ≤ {}: {verdict}.",
             pct(self.median),
             pct(low),
@@ -186,21 +196,11 @@ impl Overhead {
     }
 }
 
-/// The median of `values` and a distribution-free 95% confidence interval for it: the
-/// order statistics `k` places in from either end, `k` from the normal approximation to
-/// the binomial (each value falls under the true median with probability ½). `None` for
-/// fewer than 6 values, too few for a 95% interval.
+/// The median of `values` and its distribution-free 95% confidence interval; `None`
+/// with too few values for one.
 fn median_interval(values: &[f64]) -> Option<(f64, (f64, f64))> {
-    let n = values.len();
-    if n < 6 {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let median = Spread::of(&sorted)?.median;
-    let half_width = 1.96 * (n as f64).sqrt() / 2.0;
-    let k = ((n as f64 / 2.0 - half_width).floor() as usize).min(n / 2);
-    Some((median, (sorted[k.saturating_sub(1)], sorted[n - k.max(1)])))
+    let [low, high] = stats::median_ci95(values)?;
+    Some((stats::median(values)?, (low, high)))
 }
 
 fn compare(rows: &[Measured]) -> Result<Overhead, String> {
@@ -242,10 +242,10 @@ fn compare(rows: &[Measured]) -> Result<Overhead, String> {
                 "BACKEND",
                 "WORKLOAD",
                 "THREADS",
-                "ON (Mops/s)",
-                "OFF (Mops/s)",
-                "OFF CV",
-                "ON vs OFF",
+                "HARNESS (Mops/s)",
+                "BARE (Mops/s)",
+                "BARE CV",
+                "HARNESS vs BARE",
             ],
             &lines,
         ),
@@ -270,7 +270,7 @@ mod tests {
         assert!(high_more - low_more < high - low);
         // For 100 values the order statistics are the 40th and the 61st.
         let (_, (low, high)) = median_interval(&spread(100)).unwrap();
-        assert_eq!((low, high), (0.39, 0.60));
+        assert_eq!((low, high), (0.39, 0.6));
         assert!(median_interval(&spread(5)).is_none());
     }
 

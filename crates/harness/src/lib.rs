@@ -9,6 +9,7 @@
 //! loops, the start barrier, the clock, the self-check), `sampler` (memory and garbage
 //! over time), [`counters`] (perf events), `row` (median and spread over repeats).
 
+mod bare;
 mod batch;
 pub mod bench;
 pub mod counters;
@@ -17,6 +18,7 @@ mod gate;
 mod handoff;
 pub mod metadata;
 mod noise;
+pub mod overhead;
 pub mod plan;
 pub mod rounds;
 mod row;

@@ -10,7 +10,7 @@ use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
 use reclaim_core::Handle;
 
-use super::check::{Sum, Values};
+use super::check::{Digest, Values};
 use crate::batch::{BATCH, SamplePosition};
 use crate::gate::Gate;
 use crate::noise::ThreadSched;
@@ -115,8 +115,8 @@ pub(super) struct Shared<'a> {
 #[derive(Debug)]
 pub(super) struct Worker {
     pub(super) ops: u64,
-    pub(super) pushed: Sum,
-    pub(super) popped: Sum,
+    pub(super) pushed: Digest,
+    pub(super) popped: Digest,
     pub(super) started: Instant,
     pub(super) ended: Instant,
     pub(super) latency: Option<Histogram<u64>>,
@@ -135,8 +135,8 @@ impl Worker {
         let now = Instant::now();
         Worker {
             ops: 0,
-            pushed: Sum::default(),
-            popped: Sum::default(),
+            pushed: Digest::default(),
+            popped: Digest::default(),
             started: now,
             ended: now,
             latency,
@@ -175,6 +175,14 @@ impl Worker {
         } else {
             u32::MAX
         }
+    }
+
+    /// Adds the values the timed loop pushed to the digest: the run from `first` up to
+    /// the next value `values` would hand out, less the last one if its push was
+    /// refused (the loop gives up on a value only at the deadline, after taking it).
+    fn pushed_run(&mut self, values: &Values, first: u64, refused: bool) {
+        let taken = values.peek() - first;
+        self.pushed.add_run(first, taken - u64::from(refused));
     }
 
     #[inline]
@@ -230,6 +238,8 @@ pub(super) fn pairs<H: Handle<u64>>(
     }
     w.start();
     let deadline = shared.stop.deadline(w.started);
+    let first = values.peek();
+    let mut refused = false;
     let mut done = 0;
     'run: while let Some(batch) = shared.stop.next_batch(done, deadline) {
         // One of the batch's 2 × BATCH operations is timed: push `i` is operation 2i,
@@ -239,25 +249,25 @@ pub(super) fn pairs<H: Handle<u64>>(
             let value = values.next();
             let timed = (sample == 2 * i).then(Instant::now);
             if !push_until(handle, value, deadline) {
+                refused = true;
                 break 'run;
             }
             if let Some(t) = timed {
                 w.record(t);
             }
-            w.pushed.add(value);
             let timed = (sample == 2 * i + 1).then(Instant::now);
             if let Some(popped) = handle.pop() {
                 if let Some(t) = timed {
                     w.record(t);
                 }
                 w.popped.add(popped);
-                w.ops += 1;
             }
-            w.ops += 1;
         }
         done += u64::from(batch);
     }
     w.end();
+    w.pushed_run(values, first, refused);
+    w.ops = w.pushed.count + w.popped.count;
 }
 
 /// Pushes only, keeping the values in flight under the window.
@@ -274,6 +284,8 @@ pub(super) fn producer<H: Handle<u64>>(
     }
     w.start();
     let deadline = shared.stop.deadline(w.started);
+    let first = values.peek();
+    let mut refused = false;
     let mut done = 0;
     'run: while let Some(batch) = shared.stop.next_batch(done, deadline) {
         let sample = w.sample_position(BATCH);
@@ -281,16 +293,15 @@ pub(super) fn producer<H: Handle<u64>>(
             let value = values.next();
             let timed = (sample == i).then(Instant::now);
             if !push_until(handle, value, deadline) {
+                refused = true;
                 break 'run;
             }
             if let Some(t) = timed {
                 w.record(t);
             }
-            w.pushed.add(value);
-            w.ops += 1;
         }
-        slot.store(w.pushed.count, Ordering::Relaxed);
         done += u64::from(batch);
+        slot.store(done, Ordering::Relaxed);
         while shared.flow.full() {
             if Instant::now() >= deadline {
                 break 'run;
@@ -299,6 +310,8 @@ pub(super) fn producer<H: Handle<u64>>(
         }
     }
     w.end();
+    w.pushed_run(values, first, refused);
+    w.ops = w.pushed.count;
 }
 
 /// Pops only; an empty pop is an attempt, not an operation.
@@ -324,7 +337,6 @@ pub(super) fn consumer<H: Handle<u64>>(
                         w.record(t);
                     }
                     w.popped.add(value);
-                    w.ops += 1;
                 }
                 None => spin_loop(),
             }
@@ -340,6 +352,7 @@ pub(super) fn consumer<H: Handle<u64>>(
         }
     }
     w.end();
+    w.ops = w.popped.count;
 }
 
 /// Pushes a few values so there is a front node, then holds on inside an operation from
