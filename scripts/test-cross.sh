@@ -33,6 +33,8 @@ for target in "${targets[@]}"; do
     }
     echo "==> $target under $runner"
     start=$(date +%s)
-    RECLAIM_TEST_RUNNER=$runner cargo test --workspace --locked --release --target "$target" -- "$@"
+    # RECLAIM_EXEC_RUNNER: the binary starts itself (`run --isolate`) through qemu too.
+    RECLAIM_TEST_RUNNER=$runner RECLAIM_EXEC_RUNNER=$runner \
+        cargo test --workspace --locked --release --target "$target" -- "$@"
     echo "$target: tests passed in $(($(date +%s) - start)) s"
 done

@@ -131,6 +131,14 @@ pub struct RunArgs {
     /// a RAM file system, for the disk rows to measure a disk.
     #[arg(long, value_name = "DIR", default_value = "results/scratch")]
     scratch: PathBuf,
+    /// Run every repeat in a fresh process of this binary, so that no row inherits the
+    /// allocator's or the kernel's state from the rows before it (page faults and peak
+    /// memory depend on it). Slower: a process start per repeat.
+    #[arg(long)]
+    isolate: bool,
+    /// One repeat of BACKEND:WORKLOAD:THREADS, printed as JSON: how --isolate runs a repeat.
+    #[arg(long, hide = true, value_name = "BACKEND:WORKLOAD:THREADS")]
+    only_repeat: Option<String>,
     /// Time between two samples of memory and garbage, e.g. `5ms`.
     #[arg(long, value_parser = parse_duration)]
     sample_interval: Option<Duration>,
@@ -190,6 +198,7 @@ fn main() -> ExitCode {
             names: Some(patterns),
         } => list::names(&patterns),
         Command::Run(args) if args.overhead => overhead::overhead(&args),
+        Command::Run(args) if args.only_repeat.is_some() => run::repeat_once(&args),
         Command::Run(args) => run::run(&args).map(|_| ()),
         Command::Report { files, output } => run::report(&files, &output),
         Command::Compare { files, html } => run::compare(&files, html.as_deref()),

@@ -90,9 +90,13 @@ pub fn overhead(args: &RunArgs) -> Result<(), String> {
     let args = with_defaults(args);
     let cores = metadata::cores();
     let settings = settings(&args, cores)?;
-    let plan =
-        reclaim_harness::plan(&selection(&args), &reclaim_registry::entries(), &settings, cores)
-            .map_err(|e| e.to_string())?;
+    let plan = reclaim_harness::plan(
+        &selection(&args),
+        &reclaim_registry::entries(),
+        &settings,
+        cores,
+    )
+    .map_err(|e| e.to_string())?;
     if !args.quiet {
         eprintln!(
             "overhead: {} rows × {rounds} pairs of about {:?} each, the harness against a bare \

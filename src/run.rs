@@ -242,6 +242,9 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         ProgressBar::hidden()
     };
     let mut shuffle = reclaim_harness::rounds::Shuffle::new(settings.seed);
+    let fresh_process = |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned);
+    let isolate: Option<reclaim_harness::rounds::Isolate<'_>> =
+        args.isolate.then_some(&fresh_process as _);
     for (i, group) in groups.iter().enumerate() {
         if !interactive && !args.quiet {
             eprintln!(
@@ -258,6 +261,7 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
             &settings,
             &mut shuffle,
             budget,
+            isolate,
             |planned, round| {
                 progress.set_message(format!("round {round}: {planned}"));
                 // Rounds beyond the fewest (with a target) lengthen the bar as they come.
@@ -312,6 +316,92 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         ));
     }
     Ok(output)
+}
+
+/// `run --isolate`: one repeat of `planned` in a fresh process of this binary, with the
+/// same `run` options and `--only-repeat`; what it printed. `RECLAIM_EXEC_RUNNER`, when
+/// set, is a command line to start the binary through (`qemu-aarch64 -L …` for an
+/// emulated binary, which cannot start another by itself).
+fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let args: Vec<String> = std::env::args().collect();
+    // The `run` options this process got (none when it ran with no command at all).
+    let options: Vec<&String> = match args.get(1).map(String::as_str) {
+        Some("run") => args[2..]
+            .iter()
+            .filter(|a| !matches!(a.as_str(), "--isolate" | "-q" | "--quiet"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let runner = std::env::var("RECLAIM_EXEC_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = std::process::Command::new(program);
+            command.args(words).arg(&exe);
+            command
+        }
+        None => std::process::Command::new(&exe),
+    };
+    let spec = format!(
+        "{}:{}:{}",
+        planned.target.name(),
+        planned.workload,
+        planned.threads
+    );
+    let output = command
+        .arg("run")
+        .args(options)
+        .args(["--quiet", "--only-repeat", &spec])
+        .output()
+        .map_err(|e| format!("cannot start a process for the repeat: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "the repeat's process failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    String::from_utf8(output.stdout).map_err(|e| format!("the repeat's process printed {e}"))
+}
+
+/// `run --only-repeat BACKEND:WORKLOAD:THREADS`: one repeat, printed as JSON.
+pub fn repeat_once(args: &RunArgs) -> Result<(), String> {
+    let spec = args.only_repeat.as_deref().unwrap_or_default();
+    let [backend, workload, threads] = spec.splitn(3, ':').collect::<Vec<_>>()[..] else {
+        return Err(format!(
+            "--only-repeat `{spec}`: expected BACKEND:WORKLOAD:THREADS"
+        ));
+    };
+    let threads: usize = threads
+        .parse()
+        .map_err(|_| format!("--only-repeat `{spec}`: {threads} is not a thread count"))?;
+    let cores = metadata::cores();
+    let mut settings = settings(args, cores)?;
+    settings.repeats = 1;
+    let selection = Selection {
+        backends: vec![backend.to_string()],
+        workloads: vec![workload.to_string()],
+        threads: Some(vec![threads]),
+        ..Selection::default()
+    };
+    let plan = reclaim_harness::plan(&selection, &reclaim_registry::entries(), &settings, cores)
+        .map_err(|e| e.to_string())?;
+    let planned = plan
+        .runs
+        .iter()
+        .find(|p| p.target.name() == backend && p.threads == threads)
+        .ok_or_else(|| format!("--only-repeat `{spec}`: no such row"))?;
+    if let Some(scratch) = &settings.scratch {
+        fs::create_dir_all(scratch).map_err(|e| {
+            format!(
+                "cannot create the scratch directory {}: {e}",
+                scratch.display()
+            )
+        })?;
+    }
+    println!("{}", reclaim_harness::repeat_json(planned, &settings));
+    Ok(())
 }
 
 fn input(file: ResultFile) -> Input {

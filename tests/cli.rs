@@ -168,6 +168,51 @@ fn report_and_compare_read_result_files_back() {
     assert!(dir.path().join("r.html").exists());
 }
 
+/// `--isolate`: each repeat in a fresh process of the binary, its result carried back
+/// and paired by round like the others. (Under qemu the binary starts itself through
+/// `RECLAIM_EXEC_RUNNER`, which scripts/test-cross.sh sets.)
+#[test]
+fn isolated_repeats_run_in_fresh_processes_and_pair_by_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bench(
+        &[
+            "run",
+            "-b",
+            "treiber-ebr,treiber-hp",
+            "-w",
+            "pairs",
+            "-t",
+            "1",
+            "-d",
+            "10ms",
+            "-r",
+            "2",
+            "--isolate",
+            "--no-report",
+            "-q",
+            "-o",
+            "iso.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = ResultFile::load(&dir.path().join("iso.json")).unwrap();
+    assert_eq!(file.rows.len(), 2);
+    for row in &file.rows {
+        assert!(row.valid, "{row:?}");
+        assert_eq!(row.repeat_ops_per_sec.len(), 2, "a repeat per round");
+        assert!(row.latency_ns.is_some_and(|l| l.samples > 0), "{row:?}");
+        assert_eq!(row.ratio.as_ref().unwrap().reference, "treiber-ebr");
+    }
+    let bad = bench(&["run", "--only-repeat", "treiber-ebr:pairs"], dir.path());
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("BACKEND:WORKLOAD:THREADS"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
 #[test]
 fn list_names_expands_globs_in_registry_order() {
     let out = bench(&["list", "--names", "*-hp,treiber-e*"], Path::new("."));

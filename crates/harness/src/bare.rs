@@ -68,12 +68,17 @@ pub(crate) fn run<B: Backend>(
         gate.open_for(shape.threads());
         threads
             .into_iter()
-            .map(|t| t.join().map_err(|_| "a bare-loop thread panicked".to_string()))
+            .map(|t| {
+                t.join()
+                    .map_err(|_| "a bare-loop thread panicked".to_string())
+            })
             .collect()
     })?;
     let out = popped.load(Ordering::Relaxed);
     if out < to_pop {
-        return Err(format!("the bare loop lost values: {to_pop} pushed, {out} popped"));
+        return Err(format!(
+            "the bare loop lost values: {to_pop} pushed, {out} popped"
+        ));
     }
     let first = windows.iter().map(|w| w.0).min();
     let last = windows.iter().map(|w| w.1).max();

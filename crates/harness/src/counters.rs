@@ -55,7 +55,7 @@ const PROBE_SPIN: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// One run's counter values: `values` has every name in [`COUNTERS`]; each `None` has its
 /// reason in `errors`, and only those have one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Readings {
     pub values: BTreeMap<String, Option<u64>>,
     pub errors: BTreeMap<String, String>,

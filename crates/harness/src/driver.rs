@@ -48,7 +48,8 @@ use reclaim_core::{Backend, Config, Container};
 
 use self::check::{Values, check};
 pub(crate) use self::roles::Stop;
-use self::roles::{Flow, Role, Shared, Worker, consumer, histogram, pairs, producer, stalled};
+pub(crate) use self::roles::histogram;
+use self::roles::{Flow, Role, Shared, Worker, consumer, pairs, producer, stalled};
 use crate::counters::{Counters, Readings};
 use crate::gate::Gate;
 use crate::noise::{CpuTimes, Noise};

@@ -125,7 +125,10 @@ fn repeat(
             .map(Sampler::peak_bytes),
         series,
         counters,
-        extra,
+        extra: extra
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
         check,
         // The scenario's threads are its own: their scheduler counts are not taken.
         noise: crate::noise::Noise::default(),

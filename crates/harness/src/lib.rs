@@ -57,6 +57,17 @@ pub fn run(planned: &Planned, settings: &Settings) -> Row {
     )
 }
 
+/// One repeat of `planned`, as JSON for the process that asked for it: how `run
+/// --isolate` runs every repeat in a fresh process ([`rounds::Isolate`]).
+pub fn repeat_json(planned: &Planned, settings: &Settings) -> String {
+    let measured = measure(planned, settings);
+    serde_json::to_string(&measured).unwrap_or_else(|e| {
+        // A number that JSON cannot hold (a NaN throughput) is a failed repeat, said so.
+        serde_json::to_string(&(measured.0, Err::<(), _>(format!("unwritable result: {e}"))))
+            .unwrap_or_default()
+    })
+}
+
 /// One repeat of `planned`: the scheme's settings in words, and what the repeat measured
 /// (or why it could not take place).
 pub(crate) fn measure(

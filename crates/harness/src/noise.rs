@@ -80,7 +80,7 @@ impl CpuTimes {
 }
 
 /// The noise of one repeat, over all its workers.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Noise {
     pub steal_pct: Option<f64>,
     pub runqueue_delay_pct: Option<f64>,

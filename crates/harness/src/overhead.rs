@@ -32,7 +32,9 @@ pub fn time(
     iterations: u64,
 ) -> Result<Duration, String> {
     let (Target::Backend(entry), Some(shape)) = (planned.target, planned.shape) else {
-        return Err(format!("{planned}: --overhead measures backends, not the handoff"));
+        return Err(format!(
+            "{planned}: --overhead measures backends, not the handoff"
+        ));
     };
     let mut visitor = Timed {
         entry,

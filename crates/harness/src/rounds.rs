@@ -123,8 +123,13 @@ impl Measuring {
     }
 }
 
+/// Runs one repeat of a row in a process of its own and returns what
+/// [`repeat_json`](crate::repeat_json) printed there, or why there is nothing.
+pub type Isolate<'a> = &'a dyn Fn(&Planned) -> Result<String, String>;
+
 /// Measures `group` in rounds under `settings` and returns its rows, in the group's
 /// order. `budget` is the group's share of the time cap (used only with a target).
+/// `isolate`, when given, runs each repeat in a fresh process instead of this one.
 /// `repeat_done` is called after every repeat with the row and the round (from 1), for
 /// progress.
 pub fn measure_group(
@@ -132,6 +137,7 @@ pub fn measure_group(
     settings: &Settings,
     shuffle: &mut Shuffle,
     budget: Option<Duration>,
+    isolate: Option<Isolate<'_>>,
     mut repeat_done: impl FnMut(&Planned, u32),
 ) -> Vec<Row> {
     let started = Instant::now();
@@ -157,7 +163,10 @@ pub fn measure_group(
             if !row.live() {
                 continue;
             }
-            let (described, measured) = crate::measure(&row.planned, settings);
+            let (described, measured) = match isolate {
+                None => crate::measure(&row.planned, settings),
+                Some(run) => from_process(run(&row.planned), &row.described),
+            };
             row.described = described;
             match measured {
                 Ok(measured) => row.repeats.push(measured),
@@ -185,6 +194,18 @@ pub fn measure_group(
         }
     };
     build_rows(&rows, &references, ended)
+}
+
+/// A repeat that ran in another process, from what that process printed.
+fn from_process(
+    printed: Result<String, String>,
+    described: &str,
+) -> (String, Result<Measured, String>) {
+    let parsed = printed.and_then(|json| {
+        serde_json::from_str::<(String, Result<Measured, String>)>(&json)
+            .map_err(|e| format!("the repeat's process printed no result ({e})"))
+    });
+    parsed.unwrap_or_else(|error| (described.to_string(), Err(error)))
 }
 
 /// Each row from its repeats, with its ratio to its reference.

@@ -3,6 +3,7 @@
 
 use hdrhistogram::Histogram;
 use reclaim_results::{Garbage, Latency, Memory, Row, Spread, stats};
+use serde::{Deserialize, Serialize};
 
 use crate::counters::Readings;
 use crate::driver::Repeat;
@@ -11,14 +12,16 @@ use crate::plan::Planned;
 use crate::sampler::Series;
 
 /// What one repeat hands to the row, whatever drove it (a backend or the handoff
-/// scenario).
-#[derive(Debug)]
+/// scenario). It crosses a process boundary as JSON when repeats run in fresh processes
+/// (`run --isolate`).
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Measured {
     /// Throughput in operations per second.
     pub ops_per_sec: f64,
     /// Operations each thread completed.
     pub per_thread_ops: Vec<u64>,
     /// Timed operations.
+    #[serde(with = "recorded")]
     pub latency: Option<Histogram<u64>>,
     /// Memory and garbage over time.
     pub series: Option<Series>,
@@ -27,7 +30,7 @@ pub(crate) struct Measured {
     /// Counters.
     pub counters: Readings,
     /// Workload-specific numbers.
-    pub extra: Vec<(&'static str, f64)>,
+    pub extra: Vec<(String, f64)>,
     /// The verdict of the repeat's check.
     pub check: Result<(), String>,
     /// What else the machine did meanwhile.
@@ -45,7 +48,7 @@ impl From<Repeat> for Measured {
             counters: r.counters,
             extra: r
                 .stall_held
-                .map(|held| ("stall_held", if held { 1.0 } else { 0.0 }))
+                .map(|held| ("stall_held".to_string(), if held { 1.0 } else { 0.0 }))
                 .into_iter()
                 .collect(),
             check: r.check,
@@ -102,11 +105,7 @@ pub(crate) fn build(
     row.counted_ops = median.per_thread_ops.iter().sum();
     row.counters = median.counters.values.clone();
     row.counter_errors = median.counters.errors.clone();
-    row.extra = median
-        .extra
-        .iter()
-        .map(|&(name, value)| (name.to_string(), value))
-        .collect();
+    row.extra = median.extra.iter().cloned().collect();
 
     row.latency_ns = merge_latency(repeats);
     row.noise = noise(repeats);
@@ -179,4 +178,40 @@ fn merge_latency(repeats: &[Measured]) -> Option<Latency> {
         max: h.max(),
         samples: h.len(),
     })
+}
+
+/// A latency histogram as the list of its recorded values and their counts, for JSON:
+/// enough to rebuild it bucket for bucket (each value lands in the bucket it came from).
+mod recorded {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        histogram: &Option<Histogram<u64>>,
+        out: S,
+    ) -> Result<S::Ok, S::Error> {
+        histogram
+            .as_ref()
+            .map(|h| {
+                h.iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect::<Vec<_>>()
+            })
+            .serialize(out)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        input: D,
+    ) -> Result<Option<Histogram<u64>>, D::Error> {
+        let Some(values) = Option::<Vec<(u64, u64)>>::deserialize(input)? else {
+            return Ok(None);
+        };
+        let mut histogram = crate::driver::histogram();
+        for (value, count) in values {
+            histogram
+                .record_n(value, count)
+                .map_err(|e| serde::de::Error::custom(format!("latency value {value}: {e}")))?;
+        }
+        Ok(Some(histogram))
+    }
 }

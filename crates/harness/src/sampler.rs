@@ -40,7 +40,7 @@ impl Probe {
 }
 
 /// The samples of one run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Series {
     /// Live memory above the baseline; empty when the counting allocator is not installed.
     pub memory: Vec<MemoryPoint>,

@@ -196,7 +196,7 @@ impl Worker {
 
 /// A latency histogram from 1 ns to 10 s at 3 significant digits, allocated up front so
 /// recording never allocates.
-pub(super) fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("constant bounds are valid")
 }
 

@@ -105,6 +105,7 @@ fn rows_measured_in_rounds_carry_paired_ratios() {
         &settings,
         &mut Shuffle::new(1),
         None,
+        None,
         |planned, round| calls.push((planned.target.name(), round)),
     );
     let rounds = settings.repeats as usize;
@@ -154,6 +155,7 @@ fn with_a_target_rounds_go_on_until_the_time_cap_and_rows_say_so() {
         &settings,
         &mut Shuffle::new(1),
         Some(Duration::from_millis(1)),
+        None,
         |_, _| {},
     );
     for row in &rows {
