@@ -251,7 +251,69 @@ pub(crate) fn text(inputs: &[Input]) -> String {
             out.push('\n');
         }
     }
+    for index in 1..inputs.len() {
+        if let Some(text) = agreement(&lines, index) {
+            out.push_str(&text);
+        }
+    }
     out
+}
+
+/// How far input `index`'s ratios to their references agree with the first input's: the
+/// question two runs of one machine answer (do they reproduce?), and a check of how far
+/// ratios carry between two machines. Rows that are their own reference are left out.
+fn agreement(lines: &[Line<'_>], index: usize) -> Option<String> {
+    let ratio = |cell: &Cell<'_>| {
+        let row = cell.row.filter(|r| r.valid)?;
+        let ratio = row.ratio.as_ref().filter(|r| r.reference != row.backend)?;
+        Some((ratio.median, row.noisy.is_some()))
+    };
+    let pairs: Vec<(&Line<'_>, f64, bool)> = lines
+        .iter()
+        .filter_map(|line| {
+            let (first, first_noisy) = ratio(line.cells.first()?)?;
+            let (other, other_noisy) = ratio(line.cells.get(index)?)?;
+            Some((line, other / first - 1.0, first_noisy || other_noisy))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let within = |pct: f64| {
+        pairs
+            .iter()
+            .filter(|(_, d, _)| d.abs() * 100.0 <= pct)
+            .count()
+    };
+    let mut out = format!(
+        "\nratios to the reference, {} against {}: {} rows; within ±5%: {}, within ±10%: {}\n",
+        Context::tag(index),
+        Context::tag(0),
+        pairs.len(),
+        within(5.0),
+        within(10.0),
+    );
+    let unflagged: Vec<String> = pairs
+        .iter()
+        .filter(|(_, d, noisy)| d.abs() > 0.10 && !noisy)
+        .map(|(line, d, _)| {
+            format!(
+                "{} {} {} ({:+.0}%)",
+                line.key.backend,
+                line.key.workload,
+                line.key.threads,
+                d * 100.0
+            )
+        })
+        .collect();
+    if !unflagged.is_empty() {
+        let _ = writeln!(
+            out,
+            "  apart by more than 10% and flagged noisy in neither: {}",
+            unflagged.join(", ")
+        );
+    }
+    Some(out)
 }
 
 /// `table` with columns padded to a common width: the first `text_columns` left-aligned,

@@ -494,6 +494,15 @@ fn compare_marks_ratios_within_noise_and_shows_each_files_reference_ratio() {
     assert!(line("clear").contains(" 2.00×"), "{}", line("clear"));
     assert!(!line("clear").contains('≈'), "{}", line("clear"));
     assert!(line("clear").contains("ref"), "{}", line("clear"));
+    // noisy's ratio to clear: 1.0 in the first file, about 0.52 in the second.
+    assert!(
+        text.contains("[2] against [1]: 1 rows; within ±5%: 0, within ±10%: 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flagged noisy in neither: noisy pairs 1 (-48%)"),
+        "{text}"
+    );
     let html = render_html(&inputs);
     let comparison = section(&html, "comparison");
     assert!(comparison.contains("≈1.03×"), "{comparison}");
