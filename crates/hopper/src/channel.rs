@@ -228,7 +228,6 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
     });
     let sender = Sender {
         shared: Arc::clone(&shared),
-        scratch: Vec::new(),
     };
     let receiver = Receiver {
         shared,
@@ -244,8 +243,6 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
 /// clone is dropped.
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
-    /// Encoding buffer for spilled items, kept between sends.
-    scratch: Vec<u8>,
 }
 
 impl<T> Clone for Sender<T> {
@@ -253,7 +250,6 @@ impl<T> Clone for Sender<T> {
         self.shared.senders.fetch_add(1, Ordering::Relaxed);
         Sender {
             shared: Arc::clone(&self.shared),
-            scratch: Vec::new(),
         }
     }
 }
@@ -275,9 +271,6 @@ impl<T> fmt::Debug for Sender<T> {
             .finish_non_exhaustive()
     }
 }
-
-/// Encoding buffers above this are released after use rather than kept for the next spill.
-const SCRATCH_KEEP: usize = 64 * 1024;
 
 impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
     /// Sends `item`: into memory if the memory bound has room for it, to disk otherwise.
@@ -312,18 +305,21 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
     /// Sends through the disk; see the module docs for the order this keeps.
     #[cold]
     fn spill(&mut self, item: T) -> Result<(), (T, Error)> {
-        if let Err(why) = record::encode(&item, &mut self.scratch) {
-            return Err((
-                item,
-                Error::IoError(io::Error::new(io::ErrorKind::InvalidData, why)),
-            ));
-        }
+        // Measured outside the lock, so that the writer can reserve exactly and the item
+        // is encoded once, straight into the block being filled.
+        let payload = match record::payload_len(&item) {
+            Ok(payload) => payload,
+            Err(why) => {
+                let e = io::Error::new(io::ErrorKind::InvalidData, why);
+                return Err((item, Error::IoError(e)));
+            }
+        };
         let shared = &*self.shared;
         let mut item = Some(item);
         let result = {
             let mut writer = shared.lock_writer();
-            let consumed = shared.consumed.load(Ordering::Acquire);
-            let mut appended = writer.append(&self.scratch, consumed);
+            let value = item.as_ref().expect("taken only below");
+            let mut appended = writer.append(value, payload, &shared.consumed);
             if let (Err(Error::Full), Some(value)) = (&appended, &item) {
                 // The disk cannot take it. An empty channel still takes one item however
                 // large, as hopper did (it held at least one item in memory), so that no
@@ -351,14 +347,15 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                     }
                     announced_all = true;
                 }
-                // Under the writer's lock, like every change of `spilled`.
-                shared.spilled.store(!announced_all, Ordering::Release);
+                // Under the writer's lock, like every change of `spilled`, so reading it
+                // first is no race. A store of the value it holds would still take the
+                // line from every sender that reads it on each send.
+                if shared.spilled.load(Ordering::Relaxed) == announced_all {
+                    shared.spilled.store(!announced_all, Ordering::Release);
+                }
             }
             appended
         };
-        if self.scratch.capacity() > SCRATCH_KEEP {
-            self.scratch = Vec::new();
-        }
         match result {
             Ok(()) => {
                 shared.wake();
