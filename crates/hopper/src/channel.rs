@@ -316,6 +316,8 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
         };
         let shared = &*self.shared;
         let mut item = Some(item);
+        // Whether this spill showed the receiver anything new: a push, or `spilled` set.
+        let mut news = false;
         let result = {
             let mut writer = shared.lock_writer();
             let value = item.as_ref().expect("taken only below");
@@ -336,13 +338,17 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                     let value = item.take().expect("checked above");
                     shared.queue.push(Slot::Item { value, charge });
                     appended = Ok(());
+                    news = true;
                 }
             } else if appended.is_ok() {
                 // Announce right away if a marker fits; otherwise the receiver will claim.
                 let mut announced_all = false;
                 if shared.reserve(slot_bytes::<T>()) {
                     match writer.announce() {
-                        Some(upto) => shared.queue.push(Slot::Disk { upto }),
+                        Some(upto) => {
+                            shared.queue.push(Slot::Disk { upto });
+                            news = true;
+                        }
                         None => shared.release(slot_bytes::<T>()),
                     }
                     announced_all = true;
@@ -352,13 +358,22 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                 // line from every sender that reads it on each send.
                 if shared.spilled.load(Ordering::Relaxed) == announced_all {
                     shared.spilled.store(!announced_all, Ordering::Release);
+                    news = true;
                 }
             }
             appended
         };
+        // With `spilled` set before this spill and still set, the sender that set it
+        // woke the receiver (or saw it awake: the receiver parks only after reading
+        // `spilled` clear behind its fence), and the receiver claims everything on disk,
+        // this record included, before it clears `spilled` — under the lock, where this
+        // spill would have seen it clear. So only news needs the fence and the wake: a
+        // fence per spilled item was a fifth of the spilling senders' time.
         match result {
             Ok(()) => {
-                shared.wake();
+                if news {
+                    shared.wake();
+                }
                 Ok(())
             }
             Err(e) => Err((item.expect("an item is taken only on success"), e)),
@@ -520,6 +535,8 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
                             self.disk.due_until(upto);
                         }
                         shared.spilled.store(false, Ordering::Release);
+                        // What was just claimed is most often still in the writer's block.
+                        self.disk.refill(&mut writer);
                     }
                 }
                 None if shared.senders.load(Ordering::Acquire) == 0 => {

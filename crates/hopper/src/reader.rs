@@ -126,6 +126,16 @@ impl Cursor {
         self.known_end = len;
     }
 
+    /// Whether every record known has been handed out, with no damage seen: what the
+    /// writer holds is what comes next.
+    fn exhausted(&self) -> bool {
+        self.magic_checked
+            && self.cut_short.is_none()
+            && self.records.is_empty()
+            && (self.from_memory
+                || (self.pos == self.buf.len() && self.read_to() == self.known_end))
+    }
+
     /// If the file ended before its recorded length: why, for an error message.
     pub(crate) fn cut_short(&self) -> Option<String> {
         self.cut_short.map(|recorded| {
@@ -348,6 +358,41 @@ struct Reading {
     end: Option<u64>,
 }
 
+impl Reading {
+    /// Learns from the writer what more there is of this segment, which it still has and
+    /// has not sealed, once the cursor has read all it knew of: a longer file, the end of
+    /// the segment, or — with `take` — the records of the block being filled that follow
+    /// what the cursor has. Whether any of these came.
+    fn catch_up(&mut self, w: &mut Writer, take: bool) -> bool {
+        let known = self.cursor.known_end;
+        let (at, taken) = self.cursor.tail();
+        let mut records = Vec::new();
+        let at = if take {
+            records = self.cursor.spare_buffer();
+            at
+        } else {
+            u64::MAX
+        };
+        let refresh = w.refresh(at, taken, &mut records);
+        let took = !records.is_empty();
+        if take {
+            self.cursor.read_from_memory(records);
+        }
+        match refresh {
+            Some(Refresh::Open { len }) => {
+                self.cursor.extend(len);
+                len > known || took
+            }
+            Some(Refresh::Sealed(sealed)) => {
+                self.cursor.extend(sealed.len);
+                self.end = Some(sealed.end);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Reads records in index order across segment files.
 #[derive(Debug)]
 pub(crate) struct DiskReader {
@@ -364,6 +409,19 @@ impl DiskReader {
             reading: None,
             read_index: first_index,
             target: first_index,
+        }
+    }
+
+    /// Catches up with the segment being read while the caller holds the writer's lock
+    /// anyway (the receiver claiming what is on disk), if everything known of it has been
+    /// read: saves [`next`](Self::next) taking the lock again at once for the same thing.
+    pub(crate) fn refill(&mut self, w: &mut Writer) {
+        if let Some(reading) = &mut self.reading
+            && reading.end.is_none()
+            && reading.cursor.exhausted()
+            && w.front().is_some_and(|f| f.first == reading.first)
+        {
+            reading.catch_up(w, true);
         }
     }
 
@@ -502,52 +560,27 @@ impl DiskReader {
         let end = match reading.end {
             Some(end) => end,
             None => {
-                let known = reading.cursor.known_end;
-                // At the end of the known blocks, take what the writer holds in memory;
-                // after a partial block (damage) take nothing, and let the check below
-                // report it unless the file has grown.
-                let (at, taken) = reading.cursor.tail();
-                let mut records = Vec::new();
-                let at = if partial {
-                    u64::MAX
-                } else {
-                    records = reading.cursor.spare_buffer();
-                    at
-                };
-                let refresh = w.refresh(at, taken, &mut records);
+                // After a partial block (damage) take nothing from memory, and let the
+                // check below report it unless the file has grown.
+                let progressed = reading.catch_up(&mut w, !partial);
                 drop(w);
-                let took = !records.is_empty();
-                if !partial {
-                    reading.cursor.read_from_memory(records);
+                if progressed {
+                    return Ok(());
                 }
-                match refresh {
-                    Some(Refresh::Open { len }) if len > known => {
-                        reading.cursor.extend(len);
-                        return Ok(());
-                    }
-                    Some(Refresh::Open { .. }) if took => return Ok(()),
-                    Some(Refresh::Sealed(sealed)) => {
-                        reading.cursor.extend(sealed.len);
-                        reading.end = Some(sealed.end);
-                        return Ok(());
-                    }
-                    Some(Refresh::Open { .. }) | None => {
-                        let offset = reading.cursor.offset();
-                        return Err(self.abandon(
-                            writer,
-                            offset,
-                            "items announced as spilled are not in the file being written".into(),
-                            0,
-                        ));
-                    }
-                }
+                let offset = reading.cursor.offset();
+                return Err(self.abandon(
+                    writer,
+                    offset,
+                    "items announced as spilled are not in the file being written".into(),
+                    0,
+                ));
             }
         };
         if partial || self.read_index != end {
             drop(w);
             let offset = reading.cursor.offset();
             let reason = if partial {
-                "the file ends inside a record (truncated)".to_string()
+                "the file ends inside a block (truncated)".to_string()
             } else {
                 format!(
                     "the file ends after item {}, but its successor starts at item {end}",

@@ -125,8 +125,9 @@ pub(crate) fn append<T: Serialize + ?Sized>(
         ));
     }
     push_varint(block, payload);
+    let payload_start = block.len();
     let encoded = postcard::serialize_with_flavor::<T, _, _>(item, Append(block));
-    let wrote = block.len() - start - varint_len(payload);
+    let wrote = block.len() - payload_start;
     match encoded {
         Ok(()) if wrote == payload => Ok(()),
         Ok(()) => {
@@ -234,9 +235,11 @@ pub(crate) fn count_records(mut records: &[u8]) -> u64 {
     count
 }
 
+/// Bytes of the LEB128 varint of `n`: one per started group of 7 significant bits, and
+/// one for 0.
 fn varint_len(n: usize) -> usize {
-    let bits = usize::BITS - n.leading_zeros();
-    (bits.max(1) as usize).div_ceil(7)
+    let bits = usize::BITS - (n | 1).leading_zeros();
+    (bits as usize).div_ceil(7)
 }
 
 fn push_varint(out: &mut Vec<u8>, mut n: usize) {
