@@ -104,6 +104,7 @@ pub(crate) fn encoded_len<T: Serialize + ?Sized>(item: &T) -> usize {
 
 /// Bytes a record with a payload of `payload` bytes takes, length prefix included
 /// (saturating: a record that large is refused anyway).
+#[inline]
 pub(crate) fn record_len(payload: usize) -> usize {
     payload.saturating_add(varint_len(payload))
 }
@@ -207,7 +208,16 @@ pub(crate) fn parse_block(bytes: &[u8]) -> Block {
 
 /// Splits the record at the front of `records` (bytes of a checked block): the range of
 /// its payload within `records`, and the record's size.
+#[inline]
 pub(crate) fn parse_record(records: &[u8]) -> Result<(Range<usize>, usize), String> {
+    // Most records are short: a one-byte prefix needs no loop.
+    if let Some(&len) = records.first()
+        && len < 0x80
+        && usize::from(len) < records.len()
+    {
+        let size = 1 + usize::from(len);
+        return Ok((1..size, size));
+    }
     let (payload, prefix) = read_varint(records).ok_or_else(|| {
         "a record's length prefix is malformed or runs past its block".to_string()
     })?;
@@ -237,11 +247,13 @@ pub(crate) fn count_records(mut records: &[u8]) -> u64 {
 
 /// Bytes of the LEB128 varint of `n`: one per started group of 7 significant bits, and
 /// one for 0.
+#[inline]
 fn varint_len(n: usize) -> usize {
     let bits = usize::BITS - (n | 1).leading_zeros();
     (bits as usize).div_ceil(7)
 }
 
+#[inline]
 fn push_varint(out: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
         out.push(n as u8 | 0x80);
@@ -263,6 +275,10 @@ fn read_varint(bytes: &[u8]) -> Option<(u32, usize)> {
     None
 }
 
+/// Slices up to this length are appended byte by byte (see [`Append`]): a varint `u128`,
+/// the longest integer encoding, takes 19 bytes.
+const SHORT_EXTEND: usize = 19;
+
 /// A postcard output that appends to a `Vec` with `extend_from_slice` (postcard's own
 /// `Extend` flavor pushes byte by byte).
 struct Append<'a>(&'a mut Vec<u8>);
@@ -278,7 +294,13 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
 
     #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
+        // postcard hands over integers as slices of at most 10 bytes: a byte loop beats
+        // a call to `memcpy` for those.
+        if data.len() <= SHORT_EXTEND {
+            self.0.extend(data.iter().copied());
+        } else {
+            self.0.extend_from_slice(data);
+        }
         Ok(())
     }
 
