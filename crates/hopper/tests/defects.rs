@@ -754,3 +754,80 @@ fn an_empty_channel_takes_one_item_when_nothing_fits() {
     tx.send(2).unwrap();
     assert_eq!(rx.recv().unwrap(), 2);
 }
+
+/// A receiver keeping pace takes records from the block being filled, before it is
+/// written; when the block reaches the file, what it took must not come again and what
+/// was added after must not be missed.
+#[test]
+fn records_taken_before_their_block_is_written_arrive_once() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .build("tail", data.path())
+        .unwrap();
+    let item = |i: u32| {
+        let mut bytes = vec![i as u8; 1000];
+        bytes[..4].copy_from_slice(&i.to_le_bytes());
+        bytes
+    };
+    let mut sent = 0;
+    let mut received = 0;
+    // Several blocks of about 64 KiB, the receiver taking a few records at a time.
+    for round in 0..40 {
+        for _ in 0..(round % 7) + 1 {
+            tx.send(item(sent)).unwrap();
+            sent += 1;
+        }
+        while received < sent - (round % 3) {
+            assert_eq!(
+                recv_within(&mut rx, "a spilled item"),
+                item(received),
+                "item {received}"
+            );
+            received += 1;
+        }
+    }
+    assert!(
+        fs::metadata(&segment_files(&data.path().join("tail"))[0])
+            .unwrap()
+            .len()
+            > 64 * 1024,
+        "the test must write blocks"
+    );
+    while received < sent {
+        assert_eq!(recv_within(&mut rx, "a spilled item"), item(received));
+        received += 1;
+    }
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+}
+
+/// A segment file of the previous format (per-record checksums, magic `RBHOPR01`) is not
+/// damaged: recovering it as damage would throw its items away. Opening refuses it,
+/// naming the file, and leaves it alone.
+#[test]
+fn a_segment_of_the_previous_format_is_refused_when_recovering() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("old");
+    let builder = || {
+        Builder::<String>::new()
+            .memory_bytes(0)
+            .durability(Durability::Recover)
+    };
+    drop(builder().build("old", data.path()).unwrap());
+    let old = dir.join(format!("{:020}.spill", 0));
+    // Format 1: magic, then `len`, `crc32c(len)`, `crc32c(payload)`, payload.
+    let mut bytes = b"RBHOPR01".to_vec();
+    bytes.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'x']);
+    fs::write(&old, &bytes).unwrap();
+    match builder().build("old", data.path()) {
+        Err(Error::IoError(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+            let text = e.to_string();
+            assert!(text.contains(&old.display().to_string()), "{text}");
+            assert!(text.contains("RBHOPR01"), "{text}");
+        }
+        Err(other) => panic!("expected an I/O error, got {other:?}"),
+        Ok(_) => panic!("a segment of format 1 was opened"),
+    }
+    assert_eq!(fs::read(&old).unwrap(), bytes, "the file is left as it was");
+}
