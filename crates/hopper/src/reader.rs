@@ -182,7 +182,8 @@ impl Cursor {
     /// cursor may have taken some from memory already.
     pub(crate) fn skip_to(&mut self, len: u64, records: Vec<u8>) {
         let taken = if self.taken.0 == len { self.taken.1 } else { 0 };
-        let rest = records.get(taken..).unwrap_or_default().to_vec();
+        let mut rest = records;
+        rest.drain(..taken.min(rest.len()));
         self.known_end = len;
         self.cut_short = None;
         // Records from memory: no magic in front of them.

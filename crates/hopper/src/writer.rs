@@ -387,8 +387,9 @@ impl Writer {
 
     /// Takes the records of the block being filled out of it (for the receiver).
     fn take_block(&mut self) -> Vec<u8> {
-        let records = self.block.get(BLOCK_HEADER..).unwrap_or_default().to_vec();
-        self.block.truncate(BLOCK_HEADER);
+        // Moved, not copied: no second block's worth of memory, even for a moment.
+        let mut records = std::mem::take(&mut self.block);
+        records.drain(..BLOCK_HEADER.min(records.len()));
         self.block_records = 0;
         records
     }
