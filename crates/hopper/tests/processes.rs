@@ -1065,7 +1065,7 @@ fn disk_full_returns_the_item() -> Result<(), String> {
         })
         .ok_or_else(|| format!("no `accepted` line in the child's stdout: {out:?}"))?;
     let bytes = accepted * ITEM_BYTES as u64;
-    // Whole records fill the file up to the limit; at most one write buffer (64 KiB) more
+    // Whole blocks fill the file up to the limit; at most one write buffer (64 KiB) more
     // waits in memory.
     let plausible = FSIZE_LIMIT / 2..=FSIZE_LIMIT + 64 * 1024;
     if !plausible.contains(&bytes) {
