@@ -66,13 +66,14 @@ pub(crate) fn from_io(e: io::Error) -> Error {
 /// Spilled data that could not be read back.
 #[derive(Debug)]
 pub enum DiskError {
-    /// A segment file holds bytes that are not a valid record: a checksum mismatch, a
-    /// truncated record, an item that does not decode, records missing between files, or
+    /// A segment file holds bytes that are not a valid block or record: a checksum
+    /// mismatch (which costs the block's records), a truncated block, an item that does not decode, records missing between files, or
     /// more records in a file than the index range its name and its successor's give it.
     Corrupt {
         /// The segment file.
         path: PathBuf,
-        /// Byte offset of the bad record in that file.
+        /// Byte offset in that file of the damaged block (checksum, length, truncation),
+        /// or of the bad record within a sound one (decoding, index range).
         offset: u64,
         /// What is wrong with it.
         reason: String,

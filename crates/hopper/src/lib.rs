@@ -15,7 +15,7 @@
 //! | the tail of a spilled stream is invisible until the sender calls `flush` | the receiver claims spilled items itself; `flush` is never needed |
 //! | the iterator's `None` means "closed" or "disk error" (or never comes) | `None` means every sender is gone and the channel is drained; disk errors come from [`Receiver::recv`] / [`Receiver::try_recv`] |
 //! | bounds count `size_of::<T>()` | memory counts the bytes items occupy ([`Accounting`]); disk counts encoded bytes |
-//! | a corrupt or truncated record panics | every record has a length and a CRC-32C; bad data is a [`DiskError`] naming file and offset |
+//! | a corrupt or truncated record panics | every block of records has a length and a CRC-32C; bad data is a [`DiskError`] naming file and offset |
 //! | no recovery after a restart | [`Durability::Recover`] reopens and delivers what reached disk |
 //!
 //! plus owner-only files, validated channel names, and a lock file so that a second
@@ -31,9 +31,8 @@
 //!   them first, so they never make it spill or fail. Beyond the charged bytes the channel
 //!   holds at most [`memory_overhead`] bytes — three blocks of its memory queue, the write
 //!   buffer ([`WRITE_BUFFER`]), the receiver's 64 KiB read buffer, 4 KiB of bookkeeping —
-//!   and, while it lasts: one encoded record per sender spilling and one for the receiver
-//!   reading back, and one block per sender caught by the scheduler in the middle of a
-//!   send. `tests/memory_bound.rs` checks this with a counting allocator. One exception,
+//!   and, while it lasts: one encoded record more in each of those two buffers, and one
+//!   block per sender caught by the scheduler in the middle of a send. `tests/memory_bound.rs` checks this with a counting allocator. One exception,
 //!   kept from hopper (which always held at least one item in memory): when the disk
 //!   cannot take an item and memory is empty, the item goes to memory whatever its charge,
 //!   so that no configuration refuses everything.

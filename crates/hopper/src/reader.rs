@@ -1,9 +1,16 @@
 //! The receiving side's disk half: reads spilled records back in order, deletes each
 //! segment file once it is read, and turns every kind of bad data into a [`DiskError`]
 //! that names the file and the offset — never a panic, never a silent gap.
+//!
+//! A [`Cursor`] walks one segment: it reads the file in chunks of at least
+//! [`READ_CHUNK`] bytes, checks each block whole (both checksums) before it hands out any
+//! of its records, and never reads past the length the writer says holds whole blocks.
+//! When it has read all of those, it takes the records of the block still being filled
+//! from the writer's memory instead (see `writer`), and remembers how many bytes of that
+//! block it took: if it later meets the block in the file, it checks it and skips them.
 
 use crate::error::DiskError;
-use crate::record::{self, Parsed, RECORD_HEADER, SEGMENT_MAGIC};
+use crate::record::{self, BLOCK_HEADER, Block, SEGMENT_MAGIC};
 use crate::sync::{AtomicU64, Mutex};
 use crate::writer::{Abandoned, Refresh, Writer, lock};
 use std::fs::File;
@@ -13,22 +20,32 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-/// Bytes read from a segment file per system call (more when one record is larger).
+/// Bytes read from a segment file per system call (more when one block is larger): as
+/// large as a full block, so that a receiver behind the writer reads a block a call.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
-/// Reads the records of one segment file, up to a length known to be complete.
+/// Reads the records of one segment file, up to a length known to be complete, and the
+/// records after it that are still in the writer's memory.
 #[derive(Debug)]
 pub(crate) struct Cursor {
     path: PathBuf,
     file: File,
-    /// Logical offset of the byte after the last one in `buf`.
-    read_to: u64,
-    /// Bytes of the file known to hold whole records; never read past.
+    /// Bytes of the file known to hold whole blocks; never read past.
     known_end: u64,
-    /// Records that follow `known_end`, handed over from the writer's buffer.
-    tail: Option<Vec<u8>>,
+    /// File bytes read (`from_memory` false), or records taken from the writer's memory
+    /// (`from_memory` true).
     buf: Vec<u8>,
+    /// The file offset `buf[0]` stands for (for records from memory: where they will be
+    /// written).
+    buf_offset: u64,
+    /// Records of the current block not handed out yet: a range of `buf`.
+    records: Range<usize>,
+    /// Where the next block starts in `buf`; `records.end <= pos`.
     pos: usize,
+    from_memory: bool,
+    /// Bytes of records taken from memory of the block that will be written at
+    /// `taken.0`: skipped when that block is read from the file.
+    taken: (u64, usize),
     magic_checked: bool,
     /// The file turned out shorter than `known_end` said (someone cut it): the bytes that
     /// are there are still read, and nothing more is expected.
@@ -38,9 +55,10 @@ pub(crate) struct Cursor {
 /// What a cursor found next.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Step {
-    /// A whole, checksummed record; the range is its payload in [`Cursor::payload`].
-    Record(Range<usize>),
-    /// Nothing more within the known length; `partial` if a record starts but does not
+    /// A whole record of a checked block: its payload's range in [`Cursor::payload`],
+    /// and the record's offset in the file.
+    Record { payload: Range<usize>, offset: u64 },
+    /// Nothing more within the known length; `partial` if a block starts but does not
     /// end there.
     End { partial: bool },
 }
@@ -57,11 +75,13 @@ impl Cursor {
         Ok(Cursor {
             path: path.to_path_buf(),
             file: File::open(path)?,
-            read_to: 0,
             known_end,
-            tail: None,
             buf: Vec::new(),
+            buf_offset: 0,
+            records: 0..0,
             pos: 0,
+            from_memory: false,
+            taken: (0, 0),
             magic_checked: false,
             cut_short: None,
         })
@@ -71,16 +91,49 @@ impl Cursor {
         &self.path
     }
 
-    /// Offset of the next unread byte: where the next record starts.
+    /// Offset in the file of the next unread record, or of the next block between blocks.
     pub(crate) fn offset(&self) -> u64 {
-        self.read_to - (self.buf.len() - self.pos) as u64
+        let at = if self.records.is_empty() {
+            self.pos
+        } else {
+            self.records.start
+        };
+        self.buf_offset + at as u64
     }
 
-    /// The file is now known to hold whole records up to `len`.
-    pub(crate) fn extend(&mut self, len: u64) {
-        if self.cut_short.is_none() {
-            self.known_end = self.known_end.max(len);
+    /// File offset after the last byte read from the file.
+    fn read_to(&self) -> u64 {
+        if self.from_memory {
+            self.known_end
+        } else {
+            self.buf_offset + self.buf.len() as u64
         }
+    }
+
+    /// The file is now known to hold whole blocks up to `len`.
+    pub(crate) fn extend(&mut self, len: u64) {
+        if self.cut_short.is_some() || len <= self.known_end {
+            return;
+        }
+        if self.from_memory {
+            // Back to the file, at the block the records came from.
+            self.buf.clear();
+            self.buf_offset = self.known_end;
+            self.records = 0..0;
+            self.pos = 0;
+            self.from_memory = false;
+        }
+        self.known_end = len;
+    }
+
+    /// Whether every record known has been handed out, with no damage seen: what the
+    /// writer holds is what comes next.
+    fn exhausted(&self) -> bool {
+        self.magic_checked
+            && self.cut_short.is_none()
+            && self.records.is_empty()
+            && (self.from_memory
+                || (self.pos == self.buf.len() && self.read_to() == self.known_end))
     }
 
     /// If the file ended before its recorded length: why, for an error message.
@@ -93,28 +146,56 @@ impl Cursor {
         })
     }
 
-    /// Records that come after the file's `known_end` bytes but never reached the file.
-    pub(crate) fn hand_over(&mut self, records: Vec<u8>) {
-        self.tail = Some(records);
+    /// Where the receiver stands for [`Writer::refresh`]: the end of the known blocks, and
+    /// the bytes of records of the block written there that it has taken from memory.
+    pub(crate) fn tail(&self) -> (u64, usize) {
+        let taken = if self.taken.0 == self.known_end {
+            self.taken.1
+        } else {
+            0
+        };
+        (self.known_end, taken)
     }
 
-    /// The records handed over and not read yet, and the file length they follow.
-    pub(crate) fn take_tail(&mut self) -> Option<(u64, Vec<u8>)> {
-        let records = self.tail.take()?;
-        Some((self.cut_short.unwrap_or(self.known_end), records))
+    /// An empty buffer for [`Writer::refresh`] to put records in; hand it back with
+    /// [`read_from_memory`](Self::read_from_memory). Call only at the end of the known bytes.
+    pub(crate) fn spare_buffer(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf
     }
 
-    /// Leaves the rest of the file unread: what is left to read is `records`, which
-    /// follow the file's first `len` bytes (see [`hand_over`](Self::hand_over)).
+    /// Takes `records`, which follow the `taken` bytes of the block that will be written
+    /// at the end of the known bytes (see [`tail`](Self::tail)), as what is read next.
+    pub(crate) fn read_from_memory(&mut self, records: Vec<u8>) {
+        let (at, taken) = self.tail();
+        self.buf = records;
+        self.buf_offset = at + (BLOCK_HEADER + taken) as u64;
+        self.records = 0..self.buf.len();
+        self.pos = self.buf.len();
+        self.from_memory = true;
+        self.taken = (at, taken + self.buf.len());
+    }
+
+    /// Leaves the rest of the file unread: what is left to read is `records`, the records
+    /// of the block that would have followed the file's first `len` bytes, of which the
+    /// cursor may have taken some from memory already.
     pub(crate) fn skip_to(&mut self, len: u64, records: Vec<u8>) {
-        self.buf.clear();
-        self.pos = 0;
-        self.read_to = len;
+        let taken = if self.taken.0 == len { self.taken.1 } else { 0 };
+        let mut rest = records;
+        rest.drain(..taken.min(rest.len()));
         self.known_end = len;
         self.cut_short = None;
         // Records from memory: no magic in front of them.
         self.magic_checked = true;
-        self.hand_over(records);
+        self.taken = (len, taken);
+        self.read_from_memory(rest);
+    }
+
+    /// Records [`skip_to`](Self::skip_to) would leave to read.
+    pub(crate) fn left_after_skip(&self, len: u64, records: &[u8]) -> u64 {
+        let taken = if self.taken.0 == len { self.taken.1 } else { 0 };
+        record::count_records(records.get(taken..).unwrap_or_default())
     }
 
     pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
@@ -129,29 +210,55 @@ impl Cursor {
                     partial: self.pos < self.buf.len(),
                 });
             }
-            if self.buf[self.pos..self.pos + magic] != SEGMENT_MAGIC {
-                return Err(CursorError::Corrupt {
-                    offset: 0,
-                    reason: "not a reclaim-hopper segment file (wrong magic bytes)".into(),
+            let found = &self.buf[self.pos..self.pos + magic];
+            if found != SEGMENT_MAGIC {
+                let reason = record::old_format(found).unwrap_or_else(|| {
+                    "not a reclaim-hopper segment file (wrong magic bytes)".into()
                 });
+                return Err(CursorError::Corrupt { offset: 0, reason });
             }
             self.pos += magic;
+            self.records = self.pos..self.pos;
             self.magic_checked = true;
         }
         loop {
-            match record::parse(&self.buf[self.pos..]) {
-                Parsed::Record { size, .. } => {
-                    let start = self.pos + RECORD_HEADER;
+            if !self.records.is_empty() {
+                return match record::parse_record(&self.buf[self.records.clone()]) {
+                    Ok((payload, size)) => {
+                        let start = self.records.start;
+                        self.records.start += size;
+                        Ok(Step::Record {
+                            payload: start + payload.start..start + payload.end,
+                            offset: self.buf_offset + start as u64,
+                        })
+                    }
+                    Err(reason) => Err(CursorError::Corrupt {
+                        offset: self.offset(),
+                        reason,
+                    }),
+                };
+            }
+            if self.from_memory {
+                return Ok(Step::End { partial: false });
+            }
+            match record::parse_block(&self.buf[self.pos..]) {
+                Block::Whole { records, size } => {
+                    let block_at = self.buf_offset + self.pos as u64;
+                    self.records = self.pos + records.start..self.pos + records.end;
                     self.pos += size;
-                    return Ok(Step::Record(start..self.pos));
+                    if self.taken.0 == block_at {
+                        // Read from memory already, up to here.
+                        let taken = self.taken.1.min(self.records.len());
+                        self.records.start += taken;
+                    }
                 }
-                Parsed::Corrupt(reason) => {
+                Block::Corrupt(reason) => {
                     return Err(CursorError::Corrupt {
                         offset: self.offset(),
                         reason,
                     });
                 }
-                Parsed::Incomplete { size } => {
+                Block::Incomplete { size } => {
                     if !self.fill(size)? {
                         return Ok(Step::End {
                             partial: self.pos < self.buf.len(),
@@ -168,39 +275,35 @@ impl Cursor {
         let mut records = 0;
         loop {
             match self.next() {
-                Ok(Step::Record(_)) => records += 1,
+                Ok(Step::Record { .. }) => records += 1,
                 Ok(Step::End { .. }) => return (records, Ok(())),
                 Err(e) => return (records, Err(e)),
             }
         }
     }
 
-    /// Makes at least `need` unread bytes available if the known length allows; `false`
-    /// if it does not (a record claiming more than the file holds is never read into
-    /// memory, whatever its length field says), or if the file turns out to be shorter.
+    /// Makes at least `need` unread bytes available from `pos` if the known length
+    /// allows; `false` if it does not (a block claiming more than the file holds is never
+    /// read into memory, whatever its length field says), or if the file turns out to be
+    /// shorter.
     fn fill(&mut self, need: usize) -> Result<bool, CursorError> {
-        if self.offset() + need as u64 > self.known_end + self.tail_len() {
+        let at = self.buf_offset + self.pos as u64;
+        if at.saturating_add(need as u64) > self.known_end {
             return Ok(false);
         }
         self.buf.drain(..self.pos);
+        self.buf_offset = at;
+        self.records = 0..0;
         self.pos = 0;
-        if self.read_to < self.known_end {
-            let chunk = need.max(READ_CHUNK);
+        let read_to = self.read_to();
+        if read_to < self.known_end {
+            // The buffer holds at most a chunk, or the one block that is larger: reading a
+            // whole chunk after a block's first bytes would let it reach twice that.
+            let chunk = need.max(READ_CHUNK).saturating_sub(self.buf.len());
             // More than a `usize` counts is left only on 32-bit targets: a chunk fits then.
-            let want = usize::try_from(self.known_end - self.read_to)
-                .map_or(chunk, |left| chunk.min(left));
+            let want =
+                usize::try_from(self.known_end - read_to).map_or(chunk, |left| chunk.min(left));
             self.read_file(want)?;
-        }
-        // After a cut the tail does not follow the bytes read: it waits for `take_tail`.
-        if self.buf.len() < need
-            && self.read_to == self.known_end
-            && self.cut_short.is_none()
-            && let Some(tail) = self.tail.take()
-        {
-            self.buf.reserve_exact(tail.len());
-            self.buf.extend_from_slice(&tail);
-            self.read_to += tail.len() as u64;
-            self.known_end = self.read_to;
         }
         // Short of `need` only if the file was cut: what it still holds is there to be
         // reported, and nothing is to be read beyond it.
@@ -210,37 +313,31 @@ impl Cursor {
     /// Appends the file's next `want` bytes to `buf`, or as many as it still holds.
     fn read_file(&mut self, want: usize) -> Result<(), CursorError> {
         let start = self.buf.len();
+        let offset = self.read_to();
         self.buf.reserve_exact(want);
         self.buf.resize(start + want, 0);
         let mut got = 0;
         while got < want {
             match self
                 .file
-                .read_at(&mut self.buf[start + got..], self.read_to + got as u64)
+                .read_at(&mut self.buf[start + got..], offset + got as u64)
             {
                 Ok(0) => {
                     // Shorter than recorded: keep what is there, expect nothing more.
                     self.buf.truncate(start + got);
-                    self.read_to += got as u64;
                     self.cut_short = Some(self.known_end);
-                    self.known_end = self.read_to;
+                    self.known_end = offset + got as u64;
                     return Ok(());
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.buf.truncate(start + got);
-                    self.read_to += got as u64;
                     return Err(CursorError::Io(e));
                 }
             }
         }
-        self.read_to += want as u64;
         Ok(())
-    }
-
-    fn tail_len(&self) -> u64 {
-        self.tail.as_ref().map_or(0, |t| t.len() as u64)
     }
 }
 
@@ -262,6 +359,41 @@ struct Reading {
     end: Option<u64>,
 }
 
+impl Reading {
+    /// Learns from the writer what more there is of this segment, which it still has and
+    /// has not sealed, once the cursor has read all it knew of: a longer file, the end of
+    /// the segment, or — with `take` — the records of the block being filled that follow
+    /// what the cursor has. Whether any of these came.
+    fn catch_up(&mut self, w: &mut Writer, take: bool) -> bool {
+        let known = self.cursor.known_end;
+        let (at, taken) = self.cursor.tail();
+        let mut records = Vec::new();
+        let at = if take {
+            records = self.cursor.spare_buffer();
+            at
+        } else {
+            u64::MAX
+        };
+        let refresh = w.refresh(at, taken, &mut records);
+        let took = !records.is_empty();
+        if take {
+            self.cursor.read_from_memory(records);
+        }
+        match refresh {
+            Some(Refresh::Open { len }) => {
+                self.cursor.extend(len);
+                len > known || took
+            }
+            Some(Refresh::Sealed(sealed)) => {
+                self.cursor.extend(sealed.len);
+                self.end = Some(sealed.end);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Reads records in index order across segment files.
 #[derive(Debug)]
 pub(crate) struct DiskReader {
@@ -278,6 +410,19 @@ impl DiskReader {
             reading: None,
             read_index: first_index,
             target: first_index,
+        }
+    }
+
+    /// Catches up with the segment being read while the caller holds the writer's lock
+    /// anyway (the receiver claiming what is on disk), if everything known of it has been
+    /// read: saves [`next`](Self::next) taking the lock again at once for the same thing.
+    pub(crate) fn refill(&mut self, w: &mut Writer) {
+        if let Some(reading) = &mut self.reading
+            && reading.end.is_none()
+            && reading.cursor.exhausted()
+            && w.front().is_some_and(|f| f.first == reading.first)
+        {
+            reading.catch_up(w, true);
         }
     }
 
@@ -306,9 +451,8 @@ impl DiskReader {
                 return Err(self.published(consumed, e));
             }
             let reading = self.reading.as_mut().expect("opened above");
-            let offset = reading.cursor.offset();
             match reading.cursor.next() {
-                Ok(Step::Record(range)) => {
+                Ok(Step::Record { payload, offset }) => {
                     if let Some(end) = reading.end.filter(|&end| self.read_index >= end) {
                         // A record past the segment's range (its name, or its successor's,
                         // was changed): reading on would put this reader past the next
@@ -326,7 +470,7 @@ impl DiskReader {
                     consumed.store(self.read_index, Ordering::Release);
                     let cursor = &self.reading.as_ref().expect("reading").cursor;
                     return Ok(Record {
-                        payload: cursor.payload(range),
+                        payload: cursor.payload(payload),
                         path: cursor.path(),
                         offset,
                     });
@@ -417,41 +561,27 @@ impl DiskReader {
         let end = match reading.end {
             Some(end) => end,
             None => {
-                let known = reading.cursor.known_end;
-                match w.refresh() {
-                    Some(Refresh::Open { len }) if len > known => {
-                        reading.cursor.extend(len);
-                        return Ok(());
-                    }
-                    Some(Refresh::Sealed(sealed)) => {
-                        reading.cursor.extend(sealed.len);
-                        reading.end = Some(sealed.end);
-                        return Ok(());
-                    }
-                    Some(Refresh::HandedOver { records, sealed }) => {
-                        reading.cursor.extend(sealed.len);
-                        reading.cursor.hand_over(records);
-                        reading.end = Some(sealed.end);
-                        return Ok(());
-                    }
-                    Some(Refresh::Open { .. }) | None => {
-                        drop(w);
-                        let offset = reading.cursor.offset();
-                        return Err(self.abandon(
-                            writer,
-                            offset,
-                            "items announced as spilled are not in the file being written".into(),
-                            0,
-                        ));
-                    }
+                // After a partial block (damage) take nothing from memory, and let the
+                // check below report it unless the file has grown.
+                let progressed = reading.catch_up(&mut w, !partial);
+                drop(w);
+                if progressed {
+                    return Ok(());
                 }
+                let offset = reading.cursor.offset();
+                return Err(self.abandon(
+                    writer,
+                    offset,
+                    "items announced as spilled are not in the file being written".into(),
+                    0,
+                ));
             }
         };
         if partial || self.read_index != end {
             drop(w);
             let offset = reading.cursor.offset();
             let reason = if partial {
-                "the file ends inside a record (truncated)".to_string()
+                "the file ends inside a block (truncated)".to_string()
             } else {
                 format!(
                     "the file ends after item {}, but its successor starts at item {end}",
@@ -470,8 +600,8 @@ impl DiskReader {
 
     /// Skips the rest of a damaged segment's file and says how many items went with it:
     /// those of its range not read yet, plus `beyond`, records skipped past the end of its
-    /// range. Records of it that never reached the file — handed over already, or still
-    /// in the writer's buffer — are intact, and read next.
+    /// range. Records of it that never reached the file — those of the block the writer
+    /// was filling — are intact, and read next.
     fn abandon(
         &mut self,
         writer: &Mutex<Writer>,
@@ -482,12 +612,13 @@ impl DiskReader {
         let mut reading = self.reading.take().expect("reading");
         let abandoned = lock(writer).abandon_front(reading.first);
         let (end, intact) = match abandoned {
-            Abandoned::Gone { end } => (end, reading.cursor.take_tail()),
+            Abandoned::Gone { end } => (end, None),
             Abandoned::HandedOver { records, sealed } => (sealed.end, Some((sealed.len, records))),
         };
-        // The intact records are the segment's last.
-        let resume = intact.as_ref().map_or(end, |(_, records)| {
-            end - record::record_ends(records).count() as u64
+        // The intact records are the segment's last; those the cursor has not taken from
+        // memory already are still to be read.
+        let resume = intact.as_ref().map_or(end, |(len, records)| {
+            end.saturating_sub(reading.cursor.left_after_skip(*len, records))
         });
         let lost = resume.saturating_sub(self.read_index) + beyond;
         self.read_index = self.read_index.max(resume);
@@ -507,10 +638,34 @@ impl DiskReader {
     }
 }
 
-/// Counts the whole records at the front of a segment file and the bytes they span (magic
-/// included): what survives of a file whose writer died mid-record. A partial record at
-/// the end is what a crash leaves and is dropped; a damaged record is not guessed past —
-/// it is an error naming the file, the offset and what to do.
+/// Refuses a segment file written in an earlier format: it is not damaged, and reading
+/// it as damage would throw its items away. Other files are left to the reader, which
+/// reports what is wrong with them.
+pub(crate) fn check_format(path: &Path) -> io::Result<()> {
+    let mut magic = [0; SEGMENT_MAGIC.len()];
+    let file = File::open(path)?;
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read_at(&mut magic[got..], got as u64) {
+            Ok(0) => return Ok(()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match record::old_format(&magic) {
+        Some(reason) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("cannot open {}: {reason}", path.display()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Counts the records in the whole blocks at the front of a segment file and the bytes
+/// they span (magic included): what survives of a file whose writer died mid-write. A
+/// partial block at the end is what a crash leaves and is dropped; a damaged block is not
+/// guessed past — it is an error naming the file, the offset and what to do.
 pub(crate) fn valid_prefix(path: &Path) -> io::Result<(u64, u64)> {
     let len = std::fs::metadata(path)?.len();
     let mut cursor = Cursor::open(path, len)?;
@@ -552,6 +707,31 @@ mod tests {
         }
     }
 
+    /// A sealed block holding `items`.
+    fn block(items: &[&str]) -> Vec<u8> {
+        let mut out = vec![0; BLOCK_HEADER];
+        for item in items {
+            record::append(item, record::payload_len(item).unwrap(), &mut out).unwrap();
+        }
+        record::seal(&mut out);
+        out
+    }
+
+    /// The records of `items`, as the writer holds them in memory.
+    fn records(items: &[&str]) -> Vec<u8> {
+        block(items)[BLOCK_HEADER..].to_vec()
+    }
+
+    fn read_item(cursor: &mut Cursor) -> Option<String> {
+        match cursor.next() {
+            Ok(Step::Record { payload, .. }) => {
+                Some(postcard::from_bytes(cursor.payload(payload)).unwrap())
+            }
+            Ok(Step::End { .. }) => None,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
     /// More than 4 GiB left to read: converted with `as usize`, the remainder wrapped to
     /// a few bytes on 32-bit targets, and the cursor read less than it needed.
     #[test]
@@ -559,9 +739,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("large");
         let mut bytes = SEGMENT_MAGIC.to_vec();
-        let mut rec = Vec::new();
-        record::encode("first", &mut rec).unwrap();
-        bytes.extend_from_slice(&rec);
+        bytes.extend(block(&["first"]));
         std::fs::write(&path, &bytes).unwrap();
         // Sparse: no disk space is taken. 4 GiB + 4 leaves 4 bytes when cut to 32 bits.
         let len = (1 << 32) + 4;
@@ -571,54 +749,96 @@ mod tests {
             .and_then(|f| f.set_len(len))
             .unwrap();
         let mut cursor = Cursor::open(&path, len).unwrap();
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("first"));
+    }
+
+    /// Records taken from memory are not read again when their block turns up in the
+    /// file, and the records after them in that block are.
+    #[test]
+    fn records_taken_from_memory_are_skipped_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("peek");
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        bytes.extend(block(&["one"]));
+        let first_block = bytes.len() as u64;
+        std::fs::write(&path, &bytes).unwrap();
+        let mut cursor = Cursor::open(&path, first_block).unwrap();
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("one"));
+        assert_eq!(read_item(&mut cursor), None);
+
+        // The writer's block holds "two", "three": the cursor takes them from memory.
+        assert_eq!(cursor.tail(), (first_block, 0));
+        let spare = cursor.spare_buffer();
+        assert!(spare.is_empty());
+        cursor.read_from_memory(records(&["two", "three"]));
+        assert_eq!(cursor.offset(), first_block + BLOCK_HEADER as u64);
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("two"));
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("three"));
+        assert_eq!(read_item(&mut cursor), None);
+        assert_eq!(
+            cursor.tail(),
+            (first_block, records(&["two", "three"]).len())
+        );
+
+        // The block, grown by "four", is written; the cursor reads on from the file.
+        bytes.extend(block(&["two", "three", "four"]));
+        bytes.extend(block(&["five"]));
+        std::fs::write(&path, &bytes).unwrap();
+        cursor.extend(bytes.len() as u64);
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("four"));
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("five"));
+        assert_eq!(read_item(&mut cursor), None);
+        assert_eq!(cursor.tail(), (bytes.len() as u64, 0));
+    }
+
+    /// A block damaged on disk after some of its records were taken from memory is
+    /// damage at the block's offset, not a silent skip.
+    #[test]
+    fn a_damaged_block_is_caught_though_part_of_it_came_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("peek-damaged");
+        let magic = SEGMENT_MAGIC.len() as u64;
+        std::fs::write(&path, SEGMENT_MAGIC).unwrap();
+        let mut cursor = Cursor::open(&path, magic).unwrap();
+        assert_eq!(read_item(&mut cursor), None);
+        let _ = cursor.spare_buffer();
+        cursor.read_from_memory(records(&["two"]));
+        assert_eq!(read_item(&mut cursor).as_deref(), Some("two"));
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        let mut written = block(&["two", "three"]);
+        let last = written.len() - 1;
+        written[last] ^= 1;
+        bytes.extend(written);
+        std::fs::write(&path, &bytes).unwrap();
+        cursor.extend(bytes.len() as u64);
         match cursor.next() {
-            Ok(Step::Record(range)) => {
-                let item: String = postcard::from_bytes(cursor.payload(range)).unwrap();
-                assert_eq!(item, "first");
+            Err(CursorError::Corrupt { offset, reason }) => {
+                assert_eq!(offset, magic);
+                assert!(reason.contains("checksum"), "{reason}");
             }
-            other => panic!("expected the first record, got {other:?}"),
-        }
-    }
-
-    fn records(items: &[&str]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut rec = Vec::new();
-        for item in items {
-            record::encode(item, &mut rec).unwrap();
-            out.extend_from_slice(&rec);
-        }
-        out
-    }
-
-    fn read_item(cursor: &mut Cursor) -> Option<String> {
-        match cursor.next() {
-            Ok(Step::Record(range)) => Some(postcard::from_bytes(cursor.payload(range)).unwrap()),
-            Ok(Step::End { .. }) => None,
-            Err(e) => panic!("{e:?}"),
+            other => panic!("expected damage, got {other:?}"),
         }
     }
 
     /// Records handed over follow the file's recorded length. If the file turns out cut
-    /// short, they must neither be read as the continuation of the bytes left nor be
-    /// dropped: they wait for `take_tail`, intact.
+    /// short, the reader skips to them: they are read, intact, and nothing of the cut
+    /// file after the damage.
     #[test]
-    fn a_cut_file_keeps_its_handed_over_records_apart() {
+    fn a_cut_file_skips_to_its_handed_over_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cut");
         let mut bytes = SEGMENT_MAGIC.to_vec();
-        bytes.extend(records(&["one", "two"]));
+        bytes.extend(block(&["one"]));
+        bytes.extend(block(&["two"]));
         std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
         let mut cursor = Cursor::open(&path, bytes.len() as u64).unwrap();
-        cursor.hand_over(records(&["three", "four"]));
 
         assert_eq!(read_item(&mut cursor).as_deref(), Some("one"));
-        assert_eq!(read_item(&mut cursor), None, "the cut record, then nothing");
+        assert_eq!(read_item(&mut cursor), None, "the cut block, then nothing");
         assert!(cursor.cut_short().is_some());
-        let (len, tail) = cursor
-            .take_tail()
-            .expect("the handed-over records are kept");
-        assert_eq!(len, bytes.len() as u64, "they follow the recorded length");
-        cursor.skip_to(len, tail);
+        let handed = records(&["three", "four"]);
+        assert_eq!(cursor.left_after_skip(bytes.len() as u64, &handed), 2);
+        cursor.skip_to(bytes.len() as u64, handed);
         assert_eq!(read_item(&mut cursor).as_deref(), Some("three"));
         assert_eq!(read_item(&mut cursor).as_deref(), Some("four"));
         assert_eq!(read_item(&mut cursor), None);
@@ -636,5 +856,26 @@ mod tests {
             let why = cursor.cut_short().expect("the cut is noticed");
             assert!(why.contains(&format!("ends at byte {len}")), "{why}");
         }
+    }
+
+    /// A file of the previous format is refused by name, when read and when recovered.
+    #[test]
+    fn a_format_1_file_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old");
+        std::fs::write(&path, b"RBHOPR01\x05\0\0\0").unwrap();
+        let mut cursor = Cursor::open(&path, 12).unwrap();
+        match cursor.next() {
+            Err(CursorError::Corrupt { offset: 0, reason }) => {
+                assert!(reason.contains("RBHOPR01"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let e = check_format(&path).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("earlier reclaim-hopper"), "{e}");
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        std::fs::write(&path, SEGMENT_MAGIC).unwrap();
+        check_format(&path).unwrap();
     }
 }

@@ -1,33 +1,58 @@
 //! The spilling side: appends records to segment files, rotates them at their size limit,
 //! and never lets an accepted record go missing, even when the disk fills up.
 //!
-//! Records are gathered in a write buffer ([`WRITE_BUFFER`]) and written with one
-//! positioned write per buffer, so spilling costs a system call per 64 KiB, not per item.
-//! An accepted record is in the file or in that buffer. If writing the buffer fails
-//! partway (no space left, file size limit), the records that made it whole stay in the
-//! file, the rest stay in the buffer, and the item being sent is handed back with the
-//! error. The receiver, finding the file exhausted, takes the buffered records directly
-//! ([`Writer::refresh`]); the segment is then sealed and the next record starts a new
-//! file. Damage found in the file being written takes only the records in the file: the
-//! buffered ones are handed over the same way ([`Writer::abandon_front`]). So "accepted"
-//! always means "will be delivered".
+//! # Blocks
+//!
+//! A sender encodes its item straight into the block being filled (the write buffer,
+//! [`WRITE_BUFFER`] bytes) under the writer's lock: no encoding buffer of its own, no
+//! second copy. Once the block holds [`WRITE_BUFFER`] bytes it is sealed (its header and
+//! checksum filled in, see `record`) and written with one positioned write, so spilling
+//! costs a system call and a checksum per 64 KiB, not per item. In recover mode every
+//! record is a block of its own, written before `send` returns.
+//!
+//! An accepted record is in the file or in the block being filled. If writing the block
+//! fails (no space left, file size limit), none of it counts as written — a block is
+//! whole or it is debris, which is cut off — its records stay in memory, and the item
+//! being sent is handed back with the error.
+//!
+//! # The receiver reads the tail from memory
+//!
+//! A receiver that has read every block in the file does not make the writer write a
+//! short block for it (which would cost both sides a system call and a checksum for a few
+//! records, and hold senders up while it happens): it copies the records of the block
+//! being filled that it has not seen yet ([`Writer::refresh`]), and remembers how many
+//! bytes of that block it has taken. The block is still written to the file as usual; a
+//! receiver that falls behind reads it from there, skipping what it took. So a receiver
+//! keeping pace reads spilled items from memory, and the file holds every record either
+//! way.
+//!
+//! If the block cannot be written (the disk is full), the receiver that takes its last
+//! records also seals the segment, so that the next record starts a new file. Damage found
+//! in the file being written takes only the records in the file: the block's are handed
+//! over the same way ([`Writer::abandon_front`]). So "accepted" always means "will be
+//! delivered".
 //!
 //! The writer is shared by every sender and the receiver behind one mutex; the receiver
 //! takes it only when it runs out of bytes it knows to be complete.
 
 use crate::dir::FILE_MODE;
 use crate::error::{Error, from_io};
-use crate::record::{self, SEGMENT_MAGIC};
-use crate::sync::{Mutex, MutexGuard};
+use crate::record::{self, BLOCK_HEADER, SEGMENT_MAGIC};
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 
-/// Bytes of whole records gathered before they are written out. Also bounds the spilled
-/// data that sits in memory, which is why the memory bound's documented overhead counts it.
+/// Bytes of a block (header and whole records) gathered before it is written out: large
+/// enough that the system call and the checksum are spread over many items, small enough
+/// to stay in a core's L2 cache while the receiver copies from it. Also bounds the spilled
+/// data that sits in memory (plus one record), which is why the memory bound's documented
+/// overhead counts it.
 pub const WRITE_BUFFER: usize = 64 * 1024;
 
 const MAGIC_LEN: u64 = SEGMENT_MAGIC.len() as u64;
@@ -63,13 +88,10 @@ pub(crate) struct Sealed {
 /// What the receiver learns about the segment it is reading.
 #[derive(Debug)]
 pub(crate) enum Refresh {
-    /// Still being written; this many bytes are complete in the file.
+    /// Still being written; this many bytes of whole blocks are in the file.
     Open { len: u64 },
-    /// Finished.
+    /// Finished: no record will be added.
     Sealed(Sealed),
-    /// Finished, but its last records could not be written to the file: here they are.
-    /// They follow the file's `sealed.len` valid bytes.
-    HandedOver { records: Vec<u8>, sealed: Sealed },
 }
 
 /// What is left to read of a segment given up for damage.
@@ -91,10 +113,17 @@ pub(crate) struct Writer {
     /// Live segments, oldest first. The last one is being written iff `file` is set.
     segments: VecDeque<Segment>,
     file: Option<File>,
-    /// Bytes of the current segment in its file.
+    /// Bytes of the current segment in its file: whole blocks.
     file_len: u64,
-    /// Whole records of the current segment not written to its file yet.
-    buf: Vec<u8>,
+    /// The block being filled, to be written at `file_len`: [`BLOCK_HEADER`] bytes of
+    /// space for its header (once it has been used at all), then whole records of the
+    /// current segment.
+    block: Vec<u8>,
+    /// Records in `block`.
+    block_records: u64,
+    /// The last attempt to write `block` failed: the receiver takes its records when it
+    /// gets to them, and the segment ends there ([`Writer::refresh`]).
+    write_failed: bool,
     next_index: u64,
     /// Records below this index have been announced to the receiver (by a marker in the
     /// memory queue or by the receiver claiming them).
@@ -110,7 +139,9 @@ impl Writer {
             segments: VecDeque::new(),
             file: None,
             file_len: 0,
-            buf: Vec::new(),
+            block: Vec::new(),
+            block_records: 0,
+            write_failed: false,
             next_index: 0,
             announced: 0,
         }
@@ -127,6 +158,9 @@ impl Writer {
         last_valid: impl Fn(&Path) -> io::Result<(u64, u64)>,
     ) -> io::Result<Self> {
         let mut writer = Writer::new(dir, limits, true);
+        for (_, path) in &found {
+            crate::reader::check_format(path)?;
+        }
         let mut iter = found.into_iter().peekable();
         while let Some((first, path)) = iter.next() {
             let sealed = match iter.peek() {
@@ -196,11 +230,24 @@ impl Writer {
         })
     }
 
-    /// Appends one encoded record (from [`record::encode`]). `consumed` is how many
-    /// records the receiver has read (see [`Self::rotate`]).
+    /// Bytes of records in the block being filled.
+    fn records_len(&self) -> usize {
+        self.block.len().saturating_sub(BLOCK_HEADER)
+    }
+
+    /// Encodes `item`, whose payload takes `payload` bytes ([`record::payload_len`]), and
+    /// appends it as one record. `consumed` is how many records the receiver has read,
+    /// looked at only when a file is to be started (see [`Self::rotate`]): it is written
+    /// by the receiver for every record, so reading it on every append would cost each
+    /// sender a cache miss per item.
     ///
     /// On error the record is not in the channel; records accepted before it still are.
-    pub(crate) fn append(&mut self, record: &[u8], consumed: u64) -> Result<(), Error> {
+    pub(crate) fn append<T: Serialize + ?Sized>(
+        &mut self,
+        item: &T,
+        payload: usize,
+        consumed: &AtomicU64,
+    ) -> Result<(), Error> {
         // 2^64 records are out of reach of any real channel; only a recovered segment
         // whose name was set close to the last index gets here.
         let Some(next_index) = self.next_index.checked_add(1) else {
@@ -210,71 +257,73 @@ impl Writer {
                  record at index u64::MAX",
             )));
         };
-        let size = record.len() as u64;
-        let segment_len = self.file_len + self.buf.len() as u64;
-        let holds_records = segment_len > MAGIC_LEN;
-        if self.file.is_none() || (holds_records && segment_len + size > self.limits.file_bytes) {
-            self.rotate(consumed)?;
+        let size = record::record_len(payload);
+        // The segment's length once the block holding this record is written.
+        let segment_len = (self.file_len + BLOCK_HEADER as u64)
+            .saturating_add(self.records_len() as u64)
+            .saturating_add(size as u64);
+        let holds_records = self.file_len > MAGIC_LEN || self.records_len() > 0;
+        if self.file.is_none() || (holds_records && segment_len > self.limits.file_bytes) {
+            self.rotate(consumed.load(Ordering::Acquire))?;
         }
-        // Exact reservations: doubling would let the buffer's capacity reach twice what
-        // the memory overhead documents.
-        if self.buf.len() + record.len() > self.buf.capacity() {
-            self.buf
-                .reserve_exact(WRITE_BUFFER.max(self.buf.len()) + record.len() - self.buf.len());
+        // Exact reservations: doubling would let the block's capacity reach twice what
+        // the memory overhead documents. Below `WRITE_BUFFER` before this record (it is
+        // written once it reaches it), so it stays within `WRITE_BUFFER` plus a record.
+        let start = self.block.len().max(BLOCK_HEADER);
+        let needed = start.saturating_add(size);
+        if needed > self.block.capacity() {
+            self.block
+                .reserve_exact(WRITE_BUFFER.max(needed) - self.block.len());
         }
-        self.buf.extend_from_slice(record);
-        if (self.write_through || self.buf.len() >= WRITE_BUFFER)
-            && let Err(e) = self.write_buffer()
+        self.block.resize(start, 0);
+        record::append(item, payload, &mut self.block)
+            .map_err(|why| Error::IoError(io::Error::new(io::ErrorKind::InvalidData, why)))?;
+        self.block_records += 1;
+        if (self.write_through || self.block.len() >= WRITE_BUFFER)
+            && let Err(e) = self.write_block()
         {
-            // The failed write left this record (the buffer's last) outside the file,
-            // whole, in the buffer: take it back out and hand the item back.
-            self.buf.truncate(self.buf.len() - record.len());
+            // The failed write left this record (the block's last) outside the file,
+            // whole, in the block: take it back out and hand the item back.
+            self.block.truncate(start);
+            self.block_records -= 1;
             return Err(from_io(e));
         }
         self.next_index = next_index;
         Ok(())
     }
 
-    /// Writes buffered records to the current file.
+    /// Writes the block being filled to the current file.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        self.write_buffer()
+        self.write_block()
     }
 
-    fn write_buffer(&mut self) -> io::Result<()> {
+    /// Seals the block being filled and writes it at the end of the file. On failure
+    /// nothing of it counts as written: its records stay in the block, and the debris is
+    /// cut off.
+    fn write_block(&mut self) -> io::Result<()> {
+        if self.records_len() == 0 {
+            return Ok(());
+        }
         let Some(file) = &self.file else {
-            debug_assert!(self.buf.is_empty(), "records buffered without a file");
+            debug_assert!(false, "records buffered without a file");
             return Ok(());
         };
-        let mut done = 0;
-        let result = loop {
-            if done == self.buf.len() {
-                break Ok(());
-            }
-            match file.write_at(&self.buf[done..], self.file_len + done as u64) {
-                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        // Keep the records that reached the file whole; a record cut by the failure stays
-        // in the buffer, whole, and is rewritten over the debris later.
-        let whole = if result.is_ok() {
-            done
-        } else {
-            record::whole_records_len(&self.buf, done)
-        };
-        self.file_len += whole as u64;
-        self.buf.drain(..whole);
-        if result.is_err() && done > whole {
+        record::seal(&mut self.block);
+        if let Err(e) = file.write_all_at(&self.block, self.file_len) {
+            self.write_failed = true;
             // Best effort: cut the debris so a recovery scan ends cleanly. Readers never
             // look past `file_len`, so leaving it is harmless if this fails too.
             let _ = file.set_len(self.file_len);
+            return Err(e);
         }
-        if self.buf.capacity() > 2 * WRITE_BUFFER && self.buf.len() <= WRITE_BUFFER {
-            self.buf.shrink_to(WRITE_BUFFER);
+        self.write_failed = false;
+        self.file_len += self.block.len() as u64;
+        self.block.truncate(BLOCK_HEADER);
+        self.block_records = 0;
+        if self.block.capacity() > 2 * WRITE_BUFFER {
+            self.block.shrink_to(WRITE_BUFFER);
         }
-        result
+        Ok(())
     }
 
     /// Seals the current segment (if any) and opens the next one.
@@ -285,7 +334,7 @@ impl Writer {
     /// one file refuse every spill for ever.
     fn rotate(&mut self, consumed: u64) -> Result<(), Error> {
         if self.file.is_some() {
-            self.write_buffer().map_err(from_io)?;
+            self.write_block().map_err(from_io)?;
             self.seal_current();
         }
         while self.segments.len() >= self.limits.files {
@@ -320,8 +369,13 @@ impl Writer {
     }
 
     fn seal_current(&mut self) {
-        debug_assert!(self.buf.is_empty());
+        debug_assert_eq!(
+            self.records_len(),
+            0,
+            "sealing a segment with records unwritten"
+        );
         self.file = None;
+        self.write_failed = false;
         let sealed = Sealed {
             end: self.next_index,
             len: self.file_len,
@@ -331,28 +385,46 @@ impl Writer {
         }
     }
 
+    /// Takes the records of the block being filled out of it (for the receiver).
+    fn take_block(&mut self) -> Vec<u8> {
+        // Moved, not copied: no second block's worth of memory, even for a moment.
+        let mut records = std::mem::take(&mut self.block);
+        records.drain(..BLOCK_HEADER.min(records.len()));
+        self.block_records = 0;
+        records
+    }
+
     /// The oldest segment on disk: the one the receiver reads.
     pub(crate) fn front(&self) -> Option<&Segment> {
         self.segments.front()
     }
 
-    /// Brings the receiver up to date on the oldest segment, writing out what is buffered
-    /// for it, or handing the buffered records over if they cannot be written.
-    pub(crate) fn refresh(&mut self) -> Option<Refresh> {
+    /// Brings the receiver up to date on the oldest segment. The receiver has read the
+    /// file's whole blocks up to byte `at`, and `taken` bytes of records of the block that
+    /// starts there, from memory.
+    ///
+    /// If `at` is where the block being filled will be written, the records of that block
+    /// past `taken` are appended to `out`: the receiver reads them from memory. If that
+    /// block could not be written, the segment ends with it: the records are the
+    /// receiver's now, and it is sealed so that the next record starts a new file.
+    pub(crate) fn refresh(&mut self, at: u64, taken: usize, out: &mut Vec<u8>) -> Option<Refresh> {
         let front = self.segments.front()?;
         if let Some(sealed) = front.sealed {
             return Some(Refresh::Sealed(sealed));
         }
         // The oldest segment is the current one.
-        match self.write_buffer() {
-            Ok(()) => Some(Refresh::Open { len: self.file_len }),
-            Err(_) => {
-                let records = std::mem::take(&mut self.buf);
+        if at == self.file_len
+            && let Some(records) = self.block.get(BLOCK_HEADER + taken..)
+        {
+            out.reserve_exact(records.len());
+            out.extend_from_slice(records);
+            if self.write_failed && self.records_len() > 0 {
+                self.take_block();
                 self.seal_current();
-                let sealed = self.segments.front()?.sealed?;
-                Some(Refresh::HandedOver { records, sealed })
+                return self.segments.front()?.sealed.map(Refresh::Sealed);
             }
         }
+        Some(Refresh::Open { len: self.file_len })
     }
 
     /// Deletes the oldest segment, which the receiver has read to its end.
@@ -367,7 +439,8 @@ impl Writer {
 
     /// Gives up on the oldest segment, which holds damaged data: it is sealed if it was
     /// still being written, taken off the live list and renamed `*.corrupt` for
-    /// inspection. Its records still in the write buffer are handed over.
+    /// inspection. The records of its block being filled are handed over (all of them:
+    /// the receiver knows how many bytes of them it has taken already).
     pub(crate) fn abandon_front(&mut self, first: u64) -> Abandoned {
         if self.segments.front().is_none_or(|f| f.first != first) {
             // Already deleted, read to its end (see `rotate`): nothing after it was lost.
@@ -377,7 +450,7 @@ impl Writer {
         if self.segments.len() == 1 && self.file.is_some() {
             // The damage is in the file; the records still buffered never reached it.
             // Accepted and intact, they are delivered like those `refresh` hands over.
-            buffered = std::mem::take(&mut self.buf);
+            buffered = self.take_block();
             self.seal_current();
         }
         let Some(front) = self.segments.pop_front() else {
@@ -402,7 +475,7 @@ impl Writer {
     /// Closes the writer. Segments are deleted unless they must outlive the channel.
     pub(crate) fn close(&mut self, keep_segments: bool) {
         if keep_segments {
-            let _ = self.write_buffer();
+            let _ = self.write_block();
         } else {
             self.file = None;
             for segment in self.segments.drain(..) {

@@ -141,7 +141,15 @@ fn recv_says_disconnected_only_after_the_last_item() {
     assert_eq!(rx.iter().next(), None);
 }
 
-/// Spills `items` strings through the disk only and returns the channel's directory.
+/// From record.rs's format description: a segment file starts with 8 magic bytes, then
+/// blocks of a 12-byte header and records. `"item-NNNN"` encodes as 10 bytes (postcard's
+/// 1-byte length, 9 characters), which the record prefixes with its own 1-byte length.
+const MAGIC: usize = 8;
+const BLOCK_HEADER: usize = 12;
+const RECORD: usize = 11;
+
+/// Spills `items` strings through the disk only and returns the channel's directory. They
+/// are written as one block.
 fn spill_strings(
     data: &Path,
     name: &str,
@@ -162,18 +170,50 @@ fn spill_strings(
     (tx, rx, data.join(name))
 }
 
+/// Spills strings through the disk only, one block per group of `groups` (a flush after
+/// each), and returns the channel's only file.
+fn spill_blocks(
+    data: &Path,
+    name: &str,
+    groups: &[usize],
+) -> (
+    reclaim_hopper::Sender<String>,
+    reclaim_hopper::Receiver<String>,
+    PathBuf,
+) {
+    let (mut tx, rx) = Builder::<String>::new()
+        .memory_bytes(0)
+        .build(name, data)
+        .unwrap();
+    let mut i = 0;
+    for &group in groups {
+        for _ in 0..group {
+            tx.send(format!("item-{i:04}")).unwrap();
+            i += 1;
+        }
+        tx.flush().unwrap();
+    }
+    let files = segment_files(&data.join(name));
+    assert_eq!(files.len(), 1);
+    (tx, rx, files[0].clone())
+}
+
 /// hopper 0.4 panicked on a corrupt record. Here the damage is an error that names the
 /// file and the offset, the items after the damaged file still arrive, and nothing panics.
+///
+/// A block has one checksum for all its records, so a damaged byte costs the whole block
+/// (format 1 checksummed each record, and items 0..3 came from the same write): they are
+/// written as a block of their own here, so that the items before the damage still arrive.
 #[test]
 fn a_corrupt_record_is_an_error_naming_file_and_offset() {
     let data = tempfile::tempdir().unwrap();
-    let (_tx, mut rx, dir) = spill_strings(data.path(), "corrupt", 10);
-    let files = segment_files(&dir);
-    assert_eq!(files.len(), 1);
+    let (_tx, mut rx, file) = spill_blocks(data.path(), "corrupt", &[3, 7]);
+    let files = [file];
     let mut bytes = fs::read(&files[0]).unwrap();
-    // Magic (8), then records of 12 + 10 bytes: flip a payload byte of the fourth.
-    let fourth = 8 + 3 * 22;
-    bytes[fourth + 12 + 2] ^= 0x40;
+    // Magic, a block of items 0..3, then the block of items 3..10: flip a payload byte of
+    // its first record, item 3.
+    let second = MAGIC + BLOCK_HEADER + 3 * RECORD;
+    bytes[second + BLOCK_HEADER + 2] ^= 0x40;
     fs::write(&files[0], &bytes).unwrap();
 
     for i in 0..3 {
@@ -187,7 +227,7 @@ fn a_corrupt_record_is_an_error_naming_file_and_offset() {
             lost,
         })) => {
             assert_eq!(path, files[0]);
-            assert_eq!(offset, fourth as u64);
+            assert_eq!(offset, second as u64, "the damaged block");
             assert!(reason.contains("checksum"), "{reason}");
             assert_eq!(lost, 7, "the fourth record and the six after it");
         }
@@ -196,8 +236,8 @@ fn a_corrupt_record_is_an_error_naming_file_and_offset() {
     assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
 }
 
-/// Spills `items` strings of 10 encoded bytes, two records per segment file; returns the
-/// files.
+/// Spills `items` strings of 10 encoded bytes, each in a block of its own (flushed), two
+/// per segment file; returns the files.
 fn spill_two_per_file(
     data: &Path,
     name: &str,
@@ -209,13 +249,13 @@ fn spill_two_per_file(
 ) {
     let (mut tx, rx) = Builder::<String>::new()
         .memory_bytes(0)
-        .disk_file_bytes(8 + 2 * 22)
+        .disk_file_bytes(MAGIC + 2 * (BLOCK_HEADER + RECORD))
         .build(name, data)
         .unwrap();
     for i in 0..items {
         tx.send(format!("item-{i:04}")).unwrap();
+        tx.flush().unwrap();
     }
-    tx.flush().unwrap();
     let files = segment_files(&data.join(name));
     assert_eq!(files.len(), items.div_ceil(2), "rotation at the size limit");
     (tx, rx, files)
@@ -235,12 +275,12 @@ fn cut(file: &Path, len: u64) {
 #[test]
 fn damage_in_the_segment_being_written_spares_its_buffered_records() {
     let data = tempfile::tempdir().unwrap();
-    let (mut tx, mut rx, dir) = spill_strings(data.path(), "buffered", 5);
-    let files = segment_files(&dir);
-    assert_eq!(files.len(), 1);
+    // Items 0..3 and 3..5 in blocks of their own (see the test above); item 3 damaged.
+    let (mut tx, mut rx, file) = spill_blocks(data.path(), "buffered", &[3, 2]);
+    let files = [file];
     let mut bytes = fs::read(&files[0]).unwrap();
-    let fourth = 8 + 3 * 22;
-    bytes[fourth + 12 + 2] ^= 0x40;
+    let second = MAGIC + BLOCK_HEADER + 3 * RECORD;
+    bytes[second + BLOCK_HEADER + 2] ^= 0x40;
     fs::write(&files[0], &bytes).unwrap();
 
     // The receiver reads the file, damage included, in one go; what is sent meanwhile
@@ -257,7 +297,7 @@ fn damage_in_the_segment_being_written_spares_its_buffered_records() {
             path, offset, lost, ..
         })) => {
             assert_eq!(path, files[0]);
-            assert_eq!(offset, fourth as u64);
+            assert_eq!(offset, second as u64, "the damaged block");
             assert_eq!(
                 lost, 2,
                 "the file's fourth and fifth records, not the buffered ones"
@@ -285,14 +325,15 @@ fn damage_in_the_segment_being_written_spares_its_buffered_records() {
 fn a_truncated_file_is_an_error_not_a_panic() {
     let data = tempfile::tempdir().unwrap();
     let (_tx, mut rx, files) = spill_two_per_file(data.path(), "trunc", 6);
-    // Cut the first file inside its second record.
-    cut(&files[0], 8 + 22 + 5);
+    // Cut the first file inside its second block.
+    let second = MAGIC + BLOCK_HEADER + RECORD;
+    cut(&files[0], (second + 5) as u64);
 
     assert_eq!(rx.recv().unwrap(), "item-0000");
     let err = rx.recv().unwrap_err();
     let text = err.to_string();
     assert!(text.contains(&files[0].display().to_string()), "{text}");
-    assert!(text.contains("at byte 30"), "{text}");
+    assert!(text.contains(&format!("at byte {second}")), "{text}");
     assert!(
         matches!(err, RecvError::Disk(DiskError::Corrupt { lost: 1, .. })),
         "{err:?}"
@@ -339,7 +380,7 @@ fn the_iterator_steps_over_damage_and_keeps_the_error() {
     let (tx, mut rx, dir) = spill_strings(data.path(), "iter-corrupt", 4);
     let files = segment_files(&dir);
     let mut bytes = fs::read(&files[0]).unwrap();
-    bytes[8 + 8] ^= 1; // the first record's payload checksum
+    bytes[MAGIC + 8] ^= 1; // the block's checksum of its records
     fs::write(&files[0], &bytes).unwrap();
     drop(tx);
     let got: Vec<String> = rx.iter().collect();
@@ -363,7 +404,8 @@ fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
     let builder = || {
         Builder::<String>::new()
             .memory_bytes(0)
-            .disk_file_bytes(8 + 4 * 22) // four records per file
+            // Written through: a block per record, four per file.
+            .disk_file_bytes(MAGIC + 4 * (BLOCK_HEADER + RECORD))
             .durability(Durability::Recover)
     };
     {
@@ -398,7 +440,8 @@ fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
             lost,
         } => {
             assert_eq!(path, &files[1]);
-            assert_eq!(*offset, 8 + 2 * 22, "the third record");
+            let third = MAGIC + 2 * (BLOCK_HEADER + RECORD) + BLOCK_HEADER;
+            assert_eq!(*offset, third as u64, "the third record");
             assert!(reason.contains("4..6"), "{reason}");
             assert_eq!(*lost, 2, "the two records after the range");
         }
@@ -710,4 +753,81 @@ fn an_empty_channel_takes_one_item_when_nothing_fits() {
     assert_eq!(rx.recv().unwrap(), 1);
     tx.send(2).unwrap();
     assert_eq!(rx.recv().unwrap(), 2);
+}
+
+/// A receiver keeping pace takes records from the block being filled, before it is
+/// written; when the block reaches the file, what it took must not come again and what
+/// was added after must not be missed.
+#[test]
+fn records_taken_before_their_block_is_written_arrive_once() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .build("tail", data.path())
+        .unwrap();
+    let item = |i: u32| {
+        let mut bytes = vec![i as u8; 1000];
+        bytes[..4].copy_from_slice(&i.to_le_bytes());
+        bytes
+    };
+    let mut sent = 0;
+    let mut received = 0;
+    // Several blocks of about 64 KiB, the receiver taking a few records at a time.
+    for round in 0..40 {
+        for _ in 0..(round % 7) + 1 {
+            tx.send(item(sent)).unwrap();
+            sent += 1;
+        }
+        while received < sent - (round % 3) {
+            assert_eq!(
+                recv_within(&mut rx, "a spilled item"),
+                item(received),
+                "item {received}"
+            );
+            received += 1;
+        }
+    }
+    assert!(
+        fs::metadata(&segment_files(&data.path().join("tail"))[0])
+            .unwrap()
+            .len()
+            > 64 * 1024,
+        "the test must write blocks"
+    );
+    while received < sent {
+        assert_eq!(recv_within(&mut rx, "a spilled item"), item(received));
+        received += 1;
+    }
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+}
+
+/// A segment file of the previous format (per-record checksums, magic `RBHOPR01`) is not
+/// damaged: recovering it as damage would throw its items away. Opening refuses it,
+/// naming the file, and leaves it alone.
+#[test]
+fn a_segment_of_the_previous_format_is_refused_when_recovering() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("old");
+    let builder = || {
+        Builder::<String>::new()
+            .memory_bytes(0)
+            .durability(Durability::Recover)
+    };
+    drop(builder().build("old", data.path()).unwrap());
+    let old = dir.join(format!("{:020}.spill", 0));
+    // Format 1: magic, then `len`, `crc32c(len)`, `crc32c(payload)`, payload.
+    let mut bytes = b"RBHOPR01".to_vec();
+    bytes.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'x']);
+    fs::write(&old, &bytes).unwrap();
+    match builder().build("old", data.path()) {
+        Err(Error::IoError(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+            let text = e.to_string();
+            assert!(text.contains(&old.display().to_string()), "{text}");
+            assert!(text.contains("RBHOPR01"), "{text}");
+        }
+        Err(other) => panic!("expected an I/O error, got {other:?}"),
+        Ok(_) => panic!("a segment of format 1 was opened"),
+    }
+    assert_eq!(fs::read(&old).unwrap(), bytes, "the file is left as it was");
 }

@@ -155,3 +155,27 @@ fn queue_spares_give_way_to_a_reservation() {
         producer.join().unwrap();
     });
 }
+
+/// One sender through the disk only, twice: the second spill finds `spilled` still set
+/// (unless the receiver claimed in between) and does not wake the receiver — whoever set
+/// the flag did. The receiver, parking in between or not, must get both, in order.
+#[test]
+fn a_spill_that_finds_the_channel_spilled_needs_no_wake() {
+    model(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tx, mut rx) = Builder::<u64>::new()
+            .memory_bytes(0)
+            .build("quiet", dir.path())
+            .unwrap();
+        let sender = thread::spawn(move || {
+            tx.send(0).unwrap();
+            tx.send(1).unwrap();
+            // Still alive: the receiver cannot learn of the items from a disconnect.
+            tx
+        });
+        assert_eq!(rx.recv().unwrap(), 0);
+        assert_eq!(rx.recv().unwrap(), 1);
+        drop(sender.join().unwrap());
+        assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+    });
+}

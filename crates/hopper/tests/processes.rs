@@ -33,10 +33,12 @@ const CHANNEL: &str = "chan";
 /// Segment size of the recover-mode channels: small, so a few thousand items rotate
 /// through several files.
 const SEGMENT_BYTES: usize = 4096;
-/// From record.rs's format description: segment files start with 8 magic bytes, and every
-/// record with `len: u32 LE`, `crc32c(len): u32 LE` and `crc32c(payload): u32 LE`.
+/// From record.rs's format description: segment files start with 8 magic bytes, then
+/// blocks, each with `len: u32 LE`, `crc32c(len): u32 LE` and `crc32c(records): u32 LE` in
+/// front of `len` bytes of records, each record a LEB128 length and a payload. A
+/// recover-mode channel writes every record through as a block of its own.
 const MAGIC_LEN: usize = 8;
-const RECORD_HEADER: usize = 12;
+const BLOCK_HEADER: usize = 12;
 
 /// The file size limit the disk-full child sets on itself.
 const FSIZE_LIMIT: u64 = 256 * 1024;
@@ -322,10 +324,10 @@ fn child_full_after_rotation(dir: &Path) -> Result<(), String> {
 }
 
 /// Fills a segment file up to the file size limit, so that the last accepted items can
-/// only be handed over from the write buffer, and damages a record of the file before
+/// only be handed over from the write buffer, and damages a block of the file before
 /// anything is received. Checks that the error counts as lost only the file's records from
-/// the damage on, and that the handed-over items still arrive. Prints `lost <n> handed
-/// over <n>`.
+/// the damaged block on, and that the handed-over items still arrive. Prints `lost <n>
+/// handed over <n>`.
 fn child_full_then_damaged(dir: &Path) -> Result<(), String> {
     // Before anything else — in particular before any thread exists.
     limit_file_size(FSIZE_LIMIT)?;
@@ -350,19 +352,26 @@ fn child_full_then_damaged(dir: &Path) -> Result<(), String> {
         return Err(format!("expected one segment file, found {files:?}"));
     };
     let mut bytes = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let in_file = records(&bytes);
-    let damaged = 3;
-    if in_file.len() <= damaged || in_file.len() as u64 >= accepted {
+    let in_file = blocks(&bytes);
+    // A damaged byte costs its whole block: damage the second, so that the first block's
+    // items arrive before the error and the third block's are lost with it.
+    let damaged_block = 1;
+    let damaged: u64 = in_file[..damaged_block.min(in_file.len())]
+        .iter()
+        .map(|b| b.records)
+        .sum();
+    let in_file_items: u64 = in_file.iter().map(|b| b.records).sum();
+    if in_file.len() <= damaged_block + 1 || in_file_items >= accepted {
         return Err(format!(
-            "{accepted} items accepted, {} in the file: the test needs some in the file \
-             after the damaged one and some in the write buffer",
+            "{accepted} items accepted, {in_file_items} in {} block(s) of the file: the test \
+             needs blocks in the file after the damaged one and items in the write buffer",
             in_file.len()
         ));
     }
-    bytes[in_file[damaged].start + RECORD_HEADER + 100] ^= 0x5a;
+    bytes[in_file[damaged_block].bytes.start + BLOCK_HEADER + 100] ^= 0x5a;
     fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
 
-    for seq in 0..damaged as u64 {
+    for seq in 0..damaged {
         match rx.try_recv() {
             Ok(bytes) if bytes == item(seq) => {}
             other => return Err(format!("item {seq} before the damage: {other:?}")),
@@ -373,8 +382,8 @@ fn child_full_then_damaged(dir: &Path) -> Result<(), String> {
         Ok(bytes) => return Err(format!("the damaged item arrived: {}", describe(&bytes))),
         Err(e) => return Err(format!("expected a corruption error, got {e:?} ({e})")),
     };
-    let in_file = in_file.len() as u64;
-    let expected = in_file - damaged as u64;
+    let in_file = in_file_items;
+    let expected = in_file - damaged;
     if lost != expected {
         return Err(format!(
             "{lost} item(s) counted lost, expected {expected}: the file's items \
@@ -639,17 +648,47 @@ fn segment_first(path: &Path) -> u64 {
         .unwrap_or_else(|| panic!("{} is not named after an index", path.display()))
 }
 
-/// Byte ranges of the whole records in a segment file's bytes.
-fn records(bytes: &[u8]) -> Vec<Range<usize>> {
+/// A whole block of a segment file.
+struct BlockSpan {
+    /// Its bytes, header included.
+    bytes: Range<usize>,
+    /// How many records it holds.
+    records: u64,
+}
+
+/// The whole blocks in a segment file's bytes, read by the format description alone
+/// (checksums are not checked: the tests damage them on purpose).
+fn blocks(bytes: &[u8]) -> Vec<BlockSpan> {
     let mut out = Vec::new();
     let mut at = MAGIC_LEN;
-    while at + RECORD_HEADER <= bytes.len() {
+    while at + BLOCK_HEADER <= bytes.len() {
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
-        let end = at + RECORD_HEADER + len;
+        let end = at + BLOCK_HEADER + len;
         if end > bytes.len() {
             break;
         }
-        out.push(at..end);
+        let mut records = 0;
+        let mut record = at + BLOCK_HEADER;
+        while record < end {
+            // LEB128: seven bits a byte, least significant first, high bit set on all
+            // but the last.
+            let (mut payload, mut shift) = (0_usize, 0);
+            loop {
+                let byte = bytes[record];
+                record += 1;
+                payload |= usize::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            record += payload;
+            records += 1;
+        }
+        out.push(BlockSpan {
+            bytes: at..end,
+            records,
+        });
         at = end;
     }
     out
@@ -779,7 +818,7 @@ fn recover_truncates_a_torn_tail() -> Result<(), String> {
     Ok(())
 }
 
-/// What a crash mid-write leaves: a whole, valid header claiming 100 bytes, then 10 of
+/// What a crash mid-write leaves: a whole, valid block header claiming 100 bytes, then 10 of
 /// them.
 fn torn_record() -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -852,14 +891,16 @@ fn torn_tail(garbage: &[u8]) -> Result<(), String> {
 /// naming the file and the offset, and nothing on disk is touched; following the
 /// message's advice (cut the file there) then recovers the items before the damage.
 fn recover_refuses_a_damaged_record() -> Result<(), String> {
-    // A payload byte: the length stays plausible, only the payload checksum can tell.
-    refuses_damage_at(RECORD_HEADER).map_err(|e| format!("damaged payload: {e}"))?;
-    // The length's high byte: the record now claims more than the file holds, which
-    // without the length's own checksum would pass for a record cut short by a crash.
+    // The record's first byte: the block's length stays plausible, only the block's
+    // checksum of its records can tell.
+    refuses_damage_at(BLOCK_HEADER).map_err(|e| format!("damaged payload: {e}"))?;
+    // The length's high byte: the block now claims more than the file holds, which
+    // without the length's own checksum would pass for a block cut short by a crash.
     refuses_damage_at(3).map_err(|e| format!("damaged length: {e}"))
 }
 
-/// Damages the byte `at` bytes into a record in the middle of the last segment.
+/// Damages the byte `at` bytes into a record's block in the middle of the last segment
+/// (written through: a block per record).
 fn refuses_damage_at(at: usize) -> Result<(), String> {
     const SENT: u64 = 1000;
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -868,15 +909,20 @@ fn refuses_damage_at(at: usize) -> Result<(), String> {
     let files = segment_files(&dir);
     let last = files.last().ok_or("no segment file")?.clone();
     let mut bytes = fs::read(&last).map_err(|e| e.to_string())?;
-    let recs = records(&bytes);
-    if recs.len() < 3 || recs.last().expect("records").end != bytes.len() {
+    let whole = blocks(&bytes);
+    if whole.len() < 3
+        || whole.last().expect("blocks").bytes.end != bytes.len()
+        || whole.iter().any(|b| b.records != 1)
+    {
         return Err(format!(
-            "{} holds {} whole record(s) and {} bytes: the test needs at least 3 and no debris",
+            "{} holds {} whole block(s) and {} bytes: the test needs at least 3, a record \
+             each, and no debris",
             last.display(),
-            recs.len(),
+            whole.len(),
             bytes.len()
         ));
     }
+    let recs: Vec<Range<usize>> = whole.into_iter().map(|b| b.bytes).collect();
     let intact = recs.len() / 2;
     let damaged = recs[intact].clone();
     bytes[damaged.start + at] ^= 0x5a;
@@ -1019,7 +1065,7 @@ fn disk_full_returns_the_item() -> Result<(), String> {
         })
         .ok_or_else(|| format!("no `accepted` line in the child's stdout: {out:?}"))?;
     let bytes = accepted * ITEM_BYTES as u64;
-    // Whole records fill the file up to the limit; at most one write buffer (64 KiB) more
+    // Whole blocks fill the file up to the limit; at most one write buffer (64 KiB) more
     // waits in memory.
     let plausible = FSIZE_LIMIT / 2..=FSIZE_LIMIT + 64 * 1024;
     if !plausible.contains(&bytes) {
