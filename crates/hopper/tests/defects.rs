@@ -449,27 +449,35 @@ fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
     }
 }
 
+/// A builder of recover-mode channels that send every item through the disk.
+fn recovering() -> Builder<String> {
+    Builder::<String>::new()
+        .memory_bytes(0)
+        .durability(Durability::Recover)
+}
+
+/// Spills three items through a recover-mode channel `name`, closes it, and renames its
+/// one segment file as if its first record had index `first`; returns the new path.
+fn three_items_renamed_to(data: &Path, name: &str, first: u64) -> PathBuf {
+    {
+        let (mut tx, _rx) = recovering().build(name, data).unwrap();
+        for i in 0..3 {
+            tx.send(format!("item-{i:04}")).unwrap();
+        }
+    }
+    let files = segment_files(&data.join(name));
+    let renamed = data.join(name).join(format!("{first}.spill"));
+    fs::rename(&files[0], &renamed).unwrap();
+    renamed
+}
+
 /// A segment named after an index so high that its records would run past the last one
 /// (`u64::MAX`): recovery added the count to the name's index and overflowed.
 #[test]
 fn a_segment_named_past_the_last_index_is_refused_not_a_panic() {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().join("top");
-    let builder = || {
-        Builder::<String>::new()
-            .memory_bytes(0)
-            .durability(Durability::Recover)
-    };
-    {
-        let (mut tx, _rx) = builder().build("top", data.path()).unwrap();
-        for i in 0..3 {
-            tx.send(format!("item-{i:04}")).unwrap();
-        }
-    }
-    let files = segment_files(&dir);
-    let renamed = dir.join(format!("{}.spill", u64::MAX - 1));
-    fs::rename(&files[0], &renamed).unwrap();
-    match builder().build("top", data.path()) {
+    let renamed = three_items_renamed_to(data.path(), "top", u64::MAX - 1);
+    match recovering().build("top", data.path()) {
         Err(Error::IoError(e)) => {
             assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
             let text = e.to_string();
@@ -486,21 +494,8 @@ fn a_segment_named_past_the_last_index_is_refused_not_a_panic() {
 #[test]
 fn a_spill_past_the_last_index_is_refused_not_wrapped() {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().join("edge");
-    let builder = || {
-        Builder::<String>::new()
-            .memory_bytes(0)
-            .durability(Durability::Recover)
-    };
-    {
-        let (mut tx, _rx) = builder().build("edge", data.path()).unwrap();
-        for i in 0..3 {
-            tx.send(format!("item-{i:04}")).unwrap();
-        }
-    }
-    let files = segment_files(&dir);
-    fs::rename(&files[0], dir.join(format!("{}.spill", u64::MAX - 3))).unwrap();
-    let (mut tx, mut rx) = builder().build("edge", data.path()).unwrap();
+    three_items_renamed_to(data.path(), "edge", u64::MAX - 3);
+    let (mut tx, mut rx) = recovering().build("edge", data.path()).unwrap();
     match tx.send("one too many".to_string()) {
         Err((item, Error::IoError(e))) => {
             assert_eq!(item, "one too many");

@@ -9,7 +9,7 @@
 //! timing assertion): on overrun the child is killed and the trial fails with its stderr.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use reclaim_hopper::{Builder, Durability, Error, Receiver, RecvError, TryRecvError};
+use reclaim_hopper::{Builder, Durability, Error, Receiver, RecvError, Sender, TryRecvError};
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -194,19 +194,24 @@ fn limit_file_size(bytes: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Limits this process's file size to [`FSIZE_LIMIT`], then opens a channel that sends
+/// everything to disk in one segment file far larger than the limit: the limit is hit.
+fn under_a_file_size_limit(dir: &Path) -> Result<(Sender<Vec<u8>>, Receiver<Vec<u8>>), String> {
+    // Before anything else — in particular before any thread exists.
+    limit_file_size(FSIZE_LIMIT)?;
+    Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .disk_file_bytes(64 << 20)
+        .build(CHANNEL, dir)
+        .map_err(|e| format!("could not open the channel: {e}"))
+}
+
 /// Fills a segment file up to the file size limit, checks `send` hands back the exact
 /// item with `Error::Full`, that everything accepted arrives intact and in order (some of
 /// it can only come from the writer's buffer, handed over), and that the channel works
 /// again once drained. Prints `accepted <n> refused <n> after <n>` on success.
 fn child_disk_full(dir: &Path) -> Result<(), String> {
-    // Before anything else — in particular before any thread exists.
-    limit_file_size(FSIZE_LIMIT)?;
-    // Everything to disk, one segment file far larger than the limit: the limit is hit.
-    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
-        .memory_bytes(0)
-        .disk_file_bytes(64 << 20)
-        .build(CHANNEL, dir)
-        .map_err(|e| format!("could not open the channel: {e}"))?;
+    let (mut tx, mut rx) = under_a_file_size_limit(dir)?;
 
     // Send until refused, then go on like a caller that retries the refused item, until
     // three refusals in a row: items accepted between refusals (room left in the write
@@ -329,13 +334,7 @@ fn child_full_after_rotation(dir: &Path) -> Result<(), String> {
 /// the damaged block on, and that the handed-over items still arrive. Prints `lost <n>
 /// handed over <n>`.
 fn child_full_then_damaged(dir: &Path) -> Result<(), String> {
-    // Before anything else — in particular before any thread exists.
-    limit_file_size(FSIZE_LIMIT)?;
-    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
-        .memory_bytes(0)
-        .disk_file_bytes(64 << 20)
-        .build(CHANNEL, dir)
-        .map_err(|e| format!("could not open the channel: {e}"))?;
+    let (mut tx, mut rx) = under_a_file_size_limit(dir)?;
     let mut accepted = 0_u64;
     loop {
         match tx.send(item(accepted)) {
