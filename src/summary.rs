@@ -44,26 +44,48 @@ fn mops(row: &Row) -> String {
     }
 }
 
-/// How many rows were flagged noisy, by reason.
+/// How wide the intervals came out, and how many rows were flagged noisy, by reason.
 fn noise_line(rows: &[&Row]) -> Option<String> {
+    let widths = |width: fn(&Row) -> Option<f64>| -> Option<f64> {
+        let values: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.valid)
+            .filter_map(|r| width(r))
+            .collect();
+        stats::median(&values)
+    };
+    let median_width = widths(|r| r.ops_per_sec?.ci_half_width_pct());
+    let ratio_width = widths(|r| {
+        r.ratio
+            .as_ref()
+            .filter(|ratio| ratio.reference != r.backend)?
+            .ci_half_width_pct()
+    });
+    let mut line = match (median_width, ratio_width) {
+        (Some(m), Some(r)) => format!(
+            "95% intervals: the median row's is ±{m:.1}% on its throughput and ±{r:.1}% on \
+             its ratio. "
+        ),
+        _ => String::new(),
+    };
     let flagged: Vec<&str> = rows.iter().filter_map(|r| r.noisy.as_deref()).collect();
-    if flagged.is_empty() {
-        return None;
+    if !flagged.is_empty() {
+        let count = |needle: &str| flagged.iter().filter(|r| r.contains(needle)).count();
+        line.push_str(&format!(
+            "{} of {} rows flagged noisy (~): {} with a 95% interval wider than ±{}% or none, \
+             {} with hypervisor steal over {}%, {} whose workers waited for a CPU over {}% of \
+             the time; the reasons are in each row's `noisy` field and the report.",
+            flagged.len(),
+            rows.len(),
+            count("interval"),
+            stats::NOISY_INTERVAL_PCT,
+            count("stole"),
+            stats::NOISY_STEAL_PCT,
+            count("waited"),
+            stats::NOISY_RUNQUEUE_DELAY_PCT,
+        ));
     }
-    let count = |needle: &str| flagged.iter().filter(|r| r.contains(needle)).count();
-    Some(format!(
-        "{} of {} rows flagged noisy (~): {} with a 95% interval wider than ±{}% or none, {} \
-         with hypervisor steal over {}%, {} whose workers waited for a CPU over {}% of the \
-         time; the reasons are in each row's `noisy` field and the report.",
-        flagged.len(),
-        rows.len(),
-        count("interval"),
-        stats::NOISY_INTERVAL_PCT,
-        count("stole"),
-        stats::NOISY_STEAL_PCT,
-        count("waited"),
-        stats::NOISY_RUNQUEUE_DELAY_PCT,
-    ))
+    (!line.is_empty()).then_some(line)
 }
 
 /// The ratio to the row's reference, as the report writes it.
