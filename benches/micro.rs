@@ -8,8 +8,8 @@
 //!   bracket around every operation. `ebr` pins the epoch (a SeqCst fence or locked
 //!   instruction; crossbeam-epoch also tries to advance the epoch and collect every 128th
 //!   pin, included) and names the participant's counter shard in a thread-local around
-//!   the pin and the unpin; `hp` clears its hazard slots on drop. `leak` only builds the
-//!   guard.
+//!   the pin (where it may free); `hp` clears its hazard slots on drop. `leak` only builds
+//!   the guard.
 //! - `micro/protect` (`leak`, `ebr`, `hp`): `guard.protect(slot, &AtomicPtr)` on a live
 //!   node, inside one guard pinned once for the whole benchmark — the cost of protecting
 //!   one more pointer within an operation (`hp`: publish, fence, reload; the others: a
