@@ -194,9 +194,12 @@ fn limit_file_size(bytes: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Both ends of a channel of byte vectors.
+type Channel = (Sender<Vec<u8>>, Receiver<Vec<u8>>);
+
 /// Limits this process's file size to [`FSIZE_LIMIT`], then opens a channel that sends
 /// everything to disk in one segment file far larger than the limit: the limit is hit.
-fn under_a_file_size_limit(dir: &Path) -> Result<(Sender<Vec<u8>>, Receiver<Vec<u8>>), String> {
+fn under_a_file_size_limit(dir: &Path) -> Result<Channel, String> {
     // Before anything else — in particular before any thread exists.
     limit_file_size(FSIZE_LIMIT)?;
     Builder::<Vec<u8>>::new()
