@@ -735,6 +735,28 @@ mod tests {
         assert_eq!(drops.load(Ordering::Relaxed), BLOCK_SLOTS);
     }
 
+    /// A block is built where it lives: a thread whose stack is smaller than a block of
+    /// its items can still make a queue of them (its first block and its spares) and the
+    /// blocks its installs allocate. (Moving such items in and out takes stack of its own,
+    /// a few items' worth per call in a debug build: not tried here.)
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri does not model a thread's stack size")]
+    fn a_block_larger_than_the_stack_is_not_built_on_it() {
+        type Big = [u8; 64 << 10];
+        // A block of these is about 2 MiB; the thread has 1 MiB of stack.
+        assert!(block_bytes::<Big>() > 1 << 20);
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let q = Queue::<Big>::new(2 * block_bytes::<Big>());
+                assert_eq!(q.spares.len(), 2);
+                drop(Block::<Big>::new());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
     #[test]
     fn concurrent_producers_each_keep_their_order() {
         const PRODUCERS: u64 = 3;
