@@ -19,9 +19,9 @@
 //!
 //! # The algorithm
 //!
-//! Positions are numbered from 0; position `p` is slot `p % LAP` of its block, and the
-//! last position of each lap (`BLOCK_SLOTS`) is not a slot but means "the next block is
-//! being installed".
+//! Positions are numbered from 0, wrapping around at `usize::MAX` (`LAP` is a power of
+//! two); position `p` is slot `p % LAP` of its block, and the last position of each lap
+//! (`BLOCK_SLOTS`) is not a slot but means "the next block is being installed".
 //!
 //! - **Push** reads the tail position and block, and claims the position with a
 //!   compare-and-swap on the tail index (`SeqCst`: it is also the producer's half of the
@@ -68,6 +68,12 @@ use std::sync::atomic::Ordering;
 
 /// Positions per block: its slots and the sentinel.
 const LAP: usize = BLOCK_SLOTS + 1;
+
+// Positions wrap around at `usize::MAX` (every 4 Gi positions on a 32-bit target), and
+// `% LAP` must give the same slot on both sides of the wrap: `LAP` divides 2^BITS. (Under
+// loom a lap is 3 positions, and no model comes near the wrap.)
+#[cfg(not(loom))]
+const _: () = assert!(LAP.is_power_of_two());
 
 /// Most bytes of spare blocks a new queue allocates up front. Up to it, a queue gets
 /// blocks for its whole budget when it is built — as `sync_channel(n)` allocates its `n`
@@ -121,19 +127,26 @@ impl<T> Queue<T> {
     /// An empty queue whose budget allows `limit` bytes, with spare blocks for as much of
     /// it as [`PREALLOCATE_MAX`] allows.
     pub(crate) fn new(limit: usize) -> Self {
+        Self::starting_at(limit, 0)
+    }
+
+    /// An empty queue whose first position is `start`, the first of a block's slots: the
+    /// tests start near `usize::MAX` to cross the positions' wrap-around.
+    fn starting_at(limit: usize, start: usize) -> Self {
+        debug_assert_eq!(start % LAP, 0);
         let first = Box::into_raw(Block::new());
         let queue = Queue {
             tail: CachePadded::new(Tail {
-                index: AtomicUsize::new(0),
+                index: AtomicUsize::new(start),
                 block: AtomicPtr::new(first),
             }),
             head: CachePadded::new(HeadEnd {
                 cell: UnsafeCell::new(Head {
-                    index: 0,
+                    index: start,
                     block: first,
                     passed: 0,
                 }),
-                published: AtomicUsize::new(0),
+                published: AtomicUsize::new(start),
             }),
             budget: CachePadded::new(Budget::new(limit)),
             spares: Spares::new(),
@@ -186,7 +199,12 @@ impl<T> Queue<T> {
             && self
                 .tail
                 .index
-                .compare_exchange_weak(tail, tail + 1, Ordering::SeqCst, Ordering::Relaxed)
+                .compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(1),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             // SAFETY: the claim succeeded on the index `block` was read with (see
@@ -225,7 +243,7 @@ impl<T> Queue<T> {
             // `block` is the block holding `tail`'s slot.
             match self.tail.index.compare_exchange_weak(
                 tail,
-                tail + 1,
+                tail.wrapping_add(1),
                 Ordering::SeqCst,
                 Ordering::Acquire,
             ) {
@@ -236,7 +254,9 @@ impl<T> Queue<T> {
                         // (`Acquire`) reads the new block too.
                         self.tail.block.store(next, Ordering::Release);
                         // Only this producer can move the tail off the sentinel.
-                        self.tail.index.store(tail + 2, Ordering::Release);
+                        self.tail
+                            .index
+                            .store(tail.wrapping_add(2), Ordering::Release);
                         // SAFETY: `block` holds the slot this producer claimed and has not
                         // written yet, so the consumer has not left it: it is live.
                         unsafe { (*block).next.store(next, Ordering::Release) };
@@ -314,7 +334,7 @@ impl<T> Queue<T> {
             let slot = (*head.block).slots.get_unchecked(offset);
             if offset + 1 < BLOCK_SLOTS && slot.state.load(Ordering::Acquire) == WRITTEN {
                 let value = Self::take(slot);
-                head.index += 1;
+                head.index = head.index.wrapping_add(1);
                 self.head.published.store(head.index, Ordering::Release);
                 return Some(value);
             }
@@ -348,7 +368,7 @@ impl<T> Queue<T> {
             if !written {
                 head.passed += 1;
             }
-            head.index += 1;
+            head.index = head.index.wrapping_add(1);
             if offset + 1 == BLOCK_SLOTS {
                 // SAFETY: `head` is the consumer's end, at its block's last slot.
                 unsafe { self.leave(head) };
@@ -411,7 +431,7 @@ impl<T> Queue<T> {
             backoff.snooze();
         };
         head.block = next;
-        head.index += 1; // over the sentinel
+        head.index = head.index.wrapping_add(1); // over the sentinel
         let passed = std::mem::take(&mut head.passed);
         let last = passed == 0
             || block
@@ -495,7 +515,8 @@ impl<T> Drop for Queue<T> {
         let tail = self.tail.index.load(Ordering::Relaxed);
         self.head.cell.with_mut(|head| {
             // SAFETY: `&mut self`: no producer or consumer is left, and every claimed slot
-            // was written (a push writes before returning). Positions from the head to the
+            // was written (a push writes before returning, and nothing between its claim
+            // and its write can panic: no allocation, no overflow, no user code). Positions from the head to the
             // tail hold values not yet taken: each is dropped once, each block freed once.
             unsafe {
                 let head = &mut *head;
@@ -505,12 +526,12 @@ impl<T> Drop for Queue<T> {
                     (*block).slots[offset]
                         .value
                         .with_mut(|v| (*v).assume_init_drop());
-                    index += 1;
+                    index = index.wrapping_add(1);
                     if offset + 1 == BLOCK_SLOTS {
                         let next = (*block).next.load(Ordering::Relaxed);
                         drop(Box::from_raw(block));
                         block = next;
-                        index += 1;
+                        index = index.wrapping_add(1);
                     }
                 }
                 drop(Box::from_raw(block));
@@ -561,6 +582,33 @@ mod tests {
         }
         assert_eq!(pop(&q), None);
         assert!(is_empty(&q) && q.looks_empty());
+    }
+
+    /// Positions are `usize`s that wrap around (after 4 Gi items on a 32-bit target such
+    /// as the Pi's armv7): FIFO order, the empty checks and the values left inside all
+    /// carry on across the wrap, and no arithmetic overflows.
+    #[test]
+    fn positions_wrap_around_usize_max() {
+        let drops = Count::new(0);
+        {
+            let start = 0usize.wrapping_sub(2 * LAP);
+            let q = Queue::starting_at(2 * BLOCK, start);
+            assert!(is_empty(&q) && q.looks_empty());
+            let n = 4 * BLOCK_SLOTS as u64 + 3;
+            for i in 0..n {
+                q.push(Counted(i, &drops));
+            }
+            for i in 0..n - 5 {
+                assert_eq!(pop(&q).map(|c| c.0), Some(i));
+            }
+            assert!(!is_empty(&q) && !q.looks_empty());
+            for i in n - 5..n - 2 {
+                assert_eq!(pop(&q).map(|c| c.0), Some(i));
+            }
+            assert!(q.tail.index.load(Ordering::Relaxed) < start, "wrapped");
+            // Two left inside, dropped with the queue.
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 4 * BLOCK_SLOTS + 3);
     }
 
     #[test]
@@ -629,7 +677,9 @@ mod tests {
                 tail % LAP + 1 < BLOCK_SLOTS,
                 "the test claims no block's last slot"
             );
-            self.tail.index.store(tail + 1, Ordering::SeqCst);
+            self.tail
+                .index
+                .store(tail.wrapping_add(1), Ordering::SeqCst);
             (block, tail % LAP)
         }
     }
