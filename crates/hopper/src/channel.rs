@@ -112,12 +112,13 @@ impl<T> Accounting<T> {
     where
         T: Serialize,
     {
-        slot_bytes::<T>()
-            + match self {
-                Accounting::Shallow => 0,
-                Accounting::Encoded => record::encoded_len(item),
-                Accounting::Custom(heap) => heap(item),
-            }
+        // Saturating: a size function may answer `usize::MAX` ("never in memory"), and a
+        // wrapped sum would charge such an item less than its slot.
+        slot_bytes::<T>().saturating_add(match self {
+            Accounting::Shallow => 0,
+            Accounting::Encoded => record::encoded_len(item),
+            Accounting::Custom(heap) => heap(item),
+        })
     }
 }
 
@@ -681,5 +682,38 @@ impl<T: Serialize + DeserializeOwned + Send> IntoIterator for Receiver<T> {
 
     fn into_iter(self) -> IntoIter<T> {
         IntoIter { rx: self }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::Builder;
+
+    /// A caller's size function may say "more than any bound" with `usize::MAX`: the
+    /// item is then charged that much (and goes to disk), not its slot plus a wrapped sum.
+    #[test]
+    #[cfg_attr(miri, ignore = "the channel's files need the file system")]
+    fn a_huge_custom_charge_saturates_and_the_item_goes_to_disk() {
+        let huge = Accounting::<u64>::Custom(|_| usize::MAX);
+        assert_eq!(huge.charge(&7), usize::MAX);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tx, mut rx) = Builder::<u64>::new()
+            .memory_bytes(1 << 20)
+            .accounting(huge)
+            .build("huge", dir.path())
+            .unwrap();
+        tx.send(7).unwrap();
+        assert_eq!(
+            records_on_disk(&tx),
+            1,
+            "charged more than the bound: to disk"
+        );
+        assert_eq!(rx.try_recv().unwrap(), 7);
+    }
+
+    fn records_on_disk<T>(tx: &Sender<T>) -> u64 {
+        let writer = tx.shared.lock_writer();
+        writer.next_index() - writer.first_index()
     }
 }
