@@ -297,6 +297,8 @@ impl<T> Queue<T> {
     /// written nor let go of, see [`leave`](Self::leave)).
     #[inline]
     unsafe fn write(&self, block: *mut Block<T>, offset: usize, value: T) -> Result<(), T> {
+        #[cfg(all(test, not(loom)))]
+        tests::after_claim();
         // SAFETY: the caller's guarantees.
         let slot = unsafe { (*block).slots.get_unchecked(offset) };
         slot.value.with_mut(|v| {
@@ -543,8 +545,31 @@ impl<T> Drop for Queue<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::cell::RefCell;
     use std::sync::atomic::AtomicUsize as Count;
+    use std::sync::{Arc, Barrier};
+
+    /// Whether a test runs under Miri, which is about a thousand times slower.
+    const MIRI: bool = cfg!(miri);
+
+    thread_local! {
+        /// What this thread does between its next claim and its write (see `after_claim`).
+        static AFTER_CLAIM: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    }
+
+    /// Called by `write`, right after every claim: runs what `stall_after_next_claim` set
+    /// for this thread, once. A producer is stalled there as the scheduler would stall it,
+    /// in the queue's own `push`.
+    pub(super) fn after_claim() {
+        if let Some(stall) = AFTER_CLAIM.with(|hook| hook.borrow_mut().take()) {
+            stall();
+        }
+    }
+
+    /// Has this thread run `stall` between its next claim and its write.
+    fn stall_after_next_claim(stall: impl FnOnce() + 'static) {
+        AFTER_CLAIM.with(|hook| *hook.borrow_mut() = Some(Box::new(stall)));
+    }
 
     /// Counts its drops, to check every value is dropped exactly once.
     struct Counted<'a>(u64, &'a Count);
@@ -838,5 +863,187 @@ mod tests {
             p.join().unwrap();
         }
         assert_eq!(pop(&q), None);
+    }
+
+    /// The order in which the consumer and a producer it passed let go of their block.
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum LetGo {
+        /// The consumer leaves the block before the producer comes back: the producer
+        /// recycles it.
+        ConsumerFirst,
+        /// The producer comes back, takes its value back and pushes it again before the
+        /// consumer leaves the block: the consumer recycles it.
+        ProducerFirst,
+        /// Both at once, in whatever order the scheduler has them.
+        Racing,
+    }
+
+    /// The value of the stalled producer in `a_producer_stalled_on_another_thread`.
+    const STALLED: usize = usize::MAX;
+
+    /// A producer thread claims position `slot` of the first block in `push` and stalls
+    /// there; the consumer passes the slot; the producer comes back (when `order` says),
+    /// finds its slot passed, takes its value back and pushes it again. Every value
+    /// arrives once (boxed, so that a value lost, duplicated or dropped twice shows, under
+    /// Miri at least), the block is recycled by whichever of the two lets go last, and
+    /// the budget ends holding exactly the pool's blocks.
+    fn a_producer_stalled_on_another_thread(slot: usize, order: LetGo) {
+        let q = Arc::new(Queue::<Box<usize>>::new(2 * BLOCK));
+        let gate = Arc::new(Barrier::new(2));
+        for i in 0..slot {
+            q.push(Box::new(i));
+        }
+        let producer = {
+            let (q, gate) = (Arc::clone(&q), Arc::clone(&gate));
+            std::thread::spawn(move || {
+                let stall = Arc::clone(&gate);
+                stall_after_next_claim(move || {
+                    stall.wait(); // 1: claimed
+                    stall.wait(); // 2: passed
+                });
+                q.push(Box::new(STALLED));
+                gate.wait(); // 3: pushed again
+            })
+        };
+        let mut got = Vec::new();
+        // Takes the next value, if there is one.
+        fn take(q: &Queue<Box<usize>>, got: &mut Vec<usize>) {
+            match pop(q) {
+                Some(value) => got.push(*value),
+                None => std::thread::yield_now(),
+            }
+        }
+        gate.wait(); // 1
+        for _ in 0..slot {
+            take(&q, &mut got);
+        }
+        assert_eq!(got, (0..slot).collect::<Vec<_>>());
+        // The claimed slot is not written: the consumer passes it, and finds the queue
+        // empty. (At the block's last slot, the consumer leaves the block right away.)
+        assert_eq!(pop(&q), None);
+        // The rest of the first block.
+        let fill = slot + 1..BLOCK_SLOTS;
+        match order {
+            LetGo::ConsumerFirst => {
+                for i in fill.clone() {
+                    q.push(Box::new(i));
+                }
+                for _ in fill.clone() {
+                    take(&q, &mut got);
+                }
+                // Left, not recycled: the producer has not let go.
+                let spares = q.spares.len();
+                gate.wait(); // 2
+                gate.wait(); // 3
+                assert_eq!(
+                    q.spares.len(),
+                    spares + 1,
+                    "the producer recycled the block"
+                );
+                take(&q, &mut got);
+                let mut want: Vec<_> = (0..BLOCK_SLOTS).filter(|&i| i != slot).collect();
+                want.push(STALLED);
+                assert_eq!(got, want);
+            }
+            LetGo::ProducerFirst => {
+                assert!(slot + 1 < BLOCK_SLOTS, "a passed last slot is left at once");
+                gate.wait(); // 2
+                gate.wait(); // 3
+                for i in fill.clone() {
+                    q.push(Box::new(i));
+                }
+                // Popping the block's last slot leaves it: the consumer recycles it.
+                let spares = q.spares.len();
+                for _ in 0..fill.len() + 1 {
+                    take(&q, &mut got);
+                }
+                assert_eq!(
+                    q.spares.len(),
+                    spares + 1,
+                    "the consumer recycled the block"
+                );
+                let mut want: Vec<_> = (0..slot).collect();
+                want.push(STALLED);
+                want.extend(fill);
+                assert_eq!(got, want);
+            }
+            LetGo::Racing => {
+                gate.wait(); // 2
+                for i in fill.clone() {
+                    q.push(Box::new(i));
+                }
+                while got.len() < BLOCK_SLOTS {
+                    take(&q, &mut got);
+                }
+                gate.wait(); // 3
+                let others: Vec<_> = got.iter().copied().filter(|&v| v != STALLED).collect();
+                let want: Vec<_> = (0..BLOCK_SLOTS).filter(|&i| i != slot).collect();
+                assert_eq!(others, want, "the others in order");
+                assert_eq!(got.iter().filter(|&&v| v == STALLED).count(), 1);
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(pop(&q), None);
+        assert_eq!(q.budget.used(), q.spares.len() * BLOCK);
+    }
+
+    #[test]
+    fn a_stalled_producer_recycles_the_block_the_consumer_left() {
+        a_producer_stalled_on_another_thread(1, LetGo::ConsumerFirst);
+    }
+
+    #[test]
+    fn the_consumer_recycles_a_block_its_passed_producer_let_go_of() {
+        a_producer_stalled_on_another_thread(1, LetGo::ProducerFirst);
+    }
+
+    #[test]
+    fn a_stalled_producer_and_the_consumer_let_go_at_once() {
+        a_producer_stalled_on_another_thread(1, LetGo::Racing);
+    }
+
+    /// The installer itself stalls after installing the next block: the consumer passes
+    /// the block's last slot and moves on to the new block at once.
+    #[test]
+    fn a_stalled_installer_is_passed_and_recycles_the_block_it_filled() {
+        a_producer_stalled_on_another_thread(BLOCK_SLOTS - 1, LetGo::ConsumerFirst);
+    }
+
+    #[test]
+    fn a_stalled_installer_and_the_consumer_let_go_at_once() {
+        a_producer_stalled_on_another_thread(BLOCK_SLOTS - 1, LetGo::Racing);
+    }
+
+    /// A first slot is claimed on the fast path too.
+    #[test]
+    fn a_stalled_first_claim_is_passed() {
+        a_producer_stalled_on_another_thread(0, LetGo::Racing);
+    }
+
+    /// A sender short of budget evicts spares while the consumer recycles emptied blocks
+    /// into the pool and installs take them out: every charge comes back, none twice, and
+    /// the pool never holds more than the budget has room for.
+    #[test]
+    fn eviction_races_recycling_and_installs() {
+        let q = Arc::new(Queue::<u64>::new(3 * BLOCK));
+        let rounds = if MIRI { 8 } else { 2000 };
+        let evictor = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    assert!(q.reserve(BLOCK), "spares always give way");
+                    std::thread::yield_now();
+                    q.release(BLOCK);
+                }
+            })
+        };
+        let n = if MIRI { 3 * BLOCK_SLOTS } else { 20_000 } as u64;
+        for i in 0..n {
+            q.push(i);
+            assert_eq!(pop(&q), Some(i));
+        }
+        evictor.join().unwrap();
+        assert_eq!(q.budget.used(), q.spares.len() * BLOCK);
+        assert!(q.spares.len() <= 3);
     }
 }
