@@ -175,8 +175,11 @@ impl<T> Shared<T> {
     /// missed this sender's claim (a `SeqCst` compare-and-swap on the tail), the fence
     /// precedes the claim in the single `SeqCst` order (C++20 [atomics.order]/4.3), so
     /// the flag was set before it and this `SeqCst` load sees it. If the read saw the
-    /// claim, the receiver does not sleep. loom treats `SeqCst` accesses as
-    /// acquire/release only, so it gets the fence spelled out.
+    /// claim, the receiver does not sleep. (A claim the receiver then passes is pushed
+    /// again, with a `SeqCst` claim of its own, before this call.) loom treats `SeqCst`
+    /// accesses as acquire/release only, so it gets the fence spelled out: the models
+    /// check the handshake with it, and this build, without it, rests on the argument
+    /// above.
     #[inline]
     fn wake_after_push(&self) {
         #[cfg(loom)]
