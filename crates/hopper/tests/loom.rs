@@ -1,12 +1,18 @@
 //! loom models of the channel's own synchronization (`scripts/loom.sh`): the memory
 //! queue (slot claims, block installs, the consumer passing a slot whose producer is
-//! away, block recycling and the spare pool charged to the budget), the `spilled` flag,
+//! away, block recycling, a recycled block installed again under a producer still holding
+//! its address, and the spare pool charged to the budget), the `spilled` flag,
 //! the receiver's claim under the writer's lock, the sleep flag and its fences, the
 //! sender count. Every interleaving (up to `LOOM_MAX_PREEMPTIONS`) must deliver each
 //! sender's items in order, never strand one on disk, never lose a wake-up (loom reports
 //! a deadlock) and say `Disconnected` only after the last item. Under loom a queue block
 //! has two slots and the consumer passes a claimed, unwritten slot at once, so these
-//! small models install, cross, pass and recycle blocks.
+//! small models install, cross, pass and recycle blocks. The sender's `SeqCst` half of
+//! the wake-up handshake is checked here only with the fence loom needs in its place
+//! (see `Shared::wake_after_push`). A model in which two threads spin-wait for a third
+//! at the same time (a producer on a block install, the consumer on an empty queue)
+//! runs into loom's bound of branches: loom also explores the schedules that run the two
+//! spinners in turn for ever.
 #![cfg(loom)]
 
 use loom::sync::Arc;
