@@ -518,8 +518,9 @@ impl<T> Drop for Queue<T> {
         self.head.cell.with_mut(|head| {
             // SAFETY: `&mut self`: no producer or consumer is left, and every claimed slot
             // was written (a push writes before returning, and nothing between its claim
-            // and its write can panic: no allocation, no overflow, no user code). Positions from the head to the
-            // tail hold values not yet taken: each is dropped once, each block freed once.
+            // and its write can panic: no allocation, no overflow, no user code). Positions
+            // from the head to the tail hold values not yet taken: each is dropped once,
+            // each block freed once.
             unsafe {
                 let head = &mut *head;
                 let (mut index, mut block) = (head.index, head.block);
