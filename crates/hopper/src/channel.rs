@@ -541,7 +541,17 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     fn accept(&mut self, entry: Entry<T>) -> Option<T> {
         match entry {
             Entry::Item { value, charge } => {
-                self.unreleased += charge;
+                // Checked: an item may be charged up to `usize::MAX` (the one an empty
+                // channel takes whatever its charge, see `Sender::spill`). What is held
+                // back goes first then. (Held back is at most the batch afterwards, so a
+                // marker's slot below cannot overflow it.)
+                self.unreleased = match self.unreleased.checked_add(charge) {
+                    Some(sum) => sum,
+                    None => {
+                        self.release();
+                        charge
+                    }
+                };
                 if self.unreleased > self.release_batch {
                     self.release();
                 }
@@ -713,6 +723,36 @@ mod tests {
             "charged more than the bound: to disk"
         );
         assert_eq!(rx.try_recv().unwrap(), 7);
+    }
+
+    /// The one item an empty channel takes whatever its charge, when the disk is full too,
+    /// may be charged `usize::MAX`: the receiver takes it while it holds back the charge of
+    /// an earlier item, and gives both back, exactly.
+    #[test]
+    #[cfg_attr(miri, ignore = "the channel's files need the file system")]
+    fn a_forced_item_charged_usize_max_is_taken_and_its_charge_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tx, mut rx) = Builder::<u64>::new()
+            .memory_bytes(1 << 20)
+            .disk_files(0)
+            .accounting(Accounting::Custom(|v| if *v == 7 { usize::MAX } else { 0 }))
+            .build("forced", dir.path())
+            .unwrap();
+        tx.send(1).unwrap();
+        // Taken; its charge is held back for the next batch.
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert!(rx.unreleased > 0);
+        // No room in memory, none on disk, the channel empty: taken all the same.
+        tx.send(7).unwrap();
+        assert_eq!(rx.recv().unwrap(), 7);
+        assert!(
+            rx.shared.queue.budget().used() <= 1 << 20,
+            "charges given back"
+        );
+        // Memory takes items again: two, so that the second is not the empty channel's.
+        tx.send(2).unwrap();
+        tx.send(3).unwrap();
+        assert_eq!((rx.recv().unwrap(), rx.recv().unwrap()), (2, 3));
     }
 
     fn records_on_disk<T>(tx: &Sender<T>) -> u64 {
