@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the schemes' and structures' tests, and the conformance suite on the lock-free
-# backends, under Miri with tree borrows.
+# Runs the schemes' and structures' tests, the conformance suite on the lock-free
+# backends, and the disk-spilling channel's own lock-free memory queue, under Miri with
+# tree borrows.
 #
 # Permissive provenance: crossbeam-epoch and haphazard turn pointers into integers (tagged
 # pointers, hazard records). No -Zmiri-ignore-leaks: every structure owns a local
@@ -21,3 +22,9 @@ for structure in treiber- msqueue-; do
     MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$SEEDS" \
         cargo +nightly miri test --locked -p reclaim-conformance --test registry -- "$structure"
 done
+# The channel's memory queue: its unit tests and the leases' (the crate's other unit tests
+# need the file system, which Miri isolates). Blocks installed, slots passed by the
+# consumer, blocks recycled by the consumer or by a passed producer, spares evicted, values
+# dropped with the queue — the racing ones across threads, so under the same seeds.
+MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$SEEDS" \
+    cargo +nightly miri test --locked -p reclaim-hopper --lib -- queue:: lease::

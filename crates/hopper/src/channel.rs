@@ -112,12 +112,13 @@ impl<T> Accounting<T> {
     where
         T: Serialize,
     {
-        slot_bytes::<T>()
-            + match self {
-                Accounting::Shallow => 0,
-                Accounting::Encoded => record::encoded_len(item),
-                Accounting::Custom(heap) => heap(item),
-            }
+        // Saturating: a size function may answer `usize::MAX` ("never in memory"), and a
+        // wrapped sum would charge such an item less than its slot.
+        slot_bytes::<T>().saturating_add(match self {
+            Accounting::Shallow => 0,
+            Accounting::Encoded => record::encoded_len(item),
+            Accounting::Custom(heap) => heap(item),
+        })
     }
 }
 
@@ -174,8 +175,11 @@ impl<T> Shared<T> {
     /// missed this sender's claim (a `SeqCst` compare-and-swap on the tail), the fence
     /// precedes the claim in the single `SeqCst` order (C++20 [atomics.order]/4.3), so
     /// the flag was set before it and this `SeqCst` load sees it. If the read saw the
-    /// claim, the receiver does not sleep. loom treats `SeqCst` accesses as
-    /// acquire/release only, so it gets the fence spelled out.
+    /// claim, the receiver does not sleep. (A claim the receiver then passes is pushed
+    /// again, with a `SeqCst` claim of its own, before this call.) loom treats `SeqCst`
+    /// accesses as acquire/release only, so it gets the fence spelled out: the models
+    /// check the handshake with it, and this build, without it, rests on the argument
+    /// above.
     #[inline]
     fn wake_after_push(&self) {
         #[cfg(loom)]
@@ -549,7 +553,17 @@ impl<T: Serialize + DeserializeOwned + Send> Receiver<T> {
     fn accept(&mut self, entry: Entry<T>) -> Option<T> {
         match entry {
             Entry::Item { value, charge } => {
-                self.unreleased += charge;
+                // Checked: an item may be charged up to `usize::MAX` (the one an empty
+                // channel takes whatever its charge, see `Sender::spill`). What is held
+                // back goes first then. (Held back is at most the batch afterwards, so a
+                // marker's slot below cannot overflow it.)
+                self.unreleased = match self.unreleased.checked_add(charge) {
+                    Some(sum) => sum,
+                    None => {
+                        self.release();
+                        charge
+                    }
+                };
                 if self.unreleased > self.release_batch {
                     self.release();
                 }
@@ -695,5 +709,68 @@ impl<T: Serialize + DeserializeOwned + Send> IntoIterator for Receiver<T> {
 
     fn into_iter(self) -> IntoIter<T> {
         IntoIter { rx: self }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::Builder;
+
+    /// A caller's size function may say "more than any bound" with `usize::MAX`: the
+    /// item is then charged that much (and goes to disk), not its slot plus a wrapped sum.
+    #[test]
+    #[cfg_attr(miri, ignore = "the channel's files need the file system")]
+    fn a_huge_custom_charge_saturates_and_the_item_goes_to_disk() {
+        let huge = Accounting::<u64>::Custom(|_| usize::MAX);
+        assert_eq!(huge.charge(&7), usize::MAX);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tx, mut rx) = Builder::<u64>::new()
+            .memory_bytes(1 << 20)
+            .accounting(huge)
+            .build("huge", dir.path())
+            .unwrap();
+        tx.send(7).unwrap();
+        assert_eq!(
+            records_on_disk(&tx),
+            1,
+            "charged more than the bound: to disk"
+        );
+        assert_eq!(rx.try_recv().unwrap(), 7);
+    }
+
+    /// The one item an empty channel takes whatever its charge, when the disk is full too,
+    /// may be charged `usize::MAX`: the receiver takes it while it holds back the charge of
+    /// an earlier item, and gives both back, exactly.
+    #[test]
+    #[cfg_attr(miri, ignore = "the channel's files need the file system")]
+    fn a_forced_item_charged_usize_max_is_taken_and_its_charge_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tx, mut rx) = Builder::<u64>::new()
+            .memory_bytes(1 << 20)
+            .disk_files(0)
+            .accounting(Accounting::Custom(|v| if *v == 7 { usize::MAX } else { 0 }))
+            .build("forced", dir.path())
+            .unwrap();
+        tx.send(1).unwrap();
+        // Taken; its charge is held back for the next batch.
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert!(rx.unreleased > 0);
+        // No room in memory, none on disk, the channel empty: taken all the same.
+        tx.send(7).unwrap();
+        assert_eq!(rx.recv().unwrap(), 7);
+        assert!(
+            rx.shared.queue.budget().used() <= 1 << 20,
+            "charges given back"
+        );
+        // Memory takes items again: two, so that the second is not the empty channel's.
+        tx.send(2).unwrap();
+        tx.send(3).unwrap();
+        assert_eq!((rx.recv().unwrap(), rx.recv().unwrap()), (2, 3));
+    }
+
+    fn records_on_disk<T>(tx: &Sender<T>) -> u64 {
+        let writer = tx.shared.lock_writer();
+        writer.next_index() - writer.first_index()
     }
 }

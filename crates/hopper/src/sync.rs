@@ -1,13 +1,20 @@
 //! What the channel synchronizes with: std's and crossbeam's primitives, or loom's when
 //! built with `--cfg loom`, so the same channel code is model-checked (`tests/loom.rs`).
 //!
-//! The memory queue (`queue.rs`) is the channel's own lock-free code, so it is built from
+//! The memory queue (`queue/`) is the channel's own lock-free code, so it is built from
 //! these re-exports too and runs under loom as it is, with a block of two slots there so
 //! that a model of a few items crosses block boundaries. The receiver parks on a loom
 //! condition variable under loom. What loom then explores is the channel's own protocol
 //! — the queue's slot claims, block hand-over and recycling, the `spilled` flag, the
 //! receiver's claim under the writer's lock, the sleep flag and its fences, the sender
 //! count — with every access to a queue slot checked for a race.
+//!
+//! What loom cannot check: it models `SeqCst` loads, stores and read-modify-writes as
+//! acquire/release, and only `SeqCst` fences as sequentially consistent. The sender's half
+//! of the wake-up handshake is a `SeqCst` claim and a `SeqCst` load of the sleep flag,
+//! with no fence; under loom a fence stands in for them (`Shared::wake_after_push`). So
+//! the models check the handshake with that fence, and the build without it rests on the
+//! C++20 argument given there.
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;

@@ -1,12 +1,18 @@
 //! loom models of the channel's own synchronization (`scripts/loom.sh`): the memory
 //! queue (slot claims, block installs, the consumer passing a slot whose producer is
-//! away, block recycling and the spare pool charged to the budget), the `spilled` flag,
+//! away, block recycling, a recycled block installed again under a producer still holding
+//! its address, and the spare pool charged to the budget), the `spilled` flag,
 //! the receiver's claim under the writer's lock, the sleep flag and its fences, the
 //! sender count. Every interleaving (up to `LOOM_MAX_PREEMPTIONS`) must deliver each
 //! sender's items in order, never strand one on disk, never lose a wake-up (loom reports
 //! a deadlock) and say `Disconnected` only after the last item. Under loom a queue block
 //! has two slots and the consumer passes a claimed, unwritten slot at once, so these
-//! small models install, cross, pass and recycle blocks.
+//! small models install, cross, pass and recycle blocks. The sender's `SeqCst` half of
+//! the wake-up handshake is checked here only with the fence loom needs in its place
+//! (see `Shared::wake_after_push`). A model in which two threads spin-wait for a third
+//! at the same time (a producer on a block install, the consumer on an empty queue)
+//! runs into loom's bound of branches: loom also explores the schedules that run the two
+//! spinners in turn for ever.
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -177,5 +183,96 @@ fn a_spill_that_finds_the_channel_spilled_needs_no_wake() {
         assert_eq!(rx.recv().unwrap(), 1);
         drop(sender.join().unwrap());
         assert!(matches!(rx.recv(), Err(RecvError::Disconnected)));
+    });
+}
+
+/// A producer racing the consumer, which pushes values of its own, for a block's last
+/// slot and the next block's first: whichever claims the last slot installs the next
+/// block, and a passed value (the installer's included) pushed again may claim the next
+/// block's last slot and install a third block itself, or land in a block installed while
+/// it was away. The block a passed slot was in is recycled by the consumer or by its
+/// producer, whichever lets go last, and comes back out of the pool for a later install.
+/// Every value arrives once, each thread's in its order.
+///
+/// Only one thread at a time waits for another here. With two producers of two values
+/// each, a producer waiting on the sentinel and the consumer waiting for a value spin
+/// together while loom schedules each of them in turn and never the installer they wait
+/// for (a schedule no real scheduler keeps up): loom exceeded its bound of branches per
+/// execution after 16 minutes.
+#[test]
+fn queue_passed_values_racing_installs_and_recycling_arrive_once_in_order() {
+    model(|| {
+        let queue = Arc::new(Queue::<(usize, usize)>::new(
+            2 * block_bytes::<(usize, usize)>(),
+        ));
+        queue.push((0, 0));
+        let producer = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                queue.push((1, 0));
+                queue.push((1, 1));
+            })
+        };
+        let mut next = [0; 2];
+        let mut take = |(p, i): (usize, usize)| {
+            assert_eq!(next[p], i, "{p}'s values out of order or twice");
+            next[p] += 1;
+        };
+        queue.push((0, 1));
+        for _ in 0..2 {
+            // SAFETY: this thread is the only consumer.
+            if let Some(value) = unsafe { queue.pop() } {
+                take(value);
+            }
+        }
+        queue.push((0, 2));
+        // SAFETY: as above.
+        if let Some(value) = unsafe { queue.pop() } {
+            take(value);
+        }
+        producer.join().unwrap();
+        // SAFETY: as above.
+        while let Some(value) = unsafe { queue.pop() } {
+            take(value);
+        }
+        assert_eq!(next, [3, 2]);
+        // SAFETY: as above.
+        assert!(unsafe { queue.is_empty() });
+    });
+}
+
+/// A block recycled and installed again while a producer still holds its address from
+/// an earlier lap: with room for one spare, the first block goes back to the pool once
+/// emptied and is the next install's. The slow producer's claim must fail on the moved
+/// index, not land in the reinstalled block (loom would see its write race the
+/// consumer's read, or a value arrive out of order or twice).
+#[test]
+fn queue_a_block_reinstalled_under_a_stale_producer_is_not_written_through_its_old_index() {
+    model(|| {
+        let queue = Arc::new(Queue::<(usize, usize)>::new(block_bytes::<(usize, usize)>()));
+        let slow = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.push((1, 0)))
+        };
+        // Three laps of two slots each, pushed and taken on the consumer's own thread: the
+        // first block is emptied and recycled before the third lap's install takes it.
+        let mut next = [0; 2];
+        let mut take = |(p, i): (usize, usize)| {
+            assert_eq!(next[p], i, "producer {p}'s values out of order or twice");
+            next[p] += 1;
+        };
+        for i in 0..5 {
+            queue.push((0, i));
+            // SAFETY: this thread is the only consumer.
+            if let Some(value) = unsafe { queue.pop() } {
+                take(value);
+            }
+        }
+        slow.join().unwrap();
+        // SAFETY: as above.
+        while let Some(value) = unsafe { queue.pop() } {
+            take(value);
+        }
+        assert_eq!(next, [5, 1]);
     });
 }

@@ -14,7 +14,8 @@ pub(crate) const BLOCK_SLOTS: usize = 31;
 #[cfg(loom)]
 pub(crate) const BLOCK_SLOTS: usize = 2;
 
-/// A slot's state: claimed or not, nothing written yet.
+/// A slot's state: claimed or not, nothing written yet. Zero, so that a zeroed block is
+/// an empty one (`Block::new`).
 pub(super) const EMPTY: u8 = 0;
 /// The producer has written the value (set with `Release`).
 pub(super) const WRITTEN: u8 = 1;
@@ -57,6 +58,24 @@ pub(crate) const fn slot_bytes<T>() -> usize {
 }
 
 impl<T> Block<T> {
+    /// A fresh block, allocated zeroed: `Box::new(Block { .. })` builds the block on the
+    /// stack first (in debug builds at least), and a block of large items — 31 of them —
+    /// overflows a thread's stack (as crossbeam's `SegQueue` did until 0.3.12).
+    #[cfg(not(loom))]
+    pub(super) fn new() -> Box<Self> {
+        let mut block = Box::<Self>::new_uninit();
+        // SAFETY: all-zero bytes are a valid block: a null `next`, a zero `passed`, and
+        // every slot `EMPTY` (0) with its value uninitialized (a `MaybeUninit` holds any
+        // bytes). The atomics and `UnsafeCell`s are plain integers and pointers in memory.
+        unsafe {
+            block.as_mut_ptr().write_bytes(0, 1);
+            block.assume_init()
+        }
+    }
+
+    /// loom's atomics are not plain integers, so they are built one by one (a block has
+    /// two slots under loom).
+    #[cfg(loom)]
     pub(super) fn new() -> Box<Self> {
         Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),

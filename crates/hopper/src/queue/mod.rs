@@ -19,9 +19,9 @@
 //!
 //! # The algorithm
 //!
-//! Positions are numbered from 0; position `p` is slot `p % LAP` of its block, and the
-//! last position of each lap (`BLOCK_SLOTS`) is not a slot but means "the next block is
-//! being installed".
+//! Positions are numbered from 0, wrapping around at `usize::MAX` (`LAP` is a power of
+//! two); position `p` is slot `p % LAP` of its block, and the last position of each lap
+//! (`BLOCK_SLOTS`) is not a slot but means "the next block is being installed".
 //!
 //! - **Push** reads the tail position and block, and claims the position with a
 //!   compare-and-swap on the tail index (`SeqCst`: it is also the producer's half of the
@@ -68,6 +68,12 @@ use std::sync::atomic::Ordering;
 
 /// Positions per block: its slots and the sentinel.
 const LAP: usize = BLOCK_SLOTS + 1;
+
+// Positions wrap around at `usize::MAX` (every 4 Gi positions on a 32-bit target), and
+// `% LAP` must give the same slot on both sides of the wrap: `LAP` divides 2^BITS. (Under
+// loom a lap is 3 positions, and no model comes near the wrap.)
+#[cfg(not(loom))]
+const _: () = assert!(LAP.is_power_of_two());
 
 /// Most bytes of spare blocks a new queue allocates up front. Up to it, a queue gets
 /// blocks for its whole budget when it is built — as `sync_channel(n)` allocates its `n`
@@ -121,19 +127,26 @@ impl<T> Queue<T> {
     /// An empty queue whose budget allows `limit` bytes, with spare blocks for as much of
     /// it as [`PREALLOCATE_MAX`] allows.
     pub(crate) fn new(limit: usize) -> Self {
+        Self::starting_at(limit, 0)
+    }
+
+    /// An empty queue whose first position is `start`, the first of a block's slots: the
+    /// tests start near `usize::MAX` to cross the positions' wrap-around.
+    fn starting_at(limit: usize, start: usize) -> Self {
+        debug_assert_eq!(start % LAP, 0);
         let first = Box::into_raw(Block::new());
         let queue = Queue {
             tail: CachePadded::new(Tail {
-                index: AtomicUsize::new(0),
+                index: AtomicUsize::new(start),
                 block: AtomicPtr::new(first),
             }),
             head: CachePadded::new(HeadEnd {
                 cell: UnsafeCell::new(Head {
-                    index: 0,
+                    index: start,
                     block: first,
                     passed: 0,
                 }),
-                published: AtomicUsize::new(0),
+                published: AtomicUsize::new(start),
             }),
             budget: CachePadded::new(Budget::new(limit)),
             spares: Spares::new(),
@@ -186,7 +199,12 @@ impl<T> Queue<T> {
             && self
                 .tail
                 .index
-                .compare_exchange_weak(tail, tail + 1, Ordering::SeqCst, Ordering::Relaxed)
+                .compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(1),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             // SAFETY: the claim succeeded on the index `block` was read with (see
@@ -225,7 +243,7 @@ impl<T> Queue<T> {
             // `block` is the block holding `tail`'s slot.
             match self.tail.index.compare_exchange_weak(
                 tail,
-                tail + 1,
+                tail.wrapping_add(1),
                 Ordering::SeqCst,
                 Ordering::Acquire,
             ) {
@@ -236,7 +254,9 @@ impl<T> Queue<T> {
                         // (`Acquire`) reads the new block too.
                         self.tail.block.store(next, Ordering::Release);
                         // Only this producer can move the tail off the sentinel.
-                        self.tail.index.store(tail + 2, Ordering::Release);
+                        self.tail
+                            .index
+                            .store(tail.wrapping_add(2), Ordering::Release);
                         // SAFETY: `block` holds the slot this producer claimed and has not
                         // written yet, so the consumer has not left it: it is live.
                         unsafe { (*block).next.store(next, Ordering::Release) };
@@ -277,6 +297,8 @@ impl<T> Queue<T> {
     /// written nor let go of, see [`leave`](Self::leave)).
     #[inline]
     unsafe fn write(&self, block: *mut Block<T>, offset: usize, value: T) -> Result<(), T> {
+        #[cfg(all(test, not(loom)))]
+        tests::after_claim();
         // SAFETY: the caller's guarantees.
         let slot = unsafe { (*block).slots.get_unchecked(offset) };
         slot.value.with_mut(|v| {
@@ -314,7 +336,7 @@ impl<T> Queue<T> {
             let slot = (*head.block).slots.get_unchecked(offset);
             if offset + 1 < BLOCK_SLOTS && slot.state.load(Ordering::Acquire) == WRITTEN {
                 let value = Self::take(slot);
-                head.index += 1;
+                head.index = head.index.wrapping_add(1);
                 self.head.published.store(head.index, Ordering::Release);
                 return Some(value);
             }
@@ -348,7 +370,7 @@ impl<T> Queue<T> {
             if !written {
                 head.passed += 1;
             }
-            head.index += 1;
+            head.index = head.index.wrapping_add(1);
             if offset + 1 == BLOCK_SLOTS {
                 // SAFETY: `head` is the consumer's end, at its block's last slot.
                 unsafe { self.leave(head) };
@@ -411,7 +433,7 @@ impl<T> Queue<T> {
             backoff.snooze();
         };
         head.block = next;
-        head.index += 1; // over the sentinel
+        head.index = head.index.wrapping_add(1); // over the sentinel
         let passed = std::mem::take(&mut head.passed);
         let last = passed == 0
             || block
@@ -495,8 +517,10 @@ impl<T> Drop for Queue<T> {
         let tail = self.tail.index.load(Ordering::Relaxed);
         self.head.cell.with_mut(|head| {
             // SAFETY: `&mut self`: no producer or consumer is left, and every claimed slot
-            // was written (a push writes before returning). Positions from the head to the
-            // tail hold values not yet taken: each is dropped once, each block freed once.
+            // was written (a push writes before returning, and nothing between its claim
+            // and its write can panic: no allocation, no overflow, no user code). Positions
+            // from the head to the tail hold values not yet taken: each is dropped once,
+            // each block freed once.
             unsafe {
                 let head = &mut *head;
                 let (mut index, mut block) = (head.index, head.block);
@@ -505,12 +529,12 @@ impl<T> Drop for Queue<T> {
                     (*block).slots[offset]
                         .value
                         .with_mut(|v| (*v).assume_init_drop());
-                    index += 1;
+                    index = index.wrapping_add(1);
                     if offset + 1 == BLOCK_SLOTS {
                         let next = (*block).next.load(Ordering::Relaxed);
                         drop(Box::from_raw(block));
                         block = next;
-                        index += 1;
+                        index = index.wrapping_add(1);
                     }
                 }
                 drop(Box::from_raw(block));
@@ -522,8 +546,31 @@ impl<T> Drop for Queue<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::cell::RefCell;
     use std::sync::atomic::AtomicUsize as Count;
+    use std::sync::{Arc, Barrier};
+
+    /// Whether a test runs under Miri, which is about a thousand times slower.
+    const MIRI: bool = cfg!(miri);
+
+    thread_local! {
+        /// What this thread does between its next claim and its write (see `after_claim`).
+        static AFTER_CLAIM: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    }
+
+    /// Called by `write`, right after every claim: runs what `stall_after_next_claim` set
+    /// for this thread, once. A producer is stalled there as the scheduler would stall it,
+    /// in the queue's own `push`.
+    pub(super) fn after_claim() {
+        if let Some(stall) = AFTER_CLAIM.with(|hook| hook.borrow_mut().take()) {
+            stall();
+        }
+    }
+
+    /// Has this thread run `stall` between its next claim and its write.
+    fn stall_after_next_claim(stall: impl FnOnce() + 'static) {
+        AFTER_CLAIM.with(|hook| *hook.borrow_mut() = Some(Box::new(stall)));
+    }
 
     /// Counts its drops, to check every value is dropped exactly once.
     struct Counted<'a>(u64, &'a Count);
@@ -561,6 +608,33 @@ mod tests {
         }
         assert_eq!(pop(&q), None);
         assert!(is_empty(&q) && q.looks_empty());
+    }
+
+    /// Positions are `usize`s that wrap around (after 4 Gi items on a 32-bit target such
+    /// as the Pi's armv7): FIFO order, the empty checks and the values left inside all
+    /// carry on across the wrap, and no arithmetic overflows.
+    #[test]
+    fn positions_wrap_around_usize_max() {
+        let drops = Count::new(0);
+        {
+            let start = 0usize.wrapping_sub(2 * LAP);
+            let q = Queue::starting_at(2 * BLOCK, start);
+            assert!(is_empty(&q) && q.looks_empty());
+            let n = 4 * BLOCK_SLOTS as u64 + 3;
+            for i in 0..n {
+                q.push(Counted(i, &drops));
+            }
+            for i in 0..n - 5 {
+                assert_eq!(pop(&q).map(|c| c.0), Some(i));
+            }
+            assert!(!is_empty(&q) && !q.looks_empty());
+            for i in n - 5..n - 2 {
+                assert_eq!(pop(&q).map(|c| c.0), Some(i));
+            }
+            assert!(q.tail.index.load(Ordering::Relaxed) < start, "wrapped");
+            // Two left inside, dropped with the queue.
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 4 * BLOCK_SLOTS + 3);
     }
 
     #[test]
@@ -629,7 +703,9 @@ mod tests {
                 tail % LAP + 1 < BLOCK_SLOTS,
                 "the test claims no block's last slot"
             );
-            self.tail.index.store(tail + 1, Ordering::SeqCst);
+            self.tail
+                .index
+                .store(tail.wrapping_add(1), Ordering::SeqCst);
             (block, tail % LAP)
         }
     }
@@ -735,6 +811,28 @@ mod tests {
         assert_eq!(drops.load(Ordering::Relaxed), BLOCK_SLOTS);
     }
 
+    /// A block is built where it lives: a thread whose stack is smaller than a block of
+    /// its items can still make a queue of them (its first block and its spares) and the
+    /// blocks its installs allocate. (Moving such items in and out takes stack of its own,
+    /// a few items' worth per call in a debug build: not tried here.)
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri does not model a thread's stack size")]
+    fn a_block_larger_than_the_stack_is_not_built_on_it() {
+        type Big = [u8; 64 << 10];
+        // A block of these is about 2 MiB; the thread has 1 MiB of stack.
+        assert!(block_bytes::<Big>() > 1 << 20);
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let q = Queue::<Big>::new(2 * block_bytes::<Big>());
+                assert_eq!(q.spares.len(), 2);
+                drop(Block::<Big>::new());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
     #[test]
     fn concurrent_producers_each_keep_their_order() {
         const PRODUCERS: u64 = 3;
@@ -766,5 +864,187 @@ mod tests {
             p.join().unwrap();
         }
         assert_eq!(pop(&q), None);
+    }
+
+    /// The order in which the consumer and a producer it passed let go of their block.
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum LetGo {
+        /// The consumer leaves the block before the producer comes back: the producer
+        /// recycles it.
+        ConsumerFirst,
+        /// The producer comes back, takes its value back and pushes it again before the
+        /// consumer leaves the block: the consumer recycles it.
+        ProducerFirst,
+        /// Both at once, in whatever order the scheduler has them.
+        Racing,
+    }
+
+    /// The value of the stalled producer in `a_producer_stalled_on_another_thread`.
+    const STALLED: usize = usize::MAX;
+
+    /// A producer thread claims position `slot` of the first block in `push` and stalls
+    /// there; the consumer passes the slot; the producer comes back (when `order` says),
+    /// finds its slot passed, takes its value back and pushes it again. Every value
+    /// arrives once (boxed, so that a value lost, duplicated or dropped twice shows, under
+    /// Miri at least), the block is recycled by whichever of the two lets go last, and
+    /// the budget ends holding exactly the pool's blocks.
+    fn a_producer_stalled_on_another_thread(slot: usize, order: LetGo) {
+        let q = Arc::new(Queue::<Box<usize>>::new(2 * BLOCK));
+        let gate = Arc::new(Barrier::new(2));
+        for i in 0..slot {
+            q.push(Box::new(i));
+        }
+        let producer = {
+            let (q, gate) = (Arc::clone(&q), Arc::clone(&gate));
+            std::thread::spawn(move || {
+                let stall = Arc::clone(&gate);
+                stall_after_next_claim(move || {
+                    stall.wait(); // 1: claimed
+                    stall.wait(); // 2: passed
+                });
+                q.push(Box::new(STALLED));
+                gate.wait(); // 3: pushed again
+            })
+        };
+        let mut got = Vec::new();
+        // Takes the next value, if there is one.
+        fn take(q: &Queue<Box<usize>>, got: &mut Vec<usize>) {
+            match pop(q) {
+                Some(value) => got.push(*value),
+                None => std::thread::yield_now(),
+            }
+        }
+        gate.wait(); // 1
+        for _ in 0..slot {
+            take(&q, &mut got);
+        }
+        assert_eq!(got, (0..slot).collect::<Vec<_>>());
+        // The claimed slot is not written: the consumer passes it, and finds the queue
+        // empty. (At the block's last slot, the consumer leaves the block right away.)
+        assert_eq!(pop(&q), None);
+        // The rest of the first block.
+        let fill = slot + 1..BLOCK_SLOTS;
+        match order {
+            LetGo::ConsumerFirst => {
+                for i in fill.clone() {
+                    q.push(Box::new(i));
+                }
+                for _ in fill.clone() {
+                    take(&q, &mut got);
+                }
+                // Left, not recycled: the producer has not let go.
+                let spares = q.spares.len();
+                gate.wait(); // 2
+                gate.wait(); // 3
+                assert_eq!(
+                    q.spares.len(),
+                    spares + 1,
+                    "the producer recycled the block"
+                );
+                take(&q, &mut got);
+                let mut want: Vec<_> = (0..BLOCK_SLOTS).filter(|&i| i != slot).collect();
+                want.push(STALLED);
+                assert_eq!(got, want);
+            }
+            LetGo::ProducerFirst => {
+                assert!(slot + 1 < BLOCK_SLOTS, "a passed last slot is left at once");
+                gate.wait(); // 2
+                gate.wait(); // 3
+                for i in fill.clone() {
+                    q.push(Box::new(i));
+                }
+                // Popping the block's last slot leaves it: the consumer recycles it.
+                let spares = q.spares.len();
+                for _ in 0..fill.len() + 1 {
+                    take(&q, &mut got);
+                }
+                assert_eq!(
+                    q.spares.len(),
+                    spares + 1,
+                    "the consumer recycled the block"
+                );
+                let mut want: Vec<_> = (0..slot).collect();
+                want.push(STALLED);
+                want.extend(fill);
+                assert_eq!(got, want);
+            }
+            LetGo::Racing => {
+                gate.wait(); // 2
+                for i in fill.clone() {
+                    q.push(Box::new(i));
+                }
+                while got.len() < BLOCK_SLOTS {
+                    take(&q, &mut got);
+                }
+                gate.wait(); // 3
+                let others: Vec<_> = got.iter().copied().filter(|&v| v != STALLED).collect();
+                let want: Vec<_> = (0..BLOCK_SLOTS).filter(|&i| i != slot).collect();
+                assert_eq!(others, want, "the others in order");
+                assert_eq!(got.iter().filter(|&&v| v == STALLED).count(), 1);
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(pop(&q), None);
+        assert_eq!(q.budget.used(), q.spares.len() * BLOCK);
+    }
+
+    #[test]
+    fn a_stalled_producer_recycles_the_block_the_consumer_left() {
+        a_producer_stalled_on_another_thread(1, LetGo::ConsumerFirst);
+    }
+
+    #[test]
+    fn the_consumer_recycles_a_block_its_passed_producer_let_go_of() {
+        a_producer_stalled_on_another_thread(1, LetGo::ProducerFirst);
+    }
+
+    #[test]
+    fn a_stalled_producer_and_the_consumer_let_go_at_once() {
+        a_producer_stalled_on_another_thread(1, LetGo::Racing);
+    }
+
+    /// The installer itself stalls after installing the next block: the consumer passes
+    /// the block's last slot and moves on to the new block at once.
+    #[test]
+    fn a_stalled_installer_is_passed_and_recycles_the_block_it_filled() {
+        a_producer_stalled_on_another_thread(BLOCK_SLOTS - 1, LetGo::ConsumerFirst);
+    }
+
+    #[test]
+    fn a_stalled_installer_and_the_consumer_let_go_at_once() {
+        a_producer_stalled_on_another_thread(BLOCK_SLOTS - 1, LetGo::Racing);
+    }
+
+    /// A first slot is claimed on the fast path too.
+    #[test]
+    fn a_stalled_first_claim_is_passed() {
+        a_producer_stalled_on_another_thread(0, LetGo::Racing);
+    }
+
+    /// A sender short of budget evicts spares while the consumer recycles emptied blocks
+    /// into the pool and installs take them out: every charge comes back, none twice, and
+    /// the pool never holds more than the budget has room for.
+    #[test]
+    fn eviction_races_recycling_and_installs() {
+        let q = Arc::new(Queue::<u64>::new(3 * BLOCK));
+        let rounds = if MIRI { 8 } else { 2000 };
+        let evictor = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    assert!(q.reserve(BLOCK), "spares always give way");
+                    std::thread::yield_now();
+                    q.release(BLOCK);
+                }
+            })
+        };
+        let n = if MIRI { 3 * BLOCK_SLOTS } else { 20_000 } as u64;
+        for i in 0..n {
+            q.push(i);
+            assert_eq!(pop(&q), Some(i));
+        }
+        evictor.join().unwrap();
+        assert_eq!(q.budget.used(), q.spares.len() * BLOCK);
+        assert!(q.spares.len() <= 3);
     }
 }
