@@ -889,6 +889,9 @@ mod tests {
     /// Miri at least), the block is recycled by whichever of the two lets go last, and
     /// the budget ends holding exactly the pool's blocks.
     fn a_producer_stalled_on_another_thread(slot: usize, order: LetGo) {
+        // A block of boxes: its size differs from a block of `u64`s where pointers are
+        // 32 bits wide (the ARMv7 Pi).
+        const BLOCK: usize = block_bytes::<Box<usize>>();
         let q = Arc::new(Queue::<Box<usize>>::new(2 * BLOCK));
         let gate = Arc::new(Barrier::new(2));
         for i in 0..slot {
