@@ -119,12 +119,12 @@ pub struct RunArgs {
     /// The seed of the rounds' shuffled orders; the same seed gives the same orders.
     #[arg(long)]
     seed: Option<u64>,
-    /// Pin each worker to its own CPU (worker i on the i-th CPU the process may use;
-    /// with more workers than CPUs, round-robin: several share a CPU). The sampler and
-    /// threads a backend starts itself are not pinned.
+    /// Pin each worker to its own CPU (the default: worker i on the i-th CPU the process
+    /// may use; with more workers than CPUs, round-robin: several share a CPU). The sampler
+    /// and threads a backend starts itself are not pinned.
     #[arg(long, overrides_with = "no_pin")]
     pin: bool,
-    /// Do not pin workers: the scheduler places them.
+    /// Do not pin workers: the scheduler places them and may move them.
     #[arg(long, overrides_with = "pin")]
     no_pin: bool,
     /// Where backends that write files (the disk-spilling channel) put them: a disk, not
