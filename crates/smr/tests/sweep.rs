@@ -123,7 +123,9 @@ fn a_clean_collector_does_not_rescan() {
     // The pass that freed it counts itself after its frees (two separate counters): wait
     // for it, rather than read it at once. A collector that froze its pass count would
     // time out here.
-    wait_for("the pass to be counted", || collector.stats().sweeps > settled);
+    wait_for("the pass to be counted", || {
+        collector.stats().sweeps > settled
+    });
 }
 
 #[test]
