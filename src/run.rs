@@ -73,12 +73,16 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
     }
     settings.scratch = Some(args.scratch.clone());
     settings.instrumented = !args.no_instrumentation;
-    // A seed or a reference changes no measurement: the suite keeps its name.
+    // A seed, a reference or the scratch directory (recorded with its file system in the
+    // metadata) changes no measurement: the suite keeps its name. The scratch directory
+    // always comes from the command line (it has a default there), so comparing it would
+    // call every run custom.
     let overridden = Settings {
         suite: base.suite,
         instrumented: base.instrumented,
         seed: base.seed,
         reference: base.reference.clone(),
+        scratch: base.scratch.clone(),
         ..settings.clone()
     } != base;
     if overridden || args.threads.is_some() {
@@ -441,4 +445,36 @@ pub fn compare(files: &[PathBuf], html: Option<&Path>) -> Result<(), String> {
         println!("Report: {}", html.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::{Cli, Command};
+
+    fn suite_of(args: &[&str]) -> Suite {
+        let cli = Cli::parse_from(["reclaim-bench", "run"].iter().chain(args));
+        let Some(Command::Run(args)) = cli.command else {
+            panic!("not a run");
+        };
+        settings(&args, 2).expect("valid settings").suite
+    }
+
+    #[test]
+    fn the_suite_keeps_its_name_unless_a_measurement_setting_changes() {
+        assert_eq!(suite_of(&[]), Suite::Quick, "no arguments: the quick suite");
+        assert_eq!(
+            suite_of(&["--seed", "7", "--scratch", "elsewhere", "--pin"]),
+            Suite::Quick
+        );
+        assert_eq!(
+            suite_of(&["--full", "--reference", "treiber-hp"]),
+            Suite::Full
+        );
+        assert_eq!(suite_of(&["-d", "200ms"]), Suite::Custom);
+        assert_eq!(suite_of(&["--no-pin"]), Suite::Custom);
+        assert_eq!(suite_of(&["-t", "1"]), Suite::Custom);
+    }
 }
