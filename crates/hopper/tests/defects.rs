@@ -159,14 +159,7 @@ fn spill_strings(
     reclaim_hopper::Receiver<String>,
     PathBuf,
 ) {
-    let (mut tx, rx) = Builder::<String>::new()
-        .memory_bytes(0)
-        .build(name, data)
-        .unwrap();
-    for i in 0..items {
-        tx.send(format!("item-{i:04}")).unwrap();
-    }
-    tx.flush().unwrap();
+    let (tx, rx, _file) = spill_blocks(data, name, &[items]);
     (tx, rx, data.join(name))
 }
 
