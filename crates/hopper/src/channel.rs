@@ -78,8 +78,9 @@ pub const fn slot_bytes<T>() -> usize {
 }
 
 /// Bytes the channel may hold beyond what its memory bound charges, for items of type `T`:
-/// three blocks of the memory queue (the partly used ones at each end, and the one a
-/// sender holds while it installs the next), the spill write buffer, the receiver's read
+/// three blocks of the memory queue (with the list flavour: the partly used ones at each
+/// end, and the one a sender holds while it installs the next; the ring flavour, chosen
+/// with shallow accounting for bounds up to 64 MiB, exceeds the bound by one slot at most), the spill write buffer, the receiver's read
 /// buffer and 4 KiB for the channel's own bookkeeping (paths, segment list, lock). The
 /// queue's spare blocks are not overhead: they are charged to the bound (see
 /// `queue/spares.rs`). On top of it, only while it lasts: one encoded record per sender
@@ -97,7 +98,11 @@ pub const fn memory_overhead<T>() -> usize {
 ///
 /// An item is charged [`slot_bytes`] (its place in the queue) plus:
 pub enum Accounting<T> {
-    /// nothing more: exact for items without heap data (`u64`, plain structs).
+    /// nothing more: exact for items without heap data (`u64`, plain structs). Since
+    /// an item's charge is then its slot, a bound of up to 64 MiB is allocated whole as
+    /// an array of slots when the channel is built (as `sync_channel(n)` does), the
+    /// fastest memory queue the channel has; the other accountings use a list of blocks
+    /// whose spares give way to the heap bytes they charge.
     Shallow,
     /// the length of its encoding (postcard), which for strings and byte vectors is their
     /// heap payload plus a few bytes; the default, so a `Vec<u8>` of 1 KiB is charged
@@ -168,6 +173,26 @@ impl<T> Shared<T> {
         crate::writer::lock(&self.writer)
     }
 
+    /// Queues an item whose `charge` is taken; if the memory queue has no slot for it,
+    /// gives the charge back and hands the item back, to be spilled.
+    ///
+    /// Only a ring can refuse, and only if it is full, which the channel never lets it
+    /// be: every queued entry is charged at least a slot, the ring has a slot for every
+    /// charge the bound allows and one for the item forced past it, and a slot is free
+    /// before its charge is given back (`Queue::new`). Should that reasoning ever fail, an
+    /// item goes to disk instead of being lost or waiting for a slot.
+    #[inline]
+    fn queue_item(&self, value: T, charge: usize) -> Result<(), T> {
+        match self.queue.push(Entry::Item { value, charge }) {
+            Ok(()) => Ok(()),
+            Err(Entry::Item { value, charge }) => {
+                self.queue.release(charge);
+                Err(value)
+            }
+            Err(Entry::Disk { .. }) => unreachable!("an item was pushed"),
+        }
+    }
+
     /// Wakes the receiver after an entry was pushed.
     ///
     /// No fence needed: the receiver sets its flag (`SeqCst`), fences, then reads the
@@ -221,7 +246,14 @@ pub(crate) fn new<T>(parts: Parts<T>) -> (Sender<T>, Receiver<T>) {
     let spilled = parts.writer.next_index() > first;
     let parker = Parker::new();
     let shared = Arc::new(Shared {
-        queue: Queue::new(parts.memory_limit),
+        // Only shallow accounting charges an item exactly its slot, so that a ring
+        // allocated whole for the bound is the memory those items would take. The others
+        // also charge heap bytes to the bound, which a ring held whole would double; their
+        // list gives its spare blocks up to them.
+        queue: match parts.accounting {
+            Accounting::Shallow => Queue::for_slot_charges(parts.memory_limit),
+            _ => Queue::new(parts.memory_limit),
+        },
         accounting: parts.accounting,
         spilled: CachePadded::new(AtomicBool::new(spilled)),
         writer: Mutex::new(parts.writer),
@@ -301,12 +333,13 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
         {
             let charge = shared.accounting.charge(&item);
             if self.lease.take(&shared.queue, charge) {
-                shared.queue.push(Entry::Item {
-                    value: item,
-                    charge,
-                });
-                shared.wake_after_push();
-                return Ok(());
+                match shared.queue_item(item, charge) {
+                    Ok(()) => {
+                        shared.wake_after_push();
+                        return Ok(());
+                    }
+                    Err(back) => return self.send_otherwise(back),
+                }
             }
         }
         self.send_otherwise(item)
@@ -358,22 +391,34 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
                     let charge = shared.accounting.charge(value);
                     shared.queue.budget().force(charge);
                     let value = item.take().expect("checked above");
-                    shared.queue.push(Entry::Item { value, charge });
-                    appended = Ok(());
-                    news = true;
+                    match shared.queue_item(value, charge) {
+                        Ok(()) => {
+                            appended = Ok(());
+                            news = true;
+                        }
+                        // No slot (see `Shared::queue_item`): `Full` stands.
+                        Err(back) => item = Some(back),
+                    }
                 }
             } else if appended.is_ok() {
                 // Announce right away if a marker fits; otherwise the receiver will claim.
                 let mut announced_all = false;
                 if shared.queue.reserve(slot_bytes::<T>()) {
-                    match writer.announce() {
-                        Some(upto) => {
-                            shared.queue.push(Entry::Disk { upto });
-                            news = true;
-                        }
+                    announced_all = true;
+                    match writer.unannounced() {
+                        Some(upto) => match shared.queue.push(Entry::Disk { upto }) {
+                            Ok(()) => {
+                                writer.mark_announced(upto);
+                                news = true;
+                            }
+                            // No slot (see `Shared::queue_item`): the receiver claims them.
+                            Err(_) => {
+                                shared.queue.release(slot_bytes::<T>());
+                                announced_all = false;
+                            }
+                        },
                         None => shared.queue.release(slot_bytes::<T>()),
                     }
-                    announced_all = true;
                 }
                 // Under the writer's lock, like every change of `spilled`, so reading it
                 // first is no race. A store of the value it holds would still take the
@@ -716,6 +761,26 @@ impl<T: Serialize + DeserializeOwned + Send> IntoIterator for Receiver<T> {
 mod tests {
     use super::*;
     use crate::Builder;
+
+    /// The channel's entries hold a `usize` and a `u64`, so the list's one-byte slot
+    /// state pads to the width of the ring's stamp: whatever the item, a channel with
+    /// shallow accounting and a bound the ring can allocate gets the ring (see
+    /// `Queue::for_slot_charges`).
+    #[test]
+    fn the_channel_queue_is_a_ring_for_every_item_type() {
+        fn ring<T>() -> bool {
+            Queue::<Entry<T>>::for_slot_charges(64 << 10).is_ring()
+        }
+        assert!(ring::<u8>());
+        assert!(ring::<u64>());
+        assert!(ring::<(u16, u8)>());
+        assert!(ring::<[u8; 3]>());
+        assert!(ring::<[u8; 100]>());
+        assert!(ring::<String>());
+        assert!(ring::<Vec<u8>>());
+        assert!(!Queue::<Entry<u64>>::for_slot_charges(0).is_ring());
+        assert!(!Queue::<Entry<u64>>::new(64 << 10).is_ring());
+    }
 
     /// A caller's size function may say "more than any bound" with `usize::MAX`: the
     /// item is then charged that much (and goes to disk), not its slot plus a wrapped sum.

@@ -224,10 +224,20 @@ impl Writer {
     /// Marks every record written so far as announced; returns the index after them, or
     /// `None` if there was nothing new.
     pub(crate) fn announce(&mut self) -> Option<u64> {
-        (self.announced < self.next_index).then(|| {
-            self.announced = self.next_index;
-            self.next_index
-        })
+        let upto = self.unannounced()?;
+        self.mark_announced(upto);
+        Some(upto)
+    }
+
+    /// What [`announce`](Self::announce) would announce, without marking it announced:
+    /// for a sender that must first find a slot for the marker.
+    pub(crate) fn unannounced(&self) -> Option<u64> {
+        (self.announced < self.next_index).then_some(self.next_index)
+    }
+
+    /// Records every record below `upto` as announced.
+    pub(crate) fn mark_announced(&mut self, upto: u64) {
+        self.announced = upto;
     }
 
     /// Bytes of records in the block being filled.

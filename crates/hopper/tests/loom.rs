@@ -5,7 +5,9 @@
 //! the receiver's claim under the writer's lock, the sleep flag and its fences, the
 //! sender count. Every interleaving (up to `LOOM_MAX_PREEMPTIONS`) must deliver each
 //! sender's items in order, never strand one on disk, never lose a wake-up (loom reports
-//! a deadlock) and say `Disconnected` only after the last item. Under loom a queue block
+//! a deadlock) and say `Disconnected` only after the last item. Under loom the channel's
+//! queue is always the list (its ring flavour is crossbeam's `ArrayQueue`, whose atomics
+//! loom does not see). Under loom a queue block
 //! has two slots and the consumer passes a claimed, unwritten slot at once, so these
 //! small models install, cross, pass and recycle blocks. The sender's `SeqCst` half of
 //! the wake-up handshake is checked here only with the fence loom needs in its place

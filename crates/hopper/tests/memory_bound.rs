@@ -61,6 +61,36 @@ fn memory_stays_within_the_bound_plus_the_documented_overhead() {
     let growth = peak_growth(128 * 1024, Accounting::Custom(heap));
     assert!(growth <= allowed(128 * 1024), "custom accounting: {growth}");
 
+    // Shallow accounting of items without heap data is exact, and gets the ring: an
+    // array for the whole bound, allocated when the channel is built.
+    let bound = 512 * 1024;
+    let data = tempfile::tempdir().unwrap();
+    let start = live().bytes;
+    reset_peak();
+    let (mut tx, mut rx) = Builder::<u64>::new()
+        .memory_bytes(bound)
+        .accounting(Accounting::Shallow)
+        .build("ring", data.path())
+        .unwrap();
+    let built = live().bytes.saturating_sub(start);
+    assert!(
+        built >= bound as u64 / 2,
+        "the ring is allocated up front: {built}"
+    );
+    for i in 0..100_000u64 {
+        tx.send(i).unwrap();
+    }
+    for i in 0..100_000u64 {
+        assert_eq!(rx.recv().unwrap(), i);
+    }
+    drop((tx, rx));
+    let growth = peak_live_bytes().saturating_sub(start);
+    let ring_allowed = (bound + memory_overhead::<u64>()) as u64;
+    assert!(
+        growth <= ring_allowed,
+        "ring: peak grew by {growth}, allowed {ring_allowed}"
+    );
+
     // And the check can fail: shallow accounting of heap-owning items breaks the bound,
     // which is why it is not the default.
     let growth = peak_growth(64 * 1024, Accounting::Shallow);
