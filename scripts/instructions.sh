@@ -18,10 +18,19 @@
 #                 backends, the handoff strategies excluded)
 #   -n N          iterations of the shorter run (default 20000)
 #   --baseline    the table (default: results/reference/instructions.tsv)
+#   --bin PATH    the reclaim-bench binary (default: $RECLAIM_BENCH, or a release build
+#                 made now)
 #   --update      measure and rewrite the baseline instead of checking against it
-# The baseline belongs to one compiler and one C library: update it when either changes.
+#   -h, --help    this text
+# Environment:
+#   RECLAIM_BENCH     the binary, as --bin
+# Needs valgrind and python3. The baseline belongs to one compiler and one C library:
+# update it when either changes.
+# Example: scripts/instructions.sh -b 'treiber-*'
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 patterns='*'
 iterations=20000
 baseline=$repo/results/reference/instructions.tsv
@@ -35,13 +44,10 @@ while (($#)); do
     --bin) bin=$2 && shift 2 ;;
     --update) mode=update && shift ;;
     -h | --help)
-        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        script_usage
         exit 0
         ;;
-    *)
-        echo "instructions.sh: unknown option $1 (-h for help)" >&2
-        exit 2
-        ;;
+    *) usage_error "unknown option $1" ;;
     esac
 done
 command -v valgrind >/dev/null || {

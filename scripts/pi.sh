@@ -22,13 +22,18 @@
 #                      /usr/aarch64-linux-gnu" to rehearse on an x86_64 "Pi"; see
 #                      scripts/test-pi-loopback.sh)
 #   --no-build         use what target/<triple>/release already holds
-# Environment: PI_SSH_OPTS, extra options for ssh and scp (e.g. "-i ~/.ssh/pi").
+#   -h, --help         this text
+# Environment: PI_HOST, PI_USER, PI_PORT, PI_TARGET, PI_DIR as above; PI_SSH_OPTS, extra
+# options for ssh and scp (e.g. "-i ~/.ssh/pi").
 #
 # On the Pi, criterion keeps its data in <remote-dir>/criterion (CRITERION_HOME), so a
 # later run there compares against the previous one; it is fetched back too, and
 # `--bench-args "--save-baseline before"` works as it does locally.
+# Example: scripts/pi.sh --host pi4.local --user pi --bench-args "--quick --noplot" -- --full
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 
 host=${PI_HOST:-}
 user=${PI_USER:-}
@@ -43,14 +48,10 @@ runner=
 build=yes
 run_args=()
 
-usage() {
-    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
-    exit "${1:-0}"
-}
-need() { [[ -n ${2:-} ]] || { echo "pi.sh: $1 needs a value" >&2; exit 2; }; }
+need() { [[ -n ${2:-} ]] || usage_error "$1 needs a value"; }
 while (($#)); do
     case $1 in
-    -h | --help) usage ;;
+    -h | --help) script_usage; exit 0 ;;
     --host) need "$1" "${2:-}"; host=$2; shift 2 ;;
     --user) need "$1" "${2:-}"; user=$2; shift 2 ;;
     --port) need "$1" "${2:-}"; port=$2; shift 2 ;;
@@ -63,7 +64,7 @@ while (($#)); do
     --runner) need "$1" "${2:-}"; runner=$2; shift 2 ;;
     --no-build) build=; shift ;;
     --) shift; run_args=("$@"); break ;;
-    *) echo "pi.sh: unknown option $1" >&2; usage 2 ;;
+    *) usage_error "unknown option $1" ;;
     esac
 done
 [[ -n $host ]] || { echo "pi.sh: no Pi given: --host HOST or PI_HOST" >&2; exit 2; }

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Sourced by every script in scripts/: its usage, printed from its own header comment.
+#
+# A script's header comment (from the line after the shebang to the first line that is not
+# a comment) is its usage text: what it does, a line starting "Usage:", its arguments and
+# options, the environment variables it reads, an example. `-h` and `--help` print it.
+
+# The header comment of the running script, without the comment marks and without the
+# linter's directives.
+script_usage() {
+    sed -n '1{/^#!/d;}; /^#/!q; /^# shellcheck /d; s/^# \{0,1\}//; p' "$0"
+}
+
+# Prints the usage and exits 0 if -h or --help is among the arguments (those before a
+# `--`, which go on to another program): for scripts without an option parser of their own.
+usage_if_asked() {
+    local arg
+    for arg in "$@"; do
+        case $arg in
+        --) return 0 ;;
+        -h | --help)
+            script_usage
+            exit 0
+            ;;
+        esac
+    done
+}
+
+# A usage error: the message and the synopsis on stderr, exit 2.
+usage_error() {
+    {
+        echo "$(basename "$0"): $*"
+        sed -n '/^# Usage:/{s/^# //;p;q;}' "$0"
+        echo "(--help for the whole usage)"
+    } >&2
+    exit 2
+}
