@@ -21,6 +21,7 @@ usage_if_asked "$@"
 if [[ $# -lt 2 || $# -gt 3 ]]; then
     usage_error "two or three arguments, not $#"
 fi
+need_python3 "the comparison table (scripts/lib/drivers.py)"
 a=$1
 b=$2
 for dir in "$a" "$b"; do

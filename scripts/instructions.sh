@@ -50,6 +50,7 @@ while (($#)); do
     *) usage_error "unknown option $1" ;;
     esac
 done
+need_python3 "the comparison with the baseline (scripts/lib/drivers.py)"
 command -v valgrind >/dev/null || {
     echo "instructions.sh: no valgrind (Debian: apt-get install valgrind)" >&2
     exit 1

@@ -76,6 +76,7 @@ case $drivers in
 "" | pi3 | pi4) ;;
 *) echo "pi.sh: --drivers is pi3 or pi4, not $drivers" >&2; exit 2 ;;
 esac
+[[ -z $benches ]] || need_python3 "listing the bench executables cargo builds"
 
 # shellcheck disable=SC2206 # PI_SSH_OPTS is a list of options
 ssh_opts=(-o BatchMode=yes ${PI_SSH_OPTS:-})

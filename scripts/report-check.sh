@@ -20,6 +20,7 @@ usage_if_asked "$@"
 if [[ $# -lt 2 ]]; then
     usage_error "a report and at least one result file"
 fi
+need_python3 "reading the page Chromium built"
 report=$1
 shift
 browser=${CHROMIUM:-chromium}

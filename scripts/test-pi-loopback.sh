@@ -19,6 +19,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 source "$repo/scripts/lib/common.sh"
 usage_if_asked "$@"
 (($# <= 1)) || usage_error "at most one target, not $#"
+need_python3 "a free port and the check of what came back"
 # shellcheck source=scripts/cross-env.sh
 source "$repo/scripts/cross-env.sh"
 target=${1:-aarch64-unknown-linux-gnu}

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Sourced by every script in scripts/: its usage, printed from its own header comment.
+# Sourced by every script in scripts/: its usage, printed from its own header comment; and
+# the check for python3.
 #
 # A script's header comment (from the line after the shebang to the first line that is not
 # a comment) is its usage text: what it does, a line starting "Usage:", its arguments and
@@ -34,4 +35,11 @@ usage_error() {
         echo "(--help for the whole usage)"
     } >&2
     exit 2
+}
+
+# Exits with a clear message unless python3 is installed; the argument says what for.
+need_python3() {
+    command -v python3 >/dev/null 2>&1 && return 0
+    echo "$(basename "$0"): python3 is needed for $*; install it with apt-get install python3" >&2
+    exit 1
 }

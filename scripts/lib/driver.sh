@@ -80,8 +80,10 @@ driver_parse() {
     done
 }
 
-# Checks that a tool is installed, naming the package that has it.
+# Checks that a tool is installed, naming the package that has it; and that python3 is,
+# which reads what the tools write.
 driver_need() {
+    need_python3 "the drivers' summaries (scripts/lib/drivers.py)"
     command -v "$1" >/dev/null || {
         echo "$(basename "$0"): no $1 (Debian: apt-get install $2; or scripts/setup-cross.sh)" >&2
         exit 1
