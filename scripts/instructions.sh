@@ -24,6 +24,7 @@
 #   -h, --help    this text
 # Environment:
 #   RECLAIM_BENCH     the binary, as --bin
+#   CARGO_TARGET_DIR  where cargo builds (read by cargo), so where the binary is found
 # Needs valgrind and python3. The baseline belongs to one compiler and one C library:
 # update it when either changes.
 # Example: scripts/instructions.sh -b 'treiber-*'
@@ -56,8 +57,10 @@ command -v valgrind >/dev/null || {
     exit 1
 }
 if [[ -z $bin ]]; then
-    bin=$repo/target/release/reclaim-bench
     cargo build --release --locked --manifest-path "$repo/Cargo.toml" >&2
+    # Where that build went, CARGO_TARGET_DIR included.
+    target_dir=$(cargo_target_dir)
+    bin=$target_dir/release/reclaim-bench
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

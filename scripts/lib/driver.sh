@@ -30,12 +30,13 @@ Options (every driver's):
   -t, --threads N      threads (default: $DRIVER_THREADS; valgrind runs threads one at a time)
   -d, --duration D     how long each run measures (default: $DRIVER_DURATION)
       --bin PATH       the reclaim-bench binary (default: \$RECLAIM_BENCH, or
-                       target/release/reclaim-bench, built if missing)
+                       release/reclaim-bench in cargo's target directory, built if missing)
   -o, --out DIR        output directory (default: results/drivers/<host>-<arch>)
   -h, --help           this text
   -- ARGS              more arguments for \`reclaim-bench run\`
 Environment:
   RECLAIM_BENCH        the reclaim-bench binary, as --bin
+  CARGO_TARGET_DIR     where cargo builds (read by cargo), so where the binary is looked for
 Needs python3, which reads what the tool wrote (scripts/lib/drivers.py).
 EOF
 }
@@ -93,10 +94,12 @@ driver_need() {
 # Resolves the binary and the output directory, and lists the selected backends (the
 # binary expands globs: `reclaim-bench list`'s names). Call after parsing.
 driver_prepare() {
-    local repo
+    local repo target_dir
     repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     if [[ -z $DRIVER_BIN ]]; then
-        DRIVER_BIN=$repo/target/release/reclaim-bench
+        # Where cargo puts it, CARGO_TARGET_DIR included.
+        target_dir=$(cargo_target_dir)
+        DRIVER_BIN=$target_dir/release/reclaim-bench
         if [[ ! -x $DRIVER_BIN ]]; then
             echo "building $DRIVER_BIN" >&2
             cargo build --release --locked --manifest-path "$repo/Cargo.toml" >&2
