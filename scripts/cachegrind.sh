@@ -4,21 +4,22 @@
 # an ARM CPU's caches, and a laptop's own would make its numbers incomparable with a
 # Pi's. Instruction counts are exact and repeatable; miss rates are the simulator's.
 #
-# Usage: scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options]
+# Output, per backend: <backend>.<workload>.<threads>t.cachegrind.out (cg_annotate reads
+# it), .cachegrind.summary.json, .cachegrind.geometry, and the harness's .json.
+# Valgrind runs the threads one at a time: contention is not what this measures.
+# Example: scripts/cachegrind.sh --pi4 -b 'treiber-*'
+#
+# Usage: scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options] [-- reclaim-bench run arguments]
 #   --pi3   Raspberry Pi 3 (Cortex-A53): --I1=16384,2,64 --D1=16384,4,64 --LL=524288,16,64
 #   --pi4   Raspberry Pi 4 (Cortex-A72): --I1=49152,3,64 --D1=32768,2,64 --LL=1048576,16,64
 #   --host  this machine's, read from /sys/devices/system/cpu/cpu0/cache (the default);
 #           a cache whose set count is not a power of two (valgrind cannot simulate it)
 #           gets the nearest associativity that gives one, and the .geometry file says so
-# Output, per backend: <backend>.<workload>.<threads>t.cachegrind.out (cg_annotate reads
-# it), .cachegrind.summary.json, .cachegrind.geometry, and the harness's .json.
-# Valgrind runs the threads one at a time: contention is not what this measures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/driver.sh
 source "$here/lib/driver.sh"
 
-DRIVER_SYNOPSIS="scripts/cachegrind.sh [--pi3 | --pi4 | --host] [options]"
 machine=host
 geometry_notes=
 driver_flag() {

@@ -9,12 +9,19 @@
 #   DIR_A, DIR_B  directories written by cachegrind.sh (and perf.sh), e.g.
 #                 results/drivers/laptop-x86_64 and results/pi/drivers/pi-aarch64
 #   OUT_DIR       where the table and the diffs go (default: DIR_B/compare-<name of A>)
+#   -h, --help    this text
+# Reads no environment variables. Needs python3; cg_diff and cg_annotate (valgrind) for
+# the per-function differences, which are skipped without them.
+# Example: scripts/compare.sh results/drivers/laptop-x86_64 results/pi4/results/drivers
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$here/lib/common.sh"
+usage_if_asked "$@"
 if [[ $# -lt 2 || $# -gt 3 ]]; then
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
-    exit 2
+    usage_error "two or three arguments, not $#"
 fi
+need_python3 "the comparison table (scripts/lib/drivers.py)"
 a=$1
 b=$2
 for dir in "$a" "$b"; do

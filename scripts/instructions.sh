@@ -18,10 +18,20 @@
 #                 backends, the handoff strategies excluded)
 #   -n N          iterations of the shorter run (default 20000)
 #   --baseline    the table (default: results/reference/instructions.tsv)
+#   --bin PATH    the reclaim-bench binary (default: $RECLAIM_BENCH, or a release build
+#                 made now)
 #   --update      measure and rewrite the baseline instead of checking against it
-# The baseline belongs to one compiler and one C library: update it when either changes.
+#   -h, --help    this text
+# Environment:
+#   RECLAIM_BENCH     the binary, as --bin
+#   CARGO_TARGET_DIR  where cargo builds (read by cargo), so where the binary is found
+# Needs valgrind and python3. The baseline belongs to one compiler and one C library:
+# update it when either changes.
+# Example: scripts/instructions.sh -b 'treiber-*'
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 patterns='*'
 iterations=20000
 baseline=$repo/results/reference/instructions.tsv
@@ -35,22 +45,22 @@ while (($#)); do
     --bin) bin=$2 && shift 2 ;;
     --update) mode=update && shift ;;
     -h | --help)
-        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        script_usage
         exit 0
         ;;
-    *)
-        echo "instructions.sh: unknown option $1 (-h for help)" >&2
-        exit 2
-        ;;
+    *) usage_error "unknown option $1" ;;
     esac
 done
+need_python3 "the comparison with the baseline (scripts/lib/drivers.py)"
 command -v valgrind >/dev/null || {
     echo "instructions.sh: no valgrind (Debian: apt-get install valgrind)" >&2
     exit 1
 }
 if [[ -z $bin ]]; then
-    bin=$repo/target/release/reclaim-bench
     cargo build --release --locked --manifest-path "$repo/Cargo.toml" >&2
+    # Where that build went, CARGO_TARGET_DIR included.
+    target_dir=$(cargo_target_dir)
+    bin=$target_dir/release/reclaim-bench
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

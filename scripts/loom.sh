@@ -4,8 +4,21 @@
 # collector's registration / release / pass protocol, and the disk-spilling channel's
 # spill / claim / wake protocol.
 # Built into its own target directory: --cfg loom changes every crate's build.
+#
+# Usage: scripts/loom.sh [cargo test arguments]   (each of the three `cargo test`s gets them)
+#   -h, --help   this text
+# Environment:
+#   LOOM_MAX_PREEMPTIONS     preemptions explored for the structures and the collector
+#                            (default 3)
+#   HOPPER_LOOM_PREEMPTIONS  preemptions explored for the channel (default 2)
+#   CARGO_TARGET_DIR         where to build (default target/loom, relative to the workspace)
+#   RUSTFLAGS                more compiler flags; --cfg loom is added
+# Example: LOOM_MAX_PREEMPTIONS=2 scripts/loom.sh -- --nocapture
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+usage_if_asked "$@"
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}"

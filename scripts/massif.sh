@@ -4,15 +4,16 @@
 # figures (the counting allocator): massif counts every block of the process,
 # allocator overhead included, at the cost of running under valgrind.
 #
-# Usage: scripts/massif.sh [options]
 # Output, per backend: <backend>.<workload>.<threads>t.massif.out (ms_print reads it),
 # .massif.summary.json, and the harness's .json.
+# Example: scripts/massif.sh -b treiber-ebr,treiber-leak
+#
+# Usage: scripts/massif.sh [options] [-- reclaim-bench run arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/driver.sh
 source "$here/lib/driver.sh"
 
-DRIVER_SYNOPSIS="scripts/massif.sh [options]"
 driver_parse "$@"
 driver_need valgrind valgrind
 driver_prepare

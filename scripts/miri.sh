@@ -9,10 +9,22 @@
 #
 # Usage: [MIRI_SEEDS=0..4] [MIRI_CONFORMANCE="treiber- msqueue-"] scripts/miri.sh
 #        (needs: rustup component add miri rust-src --toolchain nightly)
-# MIRI_CONFORMANCE: the conformance suite's backend filters, one run each (by default
-# every lock-free backend; CI takes a subset to stay within its time).
+#   -h, --help   this text; the script takes no other arguments
+# Environment:
+#   MIRI_SEEDS            the scheduler seeds of the concurrent checks (default 0..4)
+#   MIRI_CONFORMANCE      the conformance suite's backend filters, one run each (default
+#                         "treiber- msqueue-": every lock-free backend; CI takes a subset
+#                         to stay within its time)
+#   MIRIFLAGS             Miri's flags (default -Zmiri-tree-borrows
+#                         -Zmiri-permissive-provenance)
+#   RECLAIM_STRESS_ITERS  stress round trips per backend (default here 2)
+# Example: MIRI_SEEDS=0..1 MIRI_CONFORMANCE="treiber-ebr" scripts/miri.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+usage_if_asked "$@"
+(($# == 0)) || usage_error "no arguments expected, not: $*"
 
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-tree-borrows -Zmiri-permissive-provenance}"
 # Two round trips per backend: Miri is ~1000x slower than native.

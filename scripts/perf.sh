@@ -5,17 +5,18 @@
 # backend; a counter the machine does not expose (hardware counters in most VMs, on
 # many Raspberry Pi kernels) is shown as "unsupported", never as 0.
 #
-# Usage: scripts/perf.sh [options]
 # Output, per backend, in the output directory:
 #   <backend>.<workload>.<threads>t.perf.csv           perf stat -x, output
 #   <backend>.<workload>.<threads>t.perf.summary.json  counts, per-op figures, reasons
 #   <backend>.<workload>.<threads>t.json               the harness's result file
+# Example: scripts/perf.sh -b 'treiber-*' -w pairs -t 1 -o results/drivers/laptop
+#
+# Usage: scripts/perf.sh [options] [-- reclaim-bench run arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/driver.sh
 source "$here/lib/driver.sh"
 
-DRIVER_SYNOPSIS="scripts/perf.sh [options]"
 driver_parse "$@"
 driver_need perf linux-perf
 driver_prepare

@@ -21,14 +21,21 @@
 #   --runner CMD       prefix for every remote command (e.g. "qemu-aarch64 -L
 #                      /usr/aarch64-linux-gnu" to rehearse on an x86_64 "Pi"; see
 #                      scripts/test-pi-loopback.sh)
-#   --no-build         use what target/<triple>/release already holds
-# Environment: PI_SSH_OPTS, extra options for ssh and scp (e.g. "-i ~/.ssh/pi").
+#   --no-build         use the harness binary cargo's target directory already holds
+#                      (<target dir>/<triple>/release; pi.sh says when it was built)
+#   -h, --help         this text
+# Environment: PI_HOST, PI_USER, PI_PORT, PI_TARGET, PI_DIR as above; PI_SSH_OPTS, extra
+# options for ssh and scp (e.g. "-i ~/.ssh/pi"); CARGO_TARGET_DIR, read by cargo, so
+# where the binaries are built and found.
 #
 # On the Pi, criterion keeps its data in <remote-dir>/criterion (CRITERION_HOME), so a
 # later run there compares against the previous one; it is fetched back too, and
 # `--bench-args "--save-baseline before"` works as it does locally.
+# Example: scripts/pi.sh --host pi4.local --user pi --bench-args "--quick --noplot" -- --full
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 
 host=${PI_HOST:-}
 user=${PI_USER:-}
@@ -43,14 +50,10 @@ runner=
 build=yes
 run_args=()
 
-usage() {
-    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
-    exit "${1:-0}"
-}
-need() { [[ -n ${2:-} ]] || { echo "pi.sh: $1 needs a value" >&2; exit 2; }; }
+need() { [[ -n ${2:-} ]] || usage_error "$1 needs a value"; }
 while (($#)); do
     case $1 in
-    -h | --help) usage ;;
+    -h | --help) script_usage; exit 0 ;;
     --host) need "$1" "${2:-}"; host=$2; shift 2 ;;
     --user) need "$1" "${2:-}"; user=$2; shift 2 ;;
     --port) need "$1" "${2:-}"; port=$2; shift 2 ;;
@@ -63,7 +66,7 @@ while (($#)); do
     --runner) need "$1" "${2:-}"; runner=$2; shift 2 ;;
     --no-build) build=; shift ;;
     --) shift; run_args=("$@"); break ;;
-    *) echo "pi.sh: unknown option $1" >&2; usage 2 ;;
+    *) usage_error "unknown option $1" ;;
     esac
 done
 [[ -n $host ]] || { echo "pi.sh: no Pi given: --host HOST or PI_HOST" >&2; exit 2; }
@@ -75,6 +78,7 @@ case $drivers in
 "" | pi3 | pi4) ;;
 *) echo "pi.sh: --drivers is pi3 or pi4, not $drivers" >&2; exit 2 ;;
 esac
+need_python3 "reading cargo's target directory and its list of bench executables"
 
 # shellcheck disable=SC2206 # PI_SSH_OPTS is a list of options
 ssh_opts=(-o BatchMode=yes ${PI_SSH_OPTS:-})
@@ -84,7 +88,10 @@ copy() { scp -q "${ssh_opts[@]}" -P "$port" "$@"; }
 quote() { printf '%q ' "$@"; }
 
 # 1. Build: the harness binary and the bench executables (cargo names them by hash).
-release=$repo/target/$target/release
+# The binary copied is in the directory cargo builds into (CARGO_TARGET_DIR included),
+# so it is the one just built, never an older one left in another directory.
+target_dir=$(cargo_target_dir)
+release=$target_dir/$target/release
 benches_list=$(mktemp)
 trap 'rm -f "$benches_list"' EXIT
 if [[ -n $build ]]; then
@@ -107,6 +114,10 @@ for line in sys.stdin:
     [[ -s $benches_list ]] || { echo "pi.sh: no bench executables for $target" >&2; exit 1; }
 fi
 [[ -x $release/reclaim-bench ]] || { echo "pi.sh: no $release/reclaim-bench; drop --no-build" >&2; exit 1; }
+if [[ -z $build ]]; then
+    echo "pi.sh: --no-build: $release/reclaim-bench, built" \
+        "$(date -u -r "$release/reclaim-bench" '+%Y-%m-%d %H:%M UTC')" >&2
+fi
 
 # 2. Copy: the binary, the benches under their plain names, the drivers.
 remote_name=$(remote hostname)

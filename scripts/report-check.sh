@@ -5,13 +5,22 @@
 # check the HTML text: this checks the page a browser builds from it.
 #
 # Usage: scripts/report-check.sh REPORT_HTML RESULT_JSON...
+#   REPORT_HTML   the report, as `reclaim-bench run` or `report` wrote it
+#   RESULT_JSON   the result files it was made from
+#   -h, --help    this text
 # Environment: CHROMIUM, the browser binary, if it is not on PATH as `chromium`.
+# Needs Chromium and python3.
+# Example: scripts/report-check.sh results/report.html results/*.json
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$here/lib/common.sh"
+usage_if_asked "$@"
 
 if [[ $# -lt 2 ]]; then
-    echo "usage: $0 REPORT_HTML RESULT_JSON..." >&2
-    exit 2
+    usage_error "a report and at least one result file"
 fi
+need_python3 "reading the page Chromium built"
 report=$1
 shift
 browser=${CHROMIUM:-chromium}

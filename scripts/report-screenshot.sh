@@ -5,11 +5,18 @@
 # Usage: scripts/report-screenshot.sh [REPORT_HTML] [OUT_PNG]
 #   REPORT_HTML  defaults to results/report.html
 #   OUT_PNG      defaults to results/report.png
+#   -h, --help   this text
 # Environment:
 #   WIDTH, HEIGHT  window size in pixels (default 1400 x 4000: tall enough for the
 #                  header and the first rows of charts); the screenshot is the window.
 #   CHROMIUM       the browser binary, if it is not on PATH under a usual name.
+# Example: WIDTH=1000 scripts/report-screenshot.sh results/report.html /tmp/report.png
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$here/lib/common.sh"
+usage_if_asked "$@"
+(($# <= 2)) || usage_error "at most two arguments, not $#"
 
 report=${1:-results/report.html}
 out=${2:-results/report.png}

@@ -6,9 +6,18 @@
 #   sysroots), qemu-user (runs ARM binaries here), valgrind, linux-perf, openssh-client
 #   (scripts/pi.sh)
 #   rustup targets:  armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu
+# Packages are installed with apt-get, through sudo unless run as root.
 #
+# Usage: scripts/setup-cross.sh
+#   -h, --help   this text; the script takes no other arguments
 # Environment: SETUP_CROSS_EXTRA, more Debian packages to install in the same step.
+# Example: SETUP_CROSS_EXTRA="openssh-server chromium" scripts/setup-cross.sh
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$here/lib/common.sh"
+usage_if_asked "$@"
+(($# == 0)) || usage_error "no arguments expected, not: $*"
 
 packages=(gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross
     libc6-dev-arm64-cross qemu-user valgrind linux-perf openssh-client)

@@ -4,14 +4,20 @@
 # translates each instruction; an unoptimized build would take the better part of an
 # hour). Correctness is what this checks; no timing taken under qemu means anything.
 #
-# Usage: scripts/test-cross.sh [TARGET...]   (default: both Pi targets)
+# Usage: scripts/test-cross.sh [TARGET...] [-- test binary arguments]
+#   TARGET       armv7-unknown-linux-gnueabihf, aarch64-unknown-linux-gnu (default: both)
+#   -- ARGS      arguments for the test binaries (e.g. a test name filter)
+#   -h, --help   this text
 # Environment:
 #   RECLAIM_STRESS_ITERS    stress round trips per backend (default here 200; native 2000)
 #   RECLAIM_HOPPER_REPEATS  the channel's repeat loops (default here 250; native 2500)
-#   any cargo test arguments after `--` go to the test binaries.
 # Needs scripts/setup-cross.sh first.
+# Example: RECLAIM_STRESS_ITERS=50 scripts/test-cross.sh aarch64-unknown-linux-gnu
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+usage_if_asked "$@"
 # shellcheck source=scripts/cross-env.sh
 source scripts/cross-env.sh
 

@@ -5,11 +5,21 @@
 # qemu, and fetch the results. Then checks what came back: a valid result file built for
 # the ARM target that says it ran emulated, its report, and criterion's data.
 #
-# Usage: scripts/test-pi-loopback.sh [TARGET]   (default aarch64-unknown-linux-gnu)
+# Usage: scripts/test-pi-loopback.sh [TARGET]
+#   TARGET       aarch64-unknown-linux-gnu (the default) or armv7-unknown-linux-gnueabihf
+#   -h, --help   this text
+# Environment: none of its own; pi.sh's PI_* variables are overridden by the options it
+# is given, and cargo honours CARGO_TARGET_DIR.
 # Needs: openssh-server and openssh-client, qemu-user, the cross toolchain
-# (scripts/setup-cross.sh; CI installs openssh-server too).
+# (scripts/setup-cross.sh; CI installs openssh-server too), python3.
+# Example: scripts/test-pi-loopback.sh armv7-unknown-linux-gnueabihf
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
+usage_if_asked "$@"
+(($# <= 1)) || usage_error "at most one target, not $#"
+need_python3 "a free port and the check of what came back"
 # shellcheck source=scripts/cross-env.sh
 source "$repo/scripts/cross-env.sh"
 target=${1:-aarch64-unknown-linux-gnu}

@@ -7,6 +7,12 @@
 # the tool measures), one repeat, and writes into the output directory, per backend:
 #   <backend>.<workload>.<threads>t.json   the harness's result file (operations, check)
 # plus the tool's own files next to it. compare.sh reads two such directories.
+#
+# A driver's header comment ends with its "Usage:" line (and its own flags): `-h` prints
+# it, then the options and environment below.
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DRIVER_BACKENDS=treiber-ebr,treiber-hp
 DRIVER_WORKLOAD=pairs
@@ -18,26 +24,32 @@ DRIVER_EXTRA=()
 
 driver_usage() {
     cat <<EOF
+Options (every driver's):
   -b, --backend LIST   backends, comma-separated or globs (default: $DRIVER_BACKENDS)
   -w, --workload NAME  workload (default: $DRIVER_WORKLOAD)
   -t, --threads N      threads (default: $DRIVER_THREADS; valgrind runs threads one at a time)
   -d, --duration D     how long each run measures (default: $DRIVER_DURATION)
       --bin PATH       the reclaim-bench binary (default: \$RECLAIM_BENCH, or
-                       target/release/reclaim-bench, built if missing)
+                       release/reclaim-bench in cargo's target directory, built if missing)
   -o, --out DIR        output directory (default: results/drivers/<host>-<arch>)
+  -h, --help           this text
   -- ARGS              more arguments for \`reclaim-bench run\`
+Environment:
+  RECLAIM_BENCH        the reclaim-bench binary, as --bin
+  CARGO_TARGET_DIR     where cargo builds (read by cargo), so where the binary is looked for
+Needs python3, which reads what the tool wrote (scripts/lib/drivers.py).
 EOF
 }
 
 # Parses the command line: the shared options, anything after `--` for the harness, and
 # flags of the driver's own through `driver_flag FLAG` (a function the driver may define,
-# returning 1 for a flag it does not know either). `-h` prints DRIVER_SYNOPSIS and the
-# shared options.
+# returning 1 for a flag it does not know either). `-h` prints the driver's header comment
+# and the shared options.
 driver_parse() {
     while (($#)); do
         case $1 in
         -h | --help)
-            echo "usage: $DRIVER_SYNOPSIS"
+            script_usage
             driver_usage
             exit 0
             ;;
@@ -47,10 +59,7 @@ driver_parse() {
             return
             ;;
         -b | --backend | -w | --workload | -t | --threads | -d | --duration | --bin | -o | --out)
-            if [[ -z ${2:-} ]]; then
-                echo "$1 needs a value" >&2
-                exit 2
-            fi
+            [[ -n ${2:-} ]] || usage_error "$1 needs a value"
             case $1 in
             -b | --backend) DRIVER_BACKENDS=$2 ;;
             -w | --workload) DRIVER_WORKLOAD=$2 ;;
@@ -65,16 +74,17 @@ driver_parse() {
             if declare -F driver_flag >/dev/null && driver_flag "$1"; then
                 shift
             else
-                echo "unknown option $1; usage: $DRIVER_SYNOPSIS (-h for the options)" >&2
-                exit 2
+                usage_error "unknown option $1"
             fi
             ;;
         esac
     done
 }
 
-# Checks that a tool is installed, naming the package that has it.
+# Checks that a tool is installed, naming the package that has it; and that python3 is,
+# which reads what the tools write.
 driver_need() {
+    need_python3 "the drivers' summaries (scripts/lib/drivers.py)"
     command -v "$1" >/dev/null || {
         echo "$(basename "$0"): no $1 (Debian: apt-get install $2; or scripts/setup-cross.sh)" >&2
         exit 1
@@ -84,10 +94,12 @@ driver_need() {
 # Resolves the binary and the output directory, and lists the selected backends (the
 # binary expands globs: `reclaim-bench list`'s names). Call after parsing.
 driver_prepare() {
-    local repo
+    local repo target_dir
     repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     if [[ -z $DRIVER_BIN ]]; then
-        DRIVER_BIN=$repo/target/release/reclaim-bench
+        # Where cargo puts it, CARGO_TARGET_DIR included.
+        target_dir=$(cargo_target_dir)
+        DRIVER_BIN=$target_dir/release/reclaim-bench
         if [[ ! -x $DRIVER_BIN ]]; then
             echo "building $DRIVER_BIN" >&2
             cargo build --release --locked --manifest-path "$repo/Cargo.toml" >&2
