@@ -41,7 +41,9 @@
 //!   plus, by default, its encoded length. With [`Accounting::Shallow`] the charge is
 //!   exactly `slot_bytes::<u64>()`, so `memory_bytes(capacity × slot_bytes::<u64>())`
 //!   holds exactly `capacity` items (the markers that announce spilled records take a slot
-//!   each, as hopper 0.4's do).
+//!   each, as hopper 0.4's do). With shallow accounting and these bounds (all under
+//!   64 MiB) its memory queue is the ring flavour, an array for the whole bound like
+//!   `sync_channel`'s (see `crates/hopper/src/queue/`).
 //! - `hopper04` counts `size_of::<T>()` per item: `max_memory_bytes = capacity × 8`.
 //! - Both hoppers get segment files of `(2 << 14) × 8` bytes = 256 KiB, as in hopper's
 //!   benchmark, and no limit on their number. hopper 0.4 raises that size to 1 MiB; ours
