@@ -70,6 +70,36 @@ enum Entry<T> {
     },
 }
 
+/// An entry as the ring flavour of the memory queue keeps it: the ring holds only items
+/// charged exactly their slot ([`Accounting::Shallow`]), so the charge is implied.
+enum Packed<T> {
+    Item(T),
+    Disk(u64),
+}
+
+impl<T> queue::Pack<Entry<T>> for Packed<T> {
+    #[inline]
+    fn pack(entry: Entry<T>) -> Result<Self, Entry<T>> {
+        match entry {
+            Entry::Item { value, charge } if charge == slot_bytes::<T>() => Ok(Packed::Item(value)),
+            Entry::Disk { upto } => Ok(Packed::Disk(upto)),
+            // Charged otherwise: it would be released as a slot's worth.
+            other => Err(other),
+        }
+    }
+
+    #[inline]
+    fn unpack(self) -> Entry<T> {
+        match self {
+            Packed::Item(value) => Entry::Item {
+                value,
+                charge: slot_bytes::<T>(),
+            },
+            Packed::Disk(upto) => Entry::Disk { upto },
+        }
+    }
+}
+
 /// What one entry of the memory queue occupies: its slot (the entry and the slot's
 /// `written` flag) and its share of the block's link, rounded up. Every queued item is
 /// charged at least this.
@@ -149,7 +179,7 @@ impl<T> fmt::Debug for Accounting<T> {
 pub(crate) struct Shared<T> {
     /// The memory queue, and the memory budget: bytes charged for the items and markers in
     /// it and for its spare blocks.
-    queue: Queue<Entry<T>>,
+    queue: Queue<Entry<T>, Packed<T>>,
     accounting: Accounting<T>,
     /// Records on disk not yet announced; read on every send.
     spilled: CachePadded<AtomicBool>,
@@ -769,7 +799,7 @@ mod tests {
     #[test]
     fn the_channel_queue_is_a_ring_for_every_item_type() {
         fn ring<T>() -> bool {
-            Queue::<Entry<T>>::for_slot_charges(64 << 10).is_ring()
+            Queue::<Entry<T>, Packed<T>>::for_slot_charges(64 << 10).is_ring()
         }
         assert!(ring::<u8>());
         assert!(ring::<u64>());
@@ -778,8 +808,41 @@ mod tests {
         assert!(ring::<[u8; 100]>());
         assert!(ring::<String>());
         assert!(ring::<Vec<u8>>());
-        assert!(!Queue::<Entry<u64>>::for_slot_charges(0).is_ring());
-        assert!(!Queue::<Entry<u64>>::new(64 << 10).is_ring());
+        assert!(!Queue::<Entry<u64>, Packed<u64>>::for_slot_charges(0).is_ring());
+        assert!(!Queue::<Entry<u64>, Packed<u64>>::new(64 << 10).is_ring());
+    }
+
+    /// The ring keeps an item without its charge: for `u64` items a slot of 24 bytes
+    /// (crossbeam's stamp, the tag, the value), where the list's entry with its charge
+    /// takes 32 and its share of the block's link. And an item charged anything but its slot is handed back rather than
+    /// kept in a form that would release a slot's worth for it.
+    #[test]
+    fn the_ring_keeps_items_without_their_charge() {
+        use crate::queue::Pack;
+        assert_eq!(crate::queue::ring_slot_bytes::<Packed<u64>>(), 24);
+        assert_eq!(slot_bytes::<u64>(), 33);
+        let q = Queue::<Entry<u64>, Packed<u64>>::for_slot_charges(64 << 10);
+        let odd = Entry::Item {
+            value: 7,
+            charge: slot_bytes::<u64>() + 1,
+        };
+        assert!(matches!(q.push(odd), Err(Entry::Item { value: 7, .. })));
+        let exact = Entry::Item {
+            value: 8,
+            charge: slot_bytes::<u64>(),
+        };
+        assert!(q.push(exact).is_ok());
+        assert!(q.push(Entry::Disk { upto: 3 }).is_ok());
+        // SAFETY: the test thread is the only consumer.
+        let (first, second) = unsafe { (q.pop(), q.pop()) };
+        assert!(
+            matches!(first, Some(Entry::Item { value: 8, charge }) if charge == slot_bytes::<u64>())
+        );
+        assert!(matches!(second, Some(Entry::Disk { upto: 3 })));
+        assert!(matches!(
+            Packed::<u64>::pack(Entry::Disk { upto: 1 }),
+            Ok(Packed::Disk(1))
+        ));
     }
 
     /// A caller's size function may say "more than any bound" with `usize::MAX`: the

@@ -48,7 +48,7 @@ impl Lease {
     /// `false` if the budget has no room even with the lease's rest: the rest and the
     /// seat are then handed back.
     #[inline]
-    pub(crate) fn take<T>(&mut self, queue: &Queue<T>, charge: usize) -> bool {
+    pub(crate) fn take<T, R>(&mut self, queue: &Queue<T, R>, charge: usize) -> bool {
         match self.credit.checked_sub(charge) {
             Some(rest) => {
                 self.credit = rest;
@@ -60,7 +60,7 @@ impl Lease {
 
     /// `take` when the lease is short.
     #[inline(never)]
-    fn top_up<T>(&mut self, queue: &Queue<T>, charge: usize) -> bool {
+    fn top_up<T, R>(&mut self, queue: &Queue<T, R>, charge: usize) -> bool {
         let chunk = lease_chunk(queue.limit());
         // The chunk must hold this item and another, or leasing saves nothing.
         if chunk / 2 >= charge && (self.seated || queue.budget().take_seat(LEASE_SEATS)) {
@@ -80,7 +80,7 @@ impl Lease {
     }
 
     /// Returns the unused rest to the budget and the seat, if held.
-    pub(crate) fn give_back<T>(&mut self, queue: &Queue<T>) {
+    pub(crate) fn give_back<T, R>(&mut self, queue: &Queue<T, R>) {
         queue.release(std::mem::take(&mut self.credit));
         if std::mem::take(&mut self.seated) {
             queue.budget().leave_seat();

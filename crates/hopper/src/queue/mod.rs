@@ -25,6 +25,8 @@ mod ring;
 mod spares;
 
 pub(crate) use block::{BLOCK_SLOTS, block_bytes, slot_bytes};
+#[cfg(test)]
+pub(crate) use ring::ring_slot_bytes;
 
 use crate::budget::Budget;
 use blocks::Blocks;
@@ -37,14 +39,38 @@ use ring::Ring;
 /// all of it at once: it gets the list, which allocates the rest as it goes.
 pub(crate) const PREALLOCATE_MAX: usize = 64 << 20;
 
-pub(crate) struct Queue<T>(Flavour<T>);
+/// A queue of `T`; the ring flavour keeps each as an `R` (see [`Pack`]).
+pub(crate) struct Queue<T, R = T>(Flavour<T, R>);
 
-enum Flavour<T> {
-    Ring(Ring<T>),
+enum Flavour<T, R> {
+    Ring(Ring<R>),
     Blocks(Blocks<T>),
 }
 
-impl<T> Queue<T> {
+/// The form `Self` keeps an entry of type `T` in, in a ring: the same value, or a smaller
+/// one where the ring implies part of it. The channel's ring holds items charged exactly
+/// their slot, so their entries need not carry the charge: at a million `u64` items that
+/// is 24 bytes a slot instead of 32, memory the senders and the receiver stream through.
+pub(crate) trait Pack<T>: Sized {
+    /// `value` as the ring keeps it, or handed back if it does not fit that form.
+    fn pack(value: T) -> Result<Self, T>;
+    /// The value again.
+    fn unpack(self) -> T;
+}
+
+impl<T> Pack<T> for T {
+    #[inline]
+    fn pack(value: T) -> Result<T, T> {
+        Ok(value)
+    }
+
+    #[inline]
+    fn unpack(self) -> T {
+        self
+    }
+}
+
+impl<T, R> Queue<T, R> {
     /// An empty list-flavoured queue whose budget allows `limit` bytes: for entries
     /// charged more than their slot (their heap bytes too), whose charges the list's spare
     /// blocks make room for.
@@ -67,7 +93,7 @@ impl<T> Queue<T> {
     /// not of a byte queue.
     pub(crate) fn for_slot_charges(limit: usize) -> Self {
         let capacity = limit / slot_bytes::<T>();
-        let fits = ring::ring_slot_bytes::<T>() <= slot_bytes::<T>();
+        let fits = ring::ring_slot_bytes::<R>() <= slot_bytes::<T>();
         // Not under loom, which cannot see into crossbeam's atomics (see `ring.rs`).
         if fits && capacity >= BLOCK_SLOTS && limit <= PREALLOCATE_MAX && !cfg!(loom) {
             Queue(Flavour::Ring(Ring::new(limit, capacity + 1)))
@@ -110,13 +136,26 @@ impl<T> Queue<T> {
         self.budget().release(bytes);
     }
 
+    /// Whether the consumer has taken everything pushed so far, as any thread can tell:
+    /// `false` may be stale, `true` is not, as far as pushes that happen before this call
+    /// go.
+    pub(crate) fn looks_empty(&self) -> bool {
+        match &self.0 {
+            Flavour::Ring(ring) => ring.is_empty(),
+            Flavour::Blocks(list) => list.looks_empty(),
+        }
+    }
+}
+
+impl<T, R: Pack<T>> Queue<T, R> {
     /// Appends `value`; hands it back only if the queue is a ring and full, which a
     /// channel that charges every entry before queuing it never sees (see
-    /// [`new`](Self::new)).
+    /// [`for_slot_charges`](Self::for_slot_charges)), or the value does not fit the
+    /// ring's form of it ([`Pack::pack`]).
     #[inline]
     pub(crate) fn push(&self, value: T) -> Result<(), T> {
         match &self.0 {
-            Flavour::Ring(ring) => ring.push(value),
+            Flavour::Ring(ring) => ring.push(R::pack(value)?).map_err(R::unpack),
             Flavour::Blocks(list) => {
                 list.push(value);
                 Ok(())
@@ -134,7 +173,7 @@ impl<T> Queue<T> {
     #[inline]
     pub(crate) unsafe fn pop(&self) -> Option<T> {
         match &self.0 {
-            Flavour::Ring(ring) => ring.pop(),
+            Flavour::Ring(ring) => ring.pop().map(R::unpack),
             // SAFETY: the caller's guarantee.
             Flavour::Blocks(list) => unsafe { list.pop() },
         }
@@ -151,16 +190,6 @@ impl<T> Queue<T> {
             Flavour::Ring(ring) => ring.is_empty(),
             // SAFETY: the caller's guarantee.
             Flavour::Blocks(list) => unsafe { list.is_empty() },
-        }
-    }
-
-    /// Whether the consumer has taken everything pushed so far, as any thread can tell:
-    /// `false` may be stale, `true` is not, as far as pushes that happen before this call
-    /// go.
-    pub(crate) fn looks_empty(&self) -> bool {
-        match &self.0 {
-            Flavour::Ring(ring) => ring.is_empty(),
-            Flavour::Blocks(list) => list.looks_empty(),
         }
     }
 }

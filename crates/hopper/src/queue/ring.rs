@@ -51,7 +51,7 @@ use std::mem::size_of;
 
 /// Bytes one slot of a ring of `T` occupies: the value and crossbeam's `usize` stamp,
 /// padded to the value's alignment (its `Slot<T>`, which is not public).
-pub(super) const fn ring_slot_bytes<T>() -> usize {
+pub(crate) const fn ring_slot_bytes<T>() -> usize {
     let align = std::mem::align_of::<T>();
     let align = if align > size_of::<usize>() {
         align
