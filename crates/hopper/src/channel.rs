@@ -433,7 +433,10 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
             } else if appended.is_ok() {
                 // Announce right away if a marker fits; otherwise the receiver will claim.
                 let mut announced_all = false;
-                if shared.queue.reserve(slot_bytes::<T>()) {
+                // (A bound below a slot never has room: not worth the spares' lock.)
+                if shared.queue.limit() >= slot_bytes::<T>()
+                    && shared.queue.reserve(slot_bytes::<T>())
+                {
                     announced_all = true;
                     match writer.unannounced() {
                         Some(upto) => match shared.queue.push(Entry::Disk { upto }) {

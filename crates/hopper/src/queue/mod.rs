@@ -25,7 +25,7 @@ mod ring;
 mod spares;
 
 pub(crate) use block::{BLOCK_SLOTS, block_bytes, slot_bytes};
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) use ring::ring_slot_bytes;
 
 use crate::budget::Budget;
@@ -103,7 +103,7 @@ impl<T, R> Queue<T, R> {
     }
 
     /// Whether this queue is the ring flavour.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn is_ring(&self) -> bool {
         matches!(self.0, Flavour::Ring(_))
     }
