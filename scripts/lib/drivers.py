@@ -488,14 +488,19 @@ def instructions(baseline_path, measured_path, mode="check"):
     with open(measured_path, encoding="utf-8") as f:
         figures, helpers = parse_measured(f.read())
     if mode == "update":
+        # Backends not measured this time (`-b` chose others) keep their lines, in their
+        # place; measured ones are replaced, new ones appended.
+        rows = load_baseline(baseline_path) if os.path.exists(baseline_path) else {}
+        for backend, values in figures.items():
+            rows[backend] = (sum(values) / len(values), tolerance(values, helpers[backend]))
         with open(baseline_path, "w", encoding="utf-8") as f:
             f.write("# Instructions per operation, `pairs` on one thread, from "
                     "scripts/instructions.sh --update.\n"
                     "# backend\tinstructions_per_op\ttolerance_pct\n")
-            for backend, values in figures.items():
-                allowed = tolerance(values, helpers[backend])
-                f.write(f"{backend}\t{sum(values) / len(values):.1f}\t{allowed:g}\n")
-        print(f"instructions: wrote {baseline_path} ({len(figures)} backends)")
+            for backend, (per_op, allowed) in rows.items():
+                f.write(f"{backend}\t{per_op:.1f}\t{allowed:g}\n")
+        print(f"instructions: wrote {baseline_path} ({len(figures)} of {len(rows)} backends "
+              "measured)")
         return
     lines, failed = check_instructions(load_baseline(baseline_path), figures)
     print("\n".join(lines))

@@ -160,3 +160,29 @@ class BinaryLookup(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InstructionsUpdate(unittest.TestCase):
+    """`instructions.sh --update -b PATTERN` rewrites the lines of the backends it measured
+    and keeps every other line of the baseline where it was."""
+
+    def test_update_of_some_backends_keeps_the_others(self):
+        work = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, work)
+        baseline = os.path.join(work, "instructions.tsv")
+        with open(baseline, "w", encoding="utf-8") as f:
+            f.write("# header\n# columns\nalpha\t100.0\t2\nbeta\t200.0\t2\ngamma\t300.0\t5\n")
+        measured = os.path.join(work, "measured")
+        # beta measured twice, N then 2N: 1000 more iterations (a push and a pop each) cost
+        # 250,000 refs each time.
+        with open(measured, "w", encoding="utf-8") as f:
+            f.write("beta 1000 500000 0\nbeta 2000 750000 0\n"
+                    "beta 1000 500000 0\nbeta 2000 750000 0\n"
+                    "delta 1000 100000 0\ndelta 2000 150000 0\n"
+                    "delta 1000 100000 0\ndelta 2000 150000 0\n")
+        subprocess.run(["python3", os.path.join(LIB, "drivers.py"), "instructions", baseline,
+                        measured, "update"], check=True, capture_output=True)
+        with open(baseline, encoding="utf-8") as f:
+            rows = [line.split() for line in f if not line.startswith("#")]
+        self.assertEqual(rows, [["alpha", "100.0", "2"], ["beta", "125.0", "2"],
+                                ["gamma", "300.0", "5"], ["delta", "25.0", "2"]])
