@@ -289,14 +289,15 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
             }
             file.rows.push(row);
         }
-        file.save(&output).map_err(|e| e.to_string())?;
+        file.save(&output)
+            .map_err(|e| reclaim_core::error_chain(&e))?;
     }
     progress.finish_and_clear();
 
     if let Some(csv) = &args.csv {
         let mut bytes = Vec::new();
         reclaim_results::write_csv(&file, &mut bytes).map_err(|e| e.to_string())?;
-        write_atomically(csv, &bytes).map_err(|e| e.to_string())?;
+        write_atomically(csv, &bytes).map_err(|e| reclaim_core::error_chain(&e))?;
     }
     if !args.no_report {
         write_report(&[input(file.clone())], &args.report)?;
@@ -418,14 +419,18 @@ fn input(file: ResultFile) -> Input {
 fn load_all(files: &[PathBuf]) -> Result<Vec<Input>, String> {
     files
         .iter()
-        .map(|path| ResultFile::load(path).map(input).map_err(|e| e.to_string()))
+        .map(|path| {
+            ResultFile::load(path)
+                .map(input)
+                .map_err(|e| reclaim_core::error_chain(&e))
+        })
         .collect()
 }
 
 fn write_report(inputs: &[Input], output: &Path) -> Result<(), String> {
     check_writable(output)?;
     let html = reclaim_report::render_html(inputs);
-    write_atomically(output, html.as_bytes()).map_err(|e| e.to_string())
+    write_atomically(output, html.as_bytes()).map_err(|e| reclaim_core::error_chain(&e))
 }
 
 /// `report`: one HTML file from result files.

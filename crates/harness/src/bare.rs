@@ -29,7 +29,7 @@ pub(crate) fn run<B: Backend>(
     if shape.stalled > 0 {
         return Err("a bare loop runs pairs, producers and consumers, not a stall".into());
     }
-    let container = B::Container::<u64>::new(config).map_err(|e| e.to_string())?;
+    let container = B::Container::<u64>::new(config).map_err(|e| reclaim_core::error_chain(&e))?;
     let gate = Gate::default();
     let to_pop = iterations * (shape.pairs + shape.producers) as u64;
     let popped = AtomicU64::new(0);

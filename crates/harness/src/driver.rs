@@ -166,7 +166,8 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
                 participants += 1;
             }
             counters = params.counters.then(Counters::open);
-            let built = B::Container::<u64>::new(&params.config).map_err(|e| e.to_string())?;
+            let built = B::Container::<u64>::new(&params.config)
+                .map_err(|e| reclaim_core::error_chain(&e))?;
             let container = container.get_or_init(|| built);
             // The last allocations before the run are done: the baseline is read here.
             if let Some(sampler) = &sampler {
