@@ -88,7 +88,7 @@ pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
     if overridden || args.threads.is_some() {
         settings.suite = Suite::Custom;
     }
-    settings.validate()?;
+    settings.validate().map_err(|e| e.to_string())?;
     Ok(settings)
 }
 
@@ -246,7 +246,8 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         ProgressBar::hidden()
     };
     let mut shuffle = reclaim_harness::rounds::Shuffle::new(settings.seed);
-    let fresh_process = |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned);
+    let fresh_process =
+        |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned).map_err(Into::into);
     let isolate: Option<reclaim_harness::rounds::Isolate<'_>> =
         args.isolate.then_some(&fresh_process as _);
     for (i, group) in groups.iter().enumerate() {
