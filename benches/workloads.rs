@@ -134,9 +134,10 @@ fn sample<B: Backend>(name: &str, workload: Workload, iters: u64) -> Duration {
         let round = left.min(ROUND_ITERATIONS);
         total += time_iterations::<B>(workload.shape, round).unwrap_or_else(|error| {
             panic!(
-                "{}/{name}: {error}; no timing is reported for a backend that fails its own \
+                "{}/{name}: {}; no timing is reported for a backend that fails its own \
                  workload",
-                workload.group_name()
+                workload.group_name(),
+                reclaim_core::error_chain(&error)
             )
         });
         left -= round;

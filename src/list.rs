@@ -2,34 +2,37 @@
 
 use std::io::{self, Write};
 
+use anyhow::Context;
+
 use reclaim_core::Entry;
 use reclaim_harness::Workload;
 
 use crate::summary::table;
 
 /// Prints the three lists to standard output.
-pub fn list() -> Result<(), String> {
+pub fn list() -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     let written = write_list(&mut out, &reclaim_registry::entries());
     match written {
         // A closed pipe (`reclaim-bench list | head`) is not an error worth a message.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(|e| e.to_string()),
+        other => other.context("writing the lists to standard output"),
     }
 }
 
 /// Prints the names of the backends `patterns` (comma-separated names or globs) select.
-pub fn names(patterns: &str) -> Result<(), String> {
+pub fn names(patterns: &str) -> anyhow::Result<()> {
     let selection = reclaim_harness::Selection {
         backends: patterns.split(',').map(str::to_owned).collect(),
         ..Default::default()
     };
-    let targets = reclaim_harness::targets(&selection, &reclaim_registry::entries())
-        .map_err(|e| e.to_string())?;
+    let targets = reclaim_harness::targets(&selection, &reclaim_registry::entries())?;
     let names: String = targets.iter().map(|t| t.name() + "\n").collect();
     let mut out = io::stdout().lock();
     match out.write_all(names.as_bytes()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing the names to standard output")
+        }
         _ => Ok(()),
     }
 }

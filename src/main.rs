@@ -174,8 +174,11 @@ pub struct RunArgs {
     no_instrumentation: bool,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e} (try `100ms` or `2s`)"))
+/// A duration on the command line. clap prints the error's message alone, so the cause
+/// is in it.
+fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(text)
+        .map_err(|e| anyhow::anyhow!("`{text}`: {e} (try `100ms` or `2s`)"))
 }
 
 fn main() -> ExitCode {
@@ -203,10 +206,13 @@ fn main() -> ExitCode {
         Command::Report { files, output } => run::report(&files, &output),
         Command::Compare { files, html } => run::compare(&files, html.as_deref()),
     };
+    // Every failure exits 1, a bad command line 2 (clap's own exit, above): rows that
+    // failed their check and a run that could not take place alike.
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("reclaim-bench: {err}");
+            // `{:#}`: what was being done, then each cause, on one line.
+            eprintln!("reclaim-bench: {err:#}");
             ExitCode::FAILURE
         }
     }

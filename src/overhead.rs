@@ -25,6 +25,7 @@
 
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use reclaim_harness::metadata;
 use reclaim_harness::overhead::{Loop, time};
 use reclaim_results::{Spread, stats};
@@ -85,7 +86,7 @@ fn with_defaults(args: &RunArgs) -> RunArgs {
 }
 
 /// Runs the pairs and prints the table of throughput lost per row and the verdict.
-pub fn overhead(args: &RunArgs) -> Result<(), String> {
+pub fn overhead(args: &RunArgs) -> anyhow::Result<()> {
     let rounds = args.repeats.unwrap_or(DEFAULT_ROUNDS).max(1);
     let args = with_defaults(args);
     let cores = metadata::cores();
@@ -95,8 +96,7 @@ pub fn overhead(args: &RunArgs) -> Result<(), String> {
         &reclaim_registry::entries(),
         &settings,
         cores,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if !args.quiet {
         eprintln!(
             "overhead: {} rows × {rounds} pairs of about {:?} each, the harness against a bare \
@@ -110,7 +110,7 @@ pub fn overhead(args: &RunArgs) -> Result<(), String> {
         reclaim_alloc::set_counting(which == Loop::Harness);
         let result = time(planned, &settings, which, iterations);
         reclaim_alloc::set_counting(true);
-        result.map_err(|e| format!("{planned}: {e}"))
+        result.with_context(|| format!("timing {planned} ({which:?} loop)"))
     };
     let mut measured = Vec::with_capacity(plan.runs.len());
     for (i, planned) in plan.runs.iter().enumerate() {
@@ -207,7 +207,7 @@ fn median_interval(values: &[f64]) -> Option<(f64, (f64, f64))> {
     Some((stats::median(values)?, (low, high)))
 }
 
-fn compare(rows: &[Measured]) -> Result<Overhead, String> {
+fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
     let mut lines = Vec::new();
     let mut losses = Vec::new();
     let mut noise = Vec::new();
@@ -238,8 +238,9 @@ fn compare(rows: &[Measured]) -> Result<Overhead, String> {
             format!("{:+.1}%", -loss.median * 100.0),
         ]);
     }
-    let (median, interval) = median_interval(&losses)
-        .ok_or("too few measurements for a confidence interval: select more rows or rounds (-r)")?;
+    let (median, interval) = median_interval(&losses).ok_or_else(|| {
+        anyhow!("too few measurements for a confidence interval: select more rows or rounds (-r)")
+    })?;
     Ok(Overhead {
         text: table(
             &[

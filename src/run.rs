@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use reclaim_harness::metadata::{self, Build};
 use reclaim_harness::{Selection, Settings, Suite};
@@ -26,7 +27,7 @@ pub fn build() -> Build {
 }
 
 /// The suite's settings with the user's overrides applied and checked.
-pub fn settings(args: &RunArgs, cores: usize) -> Result<Settings, String> {
+pub fn settings(args: &RunArgs, cores: usize) -> anyhow::Result<Settings> {
     let mut settings = if args.full {
         Settings::full(cores)
     } else {
@@ -131,22 +132,28 @@ fn default_output(file: &ResultFile) -> PathBuf {
 }
 
 /// Makes sure `path`'s directory exists and takes a file, before minutes of measuring.
-fn check_writable(path: &Path) -> Result<(), String> {
+/// `what` names the file in the error: `the result file`, `the CSV export`, ….
+fn check_writable(path: &Path, what: &str) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let probe = dir.join(format!(".reclaim-bench-write-test-{}", std::process::id()));
-    fs::write(&probe, b"").map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    let _ = fs::remove_file(&probe);
-    Ok(())
+    let checked = fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))
+        .and_then(|()| {
+            let probe = dir.join(format!(".reclaim-bench-write-test-{}", std::process::id()));
+            fs::write(&probe, b"")
+                .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        });
+    checked.with_context(|| format!("{what} {} cannot be written", path.display()))
 }
 
 /// Runs the selected rows in paired rounds, group by group; writes the result file (after
 /// every group, so an interrupted run keeps what it measured), the CSV and the report;
 /// prints the summary. Returns the result file's path.
-pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
+pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
     let cores = metadata::cores();
     let settings = settings(args, cores)?;
     let plan = reclaim_harness::plan(
@@ -154,14 +161,11 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         &reclaim_registry::entries(),
         &settings,
         cores,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if let Some(reference) = &settings.reference
         && !plan.runs.iter().any(|p| &p.target.name() == reference)
     {
-        return Err(format!(
-            "the reference `{reference}` is not among the selected backends"
-        ));
+        bail!("the reference `{reference}` is not among the selected backends");
     }
     let groups = reclaim_harness::rounds::groups(&plan);
     let budget = reclaim_harness::rounds::budget_per_group(&settings, groups.len());
@@ -173,20 +177,20 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         rows: Vec::with_capacity(plan.runs.len()),
     };
     let output = args.output.clone().unwrap_or_else(|| default_output(&file));
-    check_writable(&output)?;
-    fs::create_dir_all(&args.scratch).map_err(|e| {
+    check_writable(&output, "the result file")?;
+    fs::create_dir_all(&args.scratch).with_context(|| {
         format!(
-            "cannot create the scratch directory {}: {e}",
+            "cannot create the scratch directory {}",
             args.scratch.display()
         )
     })?;
     file.metadata.scratch_dir = Some(args.scratch.display().to_string());
     file.metadata.scratch_fs = metadata::file_system(&args.scratch);
     if !args.no_report {
-        check_writable(&args.report)?;
+        check_writable(&args.report, "the report")?;
     }
     if let Some(csv) = &args.csv {
-        check_writable(csv)?;
+        check_writable(csv, "the CSV export")?;
     }
 
     let interactive = !args.quiet && std::io::stderr().is_terminal();
@@ -238,7 +242,7 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
             ProgressStyle::with_template(
                 "{elapsed_precise} [{bar:32}] {pos}/{len} repeats, about {eta} left: {msg}",
             )
-            .map_err(|e| e.to_string())?
+            .context("the progress bar's template")?
             .progress_chars("=> "),
         );
         bar
@@ -246,7 +250,8 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
         ProgressBar::hidden()
     };
     let mut shuffle = reclaim_harness::rounds::Shuffle::new(settings.seed);
-    let fresh_process = |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned);
+    let fresh_process =
+        |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned).map_err(Into::into);
     let isolate: Option<reclaim_harness::rounds::Isolate<'_>> =
         args.isolate.then_some(&fresh_process as _);
     for (i, group) in groups.iter().enumerate() {
@@ -289,14 +294,15 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
             }
             file.rows.push(row);
         }
-        file.save(&output).map_err(|e| e.to_string())?;
+        file.save(&output)
+            .context("saving the rows measured so far")?;
     }
     progress.finish_and_clear();
 
     if let Some(csv) = &args.csv {
         let mut bytes = Vec::new();
-        reclaim_results::write_csv(&file, &mut bytes).map_err(|e| e.to_string())?;
-        write_atomically(csv, &bytes).map_err(|e| e.to_string())?;
+        reclaim_results::write_csv(&file, &mut bytes).context("formatting the CSV export")?;
+        write_atomically(csv, &bytes).context("writing the CSV export")?;
     }
     if !args.no_report {
         write_report(&[input(file.clone())], &args.report)?;
@@ -313,11 +319,11 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
     }
     let failed = file.rows.iter().filter(|r| !r.valid).count();
     if failed > 0 {
-        return Err(format!(
+        bail!(
             "{failed} of {} rows failed their check; they are listed above and in {}",
             file.rows.len(),
             output.display()
-        ));
+        );
     }
     Ok(output)
 }
@@ -326,8 +332,8 @@ pub fn run(args: &RunArgs) -> Result<PathBuf, String> {
 /// same `run` options and `--only-repeat`; what it printed. `RECLAIM_EXEC_RUNNER`, when
 /// set, is a command line to start the binary through (`qemu-aarch64 -L …` for an
 /// emulated binary, which cannot start another by itself).
-fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find this binary")?;
     let args: Vec<String> = std::env::args().collect();
     // The `run` options this process got (none when it ran with no command at all).
     let options: Vec<&String> = match args.get(1).map(String::as_str) {
@@ -358,28 +364,27 @@ fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> Result<String,
         .args(options)
         .args(["--quiet", "--only-repeat", &spec])
         .output()
-        .map_err(|e| format!("cannot start a process for the repeat: {e}"))?;
+        .with_context(|| format!("cannot start {}", exe.display()))?;
     if !output.status.success() {
-        return Err(format!(
-            "the repeat's process failed ({}): {}",
+        bail!(
+            "{} {spec} ended with {}: {}",
+            exe.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        );
     }
-    String::from_utf8(output.stdout).map_err(|e| format!("the repeat's process printed {e}"))
+    String::from_utf8(output.stdout).context("it printed something that is not UTF-8")
 }
 
 /// `run --only-repeat BACKEND:WORKLOAD:THREADS`: one repeat, printed as JSON.
-pub fn repeat_once(args: &RunArgs) -> Result<(), String> {
+pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
     let spec = args.only_repeat.as_deref().unwrap_or_default();
     let [backend, workload, threads] = spec.splitn(3, ':').collect::<Vec<_>>()[..] else {
-        return Err(format!(
-            "--only-repeat `{spec}`: expected BACKEND:WORKLOAD:THREADS"
-        ));
+        bail!("--only-repeat `{spec}`: expected BACKEND:WORKLOAD:THREADS");
     };
     let threads: usize = threads
         .parse()
-        .map_err(|_| format!("--only-repeat `{spec}`: {threads} is not a thread count"))?;
+        .with_context(|| format!("--only-repeat `{spec}`: {threads} is not a thread count"))?;
     let cores = metadata::cores();
     let mut settings = settings(args, cores)?;
     settings.repeats = 1;
@@ -389,19 +394,15 @@ pub fn repeat_once(args: &RunArgs) -> Result<(), String> {
         threads: Some(vec![threads]),
         ..Selection::default()
     };
-    let plan = reclaim_harness::plan(&selection, &reclaim_registry::entries(), &settings, cores)
-        .map_err(|e| e.to_string())?;
+    let plan = reclaim_harness::plan(&selection, &reclaim_registry::entries(), &settings, cores)?;
     let planned = plan
         .runs
         .iter()
         .find(|p| p.target.name() == backend && p.threads == threads)
-        .ok_or_else(|| format!("--only-repeat `{spec}`: no such row"))?;
+        .ok_or_else(|| anyhow!("--only-repeat `{spec}`: no such row"))?;
     if let Some(scratch) = &settings.scratch {
-        fs::create_dir_all(scratch).map_err(|e| {
-            format!(
-                "cannot create the scratch directory {}: {e}",
-                scratch.display()
-            )
+        fs::create_dir_all(scratch).with_context(|| {
+            format!("cannot create the scratch directory {}", scratch.display())
         })?;
     }
     println!("{}", reclaim_harness::repeat_json(planned, &settings));
@@ -415,21 +416,20 @@ fn input(file: ResultFile) -> Input {
     }
 }
 
-fn load_all(files: &[PathBuf]) -> Result<Vec<Input>, String> {
-    files
-        .iter()
-        .map(|path| ResultFile::load(path).map(input).map_err(|e| e.to_string()))
-        .collect()
+/// The result files, read and checked. Their errors name the file and what is wrong.
+fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let load = |path: &PathBuf| anyhow::Ok(input(ResultFile::load(path)?));
+    files.iter().map(load).collect()
 }
 
-fn write_report(inputs: &[Input], output: &Path) -> Result<(), String> {
-    check_writable(output)?;
+fn write_report(inputs: &[Input], output: &Path) -> anyhow::Result<()> {
+    check_writable(output, "the report")?;
     let html = reclaim_report::render_html(inputs);
-    write_atomically(output, html.as_bytes()).map_err(|e| e.to_string())
+    write_atomically(output, html.as_bytes()).context("writing the HTML report")
 }
 
 /// `report`: one HTML file from result files.
-pub fn report(files: &[PathBuf], output: &Path) -> Result<(), String> {
+pub fn report(files: &[PathBuf], output: &Path) -> anyhow::Result<()> {
     let inputs = load_all(files)?;
     write_report(&inputs, output)?;
     println!("Report: {}", output.display());
@@ -437,7 +437,7 @@ pub fn report(files: &[PathBuf], output: &Path) -> Result<(), String> {
 }
 
 /// `compare`: the side-by-side table, and optionally the HTML report of the same files.
-pub fn compare(files: &[PathBuf], html: Option<&Path>) -> Result<(), String> {
+pub fn compare(files: &[PathBuf], html: Option<&Path>) -> anyhow::Result<()> {
     let inputs = load_all(files)?;
     print!("{}", reclaim_report::compare_text(&inputs));
     if let Some(html) = html {

@@ -231,6 +231,79 @@ fn list_names_expands_globs_in_registry_order() {
     );
 }
 
+/// A file that cannot be written is refused before anything is measured, with what the
+/// file was for, its path, the directory that failed and the operating system's reason,
+/// on one line; the exit code is a failure's, 1, as for any other.
+#[test]
+fn an_unwritable_output_names_the_file_and_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where a directory should be: refused even to root.
+    std::fs::write(dir.path().join("plain"), "").unwrap();
+    let quick = [
+        "-b",
+        "treiber-ebr",
+        "-w",
+        "pairs",
+        "-t",
+        "1",
+        "-d",
+        "10ms",
+        "-r",
+        "1",
+    ];
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["-o", "plain/run.json", "--no-report"],
+            "the result file plain/run.json cannot be written",
+        ),
+        (
+            &["-o", "run.json", "--report", "plain/report.html"],
+            "the report plain/report.html cannot be written",
+        ),
+        (
+            &["-o", "run.json", "--no-report", "--csv", "plain/run.csv"],
+            "the CSV export plain/run.csv cannot be written",
+        ),
+    ];
+    for (output, message) in cases {
+        let args: Vec<&str> = ["run", "-q"]
+            .iter()
+            .chain(&quick)
+            .chain(output)
+            .copied()
+            .collect();
+        let out = bench(&args, dir.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let line = format!("reclaim-bench: {message}: cannot create the directory plain: ");
+        assert!(err.starts_with(&line), "{args:?}: {err}");
+        assert!(
+            err.contains("(os error "),
+            "{args:?}: the cause is missing: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(
+        !dir.path().join("run.json").exists(),
+        "nothing was measured"
+    );
+    // `report` checks its output the same way, after reading its inputs.
+    let mut args: Vec<&str> = ["run", "-q", "--no-report", "-o", "run.json"].to_vec();
+    args.extend(quick);
+    let out = bench(&args, dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = bench(&["report", "run.json", "-o", "plain/r.html"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "reclaim-bench: the report plain/r.html cannot be written: cannot create the \
+             directory plain: "
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

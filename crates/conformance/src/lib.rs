@@ -75,7 +75,8 @@ pub fn checks<B: Backend>(entry: &Entry) -> Vec<Check> {
 
 /// Builds `B`'s container for items `T`, turning a build error into a check failure.
 pub(crate) fn build<B: Backend, T: Item>(config: &Config) -> Result<B::Container<T>, String> {
-    B::Container::<T>::new(config).map_err(|e: BuildError| format!("could not build: {e}"))
+    B::Container::<T>::new(config)
+        .map_err(|e: BuildError| format!("could not build: {}", reclaim_core::error_chain(&e)))
 }
 
 /// The configuration checks build with: a small capacity for bounded backends, so that

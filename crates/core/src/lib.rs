@@ -75,6 +75,11 @@ impl Config {
 }
 
 /// Why a container could not be built.
+///
+/// Like every error type of this workspace (the channel's, kept in hopper 0.4's shape,
+/// aside), its message says what failed at its own level and leaves the cause to
+/// [`source`](std::error::Error::source): print it with [`error_chain`] (or anyhow's
+/// `{:#}`) to see the whole story.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -87,7 +92,7 @@ pub enum BuildError {
         reason: String,
     },
     /// The backend needed a resource (a directory, a file) and could not get it.
-    #[error("could not set up {backend}: {source}")]
+    #[error("could not set up {backend}")]
     Io {
         /// The structure that failed.
         backend: &'static str,
@@ -95,6 +100,24 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// `error` and its causes, outermost first, joined by `: ` — one line that says what
+/// failed and why, for where an error becomes text: a result row's `error`, a failed
+/// check's verdict. A cause whose message the line already ends with (an error that
+/// prints its source itself, as `io::Error` wrapping another does) is not repeated.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = error.source();
+    }
+    line
 }
 
 /// The shared structure: built once, then used by every participating thread through its
@@ -179,5 +202,38 @@ impl ReclaimStats {
     /// than wrapping.
     pub fn outstanding(&self) -> u64 {
         self.retired.saturating_sub(self.freed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints its source itself, as hopper 0.4's error shape does.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn error_chain_says_what_failed_then_why_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left");
+        let build = BuildError::Io {
+            backend: "hopper",
+            source: io(),
+        };
+        assert_eq!(build.to_string(), "could not set up hopper");
+        assert_eq!(
+            error_chain(&build),
+            "could not set up hopper: no space left"
+        );
+        assert_eq!(error_chain(&Repeats(io())), "no space left");
+        let invalid = BuildError::InvalidConfig {
+            backend: "arrayqueue",
+            reason: "capacity must be at least 1".to_string(),
+        };
+        assert_eq!(
+            error_chain(&invalid),
+            "invalid configuration for arrayqueue: capacity must be at least 1"
+        );
     }
 }

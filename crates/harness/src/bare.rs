@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use reclaim_core::{Backend, Config, Container, Handle};
 
+use crate::error::RepeatError;
 use crate::gate::Gate;
 use crate::workload::Shape;
 
@@ -25,15 +26,15 @@ pub(crate) fn run<B: Backend>(
     shape: Shape,
     iterations: u64,
     config: &Config,
-) -> Result<Duration, String> {
+) -> Result<Duration, RepeatError> {
     if shape.stalled > 0 {
-        return Err("a bare loop runs pairs, producers and consumers, not a stall".into());
+        return Err(RepeatError::BareStall);
     }
-    let container = B::Container::<u64>::new(config).map_err(|e| e.to_string())?;
+    let container = B::Container::<u64>::new(config).map_err(RepeatError::Build)?;
     let gate = Gate::default();
     let to_pop = iterations * (shape.pairs + shape.producers) as u64;
     let popped = AtomicU64::new(0);
-    let windows = thread::scope(|s| -> Result<Vec<(Instant, Instant)>, String> {
+    let windows = thread::scope(|s| -> Result<Vec<(Instant, Instant)>, RepeatError> {
         let mut threads = Vec::with_capacity(shape.threads());
         for index in 0..shape.threads() {
             let (container, gate, popped) = (&container, &gate, &popped);
@@ -56,7 +57,10 @@ pub(crate) fn run<B: Backend>(
             let spawned = thread::Builder::new()
                 .name("reclaim-bare".into())
                 .spawn_scoped(s, body)
-                .map_err(|e| format!("could not start a bare-loop thread: {e}"));
+                .map_err(|source| RepeatError::Spawn {
+                    role: "bare-loop",
+                    source,
+                });
             match spawned {
                 Ok(handle) => threads.push(handle),
                 Err(e) => {
@@ -70,15 +74,16 @@ pub(crate) fn run<B: Backend>(
             .into_iter()
             .map(|t| {
                 t.join()
-                    .map_err(|_| "a bare-loop thread panicked".to_string())
+                    .map_err(|_| RepeatError::Panicked { role: "bare-loop" })
             })
             .collect()
     })?;
     let out = popped.load(Ordering::Relaxed);
     if out < to_pop {
-        return Err(format!(
-            "the bare loop lost values: {to_pop} pushed, {out} popped"
-        ));
+        return Err(RepeatError::BareLost {
+            pushed: to_pop,
+            popped: out,
+        });
     }
     let first = windows.iter().map(|w| w.0).min();
     let last = windows.iter().map(|w| w.1).max();

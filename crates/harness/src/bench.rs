@@ -7,6 +7,7 @@ use std::time::Duration;
 use reclaim_core::{Backend, Config};
 
 use crate::driver::{self, Params, Stop};
+use crate::error::RepeatError;
 use crate::workload::Shape;
 
 /// Producers wait while this many values are in flight, as in a `run`.
@@ -21,8 +22,8 @@ const MAX_IN_FLIGHT: u64 = 1 << 16;
 /// # Errors
 /// The container could not be built, a thread could not start, or the run failed its
 /// check (values lost, duplicated or corrupted, or the container reported a fault): a
-/// backend that fails its own workload does not get a time.
-pub fn time_iterations<B: Backend>(shape: Shape, iterations: u64) -> Result<Duration, String> {
+/// backend that fails its own workload does not get a time ([`RepeatError::Check`]).
+pub fn time_iterations<B: Backend>(shape: Shape, iterations: u64) -> Result<Duration, RepeatError> {
     let params = Params {
         stop: Stop::Iterations(iterations),
         latency: false,
@@ -33,5 +34,8 @@ pub fn time_iterations<B: Backend>(shape: Shape, iterations: u64) -> Result<Dura
         config: Config::default(),
     };
     let repeat = driver::run_repeat::<B>(shape, &params)?;
-    repeat.check.map(|()| repeat.elapsed)
+    repeat
+        .check
+        .map(|()| repeat.elapsed)
+        .map_err(RepeatError::Check)
 }

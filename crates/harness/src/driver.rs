@@ -51,6 +51,7 @@ pub(crate) use self::roles::Stop;
 pub(crate) use self::roles::histogram;
 use self::roles::{Flow, Role, Shared, Worker, consumer, pairs, producer, stalled};
 use crate::counters::{Counters, Readings};
+use crate::error::RepeatError;
 use crate::gate::Gate;
 use crate::noise::{CpuTimes, Noise};
 use crate::sampler::{Probe, Sampler, Series};
@@ -117,7 +118,7 @@ impl Repeat {
 /// # Errors
 /// The container could not be built, or a thread could not be started or panicked: the
 /// run could not take place (a failed *check* is not an error: it is in [`Repeat::check`]).
-pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Repeat, String> {
+pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Repeat, RepeatError> {
     let threads = shape.threads();
     let histograms: Vec<Option<Histogram<u64>>> = (0..threads)
         .map(|_| params.latency.then(histogram))
@@ -139,11 +140,8 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         .sample_interval
         .map(|interval| Sampler::new(interval, params.stop.expected()));
     let cpus = if params.pin {
-        Some(
-            core_affinity::get_core_ids()
-                .ok_or("--pin: cannot read the CPUs this process may run on")?,
-        )
-        .filter(|cpus| !cpus.is_empty())
+        Some(core_affinity::get_core_ids().ok_or(RepeatError::CpusUnknown)?)
+            .filter(|cpus| !cpus.is_empty())
     } else {
         None
     };
@@ -153,20 +151,20 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     let container: OnceLock<B::Container<u64>> = OnceLock::new();
     let probe = || Probe::from_stats(container.get()?.reclamation());
 
-    let outcome = thread::scope(|s| -> Result<_, String> {
+    let outcome = thread::scope(|s| -> Result<_, RepeatError> {
         let mut participants = 0;
         let mut sampler_thread = None;
         let mut counters = None;
         let mut churners = Vec::with_capacity(threads);
         let mut stallers = Vec::new();
-        let started = (|| -> Result<(), String> {
+        let started = (|| -> Result<(), RepeatError> {
             if let Some(sampler) = &sampler {
                 let (start, probe) = (&start, &probe);
                 sampler_thread = Some(spawn(s, "sampler", move || sampler.run(start, probe))?);
                 participants += 1;
             }
             counters = params.counters.then(Counters::open);
-            let built = B::Container::<u64>::new(&params.config).map_err(|e| e.to_string())?;
+            let built = B::Container::<u64>::new(&params.config).map_err(RepeatError::Build)?;
             let container = container.get_or_init(|| built);
             // The last allocations before the run are done: the baseline is read here.
             if let Some(sampler) = &sampler {
@@ -230,7 +228,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         if let Some(sampler) = &sampler {
             sampler.stop();
         }
-        let series = sampler_thread.map(join).transpose();
+        let series = sampler_thread.map(|t| join(t, "sampler")).transpose();
         churned.store(true, Ordering::Release);
         let stalled_result = join_all(stallers);
         started?;
@@ -245,7 +243,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     });
     let (mut workers, series, mut counters, (cpu_before, cpu_after)) = outcome?;
     if !pinned.load(Ordering::Relaxed) {
-        return Err("--pin: the kernel refused to pin a worker to its CPU".into());
+        return Err(RepeatError::PinRefused);
     }
     if params.counters {
         let switches: Option<u64> = workers.iter().map(|(_, w)| w.switches).sum();
@@ -260,9 +258,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         .filter(|s| s.counting())
         .map(Sampler::peak_bytes);
 
-    let container = container
-        .into_inner()
-        .ok_or("the run ended before its container was built")?;
+    let container = container.into_inner().ok_or(RepeatError::NotBuilt)?;
     let check = check(
         &container,
         workers.iter().map(|(_, w)| (w.pushed, w.popped)),
@@ -282,7 +278,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     for (_, w) in &workers {
         if let Some(h) = &w.latency {
             match &mut latency {
-                Some(total) => total.add(h).map_err(|e| e.to_string())?,
+                Some(total) => total.add(h).map_err(RepeatError::Latency)?,
                 None => latency = Some(h.clone()),
             }
         }
@@ -311,23 +307,23 @@ type Scoped<'s, T> = thread::ScopedJoinHandle<'s, T>;
 
 fn spawn<'s, 'e, T: Send + 's>(
     scope: &'s thread::Scope<'s, 'e>,
-    name: &str,
+    name: &'static str,
     body: impl FnOnce() -> T + Send + 's,
-) -> Result<Scoped<'s, T>, String> {
+) -> Result<Scoped<'s, T>, RepeatError> {
     thread::Builder::new()
         .name(format!("reclaim-{name}"))
         .spawn_scoped(scope, body)
-        .map_err(|e| format!("could not start a {name} thread: {e}"))
+        .map_err(|source| RepeatError::Spawn { role: name, source })
 }
 
-fn join<T>(handle: Scoped<'_, T>) -> Result<T, String> {
-    handle
-        .join()
-        .map_err(|_| "a thread of the run panicked".to_string())
+fn join<T>(handle: Scoped<'_, T>, role: &'static str) -> Result<T, RepeatError> {
+    handle.join().map_err(|_| RepeatError::Panicked { role })
 }
 
-fn join_all(handles: Vec<Scoped<'_, (usize, Worker)>>) -> Result<Vec<(usize, Worker)>, String> {
-    handles.into_iter().map(join).collect()
+fn join_all(
+    handles: Vec<Scoped<'_, (usize, Worker)>>,
+) -> Result<Vec<(usize, Worker)>, RepeatError> {
+    handles.into_iter().map(|h| join(h, "worker")).collect()
 }
 
 #[cfg(test)]

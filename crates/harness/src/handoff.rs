@@ -9,6 +9,7 @@ use std::time::Instant;
 use reclaim_handoff::{HandoffConfig, Outstanding, Strategy};
 
 use crate::counters::{Counters, Readings};
+use crate::error::RepeatError;
 use crate::gate::Gate;
 use crate::row::Measured;
 use crate::sampler::{Probe, Sampler};
@@ -38,7 +39,7 @@ pub(crate) fn describe(settings: &Settings) -> String {
 }
 
 /// One repeat of `strategy`.
-pub(crate) fn measure(strategy: Strategy, settings: &Settings) -> Result<Measured, String> {
+pub(crate) fn measure(strategy: Strategy, settings: &Settings) -> Result<Measured, RepeatError> {
     repeat(strategy, &config(settings), settings)
 }
 
@@ -46,7 +47,7 @@ fn repeat(
     strategy: Strategy,
     config: &HandoffConfig,
     settings: &Settings,
-) -> Result<Measured, String> {
+) -> Result<Measured, RepeatError> {
     let outstanding = Arc::new(Outstanding::default());
     let duration = settings.handoff_period * u32::try_from(config.callbacks).unwrap_or(u32::MAX);
     let sampler = settings
@@ -85,10 +86,10 @@ fn repeat(
         };
         (report, elapsed, series, readings)
     });
-    let report = report.map_err(|e| e.to_string())?;
+    let report = report.map_err(RepeatError::Handoff)?;
     let series = series
         .transpose()
-        .map_err(|_| "the sampler thread panicked".to_string())?;
+        .map_err(|_| RepeatError::Panicked { role: "sampler" })?;
     let check = if report.outstanding_at_end != 0 {
         Err(format!(
             "{} messages still alive after the run: the strategy leaked",

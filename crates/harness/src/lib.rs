@@ -14,6 +14,7 @@ mod batch;
 pub mod bench;
 pub mod counters;
 mod driver;
+mod error;
 mod gate;
 mod handoff;
 pub mod metadata;
@@ -28,9 +29,10 @@ pub mod settings;
 mod splitmix;
 pub mod workload;
 
+pub use error::RepeatError;
 pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan, targets};
-pub use settings::{Settings, Suite};
-pub use workload::{Shape, Workload};
+pub use settings::{Settings, SettingsError, Suite};
+pub use workload::{Shape, ShapeError, UnknownWorkload, Workload};
 
 use reclaim_core::{Backend, Entry, Visitor};
 use reclaim_results::Row;
@@ -49,21 +51,19 @@ pub fn run(planned: &Planned, settings: &Settings) -> Row {
             described = settings_text;
             measured
         })
-        .collect::<Result<Vec<_>, String>>();
-    row::build(
-        planned,
-        &described,
-        repeats.as_deref().map_err(Clone::clone),
-    )
+        .collect::<Result<Vec<_>, RepeatError>>();
+    row::build(planned, &described, repeats.as_deref())
 }
 
 /// One repeat of `planned`, as JSON for the process that asked for it: how `run
 /// --isolate` runs every repeat in a fresh process ([`rounds::Isolate`]).
 pub fn repeat_json(planned: &Planned, settings: &Settings) -> String {
-    let measured = measure(planned, settings);
-    serde_json::to_string(&measured).unwrap_or_else(|e| {
+    let (described, measured) = measure(planned, settings);
+    // The error crosses the process boundary as its text, causes included.
+    let measured = measured.map_err(|e| reclaim_core::error_chain(&e));
+    serde_json::to_string(&(&described, &measured)).unwrap_or_else(|e| {
         // A number that JSON cannot hold (a NaN throughput) is a failed repeat, said so.
-        serde_json::to_string(&(measured.0, Err::<(), _>(format!("unwritable result: {e}"))))
+        serde_json::to_string(&(described, Err::<(), _>(format!("unwritable result: {e}"))))
             .unwrap_or_default()
     })
 }
@@ -73,7 +73,7 @@ pub fn repeat_json(planned: &Planned, settings: &Settings) -> String {
 pub(crate) fn measure(
     planned: &Planned,
     settings: &Settings,
-) -> (String, Result<Measured, String>) {
+) -> (String, Result<Measured, RepeatError>) {
     match planned.target {
         Target::Backend(entry) => {
             let mut visitor = MeasureBackend {
@@ -85,7 +85,7 @@ pub(crate) fn measure(
             reclaim_registry::visit_all(&mut visitor);
             let measured = visitor
                 .measured
-                .unwrap_or_else(|| Err(format!("backend `{}` is not in the registry", entry.name)));
+                .unwrap_or(Err(RepeatError::NotRegistered(entry.name)));
             (entry.info.settings.to_string(), measured)
         }
         Target::Handoff(strategy) => (
@@ -119,7 +119,7 @@ struct MeasureBackend<'a> {
     planned: &'a Planned,
     entry: Entry,
     settings: &'a Settings,
-    measured: Option<Result<Measured, String>>,
+    measured: Option<Result<Measured, RepeatError>>,
 }
 
 impl Visitor for MeasureBackend<'_> {
@@ -131,7 +131,7 @@ impl Visitor for MeasureBackend<'_> {
             Some(shape) => {
                 driver::run_repeat::<B>(shape, &params(self.settings)).map(Measured::from)
             }
-            None => Err(format!("{} does not drive backends", self.planned.workload)),
+            None => Err(RepeatError::NotABackendWorkload(self.planned.workload)),
         });
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reclaim_core::{Backend, Entry, Visitor};
 
+use crate::error::RepeatError;
 use crate::plan::{Planned, Target};
 use crate::settings::Settings;
 use crate::{bare, driver, params};
@@ -24,17 +25,16 @@ pub enum Loop {
 /// returns the time from the first worker's start to the last one's end.
 ///
 /// # Errors
-/// `planned` is not a backend row, the run could not take place, or it failed its check.
+/// `planned` is not a backend row, the run could not take place, or it failed its check
+/// ([`RepeatError::Check`]: there is no row here to carry the verdict).
 pub fn time(
     planned: &Planned,
     settings: &Settings,
     which: Loop,
     iterations: u64,
-) -> Result<Duration, String> {
+) -> Result<Duration, RepeatError> {
     let (Target::Backend(entry), Some(shape)) = (planned.target, planned.shape) else {
-        return Err(format!(
-            "{planned}: --overhead measures backends, not the handoff"
-        ));
+        return Err(RepeatError::NotTimed);
     };
     let mut visitor = Timed {
         entry,
@@ -47,7 +47,7 @@ pub fn time(
     reclaim_registry::visit_all(&mut visitor);
     visitor
         .result
-        .unwrap_or_else(|| Err(format!("backend `{}` is not in the registry", entry.name)))
+        .unwrap_or(Err(RepeatError::NotRegistered(entry.name)))
 }
 
 struct Timed<'a> {
@@ -56,7 +56,7 @@ struct Timed<'a> {
     settings: &'a Settings,
     which: Loop,
     iterations: u64,
-    result: Option<Result<Duration, String>>,
+    result: Option<Result<Duration, RepeatError>>,
 }
 
 impl Visitor for Timed<'_> {
@@ -67,8 +67,12 @@ impl Visitor for Timed<'_> {
         let mut params = params(self.settings);
         params.stop = driver::Stop::Iterations(self.iterations);
         self.result = Some(match self.which {
-            Loop::Harness => driver::run_repeat::<B>(self.shape, &params)
-                .and_then(|repeat| repeat.check.map(|()| repeat.elapsed)),
+            Loop::Harness => driver::run_repeat::<B>(self.shape, &params).and_then(|repeat| {
+                repeat
+                    .check
+                    .map(|()| repeat.elapsed)
+                    .map_err(RepeatError::Check)
+            }),
             Loop::Bare => bare::run::<B>(self.shape, self.iterations, &params.config),
         });
     }

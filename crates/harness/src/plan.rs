@@ -8,7 +8,7 @@ use reclaim_core::Entry;
 use reclaim_handoff::Strategy;
 
 use crate::settings::{MAX_THREADS, Settings};
-use crate::workload::{Shape, Workload};
+use crate::workload::{Shape, ShapeError, UnknownWorkload, Workload};
 
 /// What the user asked for. Empty lists mean "all".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub struct Skipped {
     /// The thread count.
     pub threads: usize,
     /// Why not.
-    pub reason: String,
+    pub reason: ShapeError,
 }
 
 /// The runs of one command, and what was left out.
@@ -118,6 +118,9 @@ pub enum PlanError {
     /// A name, glob or value matched nothing valid.
     #[error("{0}")]
     Unknown(String),
+    /// A workload name that is not one.
+    #[error(transparent)]
+    Workload(#[from] UnknownWorkload),
     /// Everything selected is an impossible combination.
     #[error("nothing to run: {0}")]
     Impossible(String),
@@ -177,7 +180,7 @@ pub fn plan(
 }
 
 fn plan_one(plan: &mut Plan, target: Target, workload: Workload, threads: usize, cores: usize) {
-    let skip = |reason: String| Skipped {
+    let skip = |reason: ShapeError| Skipped {
         backend: target.name(),
         workload,
         threads,
@@ -210,7 +213,7 @@ fn select_workloads(names: &[String]) -> Result<Vec<Workload>, PlanError> {
     }
     let mut workloads = Vec::new();
     for name in names {
-        let workload = Workload::parse(name).map_err(PlanError::Unknown)?;
+        let workload = Workload::parse(name)?;
         if !workloads.contains(&workload) {
             workloads.push(workload);
         }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use reclaim_results::{Ratio, Row, stats};
 
+use crate::error::RepeatError;
 use crate::plan::{Plan, Planned, Target};
 use crate::row::{self, Measured};
 use crate::settings::{MAX_REPEATS, Settings};
@@ -113,7 +114,7 @@ struct Measuring {
     described: String,
     repeats: Vec<Measured>,
     /// Set when a repeat could not take place: the row is out of the later rounds.
-    error: Option<String>,
+    error: Option<RepeatError>,
 }
 
 impl Measuring {
@@ -124,8 +125,10 @@ impl Measuring {
 }
 
 /// Runs one repeat of a row in a process of its own and returns what
-/// [`repeat_json`](crate::repeat_json) printed there, or why there is nothing.
-pub type Isolate<'a> = &'a dyn Fn(&Planned) -> Result<String, String>;
+/// [`repeat_json`](crate::repeat_json) printed there, or why there is nothing (it
+/// becomes [`RepeatError::Process`]).
+pub type Isolate<'a> =
+    &'a dyn Fn(&Planned) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Measures `group` in rounds under `settings` and returns its rows, in the group's
 /// order. `budget` is the group's share of the time cap (used only with a target).
@@ -198,14 +201,17 @@ pub fn measure_group(
 
 /// A repeat that ran in another process, from what that process printed.
 fn from_process(
-    printed: Result<String, String>,
+    printed: Result<String, Box<dyn std::error::Error + Send + Sync>>,
     described: &str,
-) -> (String, Result<Measured, String>) {
-    let parsed = printed.and_then(|json| {
+) -> (String, Result<Measured, RepeatError>) {
+    let parsed = printed.map_err(RepeatError::Process).and_then(|json| {
         serde_json::from_str::<(String, Result<Measured, String>)>(&json)
-            .map_err(|e| format!("the repeat's process printed no result ({e})"))
+            .map_err(RepeatError::Unreadable)
     });
-    parsed.unwrap_or_else(|error| (described.to_string(), Err(error)))
+    match parsed {
+        Ok((described, measured)) => (described, measured.map_err(RepeatError::InProcess)),
+        Err(error) => (described.to_string(), Err(error)),
+    }
 }
 
 /// Each row from its repeats, with its ratio to its reference.
@@ -214,7 +220,7 @@ fn build_rows(rows: &[Measuring], references: &[usize], ended: Ended) -> Vec<Row
         .iter()
         .map(|m| {
             let repeats = match &m.error {
-                Some(error) => Err(error.clone()),
+                Some(error) => Err(error),
                 None => Ok(m.repeats.as_slice()),
             };
             let mut row = row::build(&m.planned, &m.described, repeats);

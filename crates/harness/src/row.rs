@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::counters::Readings;
 use crate::driver::Repeat;
+use crate::error::RepeatError;
 use crate::noise::Noise;
 use crate::plan::Planned;
 use crate::sampler::Series;
@@ -61,7 +62,7 @@ impl From<Repeat> for Measured {
 pub(crate) fn build(
     planned: &Planned,
     settings: &str,
-    repeats: Result<&[Measured], String>,
+    repeats: Result<&[Measured], &RepeatError>,
 ) -> Row {
     let mut row = Row::empty();
     row.backend = planned.target.name();
@@ -77,7 +78,7 @@ pub(crate) fn build(
     let repeats = match repeats {
         Ok(repeats) => repeats,
         Err(error) => {
-            row.error = Some(error);
+            row.error = Some(reclaim_core::error_chain(error));
             return row;
         }
     };

@@ -31,6 +31,45 @@ impl Suite {
     }
 }
 
+/// A setting out of range: the run cannot take place. Each message gives the range.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SettingsError {
+    /// The repeat duration.
+    #[error("duration {0:?} is out of range: {MIN_DURATION:?} to {MAX_DURATION:?}")]
+    Duration(Duration),
+    /// An iteration count of zero.
+    #[error("iterations must be at least 1")]
+    Iterations,
+    /// The rounds.
+    #[error("repeats must be 1 to {MAX_REPEATS}, not {0}")]
+    Repeats(u32),
+    /// A thread count.
+    #[error("thread counts must be 1 to {MAX_THREADS}, not {0}")]
+    Threads(usize),
+    /// The sampling interval, zero or longer than a repeat.
+    #[error(
+        "sample interval {interval:?} must be above zero and at most the duration {duration:?}"
+    )]
+    SampleInterval {
+        /// The interval asked for.
+        interval: Duration,
+        /// The repeat duration it must fit in.
+        duration: Duration,
+    },
+    /// A window of zero values in flight.
+    #[error("max in flight must be at least 1")]
+    MaxInFlight,
+    /// The interval target, in percent.
+    #[error("the interval target must be above 0% and at most 100%, not {0}%")]
+    CiTarget(f64),
+    /// The time cap.
+    #[error("the time cap {0:?} is below the shortest accepted, {MIN_MAX_TIME:?}")]
+    MaxTime(Duration),
+    /// The handoff callbacks.
+    #[error("handoff callbacks must be 1 to {MAX_HANDOFF_CALLBACKS}, not {0}")]
+    HandoffCallbacks(u64),
+}
+
 /// Settings of one `run`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -159,56 +198,41 @@ impl Settings {
     /// Checks every value a user may have overridden.
     ///
     /// # Errors
-    /// A value out of range, with the range.
-    pub fn validate(&self) -> Result<(), String> {
+    /// The first value out of range, with the range.
+    pub fn validate(&self) -> Result<(), SettingsError> {
         if !(MIN_DURATION..=MAX_DURATION).contains(&self.duration) {
-            return Err(format!(
-                "duration {:?} is out of range: {MIN_DURATION:?} to {MAX_DURATION:?}",
-                self.duration
-            ));
+            return Err(SettingsError::Duration(self.duration));
         }
         if self.iterations == Some(0) {
-            return Err("iterations must be at least 1".to_string());
+            return Err(SettingsError::Iterations);
         }
         if !(1..=MAX_REPEATS).contains(&self.repeats) {
-            return Err(format!(
-                "repeats must be 1 to {MAX_REPEATS}, not {}",
-                self.repeats
-            ));
+            return Err(SettingsError::Repeats(self.repeats));
         }
         if let Some(&bad) = self.threads.iter().find(|&&t| t == 0 || t > MAX_THREADS) {
-            return Err(format!(
-                "thread counts must be 1 to {MAX_THREADS}, not {bad}"
-            ));
+            return Err(SettingsError::Threads(bad));
         }
         if self.sample_interval.is_zero() || self.sample_interval > self.duration {
-            return Err(format!(
-                "sample interval {:?} must be above zero and at most the duration {:?}",
-                self.sample_interval, self.duration
-            ));
+            return Err(SettingsError::SampleInterval {
+                interval: self.sample_interval,
+                duration: self.duration,
+            });
         }
         if self.max_in_flight == 0 {
-            return Err("max in flight must be at least 1".to_string());
+            return Err(SettingsError::MaxInFlight);
         }
         if let Some(target) = self.ci_target
             && !(target > 0.0 && target <= 100.0)
         {
-            return Err(format!(
-                "the interval target must be above 0% and at most 100%, not {target}%"
-            ));
+            return Err(SettingsError::CiTarget(target));
         }
         if let Some(cap) = self.max_time
             && cap < MIN_MAX_TIME
         {
-            return Err(format!(
-                "the time cap {cap:?} is below the shortest accepted, {MIN_MAX_TIME:?}"
-            ));
+            return Err(SettingsError::MaxTime(cap));
         }
         if !(1..=MAX_HANDOFF_CALLBACKS).contains(&self.handoff_callbacks) {
-            return Err(format!(
-                "handoff callbacks must be 1 to {MAX_HANDOFF_CALLBACKS}, not {}",
-                self.handoff_callbacks
-            ));
+            return Err(SettingsError::HandoffCallbacks(self.handoff_callbacks));
         }
         Ok(())
     }
@@ -274,8 +298,23 @@ mod tests {
                 ..Settings::quick()
             },
         ];
-        for settings in bad {
-            assert!(settings.validate().is_err(), "{settings:?}");
+        let errors = [
+            SettingsError::Duration(Duration::from_millis(1)),
+            SettingsError::Repeats(0),
+            SettingsError::Threads(0),
+            SettingsError::SampleInterval {
+                interval: Duration::ZERO,
+                duration: Settings::quick().duration,
+            },
+            SettingsError::MaxInFlight,
+            SettingsError::HandoffCallbacks(0),
+        ];
+        for (settings, error) in bad.iter().zip(errors) {
+            assert_eq!(settings.validate(), Err(error), "{settings:?}");
         }
+        assert_eq!(
+            SettingsError::Repeats(0).to_string(),
+            "repeats must be 1 to 1000, not 0"
+        );
     }
 }

@@ -444,12 +444,23 @@ pub struct GarbagePoint {
     pub freed: Option<u64>,
 }
 
-/// Why a result file could not be read or written.
+/// Why a result file could not be read or written. The message names the file and what
+/// was done to it; the cause is the [`source`](std::error::Error::source) (print the
+/// chain, as anyhow's `{:#}` or `reclaim_core::error_chain` do).
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
-    /// The file could not be opened, read or written.
-    #[error("{path}: {source}")]
-    Io {
+    /// The file could not be opened or read.
+    #[error("could not read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The file could not be written: its directory, the disk, or a rename.
+    #[error("could not write {path}")]
+    Write {
         /// The file.
         path: PathBuf,
         /// What the operating system said.
@@ -457,7 +468,7 @@ pub enum ResultsError {
         source: io::Error,
     },
     /// The file is not JSON of this format.
-    #[error("{path}: not a reclaim-bench result file: {source}")]
+    #[error("{path} is not a reclaim-bench result file")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -486,7 +497,7 @@ impl ResultFile {
     /// version (checked before the rows are parsed, so an older file gets the version
     /// error and not a confusing missing-field one).
     pub fn load(path: &Path) -> Result<ResultFile, ResultsError> {
-        let text = fs::read_to_string(path).map_err(|source| ResultsError::Io {
+        let text = fs::read_to_string(path).map_err(|source| ResultsError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -517,7 +528,7 @@ impl ResultFile {
     /// # Errors
     /// The directory cannot be written, or the disk is full.
     pub fn save(&self, path: &Path) -> Result<(), ResultsError> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| ResultsError::Io {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| ResultsError::Write {
             path: path.to_owned(),
             source: io::Error::other(e),
         })?;
@@ -530,7 +541,7 @@ impl ResultFile {
 /// # Errors
 /// Any failure to create, write, flush or rename; the temporary file is removed.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ResultsError> {
-    let io = |source| ResultsError::Io {
+    let io = |source| ResultsError::Write {
         path: path.to_owned(),
         source,
     };

@@ -202,7 +202,32 @@ fn a_file_that_is_not_a_result_file_is_refused() {
     let err = ResultFile::load(&path).unwrap_err();
     assert!(matches!(err, ResultsError::Parse { .. }), "{err}");
     let err = ResultFile::load(&dir.path().join("missing.json")).unwrap_err();
-    assert!(matches!(err, ResultsError::Io { .. }), "{err}");
+    assert!(matches!(err, ResultsError::Read { .. }), "{err}");
+}
+
+/// The message says which file and what was done to it; the operating system's reason is
+/// the source, once, not repeated in the message.
+#[test]
+fn a_failed_write_names_the_file_and_keeps_the_cause_as_its_source() {
+    use std::error::Error as _;
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where a directory should be: refused even to root.
+    std::fs::write(dir.path().join("plain"), "").unwrap();
+    let path = dir.path().join("plain").join("run.json");
+    let err = file(vec![valid_row()]).save(&path).unwrap_err();
+    assert!(matches!(err, ResultsError::Write { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("could not write {}", path.display())
+    );
+    let cause = err.source().expect("the operating system's reason");
+    assert!(cause.downcast_ref::<io::Error>().is_some(), "{cause:?}");
+    let err = ResultFile::load(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("could not read {}", path.display())
+    );
+    assert!(err.source().is_some());
 }
 
 #[test]

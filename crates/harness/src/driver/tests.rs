@@ -15,6 +15,7 @@ const LOSE: u8 = 1;
 const DUPLICATE: u8 = 2;
 const CORRUPT: u8 = 3;
 const FAULT: u8 = 4;
+const UNBUILDABLE: u8 = 5;
 const HONEST: u8 = 0;
 
 /// A queue behind a lock that misbehaves on every 97th push, as `MODE` says.
@@ -49,6 +50,12 @@ impl<T: Item, const MODE: u8> Container<T> for BrokenQueue<T, MODE> {
     type Handle<'c> = BrokenHandle<'c, T, MODE>;
 
     fn new(_: &Config) -> Result<Self, BuildError> {
+        if MODE == UNBUILDABLE {
+            return Err(BuildError::Io {
+                backend: "broken",
+                source: std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left"),
+            });
+        }
         Ok(BrokenQueue {
             queue: Mutex::new((VecDeque::new(), 0)),
         })
@@ -116,6 +123,28 @@ fn prodcons() -> Shape {
         consumers: 1,
         ..Shape::default()
     }
+}
+
+/// A container that cannot be built is a repeat that could not take place, not a failed
+/// check: a typed error whose chain says what failed and why. The sampler, started
+/// before the container, is let go (the test would hang otherwise).
+#[test]
+fn a_container_that_cannot_be_built_is_an_error_with_its_cause() {
+    let err = run_repeat::<Broken<UNBUILDABLE>>(pairs(2), &params()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            RepeatError::Build(BuildError::Io {
+                backend: "broken",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        reclaim_core::error_chain(&err),
+        "could not build the container: could not set up broken: no space left"
+    );
 }
 
 #[test]

@@ -236,3 +236,50 @@ fn rows_are_flagged_noisy_with_every_reason() {
         "an invalid row is reported as invalid, not noisy"
     );
 }
+
+/// `--isolate`: a repeat whose process could not run, or printed no result, or could not
+/// take the repeat, is a row error that says which of the three and why; the row is out
+/// of the later rounds, and the other rows go on.
+#[test]
+fn an_isolated_repeat_that_could_not_take_place_says_why_in_its_row() {
+    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
+    let group = &groups(&plan)[0];
+    let settings = settings();
+    let isolate = |planned: &Planned| -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        match planned.target.name().as_str() {
+            "treiber-leak" => Err("cannot start ./gone: no such file".into()),
+            _ => Ok(crate::repeat_json(planned, &settings)),
+        }
+    };
+    let mut calls = Vec::new();
+    let rows = measure_group(
+        group,
+        &settings,
+        &mut Shuffle::new(1),
+        None,
+        Some(&isolate),
+        |planned, _| calls.push(planned.target.name()),
+    );
+    let leak = rows.iter().find(|r| r.backend == "treiber-leak").unwrap();
+    assert!(!leak.valid);
+    assert_eq!(
+        leak.error.as_deref(),
+        Some("the repeat's process failed: cannot start ./gone: no such file")
+    );
+    assert_eq!(calls.iter().filter(|n| *n == "treiber-leak").count(), 1);
+    let ebr = rows.iter().find(|r| r.backend == "treiber-ebr").unwrap();
+    assert!(ebr.valid, "{ebr:?}");
+    assert_eq!(ebr.repeat_ops_per_sec.len(), settings.repeats as usize);
+
+    let (described, unreadable) = from_process(Ok("not json".into()), "as before");
+    assert_eq!(described, "as before");
+    let err = unreadable.unwrap_err();
+    assert!(matches!(err, RepeatError::Unreadable(_)), "{err:?}");
+    let printed = r#"["ebr, 2 epochs", {"Err": "could not build the container: disk full"}]"#;
+    let (described, refused) = from_process(Ok(printed.into()), "as before");
+    assert_eq!(described, "ebr, 2 epochs");
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "could not build the container: disk full"
+    );
+}

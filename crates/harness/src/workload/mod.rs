@@ -14,7 +14,7 @@ pub(crate) mod stalled;
 
 use std::fmt;
 
-use reclaim_core::Info;
+use reclaim_core::{Consumers, Info};
 
 /// A workload, as named on the command line and in result files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +31,56 @@ pub enum Workload {
     Oversubscription,
     /// The real-time consumer scenario (strategies, not backends).
     Handoff,
+}
+
+/// A workload name that is not one: the message lists the valid ones.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown workload `{name}`; valid workloads: {}",
+    Workload::ALL.map(Workload::name).join(", ")
+)]
+pub struct UnknownWorkload {
+    /// The name given.
+    pub name: String,
+}
+
+/// Why a workload cannot run a backend at a thread count: the plan skips the
+/// combination with this reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// A thread count of zero.
+    #[error("needs at least one thread")]
+    NoThreads,
+    /// Fewer threads than the workload's roles.
+    #[error("needs at least {needs} threads ({roles})")]
+    TooFewThreads {
+        /// The fewest it runs with.
+        needs: usize,
+        /// The roles those threads take.
+        roles: &'static str,
+    },
+    /// `oversubscription` at or below the core count.
+    #[error("{threads} threads do not oversubscribe this machine's {cores} cores")]
+    NotOversubscribed {
+        /// The thread count asked for.
+        threads: usize,
+        /// The machine's hardware threads.
+        cores: usize,
+    },
+    /// `handoff`, which drives strategies.
+    #[error("{}", handoff::NOT_A_BACKEND_WORKLOAD)]
+    NotABackendWorkload,
+    /// More threads popping than the backend allows consumers.
+    #[error(
+        "{shape} means {} threads popping at once, and this backend allows {consumers} consumer",
+        .shape.poppers()
+    )]
+    TooManyConsumers {
+        /// The roles the workload would give.
+        shape: Shape,
+        /// What the backend allows.
+        consumers: Consumers,
+    },
 }
 
 /// How many threads take each role in one run.
@@ -122,15 +172,12 @@ impl Workload {
     ///
     /// # Errors
     /// An unknown name, with the list of valid ones.
-    pub fn parse(name: &str) -> Result<Workload, String> {
+    pub fn parse(name: &str) -> Result<Workload, UnknownWorkload> {
         Workload::ALL
             .into_iter()
             .find(|w| w.name() == name)
-            .ok_or_else(|| {
-                format!(
-                    "unknown workload `{name}`; valid workloads: {}",
-                    Workload::ALL.map(Workload::name).join(", ")
-                )
+            .ok_or_else(|| UnknownWorkload {
+                name: name.to_string(),
             })
     }
 
@@ -141,9 +188,9 @@ impl Workload {
     /// The combination is impossible (two consumers on a one-consumer channel, one
     /// thread for a workload that needs two), or the workload does not drive backends
     /// (`handoff`).
-    pub fn shape(self, info: &Info, threads: usize, cores: usize) -> Result<Shape, String> {
+    pub fn shape(self, info: &Info, threads: usize, cores: usize) -> Result<Shape, ShapeError> {
         if threads == 0 {
-            return Err("needs at least one thread".into());
+            return Err(ShapeError::NoThreads);
         }
         let shape = match self {
             Workload::Pairs => pairs::shape(threads)?,
@@ -151,14 +198,13 @@ impl Workload {
             Workload::Mpsc => mpsc::shape(threads)?,
             Workload::Stalled => stalled::shape(threads)?,
             Workload::Oversubscription => oversubscription::shape(info, threads, cores)?,
-            Workload::Handoff => return Err(handoff::NOT_A_BACKEND_WORKLOAD.into()),
+            Workload::Handoff => return Err(ShapeError::NotABackendWorkload),
         };
         if !info.consumers.allows(shape.poppers()) {
-            return Err(format!(
-                "{shape} means {} threads popping at once, and this backend allows {} consumer",
-                shape.poppers(),
-                info.consumers
-            ));
+            return Err(ShapeError::TooManyConsumers {
+                shape,
+                consumers: info.consumers,
+            });
         }
         Ok(shape)
     }

@@ -2,13 +2,16 @@
 //! telemetry daemon's many senders and one writer), run over every backend so channels
 //! and general-purpose structures compare on the pattern channels are built for.
 
-use super::Shape;
+use super::{Shape, ShapeError};
 
 pub(super) const SUMMARY: &str = "all threads but one push into one consumer";
 
-pub(super) fn shape(threads: usize) -> Result<Shape, String> {
+pub(super) fn shape(threads: usize) -> Result<Shape, ShapeError> {
     if threads < 2 {
-        return Err("needs at least 2 threads (a producer and the consumer)".into());
+        return Err(ShapeError::TooFewThreads {
+            needs: 2,
+            roles: "a producer and the consumer",
+        });
     }
     Ok(Shape {
         producers: threads - 1,

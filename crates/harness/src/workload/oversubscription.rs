@@ -9,16 +9,14 @@
 
 use reclaim_core::Info;
 
-use super::Shape;
+use super::{Shape, ShapeError};
 
 pub(super) const SUMMARY: &str =
     "more threads than cores, up to twice as many (pairs; mpsc on one-consumer backends)";
 
-pub(super) fn shape(info: &Info, threads: usize, cores: usize) -> Result<Shape, String> {
+pub(super) fn shape(info: &Info, threads: usize, cores: usize) -> Result<Shape, ShapeError> {
     if threads <= cores {
-        return Err(format!(
-            "{threads} threads do not oversubscribe this machine's {cores} cores"
-        ));
+        return Err(ShapeError::NotOversubscribed { threads, cores });
     }
     if info.consumers.allows(threads) {
         super::pairs::shape(threads)

@@ -6,11 +6,11 @@
 //! structure every pop finds a value: the run measures the cost of the two operations and
 //! of reclaiming one node per pair under contention on the same end of the structure.
 
-use super::Shape;
+use super::{Shape, ShapeError};
 
 pub(super) const SUMMARY: &str = "each thread pushes then pops (the reference book's exercise)";
 
-pub(super) fn shape(threads: usize) -> Result<Shape, String> {
+pub(super) fn shape(threads: usize) -> Result<Shape, ShapeError> {
     Ok(Shape {
         pairs: threads,
         ..Shape::default()

@@ -6,13 +6,16 @@
 //! reclamation schemes differ most. Producers wait when `max_in_flight` values are queued,
 //! so a slow consumer side shows up as lower throughput, not as a queue filling memory.
 
-use super::Shape;
+use super::{Shape, ShapeError};
 
 pub(super) const SUMMARY: &str = "half the threads push, half pop (P producers, C consumers)";
 
-pub(super) fn shape(threads: usize) -> Result<Shape, String> {
+pub(super) fn shape(threads: usize) -> Result<Shape, ShapeError> {
     if threads < 2 {
-        return Err("needs at least 2 threads (a producer and a consumer)".into());
+        return Err(ShapeError::TooFewThreads {
+            needs: 2,
+            roles: "a producer and a consumer",
+        });
     }
     let consumers = threads / 2;
     Ok(Shape {

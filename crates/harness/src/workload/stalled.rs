@@ -11,7 +11,7 @@
 //! The stalled thread pushes a few values before the run so that the structure has a
 //! front node to hold.
 
-use super::Shape;
+use super::{Shape, ShapeError};
 
 pub(super) const SUMMARY: &str =
     "one thread stays inside an operation for the whole run while the others push and pop";
@@ -19,9 +19,12 @@ pub(super) const SUMMARY: &str =
 /// Values the stalled thread pushes before the start, so there is a front node to hold.
 pub(crate) const PREFILL: u64 = 64;
 
-pub(super) fn shape(threads: usize) -> Result<Shape, String> {
+pub(super) fn shape(threads: usize) -> Result<Shape, ShapeError> {
     if threads < 2 {
-        return Err("needs at least 2 threads (the stalled one and one that churns)".into());
+        return Err(ShapeError::TooFewThreads {
+            needs: 2,
+            roles: "the stalled one and one that churns",
+        });
     }
     Ok(Shape {
         pairs: threads - 1,

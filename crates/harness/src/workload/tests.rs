@@ -35,17 +35,32 @@ fn impossible_combinations_say_why() {
     let one = info(Consumers::One);
     let many = info(Consumers::Many);
     let err = Workload::Prodcons.shape(&one, 4, 2).unwrap_err();
-    assert!(err.contains("2 threads popping at once"), "{err}");
+    assert!(
+        matches!(err, ShapeError::TooManyConsumers { shape, .. } if shape.poppers() == 2),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "2 producers + 2 consumers means 2 threads popping at once, and this backend allows \
+         one consumer"
+    );
     assert!(
         Workload::Prodcons.shape(&one, 2, 2).is_ok(),
         "one producer, one consumer"
     );
     assert!(Workload::Pairs.shape(&one, 1, 2).is_ok());
     assert!(Workload::Pairs.shape(&one, 2, 2).is_err());
-    assert!(Workload::Mpsc.shape(&many, 1, 2).is_err());
-    assert!(Workload::Stalled.shape(&many, 1, 2).is_err());
-    assert!(Workload::Handoff.shape(&many, 2, 2).is_err());
-    assert!(Workload::Pairs.shape(&many, 0, 2).is_err());
+    let too_few = |err| matches!(err, Err(ShapeError::TooFewThreads { needs: 2, .. }));
+    assert!(too_few(Workload::Mpsc.shape(&many, 1, 2)));
+    assert!(too_few(Workload::Stalled.shape(&many, 1, 2)));
+    assert_eq!(
+        Workload::Handoff.shape(&many, 2, 2),
+        Err(ShapeError::NotABackendWorkload)
+    );
+    assert_eq!(
+        Workload::Pairs.shape(&many, 0, 2),
+        Err(ShapeError::NoThreads)
+    );
 }
 
 #[test]
@@ -85,6 +100,8 @@ fn names_parse_back_and_unknown_ones_list_the_valid() {
         assert_eq!(Workload::parse(workload.name()), Ok(workload));
     }
     let err = Workload::parse("pair").unwrap_err();
+    assert_eq!(err.name, "pair");
+    let err = err.to_string();
     assert!(err.contains("unknown workload `pair`"), "{err}");
     assert!(
         err.contains("pairs, prodcons, mpsc, stalled, oversubscription, handoff"),

@@ -10,8 +10,8 @@ use plotters::style::text_anchor::HPos;
 
 use super::axis::Layout;
 use super::{
-    Area, Axis, Dash, Frame, INK, LABEL_FONT, LegendEntry, MUTED, SMALL_FONT, builder, draw_empty,
-    draw_text, house_style,
+    Area, Axis, Dash, DrawError, DrawResult, Frame, INK, LABEL_FONT, LegendEntry, MUTED,
+    SMALL_FONT, builder, draw_empty, draw_text, house_style,
 };
 
 /// Space between two groups, in category widths.
@@ -74,7 +74,7 @@ impl BarChart {
         positions
     }
 
-    fn plot(&self, area: &Area<'_>) -> Result<Vec<String>, String> {
+    fn plot(&self, area: &Area<'_>) -> Result<Vec<String>, DrawError> {
         let positions = self.category_positions();
         let values = self
             .series
@@ -103,10 +103,7 @@ impl BarChart {
             y.lo
         };
 
-        let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
-        let mut chart = builder(area, &self.frame.title, 66)
-            .build_cartesian_2d(x, y.clone())
-            .map_err(err)?;
+        let mut chart = builder(area, &self.frame.title, 66).build_cartesian_2d(x, y.clone())?;
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
         let mut mesh = chart.configure_mesh();
         house_style(&mut mesh);
@@ -114,8 +111,7 @@ impl BarChart {
             .x_desc(self.x_title.as_str())
             .y_desc(self.y.title.as_str())
             .y_label_formatter(&y_label)
-            .draw()
-            .map_err(err)?;
+            .draw()?;
 
         let width = (1.0 - 2.0 * CATEGORY_MARGIN) / self.series.len().max(1) as f64;
         let mut missing = Vec::new();
@@ -138,7 +134,7 @@ impl BarChart {
                         }
                     }
                 });
-            chart.draw_series(bars).map_err(err)?;
+            chart.draw_series(bars)?;
         }
         for at in missing {
             let (px, py) = chart.backend_coord(&at);
@@ -155,7 +151,7 @@ impl BarChart {
         chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<Layout, Layout>>,
         positions: &[f64],
         bottom: f64,
-    ) -> Result<(), String> {
+    ) -> DrawResult {
         let mut next = positions.iter();
         for group in &self.groups {
             let mut span: Option<(f64, f64)> = None;

@@ -6,7 +6,8 @@ use plotters::prelude::*;
 
 use super::axis::Layout;
 use super::{
-    Area, Axis, Dash, Frame, LegendEntry, SERIES_STROKE, builder, draw_empty, house_style,
+    Area, Axis, Dash, DrawError, Frame, LegendEntry, SERIES_STROKE, builder, draw_empty,
+    house_style,
 };
 
 /// Lines with at most this many points get a marker on each point (when the chart
@@ -68,7 +69,7 @@ impl LineChart {
         self.frame.render(&entries, |area| self.plot(area))
     }
 
-    fn plot(&self, area: &Area<'_>) -> Result<Vec<String>, String> {
+    fn plot(&self, area: &Area<'_>) -> Result<Vec<String>, DrawError> {
         let xs = self
             .series
             .iter()
@@ -96,10 +97,7 @@ impl LineChart {
             return Ok(notes);
         }
 
-        let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
-        let mut chart = builder(area, &self.frame.title, 46)
-            .build_cartesian_2d(x, y.clone())
-            .map_err(err)?;
+        let mut chart = builder(area, &self.frame.title, 46).build_cartesian_2d(x, y.clone())?;
         let x_label = |v: &f64| self.x.unit.label(self.x.scale.value_at(*v));
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
         let mut mesh = chart.configure_mesh();
@@ -108,15 +106,14 @@ impl LineChart {
             .y_desc(self.y.title.as_str())
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
-            .draw()
-            .map_err(err)?;
+            .draw()?;
 
         // Bands first, so every line is drawn over every band.
         for series in &placed {
-            draw_spread(&mut chart, series).map_err(err)?;
+            draw_spread(&mut chart, series)?;
         }
         for series in &placed {
-            draw_line(&mut chart, series, self.markers).map_err(err)?;
+            draw_line(&mut chart, series, self.markers)?;
         }
         Ok(notes)
     }

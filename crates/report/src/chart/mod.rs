@@ -59,7 +59,13 @@ const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type DrawResult = Result<(), String>;
+type DrawResult = Result<(), DrawError>;
+
+/// Why plotters could not draw a chart. Not an error of the report: the chart is
+/// replaced by its frame and this reason ([`Frame::failed`]), and the page goes on.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct DrawError(#[from] DrawingAreaErrorKind<std::io::Error>);
 
 /// A chart builder on `area` with the report's caption and margins; `x_labels` is the
 /// height kept under the plot for tick labels and the axis title.
@@ -130,7 +136,7 @@ impl Frame {
     fn render(
         &self,
         entries: &[LegendEntry],
-        plot: impl FnOnce(&Area<'_>) -> Result<Vec<String>, String>,
+        plot: impl FnOnce(&Area<'_>) -> Result<Vec<String>, DrawError>,
     ) -> String {
         let legend_rows = entries.len() as u32 + 4;
         let height = BASE_HEIGHT.max(50 + legend_rows * LEGEND_LINE as u32);
@@ -140,10 +146,10 @@ impl Frame {
             let (plot_area, legend_area) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
             let drawn = root
                 .fill(&WHITE)
-                .map_err(|e| e.to_string())
+                .map_err(DrawError::from)
                 .and_then(|()| plot(&plot_area))
                 .and_then(|notes| self.draw_legend(&legend_area, entries, &notes));
-            drawn.and_then(|()| root.present().map_err(|e| e.to_string()))
+            drawn.and_then(|()| Ok(root.present()?))
         };
         match outcome {
             Ok(()) => self.wrap(&svg, WIDTH, height),
@@ -216,14 +222,14 @@ impl Frame {
 
     /// A chart that plotters could not draw: the frame and the reason, so the page
     /// still has a chart in its place and the reader knows why it is empty.
-    fn failed(&self, error: &str) -> String {
+    fn failed(&self, error: &DrawError) -> String {
         let mut svg = self.open_tag(WIDTH, 80);
         svg.push_str(&format!(
             "<title>{title}</title><text x=\"10\" y=\"30\" font-family=\"sans-serif\" \
              font-size=\"14\">{title}</text><text x=\"10\" y=\"56\" font-family=\"sans-serif\" \
              font-size=\"12\" fill=\"#a00\">chart could not be drawn: {error}</text></svg>\n",
             title = escape::html(&self.title),
-            error = escape::html(error),
+            error = escape::html(&error.to_string()),
         ));
         svg
     }
@@ -249,8 +255,7 @@ fn draw_text(
     let style = TextStyle::from(font(size))
         .color(&colour)
         .pos(Pos::new(h, VPos::Center));
-    area.draw(&Text::new(text.to_owned(), at, style))
-        .map_err(|e| e.to_string())
+    Ok(area.draw(&Text::new(text.to_owned(), at, style))?)
 }
 
 /// A short horizontal stroke in `dash`, drawn as rectangles so that it is not counted
@@ -267,8 +272,7 @@ fn draw_swatch(area: &Area<'_>, (x, y): (i32, i32), colour: RGBColor, dash: Dash
         area.draw(&Rectangle::new(
             [(start, y - 1), (end, y + 2)],
             colour.filled(),
-        ))
-        .map_err(|e| e.to_string())?;
+        ))?;
         start = end + off;
     }
     Ok(())
@@ -282,5 +286,30 @@ fn shorten(text: &str, max: usize) -> String {
         let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
         cut.push('…');
         cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chart plotters refuses is replaced by its frame and plotters' reason, and the
+    /// page goes on.
+    #[test]
+    fn a_chart_that_cannot_be_drawn_says_why_in_its_place() {
+        let frame = Frame::new("throughput", "scheme").attribute("data-backend", "treiber-hp");
+        let svg = frame.render(&[], |_| {
+            Err(DrawError::from(DrawingAreaErrorKind::LayoutError))
+        });
+        assert!(
+            svg.starts_with("<svg class=\"chart\" data-backend=\"treiber-hp\""),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("chart could not be drawn: Bad layout"),
+            "{svg}"
+        );
+        let drawn = frame.render(&[], |_| Ok(Vec::new()));
+        assert!(!drawn.contains("could not be drawn"), "{drawn}");
     }
 }
