@@ -293,12 +293,13 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
         check,
         stall_held: workers.iter().find_map(|(_, w)| w.held),
         noise: Noise::of(
-            cpu_before,
-            cpu_after,
+            cpu_before.as_ref(),
+            cpu_after.as_ref(),
+            elapsed,
             workers
                 .iter()
                 .filter(|(index, _)| !matches!(Role::of(shape, *index), Role::Stalled))
-                .map(|(_, w)| w.sched),
+                .map(|(_, w)| (w.sched, w.ended.saturating_duration_since(w.started))),
         ),
     })
 }

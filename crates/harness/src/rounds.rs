@@ -234,13 +234,7 @@ fn build_rows(rows: &[Measuring], references: &[usize], ended: Ended) -> Vec<Row
         .map(|(row, &reference)| {
             let reference = &built[reference];
             (row.valid && reference.valid)
-                .then(|| {
-                    Ratio::paired(
-                        &reference.backend,
-                        &row.repeat_ops_per_sec,
-                        &reference.repeat_ops_per_sec,
-                    )
-                })
+                .then(|| paired(row, reference))
                 .flatten()
         })
         .collect();
@@ -250,6 +244,29 @@ fn build_rows(rows: &[Measuring], references: &[usize], ended: Ended) -> Vec<Row
         row.noisy = noisy(row, cores);
     }
     built
+}
+
+/// The row's ratio to its reference, round by round: on throughput with the time stolen
+/// from the workers taken out where both rows have it for every round (the hypervisor
+/// may steal more during one backend's repeats than during its reference's, which
+/// pairing does not cancel), on throughput as measured otherwise.
+fn paired(row: &Row, reference: &Row) -> Option<Ratio> {
+    fn unstolen(r: &Row) -> Option<&[f64]> {
+        (r.repeat_ops_per_sec_unstolen.len() == r.repeat_ops_per_sec.len())
+            .then_some(r.repeat_ops_per_sec_unstolen.as_slice())
+    }
+    match (unstolen(row), unstolen(reference)) {
+        (Some(values), Some(references)) => Ratio::paired(&reference.backend, values, references)
+            .map(|ratio| Ratio {
+                unstolen: true,
+                ..ratio
+            }),
+        _ => Ratio::paired(
+            &reference.backend,
+            &row.repeat_ops_per_sec,
+            &reference.repeat_ops_per_sec,
+        ),
+    }
 }
 
 /// Why a valid row's numbers are too noisy to lean on, or `None`: every reason found.

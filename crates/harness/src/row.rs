@@ -96,6 +96,11 @@ pub(crate) fn build(
     row.valid = true;
     row.ops_per_sec = Some(spread);
     row.repeat_ops_per_sec = throughputs.clone();
+    row.repeat_ops_per_sec_unstolen = repeats
+        .iter()
+        .map(|r| r.noise.unstolen(r.ops_per_sec))
+        .collect::<Option<Vec<f64>>>()
+        .unwrap_or_default();
 
     // The repeat whose throughput is the median (the lower middle for an even count)
     // stands for the row's series, counters and fairness.
@@ -155,6 +160,7 @@ fn noise(repeats: &[Measured]) -> Option<reclaim_results::Noise> {
         runqueue_delay_pct_max: max(values(|n| n.runqueue_delay_pct)),
         involuntary_switches: counts(|n| n.involuntary_switches),
         migrations: counts(|n| n.migrations),
+        stolen_pct: stats::median(&values(|n| n.stolen_pct)),
     };
     (record != reclaim_results::Noise::default()).then_some(record)
 }

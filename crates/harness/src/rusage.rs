@@ -18,6 +18,11 @@ pub(crate) fn thread_involuntary_switches() -> Option<u64> {
     Some(imp::thread_switches()?.1)
 }
 
+/// Voluntary context switches of the calling thread so far: it blocked or slept.
+pub(crate) fn thread_voluntary_switches() -> Option<u64> {
+    Some(imp::thread_switches()?.0)
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     /// (voluntary, involuntary) context switches of the calling thread.

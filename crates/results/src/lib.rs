@@ -184,6 +184,12 @@ pub struct Row {
     pub noisy: Option<String>,
     /// Every repeat's throughput, in run order.
     pub repeat_ops_per_sec: Vec<f64>,
+    /// Every repeat's throughput with the time the hypervisor stole from its workers
+    /// taken out (see `noise.stolen_pct`), in run order; empty where that is unknown for
+    /// some repeat. The paired ratio is computed on these where the row and its
+    /// reference both have them (`ratio.unstolen`). Absent before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeat_ops_per_sec_unstolen: Vec<f64>,
     /// Operations each thread completed in the median repeat (fairness).
     pub per_thread_ops: Vec<u64>,
     /// Sampled operation latency over every repeat.
@@ -224,6 +230,7 @@ impl Row {
             noise: None,
             noisy: None,
             repeat_ops_per_sec: Vec::new(),
+            repeat_ops_per_sec_unstolen: Vec::new(),
             per_thread_ops: Vec::new(),
             latency_ns: None,
             memory: None,
@@ -313,6 +320,12 @@ pub struct Noise {
     pub involuntary_switches: Option<u64>,
     /// The workers' moves between CPUs per repeat, the median.
     pub migrations: Option<u64>,
+    /// The share of a repeat's time the hypervisor stole from its workers, in percent
+    /// (a worker's time neither on a CPU nor waiting for one, for workers that never
+    /// slept; at most their CPU's steal otherwise): the median of the repeats. `null`
+    /// where unknown, and in files written before it was recorded.
+    #[serde(default)]
+    pub stolen_pct: Option<f64>,
 }
 
 /// A row's throughput over its reference's, paired by round: in each round both ran one
@@ -329,6 +342,10 @@ pub struct Ratio {
     pub ci95: Option<[f64; 2]>,
     /// Rounds paired.
     pub rounds: u32,
+    /// Whether the per-round figures had the time stolen from the workers taken out
+    /// (`repeat_ops_per_sec_unstolen`); `false` in files written before that existed.
+    #[serde(default)]
+    pub unstolen: bool,
 }
 
 /// What a ratio says about a row against its reference.
@@ -362,6 +379,7 @@ impl Ratio {
             median: stats::median(&ratios)?,
             ci95: stats::median_ci95(&ratios),
             rounds: u32::try_from(ratios.len()).unwrap_or(u32::MAX),
+            unstolen: false,
         })
     }
 

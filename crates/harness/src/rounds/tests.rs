@@ -126,12 +126,16 @@ fn rows_measured_in_rounds_carry_paired_ratios() {
     let ratio = reference.ratio.as_ref().unwrap();
     assert_eq!((ratio.median, ratio.ci95), (1.0, Some([1.0, 1.0])));
     assert_eq!(ratio.verdict(&reference.backend), Verdict::Reference);
-    // The leak row's ratio is the median of its round-by-round ratios.
+    // The leak row's ratio is the median of its round-by-round ratios, on the figures
+    // with stolen time taken out where both rows have them.
     let leak = rows.iter().find(|r| r.backend == "treiber-leak").unwrap();
-    let paired: Vec<f64> = leak
-        .repeat_ops_per_sec
+    let series = |r: &Row| match leak.ratio.as_ref().unwrap().unstolen {
+        true => r.repeat_ops_per_sec_unstolen.clone(),
+        false => r.repeat_ops_per_sec.clone(),
+    };
+    let paired: Vec<f64> = series(leak)
         .iter()
-        .zip(&reference.repeat_ops_per_sec)
+        .zip(&series(reference))
         .map(|(a, b)| a / b)
         .collect();
     assert_eq!(
@@ -282,4 +286,30 @@ fn an_isolated_repeat_that_could_not_take_place_says_why_in_its_row() {
         refused.unwrap_err().to_string(),
         "could not build the container: disk full"
     );
+}
+
+/// The ratio is taken on the figures with stolen time taken out when the row and its
+/// reference both have them for every round, on the measured ones otherwise.
+#[test]
+fn ratios_leave_out_stolen_time_where_both_rows_know_it() {
+    let row = |name: &str, measured: [f64; 6], unstolen: Vec<f64>| {
+        let mut row = Row::empty();
+        row.backend = name.to_string();
+        row.repeat_ops_per_sec = measured.to_vec();
+        row.repeat_ops_per_sec_unstolen = unstolen;
+        row
+    };
+    let reference = row("ref", [10.0; 6], vec![10.0; 6]);
+    // Measured at half the reference, but half of every round was stolen from it.
+    let stolen_from = row("a", [5.0; 6], vec![10.0; 6]);
+    let ratio = paired(&stolen_from, &reference).unwrap();
+    assert!(ratio.unstolen);
+    assert_eq!(ratio.median, 1.0);
+    // One round unknown: the measured figures, for every round.
+    let partly = row("b", [5.0; 6], vec![10.0; 5]);
+    let ratio = paired(&partly, &reference).unwrap();
+    assert!(!ratio.unstolen);
+    assert_eq!(ratio.median, 0.5);
+    let unknown_reference = row("ref", [10.0; 6], Vec::new());
+    assert!(!paired(&stolen_from, &unknown_reference).unwrap().unstolen);
 }
