@@ -24,6 +24,119 @@
 //!    became unreachable from the structure's roots; the scheme frees it once no
 //!    protection can name it.
 //!
+//! # A structure written once, for every scheme
+//!
+//! A Treiber stack of `u64` in the four rules above, generic over the scheme, run on
+//! three threads with each pointer-based scheme. (The project's own stack,
+//! `reclaim_structures::TreiberStack`, is this with values of any type.)
+//!
+//! ```
+//! use reclaim_smr::{Ebr, Guard, Hp, Leak, Local, Scheme};
+//! use std::ptr;
+//! use std::sync::atomic::{AtomicPtr, Ordering};
+//!
+//! struct Node {
+//!     value: u64,
+//!     next: AtomicPtr<Node>,
+//! }
+//!
+//! struct Stack<S: Scheme> {
+//!     head: AtomicPtr<Node>,
+//!     // Owned by the structure: dropping the stack frees all its garbage.
+//!     domain: S::Domain,
+//! }
+//!
+//! impl<S: Scheme> Stack<S> {
+//!     fn new() -> Self {
+//!         Stack { head: AtomicPtr::new(ptr::null_mut()), domain: S::new_domain() }
+//!     }
+//!
+//!     // A push dereferences no shared node, so it needs no guard.
+//!     fn push(&self, value: u64) {
+//!         let next = AtomicPtr::new(ptr::null_mut());
+//!         let node = Box::into_raw(Box::new(Node { value, next }));
+//!         let mut head = self.head.load(Ordering::Relaxed);
+//!         loop {
+//!             // SAFETY: `node` is ours until the compare-and-swap publishes it.
+//!             unsafe { (*node).next.store(head, Ordering::Relaxed) };
+//!             match self.head.compare_exchange_weak(
+//!                 head, node, Ordering::Release, Ordering::Relaxed,
+//!             ) {
+//!                 Ok(_) => return,
+//!                 Err(now) => head = now,
+//!             }
+//!         }
+//!     }
+//!
+//!     fn pop(&self, local: &mut S::Local<'_>) -> Option<u64> {
+//!         let mut guard = local.pin(); // rule 2: pin for the whole operation
+//!         loop {
+//!             let head = guard.protect(0, &self.head); // rule 3: protected loads only
+//!             if head.is_null() {
+//!                 return None;
+//!             }
+//!             // SAFETY: `head` is protected, so it is not freed while the guard lives.
+//!             let (value, next) =
+//!                 unsafe { ((*head).value, (*head).next.load(Ordering::Relaxed)) };
+//!             if self
+//!                 .head
+//!                 .compare_exchange_weak(head, next, Ordering::Release, Ordering::Relaxed)
+//!                 .is_ok()
+//!             {
+//!                 // Rule 4. SAFETY: `head` came from `Box::into_raw`, this thread's
+//!                 // compare-and-swap unlinked it (so it alone retires it), and it belongs
+//!                 // to this stack's domain, which outlives the guard.
+//!                 unsafe { guard.retire(head) };
+//!                 return Some(value);
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! impl<S: Scheme> Drop for Stack<S> {
+//!     fn drop(&mut self) {
+//!         let mut node = self.head.load(Ordering::Relaxed);
+//!         while !node.is_null() {
+//!             // SAFETY: no thread is left; nodes still linked were never retired.
+//!             let owned = unsafe { Box::from_raw(node) };
+//!             node = owned.next.load(Ordering::Relaxed);
+//!         }
+//!     }
+//! }
+//!
+//! fn exercise<S: Scheme>() {
+//!     let stack = Stack::<S>::new();
+//!     let popped: u64 = std::thread::scope(|s| {
+//!         let workers: Vec<_> = (0..3u64)
+//!             .map(|t| {
+//!                 let stack = &stack;
+//!                 s.spawn(move || {
+//!                     // Rule 1: register once per thread, with one protection slot.
+//!                     let mut local = S::register(&stack.domain, 1);
+//!                     let mut sum = 0;
+//!                     for i in 0..100 {
+//!                         stack.push(t * 1000 + i);
+//!                         sum += stack.pop(&mut local).expect("this thread pushed one");
+//!                     }
+//!                     sum
+//!                 })
+//!             })
+//!             .collect();
+//!         workers.into_iter().map(|w| w.join().unwrap()).sum()
+//!     });
+//!     // Every value came out once: the sum of everything pushed.
+//!     assert_eq!(popped, (0..3u64).map(|t| (0..100).map(|i| t * 1000 + i).sum::<u64>()).sum());
+//!     // Every pop retired its node; the scheme frees them in its own time.
+//!     let stats = S::stats(&stack.domain);
+//!     assert_eq!(stats.retired, 300);
+//!     assert!(stats.freed <= stats.retired);
+//! }
+//!
+//! exercise::<Leak>();
+//! exercise::<Ebr>();
+//! exercise::<Hp>();
+//! ```
+//!
 //! # The schemes
 //!
 //! | scheme | protect | retire | garbage bound |
