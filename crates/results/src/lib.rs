@@ -14,6 +14,7 @@
 //! expose has a `null` value and a reason in [`Row::counter_errors`].
 
 mod csv_export;
+pub mod format;
 pub mod stats;
 
 use std::collections::BTreeMap;
