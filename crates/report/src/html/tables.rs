@@ -240,7 +240,7 @@ pub(super) fn row_cells(row: &Row) -> Vec<String> {
         number(data::median(row), format::si),
         number(spread.map(|s| s.min), format::si),
         number(spread.map(|s| s.max), format::si),
-        number(spread.map(|s| s.cv * 100.0), |v| format!("{v:.1}%")),
+        number(spread.map(|s| s.cv), format::percent),
         number(
             row.memory.as_ref().map(|m| m.peak_bytes as f64),
             format::bytes,
