@@ -7,7 +7,7 @@ use anyhow::Context;
 use reclaim_core::Entry;
 use reclaim_harness::Workload;
 
-use crate::summary::table;
+use reclaim_results::format::table;
 
 /// Prints the three lists to standard output.
 pub fn list() -> anyhow::Result<()> {
@@ -45,7 +45,7 @@ fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
         .iter()
         .map(|w| vec![w.name().to_string(), w.summary().to_string()])
         .collect();
-    out.write_all(table(&["WORKLOAD", "WHAT THE THREADS DO"], &workloads).as_bytes())?;
+    out.write_all(table(&["WORKLOAD", "WHAT THE THREADS DO"], 0..0, &workloads).as_bytes())?;
     writeln!(
         out,
         "  handoff runs its strategies as handoff-box, handoff-arc, handoff-sweep, \
@@ -64,7 +64,7 @@ fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             ]
         })
         .collect();
-    out.write_all(table(&["COUNTER", "STATUS"], &counters).as_bytes())?;
+    out.write_all(table(&["COUNTER", "STATUS"], 0..0, &counters).as_bytes())?;
     writeln!(
         out,
         "  context-switches is taken from getrusage per worker thread, whatever perf says."
@@ -97,6 +97,7 @@ fn backends(entries: &[Entry]) -> String {
             "BOUNDED",
             "SUMMARY",
         ],
+        0..0,
         &rows,
     )
 }
