@@ -131,8 +131,8 @@ mod tests {
         for workload in Workload::ALL {
             assert!(text.contains(workload.name()), "{workload} missing");
         }
-        for counter in reclaim_harness::counters::COUNTERS {
-            assert!(text.contains(counter), "{counter} missing");
+        for counter in reclaim_results::Counter::ALL {
+            assert!(text.contains(counter.name()), "{counter} missing");
         }
     }
 }
