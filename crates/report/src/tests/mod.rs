@@ -123,6 +123,10 @@ fn null_counters_read_unsupported_never_zero() {
         crate::escape::html(fixture::MISSING_COUNTER_REASON)
     )));
     assert!(counters.contains("instructions /op"));
+    assert!(
+        counters.contains("task-clock ns/op"),
+        "a unit where there is one"
+    );
 }
 
 #[test]
