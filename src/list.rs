@@ -1,4 +1,5 @@
-//! `list`: the backends, the workloads, and the counters this machine can read.
+//! `list`: the backends, the workloads, and the counters this machine can read; and
+//! `--names`, `--counters`, the same for scripts, one name per line.
 
 use std::io::{self, Write};
 
@@ -6,8 +7,8 @@ use anyhow::Context;
 
 use reclaim_core::Entry;
 use reclaim_harness::Workload;
-
-use crate::summary::table;
+use reclaim_results::Counter;
+use reclaim_results::format::table;
 
 /// Prints the three lists to standard output.
 pub fn list() -> anyhow::Result<()> {
@@ -37,6 +38,22 @@ pub fn names(patterns: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Prints the names of the counters a row records, one per line, in [`Counter::ALL`]'s
+/// order: what `scripts/perf.sh` asks `perf stat` for.
+pub fn counters() -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(counter_names().as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing the counter names to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn counter_names() -> String {
+    Counter::ALL.iter().map(|c| format!("{c}\n")).collect()
+}
+
 fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     writeln!(out, "Backends:")?;
     out.write_all(backends(entries).as_bytes())?;
@@ -45,7 +62,7 @@ fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
         .iter()
         .map(|w| vec![w.name().to_string(), w.summary().to_string()])
         .collect();
-    out.write_all(table(&["WORKLOAD", "WHAT THE THREADS DO"], &workloads).as_bytes())?;
+    out.write_all(table(&["WORKLOAD", "WHAT THE THREADS DO"], 0..0, &workloads).as_bytes())?;
     writeln!(
         out,
         "  handoff runs its strategies as handoff-box, handoff-arc, handoff-sweep, \
@@ -54,9 +71,14 @@ fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     writeln!(out, "\nCounters on this machine:")?;
     let counters: Vec<Vec<String>> = reclaim_harness::counters::availability()
         .into_iter()
-        .map(|(name, available)| {
+        .map(|(counter, available)| {
+            let what = match counter.unit() {
+                Some(unit) => format!("{} ({unit})", counter.description()),
+                None => counter.description().to_string(),
+            };
             vec![
-                name.to_string(),
+                counter.to_string(),
+                what,
                 match available {
                     Ok(()) => "available".to_string(),
                     Err(reason) => format!("unsupported: {reason}"),
@@ -64,7 +86,7 @@ fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             ]
         })
         .collect();
-    out.write_all(table(&["COUNTER", "STATUS"], &counters).as_bytes())?;
+    out.write_all(table(&["COUNTER", "WHAT IT COUNTS", "STATUS"], 0..0, &counters).as_bytes())?;
     writeln!(
         out,
         "  context-switches is taken from getrusage per worker thread, whatever perf says."
@@ -97,6 +119,7 @@ fn backends(entries: &[Entry]) -> String {
             "BOUNDED",
             "SUMMARY",
         ],
+        0..0,
         &rows,
     )
 }
@@ -123,6 +146,12 @@ mod tests {
     }
 
     #[test]
+    fn counter_names_are_one_a_line_in_the_canonical_order() {
+        let names: Vec<String> = counter_names().lines().map(str::to_owned).collect();
+        assert_eq!(names, Counter::ALL.map(|c| c.name().to_owned()));
+    }
+
+    #[test]
     fn the_full_listing_names_every_workload_and_counter() {
         let mut out = Vec::new();
         write_list(&mut out, &reclaim_registry::entries()).unwrap();
@@ -130,8 +159,8 @@ mod tests {
         for workload in Workload::ALL {
             assert!(text.contains(workload.name()), "{workload} missing");
         }
-        for counter in reclaim_harness::counters::COUNTERS {
-            assert!(text.contains(counter), "{counter} missing");
+        for counter in Counter::ALL {
+            assert!(text.contains(counter.name()), "{counter} missing");
         }
     }
 }

@@ -46,6 +46,10 @@ enum Command {
         /// (for scripts: `list --names 'treiber-*'`).
         #[arg(long, value_name = "PATTERNS", num_args = 0..=1, default_missing_value = "*")]
         names: Option<String>,
+        /// Print only the names of the counters a row records, one per line, in the order
+        /// of the CSV columns (for scripts: `perf stat -e`).
+        #[arg(long, conflicts_with = "names")]
+        counters: bool,
     },
     /// Measure backends on workloads; writes a result file and an HTML report.
     Run(RunArgs),
@@ -196,9 +200,11 @@ fn main() -> ExitCode {
         reclaim_alloc::stop_counting();
     }
     let result = match command {
-        Command::List { names: None } => list::list(),
+        Command::List { counters: true, .. } => list::counters(),
+        Command::List { names: None, .. } => list::list(),
         Command::List {
             names: Some(patterns),
+            ..
         } => list::names(&patterns),
         Command::Run(args) if args.overhead => overhead::overhead(&args),
         Command::Run(args) if args.only_repeat.is_some() => run::repeat_once(&args),

@@ -28,11 +28,11 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use reclaim_harness::metadata;
 use reclaim_harness::overhead::{Loop, time};
+use reclaim_results::format::{self, table};
 use reclaim_results::{Spread, stats};
 
 use crate::RunArgs;
 use crate::run::{selection, settings};
-use crate::summary::table;
 
 /// Rows measured when the user selects none: the lock-free structures under every
 /// scheme, where the instrumentation's share is largest (their operations are the
@@ -99,11 +99,11 @@ pub fn overhead(args: &RunArgs) -> anyhow::Result<()> {
     )?;
     if !args.quiet {
         eprintln!(
-            "overhead: {} rows × {rounds} pairs of about {:?} each, the harness against a bare \
-             loop, about {:.0} s",
+            "overhead: {} rows × {rounds} pairs of about {} each, the harness against a bare \
+             loop, about {}",
             plan.runs.len(),
-            settings.duration,
-            plan.estimate(&settings).as_secs_f64() * 2.0 * f64::from(rounds)
+            format::duration(settings.duration),
+            format::duration(plan.estimate(&settings) * 2 * rounds)
         );
     }
     let run = |planned, which, iterations| {
@@ -170,7 +170,7 @@ struct Overhead {
 impl Overhead {
     /// The closing paragraph: the estimate, its interval, the noise, the verdict.
     fn verdict(&self, rounds: u32) -> String {
-        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        let pct = format::percent;
         let (low, high) = self.interval;
         let verdict = if high <= TARGET {
             "met: the whole interval is under it".to_string()
@@ -232,10 +232,10 @@ fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
             row.backend.clone(),
             row.workload.clone(),
             row.threads.to_string(),
-            format!("{:.2}", with.median / 1e6),
-            format!("{:.2}", without.median / 1e6),
-            format!("{:.1}%", without.cv * 100.0),
-            format!("{:+.1}%", -loss.median * 100.0),
+            format::si(with.median),
+            format::si(without.median),
+            format::percent(without.cv),
+            format::signed_percent(-loss.median),
         ]);
     }
     let (median, interval) = median_interval(&losses).ok_or_else(|| {
@@ -247,11 +247,12 @@ fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
                 "BACKEND",
                 "WORKLOAD",
                 "THREADS",
-                "HARNESS (Mops/s)",
-                "BARE (Mops/s)",
+                "HARNESS (ops/s)",
+                "BARE (ops/s)",
                 "BARE CV",
                 "HARNESS vs BARE",
             ],
+            2..usize::MAX,
             &lines,
         ),
         rows: lines.len(),

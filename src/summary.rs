@@ -1,44 +1,20 @@
-//! The tables printed on the terminal: the listing, and the summary after a run.
+//! The summary printed on the terminal after a run. Its numbers and its table come from
+//! `reclaim_results::format`, as the report's do, so that the two show the same figure
+//! for the same row and field.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use reclaim_results::format::{self, MISSING, table};
 use reclaim_results::{ResultFile, Row, stats};
 
-/// Aligns `rows` under `header`, two spaces apart; the last column is not padded.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows) {
-        let mut line = String::new();
-        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let pad = width - cell.chars().count();
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// Millions of operations per second, to two significant decimals; `~` marks a row the
+/// Operations per second as the report writes them (`12.3M`); `~` marks a row the
 /// harness flagged noisy.
-fn mops(row: &Row) -> String {
+fn throughput(row: &Row) -> String {
     match (row.valid, row.ops_per_sec) {
         (true, Some(s)) => {
             let mark = if row.noisy.is_some() { "~" } else { "" };
-            format!("{mark}{:.2}", s.median / 1e6)
+            format!("{mark}{}", format::si(s.median))
         }
         _ => "FAILED".to_string(),
     }
@@ -63,8 +39,9 @@ fn noise_line(rows: &[&Row]) -> Option<String> {
     });
     let mut line = match (median_width, ratio_width) {
         (Some(m), Some(r)) => format!(
-            "95% intervals: the median row's is ±{m:.1}% on its throughput and ±{r:.1}% on \
-             its ratio. "
+            "95% intervals: the median row's is {} on its throughput and {} on its ratio. ",
+            format::plus_minus_pct(m),
+            format::plus_minus_pct(r)
         ),
         _ => String::new(),
     };
@@ -115,7 +92,6 @@ fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
     let header: Vec<String> = std::iter::once("BACKEND".to_string())
         .chain(columns.iter().map(|(w, t)| format!("{w}/{t}")))
         .collect();
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let lines: Vec<Vec<String>> = backends
         .iter()
         .map(|b| {
@@ -124,27 +100,12 @@ fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
                     cells
                         .get(&(*b, w.as_str(), *t))
                         .cloned()
-                        .unwrap_or_else(|| "-".into())
+                        .unwrap_or_else(|| MISSING.into())
                 }))
                 .collect()
         })
         .collect();
-    table(&header, &lines)
-}
-
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    table(&header, 1..usize::MAX, &lines)
 }
 
 /// The summary of a run: throughput by backend and workload, what `stalled` kept, the
@@ -162,11 +123,11 @@ pub fn summarize(file: &ResultFile) -> String {
     if !backend_rows.is_empty() {
         let _ = writeln!(
             out,
-            "Throughput, million operations (pushes + pops) per second, median of {} rounds \
-             (~ marks a row flagged noisy):",
+            "Throughput, operations (pushes + pops) per second, median of {} rounds (~ marks a \
+             row flagged noisy):",
             file.settings.repeats
         );
-        out.push_str(&grid(&backend_rows, mops));
+        out.push_str(&grid(&backend_rows, throughput));
         if let Some(line) = noise_line(&backend_rows) {
             let _ = writeln!(out, "{line}");
         }
@@ -189,10 +150,12 @@ pub fn summarize(file: &ResultFile) -> String {
                 r.threads.to_string(),
                 r.garbage
                     .as_ref()
-                    .map_or("no scheme counters".to_string(), |g| g.peak.to_string()),
-                r.memory
-                    .as_ref()
-                    .map_or("not counted".to_string(), |m| bytes(m.peak_bytes)),
+                    .map_or("no scheme counters".to_string(), |g| {
+                        format::si(g.peak as f64)
+                    }),
+                r.memory.as_ref().map_or("not counted".to_string(), |m| {
+                    format::bytes(m.peak_bytes as f64)
+                }),
             ]
         })
         .collect();
@@ -205,6 +168,7 @@ pub fn summarize(file: &ResultFile) -> String {
                 "PEAK GARBAGE (objects)",
                 "PEAK MEMORY",
             ],
+            1..4,
             &stalled,
         ));
     }
@@ -217,12 +181,12 @@ pub fn summarize(file: &ResultFile) -> String {
             let l = r.latency_ns;
             let ns = |f: fn(&reclaim_results::Latency) -> u64| {
                 l.as_ref()
-                    .map_or("-".to_string(), |l| format!("{:.1} µs", f(l) as f64 / 1e3))
+                    .map_or(MISSING.to_string(), |l| format::nanos(f(l) as f64))
             };
             let extra = |k: &str| {
                 r.extra
                     .get(k)
-                    .map_or("not counted".to_string(), |v| format!("{v:.0}"))
+                    .map_or("not counted".to_string(), |v| format::si(*v))
             };
             vec![
                 r.scheme.clone(),
@@ -245,6 +209,7 @@ pub fn summarize(file: &ResultFile) -> String {
                 "FREES IN CALLBACKS",
                 "PEAK MESSAGES ALIVE",
             ],
+            1..usize::MAX,
             &handoff,
         ));
     }
@@ -264,7 +229,11 @@ pub fn summarize(file: &ResultFile) -> String {
         .collect();
     if !invalid.is_empty() {
         let _ = writeln!(out, "\nFailed rows (no numbers reported for them):");
-        out.push_str(&table(&["BACKEND", "WORKLOAD", "THREADS", "WHY"], &invalid));
+        out.push_str(&table(
+            &["BACKEND", "WORKLOAD", "THREADS", "WHY"],
+            2..3,
+            &invalid,
+        ));
     }
     out
 }
@@ -272,26 +241,162 @@ pub fn summarize(file: &ResultFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reclaim_report::{Input, compare_text, render_html};
+    use reclaim_results::{
+        Garbage, Latency, Memory, Metadata, RunSettings, SCHEMA_VERSION, Spread,
+    };
 
-    #[test]
-    fn tables_align_columns_on_the_widest_cell() {
-        let text = table(
-            &["A", "B", "C"],
-            &[
-                vec!["long-name".into(), "1".into(), "x".into()],
-                vec!["s".into(), "22".into(), "y".into()],
-            ],
-        );
+    /// A file with a `stalled` row and a `handoff` row whose numbers need every unit:
+    /// millions, a binary prefix, thousands, nanoseconds to milliseconds.
+    fn file() -> ResultFile {
+        let mut stalled = Row::empty();
+        stalled.backend = "treiber-ebr".into();
+        stalled.structure = "treiber".into();
+        stalled.scheme = "ebr".into();
+        stalled.workload = "stalled".into();
+        stalled.threads = 2;
+        stalled.roles = "1 pair + 1 stalled".into();
+        stalled.valid = true;
+        stalled.ops_per_sec = Spread::of(&[12_345_678.0; 6]);
+        stalled.memory = Some(Memory {
+            peak_bytes: 3 << 20,
+            series: Vec::new(),
+        });
+        stalled.garbage = Some(Garbage {
+            peak: 45_600,
+            series: Vec::new(),
+        });
+        stalled.latency_ns = Some(Latency {
+            p50: 85,
+            p99: 640,
+            p999: 1_234,
+            max: 2_500_000,
+            samples: 9_000,
+        });
+        stalled.counted_ops = 1_000_000;
+        stalled.counters = [("instructions".to_owned(), Some(321_400_000))].into();
+
+        let mut handoff = Row::empty();
+        handoff.backend = "handoff-ebr".into();
+        handoff.structure = "handoff".into();
+        handoff.scheme = "ebr".into();
+        handoff.workload = "handoff".into();
+        handoff.threads = 2;
+        handoff.roles = "1 producer + 1 real-time consumer".into();
+        handoff.valid = true;
+        handoff.ops_per_sec = Spread::of(&[1_000.0; 6]);
+        handoff.latency_ns = Some(Latency {
+            p50: 1_450,
+            p99: 9_000,
+            p999: 27_500,
+            max: 1_234_567,
+            samples: 5_000,
+        });
+        handoff.extra = [("consumer_frees".to_owned(), 12_345.0)].into();
+
+        ResultFile {
+            schema_version: SCHEMA_VERSION,
+            metadata: Metadata {
+                harness_version: "0.1.0".into(),
+                git_sha: "0123456789abcdef".into(),
+                rustc: "rustc 1.89.0".into(),
+                profile: "release".into(),
+                target: "x86_64-unknown-linux-gnu".into(),
+                host: "laptop".into(),
+                cpu_model: "a CPU".into(),
+                cores: 2,
+                kernel: "6.1.0".into(),
+                started_at: "2025-11-23T10:00:00Z".into(),
+                command: "reclaim-bench run".into(),
+                emulation: None,
+                load_average: None,
+                governor: None,
+                scratch_dir: None,
+                scratch_fs: None,
+            },
+            settings: RunSettings {
+                suite: "custom".into(),
+                duration_ms: 100,
+                iterations: None,
+                repeats: 6,
+                seed: Some(1),
+                ci_target_pct: None,
+                max_time_s: None,
+                sample_interval_ms: 5,
+                latency_sample_every: 64,
+                max_in_flight: 65_536,
+                instrumented: true,
+                pinned: Some(true),
+            },
+            rows: vec![stalled, handoff],
+        }
+    }
+
+    /// The cells of a terminal table's line (cells two or more spaces apart), by the
+    /// header of their column: the table is the first after the line containing `title`
+    /// whose header starts with `head`, the line the first of its own that starts with
+    /// `first`.
+    fn cells(text: &str, title: &str, head: &str, first: &str) -> BTreeMap<String, String> {
+        let split = |line: &str| -> Vec<String> {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "A          B   C");
-        assert_eq!(lines[1], "long-name  1   x");
-        assert_eq!(lines[2], "s          22  y");
+        let header = lines
+            .iter()
+            .position(|l| l.contains(title))
+            .and_then(|at| Some(at + lines[at..].iter().position(|l| l.starts_with(head))?))
+            .unwrap_or_else(|| panic!("no table {title:?} headed {head:?} in\n{text}"));
+        let row = lines[header + 1..]
+            .iter()
+            .find(|l| l.starts_with(first))
+            .unwrap_or_else(|| panic!("no line {first:?} in table {title:?} of\n{text}"));
+        split(lines[header]).into_iter().zip(split(row)).collect()
     }
 
     #[test]
-    fn sizes_are_in_binary_units() {
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(3 << 20), "3.0 MiB");
+    fn the_terminal_prints_the_report_s_figure_for_each_field() {
+        let file = file();
+        let summary = summarize(&file);
+        let inputs = [Input {
+            label: "laptop".into(),
+            file,
+        }];
+        let html = render_html(&inputs);
+        // A number in one of the report's table cells, alone or before its raw total.
+        let in_report = |figure: &str| {
+            html.contains(&format!(">{figure}</td>"))
+                || html.contains(&format!(">{figure} <small>"))
+        };
+
+        let throughput = cells(&summary, "Throughput", "BACKEND", "treiber-ebr");
+        let stalled = cells(&summary, "Stalled", "BACKEND", "treiber-ebr");
+        let handoff = cells(&summary, "Handoff", "STRATEGY", "ebr");
+        // The summary has no counters; `compare` is where the terminal shows them.
+        let compared = cells(&compare_text(&inputs), "backend", "backend", "treiber-ebr");
+        let fields = [
+            ("throughput", &throughput["stalled/2"], "12.3M"),
+            ("peak memory", &stalled["PEAK MEMORY"], "3 MiB"),
+            ("peak garbage", &stalled["PEAK GARBAGE (objects)"], "45.6k"),
+            ("latency p50", &handoff["P50"], "1.45 µs"),
+            ("latency p99.9", &handoff["P99.9"], "27.5 µs"),
+            ("latency max", &handoff["MAX"], "1.23 ms"),
+            (
+                "frees in callbacks",
+                &handoff["FREES IN CALLBACKS"],
+                "12.3k",
+            ),
+            ("instructions per op", &compared["[1] instr/op"], "321"),
+        ];
+        for (field, terminal, expected) in fields {
+            assert_eq!(terminal, expected, "{field} on the terminal:\n{summary}");
+            assert!(
+                in_report(terminal),
+                "{field}: the report has no cell {terminal}"
+            );
+        }
     }
 }

@@ -231,6 +231,21 @@ fn list_names_expands_globs_in_registry_order() {
     );
 }
 
+/// `list --counters` is what scripts/perf.sh hands to `perf stat -e`: the counter names,
+/// one a line, in the order of the CSV columns.
+#[test]
+fn list_counters_prints_the_counter_names_one_a_line() {
+    let out = bench(&["list", "--counters"], Path::new("."));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        names.lines().collect::<Vec<_>>(),
+        reclaim_results::Counter::ALL.map(|c| c.perf_event())
+    );
+    let both = bench(&["list", "--counters", "--names"], Path::new("."));
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+}
+
 /// A file that cannot be written is refused before anything is measured, with what the
 /// file was for, its path, the directory that failed and the operating system's reason,
 /// on one line; the exit code is a failure's, 1, as for any other.

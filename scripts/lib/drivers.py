@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reads what the perf and valgrind drivers wrote and turns it into tables.
 
-    drivers.py perf PREFIX         summary of PREFIX.perf.csv (+ PREFIX.json)
+    drivers.py perf PREFIX EVENTS  summary of PREFIX.perf.csv (+ PREFIX.json), for the
+                                   comma-separated EVENTS perf stat was given
+                                   (perf.sh: `reclaim-bench list --counters`)
     drivers.py cachegrind PREFIX   summary of PREFIX.cachegrind.out (+ PREFIX.json)
     drivers.py massif PREFIX       the heap high-water mark in PREFIX.massif.out
     drivers.py compare DIR_A DIR_B the side-by-side table of two driver directories
@@ -23,12 +25,6 @@ import glob
 import json
 import os
 import sys
-
-PERF_EVENTS = [
-    "task-clock", "context-switches", "page-faults", "cycles", "instructions",
-    "branches", "branch-misses", "cache-references", "cache-misses",
-]
-
 
 def fail(message):
     print(f"drivers.py: {message}", file=sys.stderr)
@@ -93,9 +89,10 @@ def table(header, rows):
 
 # ------------------------------------------------------------------------------- perf
 
-def parse_perf_csv(path):
-    """`perf stat -x,` output: {event: count or None}, {event: why not}."""
-    counts, reasons = {e: None for e in PERF_EVENTS}, {}
+def parse_perf_csv(path, events):
+    """`perf stat -x,` output for the list `events`: {event: count or None}, {event: why
+    not}, in the order of `events`; other events in the output are left out."""
+    counts, reasons = {e: None for e in events}, {}
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
@@ -119,21 +116,24 @@ def parse_perf_csv(path):
             counts[event] = float(value)
         except ValueError:
             reasons[event] = f"unreadable: {value!r}"
-    for event in PERF_EVENTS:
+    for event in events:
         if counts[event] is None and event not in reasons:
             reasons[event] = "not in perf's output"
     return counts, reasons
 
 
-def perf(prefix):
+def perf(prefix, events):
     summary = base_summary(prefix)
-    counts, reasons = parse_perf_csv(prefix + ".perf.csv")
+    events = [e for e in events.split(",") if e]
+    if not events:
+        fail("perf: no events given")
+    counts, reasons = parse_perf_csv(prefix + ".perf.csv", events)
     summary["perf"] = counts
     summary["perf_unsupported"] = reasons
     write_summary(prefix, "perf", summary)
     ops = summary["ops"]
     rows = []
-    for event in PERF_EVENTS:
+    for event in events:
         value = counts[event]
         if value is None:
             rows.append([event, f"unsupported (perf: {reasons[event]})", ""])
@@ -142,8 +142,8 @@ def perf(prefix):
             unit = "ns/op" if event == "task-clock" else "/op"
             rows.append([event, f"{value:,.0f}" + (" ms" if event == "task-clock" else ""),
                          f"{per_op:.3g} {unit}"])
-    misses = ratio(counts["branch-misses"], counts["branches"])
-    cache = ratio(counts["cache-misses"], counts["cache-references"])
+    misses = ratio(counts.get("branch-misses"), counts.get("branches"))
+    cache = ratio(counts.get("cache-misses"), counts.get("cache-references"))
     print(f"{summary['backend']} × {summary['workload']} × {summary['threads']} threads "
           f"on {summary['cpu']} ({summary['target']}): {ops:,} operations, "
           f"{fmt(summary['ops_per_sec'] and summary['ops_per_sec'] / 1e6)} M ops/s")
@@ -510,7 +510,7 @@ def instructions(baseline_path, measured_path, mode="check"):
 
 
 def main(argv):
-    commands = {"perf": (perf, 1), "cachegrind": (cachegrind, 1), "massif": (massif, 1),
+    commands = {"perf": (perf, 2), "cachegrind": (cachegrind, 1), "massif": (massif, 1),
                 "compare": (compare, 2), "host-geometry": (host_geometry, 0),
                 "per-million": (per_million, 2), "instructions": (instructions, (2, 3))}
     if len(argv) < 1 or argv[0] not in commands:

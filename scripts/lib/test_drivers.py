@@ -36,6 +36,25 @@ class Simulable(unittest.TestCase):
         self.assertIn("512 sets", note)
 
 
+class Perf(unittest.TestCase):
+    def test_the_events_given_are_read_in_their_order_and_the_others_left_out(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.perf.csv")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("# started on today\n\n"
+                        "12.5,msec,task-clock,12500000,100.00,,\n"
+                        "<not supported>,,cycles:u,0,100.00,,\n"
+                        "3,,cpu-migrations,12500000,100.00,,\n"
+                        "7,,page-faults:u,12500000,100.00,,\n")
+            counts, reasons = drivers.parse_perf_csv(
+                path, ["page-faults", "task-clock", "cycles", "branches"])
+        self.assertEqual(list(counts), ["page-faults", "task-clock", "cycles", "branches"])
+        self.assertEqual(counts, {"page-faults": 7.0, "task-clock": 12.5, "cycles": None,
+                                  "branches": None})
+        self.assertEqual(reasons, {"cycles": "not supported",
+                                   "branches": "not in perf's output"})
+
+
 class Cachegrind(unittest.TestCase):
     def test_summary_line_is_parsed(self):
         with tempfile.TemporaryDirectory() as d:

@@ -150,6 +150,28 @@ class BinaryLookup(unittest.TestCase):
         with open(self.calls, encoding="utf-8") as f:
             self.assertEqual(f.read().split(), ["list", "--names", "treiber-ebr"])
 
+    def test_perf_sh_asks_perf_for_the_counters_the_binary_lists(self):
+        # The binary selects one backend and names two counters no script spells out;
+        # perf records how it was called and succeeds without running the binary.
+        path = os.path.join(self.target, "release", "reclaim-bench")
+        os.makedirs(os.path.dirname(path))
+        write_executable(path, '#!/bin/sh\n'
+                         'case "$1 $2" in\n'
+                         '"list --names") echo treiber-ebr ;;\n'
+                         '"list --counters") printf "alpha\\nbeta\\n" ;;\n'
+                         '*) exit 97 ;;\n'
+                         'esac\n')
+        write_executable(os.path.join(self.tools, "perf"),
+                         f'#!/bin/sh\necho "$@" >>"{self.calls}"\n')
+        result = self.run_script("perf.sh", "-b", "treiber-ebr", "-o", self.cwd)
+        self.assertTrue(os.path.exists(self.calls), f"perf was not run: {result.stderr}")
+        with open(self.calls, encoding="utf-8") as f:
+            perf_args = f.read().split()
+        self.assertEqual(perf_args[:5], ["stat", "-x,", "-e", "alpha,beta", "-o"])
+        # The summary then finds no result file (the stand-in wrote none) and says so.
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("treiber-ebr.pairs.1t.json", result.stderr)
+
     def test_pi_sh_takes_the_binary_from_cargo_target_dir(self):
         binary = self.stand_in("aarch64-unknown-linux-gnu/release")
         result = self.run_script("pi.sh", "--host", "pi.invalid", "--no-build", "--no-benches")

@@ -33,18 +33,7 @@
 
 use std::collections::BTreeMap;
 
-/// Every counter, by its `perf` name, in display order; the first six are hardware ones.
-pub const COUNTERS: [&str; 9] = [
-    "instructions",
-    "cycles",
-    "cache-references",
-    "cache-misses",
-    "branches",
-    "branch-misses",
-    "task-clock",
-    "context-switches",
-    "page-faults",
-];
+pub use reclaim_results::Counter;
 
 /// CPU time (summed over the observed threads) after which a hardware counter reading 0
 /// is taken as a PMU that does not count. Shorter runs leave the question open.
@@ -53,8 +42,8 @@ pub const MIN_RUN_NS: u64 = 1_000_000;
 /// How long [`availability`] spins with the counters enabled, well above [`MIN_RUN_NS`].
 const PROBE_SPIN: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// One run's counter values: `values` has every name in [`COUNTERS`]; each `None` has its
-/// reason in `errors`, and only those have one.
+/// One run's counter values, by [`Counter::name`]: `values` has every counter of
+/// [`Counter::ALL`]; each `None` has its reason in `errors`, and only those have one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Readings {
     pub values: BTreeMap<String, Option<u64>>,
@@ -65,20 +54,21 @@ impl Readings {
     /// Every counter missing for the same `reason`.
     pub fn unavailable(reason: &str) -> Readings {
         let mut readings = Readings::default();
-        for name in COUNTERS {
-            readings.set(name, Err(reason.to_owned()));
+        for counter in Counter::ALL {
+            readings.set(counter, Err(reason.to_owned()));
         }
         readings
     }
 
-    /// The value of counter `name`, if it was counted.
-    pub fn get(&self, name: &str) -> Option<u64> {
-        self.values.get(name).copied().flatten()
+    /// The value of `counter`, if it was counted.
+    pub fn get(&self, counter: Counter) -> Option<u64> {
+        self.values.get(counter.name()).copied().flatten()
     }
 
-    /// Sets `name` to a value, or to `None` with the reason. The harness uses it for the
-    /// counter perf-event cannot give (context switches, from getrusage).
-    pub fn set(&mut self, name: &str, value: Result<u64, String>) {
+    /// Sets `counter` to a value, or to `None` with the reason. The harness uses it for
+    /// the counter perf-event cannot give (context switches, from getrusage).
+    pub fn set(&mut self, counter: Counter, value: Result<u64, String>) {
+        let name = counter.name();
         self.values
             .insert(name.to_owned(), value.as_ref().ok().copied());
         match value {
@@ -116,8 +106,9 @@ impl Counters {
     }
 }
 
-/// Which counters this machine can provide, found by counting a short busy spin.
-pub fn availability() -> Vec<(&'static str, Result<(), String>)> {
+/// Which counters this machine can provide, found by counting a short busy spin, in
+/// [`Counter::ALL`]'s order.
+pub fn availability() -> Vec<(Counter, Result<(), String>)> {
     let mut counters = Counters::open();
     counters.enable();
     let start = std::time::Instant::now();
@@ -127,8 +118,11 @@ pub fn availability() -> Vec<(&'static str, Result<(), String>)> {
     }
     counters.disable();
     let mut readings = counters.read();
-    let mut available = |name| readings.errors.remove(name).map_or(Ok(()), Err);
-    COUNTERS.map(|name| (name, available(name))).into()
+    let mut available =
+        |counter: Counter| readings.errors.remove(counter.name()).map_or(Ok(()), Err);
+    Counter::ALL
+        .map(|counter| (counter, available(counter)))
+        .into()
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -152,17 +146,14 @@ mod imp {
 
 #[cfg(target_os = "linux")]
 mod imp {
-    use super::{COUNTERS, MIN_RUN_NS, Readings};
+    use super::{Counter, MIN_RUN_NS, Readings};
     use perf_event::events::{Event, Hardware, Software};
-    use perf_event::{Builder, Counter};
+    use perf_event::{Builder, Counter as PerfCounter};
     use std::io;
 
     /// Hardware counters that cannot read 0 on a working PMU once any code ran.
-    pub(super) const ALWAYS_COUNTING: [&str; 3] = ["instructions", "cycles", "branches"];
-
-    pub(super) fn is_hardware(name: &str) -> bool {
-        COUNTERS[..6].contains(&name)
-    }
+    pub(super) const ALWAYS_COUNTING: [Counter; 3] =
+        [Counter::Instructions, Counter::Cycles, Counter::Branches];
 
     /// Perf's totals for one counter: the count and, in ns, how long it was enabled and
     /// on the PMU (summed over the observed threads, which only accrue time while running).
@@ -175,8 +166,8 @@ mod imp {
 
     #[derive(Debug)]
     struct Slot {
-        name: &'static str,
-        counter: Result<Counter, String>,
+        name: Counter,
+        counter: Result<PerfCounter, String>,
         baseline: Sample,
     }
 
@@ -185,17 +176,17 @@ mod imp {
 
     impl Counters {
         pub fn open() -> Counters {
-            let opened = COUNTERS.map(|name| (name, open_one(name)));
+            let opened = Counter::ALL.map(|name| (name, open_one(name)));
             // Permission checks do not depend on the event type, so a hardware event
             // refused while a software one opened is refused for want of a PMU.
             let software_opened = opened
                 .iter()
-                .any(|(name, opened)| !is_hardware(name) && matches!(opened, Ok(Ok(_))));
+                .any(|(name, opened)| !name.is_hardware() && matches!(opened, Ok(Ok(_))));
             let slots = opened.into_iter().map(|(name, opened)| Slot {
                 name,
                 counter: match opened {
                     Ok(Ok(counter)) => Ok(counter),
-                    Ok(Err(err)) => Err(open_error(&err, is_hardware(name), software_opened)),
+                    Ok(Err(err)) => Err(open_error(&err, name.is_hardware(), software_opened)),
                     Err(reason) => Err(reason.to_owned()),
                 },
                 baseline: Sample::default(),
@@ -215,7 +206,11 @@ mod imp {
         }
 
         /// Applies `f` to every open counter; one that fails is dropped with the reason.
-        fn each(&mut self, what: &str, f: impl Fn(&mut Counter, &mut Sample) -> io::Result<()>) {
+        fn each(
+            &mut self,
+            what: &str,
+            f: impl Fn(&mut PerfCounter, &mut Sample) -> io::Result<()>,
+        ) {
             for slot in &mut self.0 {
                 if let Ok(counter) = &mut slot.counter
                     && let Err(err) = f(counter, &mut slot.baseline)
@@ -251,7 +246,7 @@ mod imp {
         }
     }
 
-    fn sample(counter: &mut Counter) -> io::Result<Sample> {
+    fn sample(counter: &mut PerfCounter) -> io::Result<Sample> {
         let read = counter.read_count_and_time()?;
         Ok(Sample {
             count: read.count,
@@ -260,19 +255,19 @@ mod imp {
         })
     }
 
-    /// Opens `name` inherited and disabled; the outer error is a reason not to try at all.
-    fn open_one(name: &str) -> Result<io::Result<Counter>, &'static str> {
-        let event: Event = match name {
-            "instructions" => Hardware::INSTRUCTIONS.into(),
-            "cycles" => Hardware::CPU_CYCLES.into(),
-            "cache-references" => Hardware::CACHE_REFERENCES.into(),
-            "cache-misses" => Hardware::CACHE_MISSES.into(),
-            "branches" => Hardware::BRANCH_INSTRUCTIONS.into(),
-            "branch-misses" => Hardware::BRANCH_MISSES.into(),
-            "task-clock" => Software::TASK_CLOCK.into(),
-            "page-faults" => Software::PAGE_FAULTS.into(),
-            "context-switches" => return Err(CONTEXT_SWITCHES),
-            _ => unreachable!("{name} is not in COUNTERS"),
+    /// Opens `counter` inherited and disabled; the outer error is a reason not to try at
+    /// all.
+    fn open_one(counter: Counter) -> Result<io::Result<PerfCounter>, &'static str> {
+        let event: Event = match counter {
+            Counter::Instructions => Hardware::INSTRUCTIONS.into(),
+            Counter::Cycles => Hardware::CPU_CYCLES.into(),
+            Counter::CacheReferences => Hardware::CACHE_REFERENCES.into(),
+            Counter::CacheMisses => Hardware::CACHE_MISSES.into(),
+            Counter::Branches => Hardware::BRANCH_INSTRUCTIONS.into(),
+            Counter::BranchMisses => Hardware::BRANCH_MISSES.into(),
+            Counter::TaskClock => Software::TASK_CLOCK.into(),
+            Counter::PageFaults => Software::PAGE_FAULTS.into(),
+            Counter::ContextSwitches => return Err(CONTEXT_SWITCHES),
         };
         Ok(Builder::new().inherit(true).kind(event).build())
     }
@@ -331,7 +326,7 @@ mod imp {
     }
 
     /// Turns raw samples into readings: scaling, the never-scheduled case and the zero rule.
-    pub(super) fn evaluate(samples: &[(&'static str, Result<Sample, String>)]) -> Readings {
+    pub(super) fn evaluate(samples: &[(Counter, Result<Sample, String>)]) -> Readings {
         let mut readings = Readings::default();
         for (name, sample) in samples {
             let value = sample.clone().and_then(|s| match (s.enabled, s.running) {
@@ -342,14 +337,14 @@ mod imp {
                     Ok(u64::try_from(scaled).unwrap_or(u64::MAX))
                 }
             });
-            readings.set(name, value);
+            readings.set(*name, value);
         }
         let pmu_counts = ALWAYS_COUNTING
             .iter()
             .any(|&name| readings.get(name) > Some(0));
         for (name, sample) in samples {
             let Ok(sample) = sample else { continue };
-            let zero = readings.get(name) == Some(0) && is_hardware(name);
+            let zero = readings.get(*name) == Some(0) && name.is_hardware();
             if !zero || (pmu_counts && !ALWAYS_COUNTING.contains(name)) {
                 continue;
             }
@@ -358,7 +353,7 @@ mod imp {
             } else {
                 "counted nothing in under 1 ms of CPU time: too short to tell from a missing PMU"
             };
-            readings.set(name, Err(reason.to_owned()));
+            readings.set(*name, Err(reason.to_owned()));
         }
         readings
     }
@@ -373,16 +368,16 @@ mod tests {
         let readings = Readings::unavailable("no perf here");
         assert_eq!(
             readings.values,
-            COUNTERS.map(|n| (n.to_owned(), None)).into()
+            Counter::ALL.map(|c| (c.name().to_owned(), None)).into()
         );
         assert_eq!(
             readings.errors,
-            COUNTERS
-                .map(|n| (n.to_owned(), "no perf here".into()))
+            Counter::ALL
+                .map(|c| (c.name().to_owned(), "no perf here".into()))
                 .into()
         );
-        let names: Vec<_> = availability().into_iter().map(|(name, _)| name).collect();
-        assert_eq!(names, COUNTERS);
+        let counters: Vec<_> = availability().into_iter().map(|(c, _)| c).collect();
+        assert_eq!(counters, Counter::ALL);
     }
 }
 
@@ -454,10 +449,11 @@ mod linux_tests {
     /// unless instructions, cycles or branches proved that the PMU counts.
     fn assert_honest(readings: &Readings) {
         let names: Vec<_> = readings.values.keys().map(String::as_str).collect();
-        let mut expected = COUNTERS;
+        let mut expected = Counter::ALL.map(Counter::name);
         expected.sort_unstable();
         assert_eq!(names, expected);
-        for name in COUNTERS {
+        for counter in Counter::ALL {
+            let name = counter.name();
             let has_value = readings.values[name].is_some();
             assert_ne!(
                 has_value,
@@ -466,15 +462,15 @@ mod linux_tests {
             );
         }
         let pmu_counts = ALWAYS_COUNTING.iter().any(|&n| readings.get(n) > Some(0));
-        for name in &COUNTERS[..6] {
-            let zero_allowed = pmu_counts && !ALWAYS_COUNTING.contains(name);
+        for counter in Counter::ALL.into_iter().filter(|c| c.is_hardware()) {
+            let zero_allowed = pmu_counts && !ALWAYS_COUNTING.contains(&counter);
             assert!(
-                zero_allowed || readings.get(name) != Some(0),
-                "{name}: {readings:?}"
+                zero_allowed || readings.get(counter) != Some(0),
+                "{counter}: {readings:?}"
             );
         }
         assert_eq!(
-            readings.get("context-switches"),
+            readings.get(Counter::ContextSwitches),
             None,
             "it would always read 0"
         );
@@ -482,7 +478,7 @@ mod linux_tests {
 
     /// Whether software counting works here; false (skip) only when the kernel refused it.
     fn perf_works(readings: &Readings) -> bool {
-        let reason = readings.errors.get("task-clock");
+        let reason = readings.errors.get(Counter::TaskClock.name());
         let refused = reason.is_some_and(|r| r.contains("perf_event_open") || r.contains("denied"));
         if refused {
             eprintln!("skipping: task-clock unavailable: {reason:?}");
@@ -496,14 +492,16 @@ mod linux_tests {
         if !perf_works(&readings) {
             return;
         }
-        let total = readings.get("task-clock").expect("task-clock counted");
+        let total = readings
+            .get(Counter::TaskClock)
+            .expect("task-clock counted");
         // Inherited counters see each worker for longer than it measured itself.
         assert!(
             total >= workers_cpu,
             "task-clock {total} < workers' own {workers_cpu}"
         );
         // A window of a few syscalls may even read as never enabled.
-        let control = run(false).0.get("task-clock").unwrap_or(0);
+        let control = run(false).0.get(Counter::TaskClock).unwrap_or(0);
         assert!(
             control * 10 < total,
             "disabled during the work {control}, enabled {total}"
@@ -531,7 +529,9 @@ mod linux_tests {
         if !perf_works(&readings) {
             return;
         }
-        let faults = readings.get("page-faults").expect("page-faults counted");
+        let faults = readings
+            .get(Counter::PageFaults)
+            .expect("page-faults counted");
         assert!(
             faults >= child_faults,
             "page-faults {faults} < the child's own {child_faults}"
@@ -561,11 +561,11 @@ mod linux_tests {
         };
         let long = MIN_RUN_NS * 5;
         let dead = evaluate(&[
-            ("instructions", at(0, long, 0)),
-            ("branches", at(0, MIN_RUN_NS / 2, MIN_RUN_NS / 2)),
-            ("cache-misses", at(0, long, long)),
-            ("page-faults", at(0, long, long)),
-            ("task-clock", Err("gone".to_owned())),
+            (Counter::Instructions, at(0, long, 0)),
+            (Counter::Branches, at(0, MIN_RUN_NS / 2, MIN_RUN_NS / 2)),
+            (Counter::CacheMisses, at(0, long, long)),
+            (Counter::PageFaults, at(0, long, long)),
+            (Counter::TaskClock, Err("gone".to_owned())),
         ]);
         let no_pmu = "opened but counted nothing: no PMU exposed";
         assert_eq!(
@@ -574,22 +574,26 @@ mod linux_tests {
         );
         assert!(dead.errors["branches"].contains("too short"));
         assert_eq!(dead.errors["cache-misses"], no_pmu);
-        assert_eq!(dead.get("page-faults"), Some(0), "software zeros are real");
+        assert_eq!(
+            dead.get(Counter::PageFaults),
+            Some(0),
+            "software zeros are real"
+        );
         assert_eq!(dead.errors["task-clock"], "gone");
 
         let alive = evaluate(&[
-            ("cycles", at(1_000, 4_000_000, 1_000_000)),
-            ("branches", at(0, long, long)),
-            ("cache-misses", at(0, long, long)),
+            (Counter::Cycles, at(1_000, 4_000_000, 1_000_000)),
+            (Counter::Branches, at(0, long, long)),
+            (Counter::CacheMisses, at(0, long, long)),
         ]);
         assert_eq!(
-            alive.get("cycles"),
+            alive.get(Counter::Cycles),
             Some(4_000),
             "scaled by enabled / running"
         );
         assert_eq!(alive.errors["branches"], no_pmu);
         assert_eq!(
-            alive.get("cache-misses"),
+            alive.get(Counter::CacheMisses),
             Some(0),
             "a true 0 once the PMU counts"
         );

@@ -50,7 +50,7 @@ use self::check::{Values, check};
 pub(crate) use self::roles::Stop;
 pub(crate) use self::roles::histogram;
 use self::roles::{Flow, Role, Shared, Worker, consumer, pairs, producer, stalled};
-use crate::counters::{Counters, Readings};
+use crate::counters::{Counter, Counters, Readings};
 use crate::error::RepeatError;
 use crate::gate::Gate;
 use crate::noise::{CpuTimes, Noise};
@@ -248,7 +248,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     if params.counters {
         let switches: Option<u64> = workers.iter().map(|(_, w)| w.switches).sum();
         counters.set(
-            "context-switches",
+            Counter::ContextSwitches,
             switches.ok_or_else(|| "getrusage(RUSAGE_THREAD) failed on a worker".to_string()),
         );
     }

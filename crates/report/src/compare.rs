@@ -67,7 +67,7 @@ impl Cell<'_> {
     }
 
     /// The median with the half-width of its 95% interval, `~` in front where the row
-    /// was flagged noisy: `14M ±4%`, `~9.1M ±23%`.
+    /// was flagged noisy: `14M ±4.2%`, `~9.1M ±23.0%`.
     pub(crate) fn median_text(&self) -> String {
         let Some(median) = self.median else {
             return MISSING.to_owned();
@@ -82,7 +82,11 @@ impl Cell<'_> {
             .and_then(|r| r.ops_per_sec)
             .and_then(|s| s.ci_half_width_pct());
         match width {
-            Some(w) => format!("{noisy}{} ±{w:.0}%", format::si(median)),
+            Some(w) => format!(
+                "{noisy}{} {}",
+                format::si(median),
+                format::plus_minus_pct(w)
+            ),
             None => format!("{noisy}{}", format::si(median)),
         }
     }
@@ -192,7 +196,7 @@ pub(crate) fn text(inputs: &[Input]) -> String {
     }
 
     let lines = lines(&ctx);
-    let mut table = vec![head];
+    let mut table = Vec::new();
     let mut invalid = Vec::new();
     for line in &lines {
         let mut cells = vec![
@@ -234,7 +238,7 @@ pub(crate) fn text(inputs: &[Input]) -> String {
     if lines.is_empty() {
         out.push_str("no rows in any input\n");
     } else {
-        out.push_str(&align(&table, 2));
+        out.push_str(&format::table(&head, 2..usize::MAX, &table));
         out.push_str(
             "\nops/s: median ±half-width of its 95% interval, ~ where the row was flagged noisy \
              (its `noisy` field says why). [n]/[1]: ≈ where the two \
@@ -314,40 +318,4 @@ fn agreement(lines: &[Line<'_>], index: usize) -> Option<String> {
         );
     }
     Some(out)
-}
-
-/// `table` with columns padded to a common width: the first `text_columns` left-aligned,
-/// the rest right-aligned, two spaces between columns.
-fn align(table: &[Vec<String>], text_columns: usize) -> String {
-    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            table
-                .iter()
-                .filter_map(|row| row.get(c))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in table {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            let pad = widths[c].saturating_sub(cell.chars().count());
-            if c > 0 {
-                line.push_str("  ");
-            }
-            if c < text_columns {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            } else {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }

@@ -20,8 +20,11 @@ mod chart;
 mod compare;
 mod data;
 mod escape;
-pub mod format;
 mod html;
+
+/// The number formats and the text table, shared with the terminal output of the binary:
+/// [`reclaim_results::format`].
+pub use reclaim_results::format;
 
 use reclaim_results::ResultFile;
 

@@ -2,20 +2,7 @@
 
 use std::io;
 
-use crate::{ResultFile, Row};
-
-/// The counters given a column of their own, in perf's names.
-pub const CSV_COUNTERS: [&str; 9] = [
-    "task-clock",
-    "context-switches",
-    "page-faults",
-    "cycles",
-    "instructions",
-    "branches",
-    "branch-misses",
-    "cache-references",
-    "cache-misses",
-];
+use crate::{Counter, ResultFile, Row};
 
 /// A cell for a number that may be absent: empty, never 0, when it is.
 fn cell<T: ToString>(value: Option<T>) -> String {
@@ -74,8 +61,9 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
         ("garbage_peak", cell(row.garbage.as_ref().map(|g| g.peak))),
         ("counted_ops", row.counted_ops.to_string()),
     ];
-    for counter in CSV_COUNTERS {
-        columns.push((counter, cell(row.counters.get(counter).copied().flatten())));
+    for counter in Counter::ALL {
+        let value = row.counters.get(counter.name()).copied().flatten();
+        columns.push((counter.name(), cell(value)));
     }
     columns
 }
@@ -83,8 +71,8 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
 /// Writes `file` as CSV with a header line: the identifying columns, the throughput
 /// spread and its interval, the ratio to the reference and its interval, latency
 /// percentiles, memory and garbage peaks, the operations the counters
-/// cover, then one column per counter in [`CSV_COUNTERS`]. Absent numbers are empty
-/// cells.
+/// cover, then one column per counter, by its name, in [`Counter::ALL`]'s order. Absent
+/// numbers are empty cells.
 ///
 /// # Errors
 /// Whatever writing to `out` returns.

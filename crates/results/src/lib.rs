@@ -13,7 +13,9 @@
 //! backend without reclamation counters has no garbage, a counter the kernel does not
 //! expose has a `null` value and a reason in [`Row::counter_errors`].
 
+mod counter;
 mod csv_export;
+pub mod format;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use counter::Counter;
 pub use csv_export::write_csv;
 
 /// The version of the format written by this crate. Bump it whenever a field changes

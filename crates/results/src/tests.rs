@@ -269,6 +269,23 @@ fn csv_has_one_line_per_row_and_empty_cells_for_absent_numbers() {
 }
 
 #[test]
+fn csv_ends_with_a_column_per_counter_in_the_canonical_order() {
+    let mut out = Vec::new();
+    write_csv(&file(vec![]), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let header: Vec<&str> = text.trim_end().split(',').collect();
+    let counters = &header[header.len() - Counter::ALL.len()..];
+    assert_eq!(counters, Counter::ALL.map(Counter::name));
+    // The columns spreadsheets and scripts already read, in the order they had.
+    assert_eq!(
+        counters.join(","),
+        "task-clock,context-switches,page-faults,cycles,instructions,branches,\
+         branch-misses,cache-references,cache-misses"
+    );
+    assert_eq!(header[header.len() - Counter::ALL.len() - 1], "counted_ops");
+}
+
+#[test]
 fn counters_per_operation_need_both_numbers() {
     let row = valid_row();
     assert_eq!(row.counter_per_op("task-clock"), Some(12.3));

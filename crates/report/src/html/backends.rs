@@ -228,7 +228,7 @@ fn rows_table(ctx: &Context<'_>, rows: &[(usize, &Row)]) -> String {
                     let max = spread.map_or(f64::NAN, |s| s.max);
                     format!("{} – {}", format::si(min), format::si(max))
                 }),
-                number(spread.map(|s| s.cv * 100.0), |v| format!("{v:.1}%")),
+                number(spread.map(|s| s.cv), format::percent),
                 number(latency.map(|l| l.p50 as f64), format::nanos),
                 number(latency.map(|l| l.p99 as f64), format::nanos),
                 number(

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use reclaim_results::Row;
+use reclaim_results::{Counter, Row};
 
 use super::{heads, missing, number, per_input, table};
 use crate::data::{self, Context};
@@ -84,7 +84,7 @@ pub(super) fn counters(ctx: &Context<'_>) -> String {
             }
             if !measured.is_empty() {
                 let mut head = heads(&["backend", "workload", "threads", "ops counted"]);
-                head.extend(measured.iter().map(|n| format!("{} /op", html(n))));
+                head.extend(measured.iter().map(|n| per_op_head(n)));
                 let cells: Vec<Vec<String>> = rows
                     .iter()
                     .map(|row| {
@@ -101,6 +101,13 @@ pub(super) fn counters(ctx: &Context<'_>) -> String {
             out.push_str(&notes.render());
             out
         })
+}
+
+/// A counter's column head, its unit before `/op` where it has one: `instructions /op`,
+/// `task-clock ns/op`.
+fn per_op_head(name: &str) -> String {
+    let unit = Counter::from_name(name).and_then(Counter::unit);
+    format!("{} {}/op", html(name), unit.unwrap_or(""))
 }
 
 /// Reasons cited by number, each reason once.
@@ -240,7 +247,7 @@ pub(super) fn row_cells(row: &Row) -> Vec<String> {
         number(data::median(row), format::si),
         number(spread.map(|s| s.min), format::si),
         number(spread.map(|s| s.max), format::si),
-        number(spread.map(|s| s.cv * 100.0), |v| format!("{v:.1}%")),
+        number(spread.map(|s| s.cv), format::percent),
         number(
             row.memory.as_ref().map(|m| m.peak_bytes as f64),
             format::bytes,

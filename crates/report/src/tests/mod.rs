@@ -123,6 +123,10 @@ fn null_counters_read_unsupported_never_zero() {
         crate::escape::html(fixture::MISSING_COUNTER_REASON)
     )));
     assert!(counters.contains("instructions /op"));
+    assert!(
+        counters.contains("task-clock ns/op"),
+        "a unit where there is one"
+    );
 }
 
 #[test]
@@ -490,7 +494,7 @@ fn compare_marks_ratios_within_noise_and_shows_each_files_reference_ratio() {
             .to_owned()
     };
     assert!(line("noisy").contains("≈1.03×"), "{}", line("noisy"));
-    assert!(line("noisy").contains("10M ±5%"), "{}", line("noisy"));
+    assert!(line("noisy").contains("10M ±5.0%"), "{}", line("noisy"));
     assert!(line("clear").contains(" 2.00×"), "{}", line("clear"));
     assert!(!line("clear").contains('≈'), "{}", line("clear"));
     assert!(line("clear").contains("ref"), "{}", line("clear"));

@@ -1,26 +1,36 @@
-//! Numbers as people read them: three significant digits with a unit prefix.
+//! Numbers as people read them, and the plain-text table they are printed in.
 //!
-//! The report and the terminal table use the same functions, so a number copied from
-//! one matches the other (the hyperfine rule: exports show what the terminal showed).
+//! One set of functions for every place reclaim-bench shows a number: the terminal
+//! summary after a run, `run --overhead`, `list`, `compare` and the HTML report. So a
+//! figure copied from the terminal matches the report's for the same row and field (the
+//! hyperfine rule: exports show what the terminal showed), and a change of format is
+//! made once. Counts and rates get three significant digits and an SI prefix, bytes a
+//! binary prefix, durations the unit that keeps them short, ratios two decimals and a
+//! `×`, percentages one decimal.
 
-use reclaim_results::{Row, Verdict};
+use std::ops::Range;
+use std::time::Duration;
+
+use crate::{Row, Verdict};
 
 /// What a cell shows when there is no number: missing, invalid or unsupported rows are
 /// never shown as 0.
 pub const MISSING: &str = "–";
 
-/// `value` with three significant digits and an SI prefix: `950`, `1.23k`, `45.6M`.
-pub(crate) fn si(value: f64) -> String {
+/// A count or a rate with three significant digits and an SI prefix: `950`, `1.23k`,
+/// `45.6M` (operations per second, objects, samples, a counter's total).
+pub fn si(value: f64) -> String {
     scaled(value, 1000.0, &["", "k", "M", "G", "T", "P"], "")
 }
 
 /// A byte count with a binary prefix: `512 B`, `1.50 KiB`, `-3.20 MiB`.
-pub(crate) fn bytes(value: f64) -> String {
+pub fn bytes(value: f64) -> String {
     scaled(value, 1024.0, &[" B", " KiB", " MiB", " GiB", " TiB"], "")
 }
 
-/// A duration in nanoseconds in the unit that keeps it short: `85 ns`, `1.20 µs`.
-pub(crate) fn nanos(value: f64) -> String {
+/// A duration in nanoseconds in the unit that keeps it short, three significant digits:
+/// `85 ns`, `1.2 µs`, `2.5 ms`, `12.3 s` (latency percentiles, callback times).
+pub fn nanos(value: f64) -> String {
     if !value.is_finite() {
         return MISSING.to_owned();
     }
@@ -33,8 +43,41 @@ pub(crate) fn nanos(value: f64) -> String {
     format!("{} {unit}", significant(scaled))
 }
 
+/// [`nanos`] of a [`Duration`]: `250 ms`, `42 s`.
+pub fn duration(value: Duration) -> String {
+    nanos(value.as_nanos() as f64)
+}
+
+/// A share given as a fraction, in percent with one decimal: `0.031` is `3.1%`.
+pub fn percent(fraction: f64) -> String {
+    if fraction.is_finite() {
+        format!("{:.1}%", fraction * 100.0)
+    } else {
+        MISSING.to_owned()
+    }
+}
+
+/// [`percent`] with its sign always written, for a change: `+3.1%`, `-0.4%`.
+pub fn signed_percent(fraction: f64) -> String {
+    if fraction.is_finite() {
+        format!("{:+.1}%", fraction * 100.0)
+    } else {
+        MISSING.to_owned()
+    }
+}
+
+/// The half-width of an interval, given in percent of its center as
+/// [`Spread::ci_half_width_pct`](crate::Spread::ci_half_width_pct) returns it: `±4.2%`.
+pub fn plus_minus_pct(pct: f64) -> String {
+    if pct.is_finite() {
+        format!("±{}", percent(pct / 100.0))
+    } else {
+        MISSING.to_owned()
+    }
+}
+
 /// A ratio such as `0.52×`.
-pub(crate) fn ratio(value: f64) -> String {
+pub fn ratio(value: f64) -> String {
     if value.is_finite() {
         format!("{value:.2}×")
     } else {
@@ -81,7 +124,7 @@ pub fn ratio_long(row: &Row) -> String {
 
 /// A per-operation figure (instructions, cache misses): enough digits to compare small
 /// values, no more.
-pub(crate) fn per_op(value: f64) -> String {
+pub fn per_op(value: f64) -> String {
     if !value.is_finite() {
         MISSING.to_owned()
     } else if value.abs() >= 1000.0 {
@@ -118,7 +161,7 @@ fn scaled(value: f64, base: f64, suffixes: &[&str], fallback: &str) -> String {
 }
 
 /// Three significant digits, trailing zeros of the fraction dropped (`2`, `2.5`, `0.042`).
-pub(crate) fn significant(value: f64) -> String {
+pub fn significant(value: f64) -> String {
     if value == 0.0 || !value.is_finite() {
         return if value.is_finite() {
             "0".to_owned()
@@ -134,6 +177,50 @@ pub(crate) fn significant(value: f64) -> String {
     } else {
         text
     }
+}
+
+/// A plain-text table for the terminal: `rows` under `header`, each column as wide as
+/// its widest cell, two spaces between columns; the columns in `numeric` right-aligned
+/// (header included) so that digits line up, the others left-aligned, and no trailing
+/// spaces. Widths count characters, so `µ`, `×` and `–` take one column each. A row may
+/// have fewer cells than the header.
+///
+/// The same shape as the report's HTML tables, which take the numeric columns the same
+/// way: `table(&["BACKEND", "OPS/S"], 1..usize::MAX, &rows)`.
+pub fn table<H: AsRef<str>>(header: &[H], numeric: Range<usize>, rows: &[Vec<String>]) -> String {
+    let lines: Vec<Vec<&str>> = std::iter::once(header.iter().map(AsRef::as_ref).collect())
+        .chain(
+            rows.iter()
+                .map(|row| row.iter().map(String::as_str).collect()),
+        )
+        .collect();
+    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; columns];
+    for row in &lines {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &lines {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[c] - cell.chars().count());
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if numeric.contains(&c) {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -161,11 +248,44 @@ mod tests {
         assert_eq!(nanos(1_200.0), "1.2 µs");
         assert_eq!(ratio(0.5234), "0.52×");
         assert_eq!(per_op(0.04213), "0.0421");
+        assert_eq!(per_op(12_345.0), "12.3k");
+        assert_eq!(duration(Duration::from_millis(250)), "250 ms");
+        assert_eq!(nanos(2_500_000.0), "2.5 ms");
+        assert_eq!(nanos(f64::INFINITY), MISSING);
+    }
+
+    #[test]
+    fn percentages_have_one_decimal_and_changes_a_sign() {
+        assert_eq!(percent(0.0312), "3.1%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(f64::NAN), MISSING);
+        assert_eq!(signed_percent(0.0312), "+3.1%");
+        assert_eq!(signed_percent(-0.004), "-0.4%");
+        assert_eq!(plus_minus_pct(4.25), "±4.2%");
+        assert_eq!(plus_minus_pct(f64::INFINITY), MISSING);
+    }
+
+    #[test]
+    fn tables_align_text_left_and_numbers_right_on_the_widest_cell() {
+        let rows = [
+            vec!["long-name".into(), "1".into(), "x".into()],
+            vec!["s".into(), "22".into(), "y".into()],
+            vec!["µ×–".into()],
+        ];
+        let text = table(&["A", "B", "C"], 1..2, &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "A           B  C");
+        assert_eq!(lines[1], "long-name   1  x");
+        assert_eq!(lines[2], "s          22  y");
+        assert_eq!(lines[3], "µ×–", "no trailing spaces, short rows allowed");
+        assert_eq!(lines.len(), 4);
+        let left = table(&["A", "B"], 0..0, &[vec!["xyz".into(), "1".into()]]);
+        assert_eq!(left, "A    B\nxyz  1\n");
     }
 
     #[test]
     fn ratios_say_reference_noise_or_a_difference() {
-        use reclaim_results::Ratio;
+        use crate::Ratio;
         let mut row = Row::empty();
         row.backend = "b".into();
         assert_eq!(
