@@ -2,7 +2,7 @@
 //! bounded baseline: `push` refuses when full and hands the value back.
 
 use crossbeam_queue::ArrayQueue;
-use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
 use crate::{Baseline, Shared};
 
@@ -38,7 +38,7 @@ impl Backend for ArrayQueueBackend {
     const INFO: Info = Info {
         structure: "arrayqueue",
         scheme: "prealloc",
-        ordering: Ordering::Fifo,
+        ordering: ItemOrder::Fifo,
         consumers: Consumers::Many,
         bounded: true,
         summary: "crossbeam-queue ArrayQueue: bounded lock-free ring, allocated once, nothing to reclaim",

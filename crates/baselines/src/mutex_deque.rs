@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
-use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
 use crate::{Baseline, Shared};
 
@@ -41,7 +41,7 @@ impl Backend for MutexDequeBackend {
     const INFO: Info = Info {
         structure: "mutex-deque",
         scheme: "lock",
-        ordering: Ordering::Fifo,
+        ordering: ItemOrder::Fifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "std Mutex<VecDeque>: a queue behind one lock, freed inline",

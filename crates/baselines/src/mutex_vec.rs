@@ -2,7 +2,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
 use crate::{Baseline, Shared};
 
@@ -38,7 +38,7 @@ impl Backend for MutexVecBackend {
     const INFO: Info = Info {
         structure: "mutex-vec",
         scheme: "lock",
-        ordering: Ordering::Lifo,
+        ordering: ItemOrder::Lifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "std Mutex<Vec>: a stack behind one lock, freed inline",

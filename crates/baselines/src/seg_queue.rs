@@ -2,7 +2,7 @@
 //! block freed by the last reader to leave it (no epochs, no hazard pointers).
 
 use crossbeam_queue::SegQueue;
-use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, Ordering};
+use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
 use crate::{Baseline, Shared};
 
@@ -29,7 +29,7 @@ impl Backend for SegQueueBackend {
     const INFO: Info = Info {
         structure: "segqueue",
         scheme: "internal",
-        ordering: Ordering::Fifo,
+        ordering: ItemOrder::Fifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "crossbeam-queue SegQueue: lock-free queue of blocks, reclaimed by its own counters",

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-use reclaim_core::{Backend, Container, Handle, Ordering};
+use reclaim_core::{Backend, Container, Handle, ItemOrder};
 
 use crate::{CheckResult, Sizes, build, config_for};
 
@@ -60,7 +60,7 @@ fn replay<B: Backend>(ops: &[Op]) -> CheckResult {
     let mut handle = container.handle();
     let mut model = Model {
         values: VecDeque::new(),
-        lifo: B::INFO.ordering == Ordering::Lifo,
+        lifo: B::INFO.ordering == ItemOrder::Lifo,
         capacity: B::INFO.bounded.then_some(CAPACITY),
     };
     for (step, op) in ops.iter().enumerate() {

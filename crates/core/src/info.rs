@@ -13,7 +13,7 @@ pub struct Info {
     /// `"lock"` (freed inline under a mutex) or `"internal"` (the crate's own scheme).
     pub scheme: &'static str,
     /// The order in which values come back out.
-    pub ordering: Ordering,
+    pub ordering: ItemOrder,
     /// How many threads may pop concurrently.
     pub consumers: Consumers,
     /// Whether `push` can refuse because the container is full.
@@ -25,9 +25,10 @@ pub struct Info {
     pub settings: &'static str,
 }
 
-/// The order in which a backend hands values back.
+/// The order in which a backend hands values back. (Not an atomic memory ordering: the
+/// structures import `std::sync::atomic::Ordering` too, hence the name.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Ordering {
+pub enum ItemOrder {
     /// Last in, first out (a stack).
     Lifo,
     /// First in, first out across all producers (a linearizable queue).
@@ -37,23 +38,23 @@ pub enum Ordering {
     PerProducerFifo,
 }
 
-impl Ordering {
+impl ItemOrder {
     /// The short name used in listings and result files.
     pub fn as_str(self) -> &'static str {
         match self {
-            Ordering::Lifo => "lifo",
-            Ordering::Fifo => "fifo",
-            Ordering::PerProducerFifo => "per-producer-fifo",
+            ItemOrder::Lifo => "lifo",
+            ItemOrder::Fifo => "fifo",
+            ItemOrder::PerProducerFifo => "per-producer-fifo",
         }
     }
 
     /// Whether the values of one producer come out in the order it pushed them.
     pub fn keeps_producer_order(self) -> bool {
-        matches!(self, Ordering::Fifo | Ordering::PerProducerFifo)
+        matches!(self, ItemOrder::Fifo | ItemOrder::PerProducerFifo)
     }
 }
 
-impl fmt::Display for Ordering {
+impl fmt::Display for ItemOrder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -172,7 +172,7 @@ impl<S: Scheme> Backend for MichaelScott<S> {
     const INFO: Info = Info {
         structure: "msqueue",
         scheme: S::NAME,
-        ordering: reclaim_core::Ordering::Fifo,
+        ordering: reclaim_core::ItemOrder::Fifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",

@@ -128,7 +128,7 @@ impl<S: Scheme> Backend for Treiber<S> {
     const INFO: Info = Info {
         structure: "treiber",
         scheme: S::NAME,
-        ordering: reclaim_core::Ordering::Lifo,
+        ordering: reclaim_core::ItemOrder::Lifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",

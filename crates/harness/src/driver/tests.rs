@@ -5,7 +5,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use reclaim_core::{BuildError, Consumers, Handle, Info, Item, Ordering as Order, ReclaimStats};
+use reclaim_core::{BuildError, Consumers, Handle, Info, Item, ItemOrder, ReclaimStats};
 use reclaim_smr::{Ebr, Hp, Leak};
 use reclaim_structures::Treiber;
 
@@ -37,7 +37,7 @@ impl<const MODE: u8> Backend for Broken<MODE> {
     const INFO: Info = Info {
         structure: "broken",
         scheme: "lock",
-        ordering: Order::Fifo,
+        ordering: ItemOrder::Fifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "a test backend that misbehaves",

@@ -1,11 +1,11 @@
 use super::*;
-use reclaim_core::{Consumers, Ordering};
+use reclaim_core::{Consumers, ItemOrder};
 
 fn info(consumers: Consumers) -> Info {
     Info {
         structure: "s",
         scheme: "x",
-        ordering: Ordering::Fifo,
+        ordering: ItemOrder::Fifo,
         consumers,
         bounded: false,
         summary: "",

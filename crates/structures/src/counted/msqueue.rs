@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use crossbeam_utils::CachePadded;
-use reclaim_core::{Backend, Consumers, Info, Item, Ordering};
+use reclaim_core::{Backend, Consumers, Info, Item, ItemOrder};
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
@@ -133,7 +133,7 @@ impl<C: CountedScheme> Backend for CountedMichaelScott<C> {
     const INFO: Info = Info {
         structure: "msqueue",
         scheme: C::NAME,
-        ordering: Ordering::Fifo,
+        ordering: ItemOrder::Fifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use crossbeam_utils::CachePadded;
-use reclaim_core::{Backend, Consumers, Info, Item, Ordering};
+use reclaim_core::{Backend, Consumers, Info, Item, ItemOrder};
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
@@ -113,7 +113,7 @@ impl<C: CountedScheme> Backend for CountedTreiber<C> {
     const INFO: Info = Info {
         structure: "treiber",
         scheme: C::NAME,
-        ordering: Ordering::Lifo,
+        ordering: ItemOrder::Lifo,
         consumers: Consumers::Many,
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
