@@ -49,7 +49,7 @@ use reclaim_core::{Backend, Config, Container};
 use self::check::{Values, check};
 pub(crate) use self::roles::Stop;
 pub(crate) use self::roles::histogram;
-use self::roles::{Flow, Role, Shared, Worker, consumer, pairs, producer, stalled};
+use self::roles::{Flow, Role, RunControl, Worker, consumer, pairs, producer, stalled};
 use crate::counters::{Counter, Counters, Readings};
 use crate::error::RepeatError;
 use crate::gate::Gate;
@@ -126,7 +126,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     let flow = Flow::new(shape.producers, shape.consumers, params.max_in_flight);
     let start = Gate::default();
     let churned = AtomicBool::new(false);
-    let shared = Shared {
+    let control = RunControl {
         start: &start,
         stop: params.stop,
         values_to_pop: match params.stop {
@@ -172,7 +172,7 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
             }
             for (index, latency) in histograms.into_iter().enumerate() {
                 let role = Role::of(shape, index);
-                let (shared, flow, cpus, pinned) = (&shared, &flow, &cpus, &pinned);
+                let (control, flow, cpus, pinned) = (&control, &flow, &cpus, &pinned);
                 let body = move || {
                     // Before the handle: a scheme's per-thread state is allocated where
                     // the thread will run.
@@ -185,14 +185,14 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
                     let mut handle = container.handle();
                     let mut values = Values::new(index);
                     match role {
-                        Role::Pairs => pairs(&mut handle, &mut values, shared, &mut w),
+                        Role::Pairs => pairs(&mut handle, &mut values, control, &mut w),
                         Role::Producer(p) => {
-                            producer(&mut handle, &mut values, &flow.pushed[p], shared, &mut w);
+                            producer(&mut handle, &mut values, &flow.pushed[p], control, &mut w);
                         }
                         Role::Consumer(c) => {
-                            consumer(&mut handle, &flow.popped[c], shared, &mut w);
+                            consumer(&mut handle, &flow.popped[c], control, &mut w);
                         }
-                        Role::Stalled => stalled(&mut handle, &mut values, shared, &mut w),
+                        Role::Stalled => stalled(&mut handle, &mut values, control, &mut w),
                     }
                     (index, w)
                 };

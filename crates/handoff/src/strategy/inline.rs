@@ -22,9 +22,9 @@ impl Produce for Boxed {
 
 /// Sends `Arc<Message>` and keeps no reference: the consumer's is the last.
 #[derive(Debug)]
-struct Shared;
+struct Arced;
 
-impl Produce for Shared {
+impl Produce for Arced {
     type Item = Arc<Message>;
 
     fn wrap(&mut self, message: Message) -> Arc<Message> {
@@ -43,5 +43,5 @@ pub(super) fn run_arc(
     config: &HandoffConfig,
     outstanding: &Arc<Outstanding>,
 ) -> Result<Measured, HandoffError> {
-    drive(config, outstanding, Shared, || DropInline)
+    drive(config, outstanding, Arced, || DropInline)
 }

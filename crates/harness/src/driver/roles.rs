@@ -100,8 +100,10 @@ impl Stop {
     }
 }
 
-/// What every worker shares.
-pub(super) struct Shared<'a> {
+/// How the workers of a repeat start, pace and stop together: the start gate, when to
+/// stop, the in-flight window between producers and consumers, and the flag that
+/// releases the stalled thread. Every worker holds a reference to the same one.
+pub(super) struct RunControl<'a> {
     pub(super) start: &'a Gate,
     pub(super) stop: Stop,
     /// With [`Stop::Iterations`]: every value the producers push, for the consumers.
@@ -230,18 +232,18 @@ fn push_until<H: Handle<u64>>(handle: &mut H, value: u64, deadline: Instant) -> 
 pub(super) fn pairs<H: Handle<u64>>(
     handle: &mut H,
     values: &mut Values,
-    shared: &Shared<'_>,
+    control: &RunControl<'_>,
     w: &mut Worker,
 ) {
-    if !shared.start.wait() {
+    if !control.start.wait() {
         return;
     }
     w.start();
-    let deadline = shared.stop.deadline(w.started);
+    let deadline = control.stop.deadline(w.started);
     let first = values.peek();
     let mut refused = false;
     let mut done = 0;
-    'run: while let Some(batch) = shared.stop.next_batch(done, deadline) {
+    'run: while let Some(batch) = control.stop.next_batch(done, deadline) {
         // One of the batch's 2 × BATCH operations is timed: push `i` is operation 2i,
         // its pop 2i + 1.
         let sample = w.sample_position(2 * BATCH);
@@ -276,18 +278,18 @@ pub(super) fn producer<H: Handle<u64>>(
     handle: &mut H,
     values: &mut Values,
     slot: &AtomicU64,
-    shared: &Shared<'_>,
+    control: &RunControl<'_>,
     w: &mut Worker,
 ) {
-    if !shared.start.wait() {
+    if !control.start.wait() {
         return;
     }
     w.start();
-    let deadline = shared.stop.deadline(w.started);
+    let deadline = control.stop.deadline(w.started);
     let first = values.peek();
     let mut refused = false;
     let mut done = 0;
-    'run: while let Some(batch) = shared.stop.next_batch(done, deadline) {
+    'run: while let Some(batch) = control.stop.next_batch(done, deadline) {
         let sample = w.sample_position(BATCH);
         for i in 0..batch {
             let value = values.next();
@@ -302,7 +304,7 @@ pub(super) fn producer<H: Handle<u64>>(
         }
         done += u64::from(batch);
         slot.store(done, Ordering::Relaxed);
-        while shared.flow.full() {
+        while control.flow.full() {
             if Instant::now() >= deadline {
                 break 'run;
             }
@@ -319,14 +321,14 @@ pub(super) fn producer<H: Handle<u64>>(
 pub(super) fn consumer<H: Handle<u64>>(
     handle: &mut H,
     slot: &AtomicU64,
-    shared: &Shared<'_>,
+    control: &RunControl<'_>,
     w: &mut Worker,
 ) {
-    if !shared.start.wait() {
+    if !control.start.wait() {
         return;
     }
     w.start();
-    let deadline = shared.stop.deadline(w.started);
+    let deadline = control.stop.deadline(w.started);
     loop {
         let sample = w.sample_position(BATCH);
         for i in 0..BATCH {
@@ -342,10 +344,10 @@ pub(super) fn consumer<H: Handle<u64>>(
             }
         }
         slot.store(w.popped.count, Ordering::Relaxed);
-        let over = match shared.stop {
+        let over = match control.stop {
             Stop::After(_) => Instant::now() >= deadline,
             // Every consumer publishes after each batch, so the total is reached.
-            Stop::Iterations(_) => shared.flow.popped() >= shared.values_to_pop,
+            Stop::Iterations(_) => control.flow.popped() >= control.values_to_pop,
         };
         if over {
             break;
@@ -360,7 +362,7 @@ pub(super) fn consumer<H: Handle<u64>>(
 pub(super) fn stalled<H: Handle<u64>>(
     handle: &mut H,
     values: &mut Values,
-    shared: &Shared<'_>,
+    control: &RunControl<'_>,
     w: &mut Worker,
 ) {
     for _ in 0..PREFILL {
@@ -371,11 +373,11 @@ pub(super) fn stalled<H: Handle<u64>>(
     }
     // Held from before the start: nothing the others retire is reclaimed behind its back.
     let held = handle.stall(&mut || {
-        if !shared.start.wait() {
+        if !control.start.wait() {
             return;
         }
         w.start();
-        while !shared.churned.load(Ordering::Acquire) {
+        while !control.churned.load(Ordering::Acquire) {
             thread::sleep(Duration::from_micros(200));
         }
         w.end();

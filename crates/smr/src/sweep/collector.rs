@@ -188,8 +188,10 @@ impl Default for SweepConfig {
     }
 }
 
-/// State shared by the collector thread and every tracker.
-struct Shared {
+/// The collector's state, shared by its thread and every tracker: the queue of objects
+/// newly tracked, the hint that a release may have left something to free, the stop flag
+/// and the counts behind [`CollectorStats`].
+struct CollectorState {
     incoming: Inbox,
     dirty: CachePadded<AtomicBool>,
     /// Read by the collector thread, which loom models do not run.
@@ -205,9 +207,9 @@ struct Shared {
     weak_held: AtomicU64,
 }
 
-impl Shared {
-    fn new() -> Shared {
-        Shared {
+impl CollectorState {
+    fn new() -> CollectorState {
+        CollectorState {
             incoming: Inbox::new(),
             dirty: CachePadded::new(AtomicBool::new(false)),
             stop: AtomicBool::new(false),
@@ -242,7 +244,7 @@ impl Shared {
 /// A running collector. Dropping it stops and joins the thread (see the module docs for
 /// what is freed and what is leaked then).
 pub struct Collector {
-    shared: Arc<Shared>,
+    shared: Arc<CollectorState>,
     /// `None` once stopped.
     thread: Option<JoinHandle<()>>,
 }
@@ -274,7 +276,7 @@ impl Collector {
     }
 
     fn start(config: SweepConfig, counters: Option<std::sync::Arc<Counters>>) -> Collector {
-        let shared = Arc::new(Shared::new());
+        let shared = Arc::new(CollectorState::new());
         let thread_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("reclaim-sweep".into())
@@ -339,7 +341,7 @@ impl Drop for Collector {
 /// A worker's handle on a collector: cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Tracker {
-    shared: Arc<Shared>,
+    shared: Arc<CollectorState>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -419,7 +421,7 @@ impl<T> Drop for Swept<T> {
 
 #[cfg(not(loom))]
 /// The collector thread.
-fn run(shared: &Shared, interval: Duration) {
+fn run(shared: &CollectorState, interval: Duration) {
     let mut tracked: Vec<Entry> = Vec::new();
     // Whether the last pass freed something: its frees dropped references the freed
     // objects held (a node's count of its successor), which is a release like any other
@@ -479,7 +481,7 @@ const RETRY_WINDOW: usize = 16;
 /// One pass over the tracked list in tracking order: frees every object nobody else
 /// holds, including those that frees earlier in the pass released (see [`RETRY_WINDOW`]).
 /// Returns how many it freed.
-fn sweep(shared: &Shared, tracked: &mut Vec<Entry>) -> u64 {
+fn sweep(shared: &CollectorState, tracked: &mut Vec<Entry>) -> u64 {
     let start = Instant::now();
     let before = tracked.len();
     // `tracked[..kept]` are the survivors so far, in order; entries freed are left
@@ -548,8 +550,8 @@ mod tests {
     /// A list link owning a count of the next one, like a structure's node.
     struct Link(#[allow(dead_code)] Option<Arc<Link>>);
 
-    fn shared() -> Shared {
-        Shared::new()
+    fn shared() -> CollectorState {
+        CollectorState::new()
     }
 
     /// A chain of `len` links tracked oldest first; `forward` chains point from older to
@@ -643,7 +645,7 @@ mod loom_models {
         }
     }
 
-    fn drain(shared: &Shared, tracked: &mut Vec<Entry>) {
+    fn drain(shared: &CollectorState, tracked: &mut Vec<Entry>) {
         while let Some(entry) = shared.incoming.pop() {
             tracked.push(entry);
         }
@@ -655,7 +657,7 @@ mod loom_models {
     #[test]
     fn a_consumed_hint_always_finds_the_release() {
         loom::model(|| {
-            let shared = Arc::new(Shared::new());
+            let shared = Arc::new(CollectorState::new());
             let tracker = Tracker {
                 shared: Arc::clone(&shared),
             };
@@ -687,7 +689,7 @@ mod loom_models {
     #[test]
     fn registration_races_with_passes() {
         loom::model(|| {
-            let shared = Arc::new(Shared::new());
+            let shared = Arc::new(CollectorState::new());
             let worker_id = Arc::new(Mutex::new(None));
             let worker = {
                 let tracker = Tracker {
