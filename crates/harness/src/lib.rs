@@ -31,7 +31,7 @@ pub mod workload;
 
 pub use error::RepeatError;
 pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan, targets};
-pub use settings::{Settings, SettingsError, Suite};
+pub use settings::{Settings, SettingsError, Suite, UnknownSuite};
 pub use workload::{Shape, ShapeError, UnknownWorkload, Workload};
 
 use reclaim_core::{Backend, Entry, Visitor};

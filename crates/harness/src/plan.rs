@@ -213,7 +213,7 @@ fn select_workloads(names: &[String]) -> Result<Vec<Workload>, PlanError> {
     }
     let mut workloads = Vec::new();
     for name in names {
-        let workload = Workload::parse(name)?;
+        let workload: Workload = name.parse()?;
         if !workloads.contains(&workload) {
             workloads.push(workload);
         }

@@ -1,6 +1,8 @@
 //! How long, how often and how closely a run measures: the quick default, the full
 //! publication-grade suite, and the checks on values a user overrides.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use reclaim_results::{RunSettings, stats};
@@ -21,6 +23,9 @@ pub enum Suite {
 }
 
 impl Suite {
+    /// Every suite, in the order `name` lists them.
+    pub const ALL: [Suite; 3] = [Suite::Quick, Suite::Full, Suite::Custom];
+
     /// The name result files carry.
     pub fn name(self) -> &'static str {
         match self {
@@ -28,6 +33,38 @@ impl Suite {
             Suite::Full => "full",
             Suite::Custom => "custom",
         }
+    }
+}
+
+impl fmt::Display for Suite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A suite name that is not one: the message lists the valid ones.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown suite `{name}`; valid suites: {}",
+    Suite::ALL.map(Suite::name).join(", ")
+)]
+pub struct UnknownSuite {
+    /// The name given.
+    pub name: String,
+}
+
+/// The suite called by its [`name`](Suite::name), as a result file records it:
+/// `"full".parse::<Suite>()`.
+impl FromStr for Suite {
+    type Err = UnknownSuite;
+
+    fn from_str(name: &str) -> Result<Suite, UnknownSuite> {
+        Suite::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| UnknownSuite {
+                name: name.to_string(),
+            })
     }
 }
 
@@ -259,6 +296,19 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suite_names_parse_back_and_unknown_ones_list_the_valid() {
+        for suite in Suite::ALL {
+            assert_eq!(suite.name().parse(), Ok(suite));
+        }
+        let err = "fast".parse::<Suite>().unwrap_err();
+        assert_eq!(err.name, "fast");
+        assert_eq!(
+            err.to_string(),
+            "unknown suite `fast`; valid suites: quick, full, custom"
+        );
+    }
 
     #[test]
     fn the_full_suite_goes_up_to_twice_the_cores() {

@@ -13,6 +13,7 @@ mod prodcons;
 pub(crate) mod stalled;
 
 use std::fmt;
+use std::str::FromStr;
 
 use reclaim_core::{Consumers, Info};
 
@@ -168,19 +169,6 @@ impl Workload {
         }
     }
 
-    /// The workload called `name`.
-    ///
-    /// # Errors
-    /// An unknown name, with the list of valid ones.
-    pub fn parse(name: &str) -> Result<Workload, UnknownWorkload> {
-        Workload::ALL
-            .into_iter()
-            .find(|w| w.name() == name)
-            .ok_or_else(|| UnknownWorkload {
-                name: name.to_string(),
-            })
-    }
-
     /// Who does what when this workload runs `threads` threads on the backend `info`
     /// describes, or why it cannot.
     ///
@@ -225,6 +213,20 @@ impl Workload {
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The workload called by its [`name`](Workload::name): `"pairs".parse::<Workload>()`.
+impl FromStr for Workload {
+    type Err = UnknownWorkload;
+
+    fn from_str(name: &str) -> Result<Workload, UnknownWorkload> {
+        Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == name)
+            .ok_or_else(|| UnknownWorkload {
+                name: name.to_string(),
+            })
     }
 }
 

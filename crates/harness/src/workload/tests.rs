@@ -97,9 +97,9 @@ fn oversubscription_runs_above_the_core_count_only() {
 #[test]
 fn names_parse_back_and_unknown_ones_list_the_valid() {
     for workload in Workload::ALL {
-        assert_eq!(Workload::parse(workload.name()), Ok(workload));
+        assert_eq!(workload.name().parse(), Ok(workload));
     }
-    let err = Workload::parse("pair").unwrap_err();
+    let err = "pair".parse::<Workload>().unwrap_err();
     assert_eq!(err.name, "pair");
     let err = err.to_string();
     assert!(err.contains("unknown workload `pair`"), "{err}");
