@@ -159,24 +159,59 @@ pub fn plan(
         }
     }
     if plan.runs.is_empty() {
-        let reasons: Vec<String> = plan
-            .skipped
-            .iter()
-            .map(|s| {
-                format!(
-                    "{} × {} at {} threads: {}",
-                    s.backend, s.workload, s.threads, s.reason
-                )
-            })
-            .collect();
-        let reasons = if reasons.is_empty() {
+        let reasons = if plan.skipped.is_empty() {
             "no backend and workload match each other".to_string()
         } else {
-            reasons.join("; ")
+            skip_reasons(&plan.skipped)
         };
         return Err(PlanError::Impossible(reasons));
     }
     Ok(plan)
+}
+
+/// Why the combinations in `skipped` do not apply, each distinct reason once: one
+/// backend by name (`hopper × prodcons at 4 threads: …`), several by count (`16 backends
+/// × mpsc at 1 thread: …`), so that `-w mpsc -t 1` does not say the same thing 16 times.
+fn skip_reasons(skipped: &[Skipped]) -> String {
+    /// One distinct reason, and the backends it applies to.
+    struct Group<'a> {
+        workload: Workload,
+        threads: usize,
+        reason: String,
+        backends: Vec<&'a str>,
+    }
+    // In the order first met.
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for s in skipped {
+        let reason = s.reason.to_string();
+        match groups
+            .iter_mut()
+            .find(|g| (g.workload, g.threads, &g.reason) == (s.workload, s.threads, &reason))
+        {
+            Some(group) => group.backends.push(&s.backend),
+            None => groups.push(Group {
+                workload: s.workload,
+                threads: s.threads,
+                reason,
+                backends: vec![&s.backend],
+            }),
+        }
+    }
+    let lines: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let who = match g.backends[..] {
+                [one] => one.to_string(),
+                _ => format!("{} backends", g.backends.len()),
+            };
+            let plural = if g.threads == 1 { "" } else { "s" };
+            format!(
+                "{who} × {} at {} thread{plural}: {}",
+                g.workload, g.threads, g.reason
+            )
+        })
+        .collect();
+    lines.join("; ")
 }
 
 fn plan_one(plan: &mut Plan, target: Target, workload: Workload, threads: usize, cores: usize) {

@@ -134,6 +134,46 @@ fn an_impossible_combination_is_an_error_that_says_why() {
     assert!(plan_for(&s, &entries(), &quick(), 2).is_err());
 }
 
+/// A reason that applies to many backends is given once, with their count, not once per
+/// backend.
+#[test]
+fn a_reason_shared_by_many_backends_is_given_once_with_their_count() {
+    let s = select(|s| {
+        s.workloads = vec!["mpsc".into()];
+        s.threads = Some(vec![1]);
+    });
+    let err = plan_for(&s, &entries(), &quick(), 2)
+        .unwrap_err()
+        .to_string();
+    let reason = "needs at least 2 threads (a producer and the consumer)";
+    assert_eq!(err.matches(reason).count(), 1, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "nothing to run: {} backends × mpsc at 1 thread: {reason}",
+            entries().len()
+        )
+    );
+
+    // Distinct reasons each get their line, in the order met.
+    let s = select(|s| {
+        s.backends = vec!["hopper".into(), "hopper-disk".into()];
+        s.workloads = vec!["prodcons".into()];
+        s.threads = Some(vec![1, 4]);
+    });
+    let err = plan_for(&s, &entries(), &quick(), 2)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("nothing to run: 2 backends × prodcons at 1 thread: needs at least 2 "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("; 2 backends × prodcons at 4 threads: 2 producers + 2 consumers means 2 threads popping at once, and this backend allows one consumer"),
+        "{err}"
+    );
+}
+
 #[test]
 fn the_estimate_adds_up_the_repeats() {
     let s = select(|s| {
