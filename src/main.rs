@@ -28,12 +28,19 @@ static ALLOCATOR: CountingAlloc = CountingAlloc::new();
     about = "Compare memory-reclamation schemes for lock-free structures, across machines",
     long_about = "Compare memory-reclamation schemes (leak, epochs, hazard pointers, reference \
 counting, collector sweeping) for lock-free structures, with baselines and a disk-spilling \
-channel. With no command, runs the quick suite and writes results/<host>-<target>-<time>.json \
-and results/report.html."
+channel. With no command, `run`: `reclaim-bench --full` is `reclaim-bench run --full`, and \
+`reclaim-bench` alone runs the quick suite and writes results/<host>-<target>-<time>.json and \
+results/report.html.",
+    // `run`'s options are also the top level's, for the command users type most; mixed
+    // with a command (`reclaim-bench -b x list`) they are an error, not silently dropped.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no command: `run` with these options.
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 // Built once per process; the size of `RunArgs` does not matter.
@@ -187,13 +194,9 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // No command: the main job, `run` with its defaults (the quick suite, every backend).
-    let command = match cli.command {
-        Some(command) => command,
-        None => Cli::parse_from(["reclaim-bench", "run"])
-            .command
-            .expect("`run` is a command"),
-    };
+    // No command: `run` with the options given at the top level; with none, the main
+    // job (the quick suite, every backend).
+    let command = cli.command.unwrap_or(Command::Run(cli.run));
     if let Command::Run(args) = &command
         && args.no_instrumentation
     {

@@ -335,14 +335,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
 fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Result<String> {
     let exe = std::env::current_exe().context("cannot find this binary")?;
     let args: Vec<String> = std::env::args().collect();
-    // The `run` options this process got (none when it ran with no command at all).
-    let options: Vec<&String> = match args.get(1).map(String::as_str) {
-        Some("run") => args[2..]
-            .iter()
-            .filter(|a| !matches!(a.as_str(), "--isolate" | "-q" | "--quiet"))
-            .collect(),
-        _ => Vec::new(),
+    // The `run` options this process got: after `run`, or with no command (options at
+    // the top level are `run`'s; clap refuses them beside any other command).
+    let first = if args.get(1).is_some_and(|a| a == "run") {
+        2
+    } else {
+        1
     };
+    let options: Vec<&String> = args
+        .iter()
+        .skip(first)
+        .filter(|a| !matches!(a.as_str(), "--isolate" | "-q" | "--quiet"))
+        .collect();
     let runner = std::env::var("RECLAIM_EXEC_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
     let mut command = match words.next() {

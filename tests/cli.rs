@@ -362,3 +362,56 @@ fn bad_input_is_a_clear_error() {
                 == 0
     );
 }
+
+/// With no command, the options are `run`'s: `reclaim-bench -b … -w …` is `reclaim-bench
+/// run -b … -w …` (here with `--isolate`, whose fresh processes get the same options), and
+/// `run`'s options beside another command are a usage error.
+#[test]
+fn run_options_without_a_command_mean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bench(
+        &[
+            "-b",
+            "treiber-ebr,treiber-hp",
+            "-w",
+            "pairs",
+            "-t",
+            "1",
+            "-d",
+            "10ms",
+            "-r",
+            "2",
+            "--isolate",
+            "--no-report",
+            "-q",
+            "-o",
+            "top.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = ResultFile::load(&dir.path().join("top.json")).unwrap();
+    let rows: Vec<(&str, &str, usize)> = file
+        .rows
+        .iter()
+        .map(|r| (r.backend.as_str(), r.workload.as_str(), r.threads))
+        .collect();
+    assert_eq!(
+        rows,
+        [("treiber-ebr", "pairs", 1), ("treiber-hp", "pairs", 1)]
+    );
+    assert!(
+        file.rows
+            .iter()
+            .all(|r| r.valid && r.repeat_ops_per_sec.len() == 2)
+    );
+    assert_eq!(file.settings.duration_ms, 10);
+
+    let out = bench(&["-b", "treiber-ebr", "list"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}
