@@ -81,108 +81,123 @@ enum Command {
     },
 }
 
+/// The headings `run --help` groups its options under.
+const WHAT: &str = "What to run";
+const HOW_LONG: &str = "How long";
+const MEASUREMENT: &str = "Measurement";
+const OUTPUT: &str = "Output";
+
 /// What to run and how.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The publication-grade suite: repeats of 1 s, thread counts up to twice the cores,
     /// rounds added until every interval is within ±2% (at most an hour in all).
-    #[arg(long)]
+    #[arg(long, help_heading = WHAT)]
     full: bool,
     /// Backends by name or glob (`treiber-*`, `*-hp`); repeat or separate with commas.
-    #[arg(short, long = "backend", value_delimiter = ',')]
+    #[arg(short, long = "backend", value_delimiter = ',', help_heading = WHAT)]
     backends: Vec<String>,
     /// Only backends of these structures (`treiber`, `msqueue`, `mutex-vec`, `handoff`, …).
-    #[arg(long = "structure", value_delimiter = ',')]
+    #[arg(long = "structure", value_delimiter = ',', help_heading = WHAT)]
     structures: Vec<String>,
     /// Only backends of these schemes (`leak`, `ebr`, `hp`, `rc`, `sweep`, `lock`, …).
-    #[arg(long = "scheme", value_delimiter = ',')]
+    #[arg(long = "scheme", value_delimiter = ',', help_heading = WHAT)]
     schemes: Vec<String>,
     /// Workloads (`pairs`, `prodcons`, `mpsc`, `stalled`, `oversubscription`, `handoff`, `all`).
-    #[arg(short, long = "workload", value_delimiter = ',')]
+    #[arg(short, long = "workload", value_delimiter = ',', help_heading = WHAT)]
     workloads: Vec<String>,
     /// Thread counts, e.g. `1,2,4` (default: the suite's).
-    #[arg(short, long, value_delimiter = ',')]
+    #[arg(short, long, value_delimiter = ',', help_heading = WHAT)]
     threads: Option<Vec<usize>>,
+    /// Measure the instrumentation's cost instead: each row in pairs of repeats with it on
+    /// and off, back to back; reports the throughput lost with a 95% interval. `-r` sets
+    /// the pairs per row.
+    #[arg(long, help_heading = WHAT)]
+    overhead: bool,
+
     /// How long each repeat runs, e.g. `250ms`, `2s` (default: the suite's).
-    #[arg(short, long, value_parser = parse_duration, conflicts_with = "iterations")]
+    #[arg(
+        short,
+        long,
+        value_parser = parse_duration,
+        conflicts_with = "iterations",
+        help_heading = HOW_LONG
+    )]
     duration: Option<Duration>,
     /// Instead of a duration, run this many loop iterations per worker in each repeat:
     /// the same work every time, for instruction counts (`scripts/instructions.sh`).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = HOW_LONG)]
     iterations: Option<u64>,
     /// Rounds: in each, every row of a comparison group (one workload at one thread
     /// count) runs one repeat, in a shuffled order; the median is reported, with a 95%
     /// interval from 6 rounds on (default: the suite's; with --ci-target, the fewest).
-    #[arg(short, long, visible_alias = "rounds")]
+    #[arg(short, long, visible_alias = "rounds", help_heading = HOW_LONG)]
     repeats: Option<u32>,
     /// Add rounds until every median's and ratio's 95% interval is within ±PCT percent of
     /// it, or the time cap is reached, e.g. `--ci-target 2`.
-    #[arg(long, value_name = "PCT")]
+    #[arg(long, value_name = "PCT", help_heading = HOW_LONG)]
     ci_target: Option<f64>,
     /// The time cap of the whole run with --ci-target, shared out among the comparison
     /// groups, e.g. `20m` (default: an hour).
-    #[arg(long, value_parser = parse_duration, requires = "ci_target")]
+    #[arg(long, value_parser = parse_duration, requires = "ci_target", help_heading = HOW_LONG)]
     max_time: Option<Duration>,
+    /// Callbacks per handoff run (1 ms each).
+    #[arg(long, help_heading = HOW_LONG)]
+    handoff_callbacks: Option<u64>,
+
     /// The backend every ratio is taken against, in the groups it is in (default: each
     /// row's structure's `ebr` backend, else the group's first row).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = MEASUREMENT)]
     reference: Option<String>,
     /// The seed of the rounds' shuffled orders; the same seed gives the same orders.
-    #[arg(long)]
+    #[arg(long, help_heading = MEASUREMENT)]
     seed: Option<u64>,
     /// Pin each worker to its own CPU (the default: worker i on the i-th CPU the process
     /// may use; with more workers than CPUs, round-robin: several share a CPU). The sampler
     /// and threads a backend starts itself are not pinned.
-    #[arg(long, overrides_with = "no_pin")]
+    #[arg(long, overrides_with = "no_pin", help_heading = MEASUREMENT)]
     pin: bool,
     /// Do not pin workers: the scheduler places them and may move them.
-    #[arg(long, overrides_with = "pin")]
+    #[arg(long, overrides_with = "pin", help_heading = MEASUREMENT)]
     no_pin: bool,
-    /// Where backends that write files (the disk-spilling channel) put them: a disk, not
-    /// a RAM file system, for the disk rows to measure a disk.
-    #[arg(long, value_name = "DIR", default_value = "results/scratch")]
-    scratch: PathBuf,
     /// Run every repeat in a fresh process of this binary, so that no row inherits the
     /// allocator's or the kernel's state from the rows before it (page faults and peak
     /// memory depend on it). Slower: a process start per repeat.
-    #[arg(long)]
+    #[arg(long, help_heading = MEASUREMENT)]
     isolate: bool,
+    /// Where backends that write files (the disk-spilling channel) put them: a disk, not
+    /// a RAM file system, for the disk rows to measure a disk.
+    #[arg(long, value_name = "DIR", default_value = "results/scratch", help_heading = MEASUREMENT)]
+    scratch: PathBuf,
+    /// Time between two samples of memory and garbage, e.g. `5ms`.
+    #[arg(long, value_parser = parse_duration, help_heading = MEASUREMENT)]
+    sample_interval: Option<Duration>,
+    /// Producers wait while this many values are in flight.
+    #[arg(long, help_heading = MEASUREMENT)]
+    max_in_flight: Option<u64>,
+    /// Run bare: no sampler, latency timing, counters or allocation counting. Throughput
+    /// and the self-check only; memory, garbage, latency and counters are null.
+    #[arg(long, help_heading = MEASUREMENT)]
+    no_instrumentation: bool,
     /// One repeat of BACKEND:WORKLOAD:THREADS, printed as JSON: how --isolate runs a repeat.
     #[arg(long, hide = true, value_name = "BACKEND:WORKLOAD:THREADS")]
     only_repeat: Option<String>,
-    /// Time between two samples of memory and garbage, e.g. `5ms`.
-    #[arg(long, value_parser = parse_duration)]
-    sample_interval: Option<Duration>,
-    /// Producers wait while this many values are in flight.
-    #[arg(long)]
-    max_in_flight: Option<u64>,
-    /// Callbacks per handoff run (1 ms each).
-    #[arg(long)]
-    handoff_callbacks: Option<u64>,
+
     /// The result file (default: results/<host>-<target>-<timestamp>.json).
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = OUTPUT)]
     output: Option<PathBuf>,
     /// Also export the flat numbers as CSV to this file.
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     csv: Option<PathBuf>,
     /// Where to write the HTML report of this run.
-    #[arg(long, default_value = "results/report.html")]
+    #[arg(long, default_value = "results/report.html", help_heading = OUTPUT)]
     report: PathBuf,
     /// Do not write the HTML report.
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     no_report: bool,
-    /// Measure the instrumentation's cost: each row in pairs of repeats with it on and
-    /// off, back to back; reports the throughput lost with a 95% interval. `-r` sets the
-    /// pairs per row.
-    #[arg(long)]
-    overhead: bool,
     /// No progress bar and no summary table.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = OUTPUT)]
     quiet: bool,
-    /// Run bare: no sampler, latency timing, counters or allocation counting. Throughput
-    /// and the self-check only; memory, garbage, latency and counters are null.
-    #[arg(long)]
-    no_instrumentation: bool,
 }
 
 /// A duration on the command line. clap prints the error's message alone, so the cause

@@ -415,3 +415,38 @@ fn run_options_without_a_command_mean_run() {
         stderr(&out)
     );
 }
+
+/// `run --help` (and the top level's, which takes `run`'s options) groups the options
+/// under headings, in order, each option under its own.
+#[test]
+fn help_groups_run_options_under_headings() {
+    for args in [&["run", "--help"][..], &["--help"]] {
+        let out = bench(args, Path::new("."));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        let at = |text: &str| {
+            help.find(text)
+                .unwrap_or_else(|| panic!("{args:?}: no `{text}` in {help}"))
+        };
+        let headings = ["What to run:", "How long:", "Measurement:", "Output:"];
+        let starts: Vec<usize> = headings.iter().map(|h| at(h)).collect();
+        assert!(
+            starts.is_sorted(),
+            "{args:?}: headings out of order: {help}"
+        );
+        for (option, heading) in [
+            ("--workload", 0),
+            ("--duration", 1),
+            ("--seed", 2),
+            ("--no-report", 3),
+        ] {
+            let position = at(option);
+            let next = starts.get(heading + 1).copied().unwrap_or(usize::MAX);
+            assert!(
+                starts[heading] < position && position < next,
+                "{args:?}: {option} is not under {}",
+                headings[heading]
+            );
+        }
+    }
+}
