@@ -14,8 +14,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use reclaim_alloc::CountingAlloc;
+use reclaim_harness::{Suite, Workload};
 
 /// Counts live memory for the memory and garbage series (its cost is what
 /// `run --overhead` measures).
@@ -90,9 +92,17 @@ const OUTPUT: &str = "Output";
 /// What to run and how.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
+    /// The suite the other options adjust (default: quick).
+    #[arg(long, value_name = "SUITE", value_parser = suite_names(), help_heading = WHAT)]
+    suite: Option<Suite>,
+    /// The quick suite, the default: 1, 2 and 4 threads, 6 rounds of 100 ms repeats
+    /// (`--suite quick`).
+    #[arg(long, conflicts_with_all = ["suite", "full"], help_heading = WHAT)]
+    quick: bool,
     /// The publication-grade suite: repeats of 1 s, thread counts up to twice the cores,
-    /// rounds added until every interval is within ±2% (at most an hour in all).
-    #[arg(long, help_heading = WHAT)]
+    /// rounds added until every interval is within ±2%, at most an hour in all (`--suite
+    /// full`).
+    #[arg(long, conflicts_with = "suite", help_heading = WHAT)]
     full: bool,
     /// Backends by name or glob (`treiber-*`, `*-hp`); repeat or separate with commas.
     #[arg(short, long = "backend", value_delimiter = ',', help_heading = WHAT)]
@@ -103,8 +113,14 @@ pub struct RunArgs {
     /// Only backends of these schemes (`leak`, `ebr`, `hp`, `rc`, `sweep`, `lock`, …).
     #[arg(long = "scheme", value_delimiter = ',', help_heading = WHAT)]
     schemes: Vec<String>,
-    /// Workloads (`pairs`, `prodcons`, `mpsc`, `stalled`, `oversubscription`, `handoff`, `all`).
-    #[arg(short, long = "workload", value_delimiter = ',', help_heading = WHAT)]
+    /// Workloads; repeat or separate with commas (default: all).
+    #[arg(
+        short,
+        long = "workload",
+        value_delimiter = ',',
+        value_parser = workload_names(),
+        help_heading = WHAT
+    )]
     workloads: Vec<String>,
     /// Thread counts, e.g. `1,2,4` (default: the suite's).
     #[arg(short, long, value_delimiter = ',', help_heading = WHAT)]
@@ -198,6 +214,41 @@ pub struct RunArgs {
     /// No progress bar and no summary table.
     #[arg(short, long, help_heading = OUTPUT)]
     quiet: bool,
+}
+
+impl RunArgs {
+    /// The suite asked for by `--suite`, `--quick` or `--full` (clap lets one through at
+    /// most), else the quick suite.
+    pub fn suite(&self) -> Suite {
+        if self.full {
+            Suite::Full
+        } else {
+            self.suite.unwrap_or(Suite::Quick)
+        }
+    }
+}
+
+/// The suites a user picks from, for clap to list in `--help` and check: not `custom`,
+/// which is what a suite becomes once an option changes a measurement setting.
+fn suite_names() -> impl TypedValueParser<Value = Suite> {
+    PossibleValuesParser::new([
+        PossibleValue::new(Suite::Quick.name())
+            .help("1, 2 and 4 threads, 6 rounds of 100 ms repeats: every backend in minutes"),
+        PossibleValue::new(Suite::Full.name())
+            .help("1 s repeats, threads up to 2× the cores, rounds until intervals are ±2%"),
+    ])
+    .map(|name| name.parse().expect("a possible value is a suite's name"))
+}
+
+/// The workloads' names and summaries, for clap to list in `--help` and check, and `all`.
+/// The plan parses the names (`Workload`'s `FromStr`), `all` included.
+fn workload_names() -> PossibleValuesParser {
+    let workloads = Workload::ALL.map(|w| PossibleValue::new(w.name()).help(w.summary()));
+    PossibleValuesParser::new(
+        workloads
+            .into_iter()
+            .chain([PossibleValue::new("all").help("every workload (the default)")]),
+    )
 }
 
 /// A duration on the command line. clap prints the error's message alone, so the cause

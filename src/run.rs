@@ -28,10 +28,9 @@ pub fn build() -> Build {
 
 /// The suite's settings with the user's overrides applied and checked.
 pub fn settings(args: &RunArgs, cores: usize) -> anyhow::Result<Settings> {
-    let mut settings = if args.full {
-        Settings::full(cores)
-    } else {
-        Settings::quick()
+    let mut settings = match args.suite() {
+        Suite::Full => Settings::full(cores),
+        Suite::Quick | Suite::Custom => Settings::quick(),
     };
     let base = settings.clone();
     if let Some(duration) = args.duration {
@@ -469,6 +468,10 @@ mod tests {
     #[test]
     fn the_suite_keeps_its_name_unless_a_measurement_setting_changes() {
         assert_eq!(suite_of(&[]), Suite::Quick, "no arguments: the quick suite");
+        assert_eq!(suite_of(&["--quick"]), Suite::Quick);
+        assert_eq!(suite_of(&["--suite", "quick"]), Suite::Quick);
+        assert_eq!(suite_of(&["--suite", "full"]), Suite::Full);
+        assert_eq!(suite_of(&["--full"]), Suite::Full);
         assert_eq!(
             suite_of(&["--seed", "7", "--scratch", "elsewhere", "--pin"]),
             Suite::Quick

@@ -327,7 +327,10 @@ fn bad_input_is_a_clear_error() {
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
         ),
-        (&["run", "-w", "spsc"], "valid workloads: pairs"),
+        (
+            &["run", "-w", "spsc"],
+            "[possible values: pairs, prodcons, mpsc, stalled, oversubscription, handoff, all]",
+        ),
         (
             &["run", "-b", "hopper", "-w", "prodcons", "-t", "4"],
             "allows one consumer",
@@ -449,4 +452,44 @@ fn help_groups_run_options_under_headings() {
             );
         }
     }
+}
+
+/// Suites and workloads are checked by clap, which lists the valid names in `--help` and
+/// in its error (exit 2); `--quick` is the quick suite (clap used to suggest `--quiet`
+/// for it), and contradicts `--full`.
+#[test]
+fn suite_and_workload_names_are_clap_values() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["run", "--quick", "--help"][..], &["--quick", "--help"]] {
+        let out = bench(args, dir.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("- quick: "), "{args:?}: {help}");
+        assert!(help.contains("- oversubscription: "), "{args:?}: {help}");
+    }
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["run", "-w", "pairs,spsc"],
+            "invalid value 'spsc' for '--workload <WORKLOADS>'\n  [possible values: pairs, \
+             prodcons, mpsc, stalled, oversubscription, handoff, all]",
+        ),
+        (
+            &["--suite", "fast"],
+            "invalid value 'fast' for '--suite <SUITE>'\n  [possible values: quick, full]",
+        ),
+        (
+            &["--suite", "custom"],
+            "invalid value 'custom' for '--suite <SUITE>'",
+        ),
+        (
+            &["run", "--quick", "--full"],
+            "the argument '--quick' cannot be used with '--full'",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = bench(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!dir.path().join("results").exists(), "nothing ran");
 }
