@@ -205,11 +205,21 @@ pub struct RunArgs {
     /// Also export the flat numbers as CSV to this file.
     #[arg(long, help_heading = OUTPUT)]
     csv: Option<PathBuf>,
-    /// Where to write the HTML report of this run.
-    #[arg(long, default_value = "results/report.html", help_heading = OUTPUT)]
+    // --report and --no-report: the later one wins (`overrides_with`, as for --pin and
+    // --no-pin), rather than a conflict: scripts/pi.sh passes `--report …` before the
+    // user's own options, which must be able to turn the report off, and a script that
+    // passes `--no-report` lets its user ask for one back.
+    /// Where to write the HTML report of this run (the later of --report and --no-report
+    /// wins).
+    #[arg(
+        long,
+        default_value = "results/report.html",
+        overrides_with = "no_report",
+        help_heading = OUTPUT
+    )]
     report: PathBuf,
     /// Do not write the HTML report.
-    #[arg(long, help_heading = OUTPUT)]
+    #[arg(long, overrides_with = "report", help_heading = OUTPUT)]
     no_report: bool,
     /// No progress bar and no summary table.
     #[arg(short, long, help_heading = OUTPUT)]
