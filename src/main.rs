@@ -19,6 +19,20 @@ use clap::{Args, Parser, Subcommand};
 use reclaim_alloc::CountingAlloc;
 use reclaim_harness::{Suite, Workload};
 
+/// The exit status, for `--help` (and the README, which says the same).
+const EXIT_STATUS: &str = "Exit status:
+  0  success
+  1  the run completed and wrote its result file, but some rows failed their self-check
+     or could not run (they are listed, and kept in the file as invalid)
+  2  a usage error, or the command could not do its job: bad settings, an unknown backend
+     or workload, nothing that applies, a file that cannot be read or written";
+
+/// The exit status of the commands that do not measure.
+const EXIT_STATUS_READING: &str = "Exit status:
+  0  success
+  2  a usage error, or the command could not do its job: an unknown name, a file that
+     cannot be read or written";
+
 /// Counts live memory for the memory and garbage series (its cost is what
 /// `run --overhead` measures).
 #[global_allocator]
@@ -35,7 +49,8 @@ channel. With no command, `run`: `reclaim-bench --full` is `reclaim-bench run --
 results/report.html.",
     // `run`'s options are also the top level's, for the command users type most; mixed
     // with a command (`reclaim-bench -b x list`) they are an error, not silently dropped.
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,6 +65,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the backends, the workloads and which performance counters this machine has.
+    #[command(after_help = EXIT_STATUS_READING)]
     List {
         /// Print only the names of the backends these names or globs select, one per line
         /// (for scripts: `list --names 'treiber-*'`).
@@ -61,8 +77,10 @@ enum Command {
         counters: bool,
     },
     /// Measure backends on workloads; writes a result file and an HTML report.
+    #[command(after_help = EXIT_STATUS)]
     Run(RunArgs),
     /// Render one self-contained HTML report from one or more result files.
+    #[command(after_help = EXIT_STATUS_READING)]
     Report {
         /// Result files (JSON) to include; several are compared side by side.
         #[arg(required = true)]
@@ -73,6 +91,7 @@ enum Command {
     },
     /// Compare two or more result files (say an x86_64 run and a Raspberry Pi run) side
     /// by side, with ratios to the first.
+    #[command(after_help = EXIT_STATUS_READING)]
     Compare {
         /// Result files (JSON); the first is the reference.
         #[arg(required = true, num_args = 2..)]
@@ -291,14 +310,19 @@ fn main() -> ExitCode {
         Command::Report { files, output } => run::report(&files, &output),
         Command::Compare { files, html } => run::compare(&files, html.as_deref()),
     };
-    // Every failure exits 1, a bad command line 2 (clap's own exit, above): rows that
-    // failed their check and a run that could not take place alike.
+    // The exit status EXIT_STATUS documents: 1 for rows that failed, measured and
+    // written; 2 for anything that kept the command from doing its job, as for a bad
+    // command line (clap's own exit, in `Cli::parse`).
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // `{:#}`: what was being done, then each cause, on one line.
             eprintln!("reclaim-bench: {err:#}");
-            ExitCode::FAILURE
+            if err.is::<run::RowsFailed>() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

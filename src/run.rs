@@ -318,14 +318,43 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
     }
     let failed = file.rows.iter().filter(|r| !r.valid).count();
     if failed > 0 {
-        bail!(
-            "{failed} of {} rows failed their check; they are listed above and in {}",
-            file.rows.len(),
-            output.display()
-        );
+        return Err(RowsFailed {
+            failed,
+            rows: file.rows.len(),
+            output,
+        }
+        .into());
     }
     Ok(output)
 }
+
+/// The one error that is not a failure to run: the run completed and its result file
+/// was written, but some rows are invalid (their self-check failed, or their repeat could
+/// not take place). `main` exits 1 for it and 2 for every other error, so that a script
+/// can tell "measured, and something is wrong with a backend" from "nothing measured".
+#[derive(Debug)]
+pub struct RowsFailed {
+    /// Invalid rows.
+    pub failed: usize,
+    /// All rows.
+    pub rows: usize,
+    /// The result file, which has them all.
+    pub output: PathBuf,
+}
+
+impl std::fmt::Display for RowsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} rows failed their check or could not run; they are listed above and in {}",
+            self.failed,
+            self.rows,
+            self.output.display()
+        )
+    }
+}
+
+impl std::error::Error for RowsFailed {}
 
 /// `run --isolate`: one repeat of `planned` in a fresh process of this binary, with the
 /// same `run` options and `--only-repeat`; what it printed. `RECLAIM_EXEC_RUNNER`, when

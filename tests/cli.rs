@@ -248,7 +248,7 @@ fn list_counters_prints_the_counter_names_one_a_line() {
 
 /// A file that cannot be written is refused before anything is measured, with what the
 /// file was for, its path, the directory that failed and the operating system's reason,
-/// on one line; the exit code is a failure's, 1, as for any other.
+/// on one line; the exit code is 2, the command could not do its job.
 #[test]
 fn an_unwritable_output_names_the_file_and_the_cause() {
     let dir = tempfile::tempdir().unwrap();
@@ -288,7 +288,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
             .copied()
             .collect();
         let out = bench(&args, dir.path());
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
         let line = format!("reclaim-bench: {message}: cannot create the directory plain: ");
         assert!(err.starts_with(&line), "{args:?}: {err}");
@@ -308,7 +308,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
     let out = bench(&args, dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let out = bench(&["report", "run.json", "-o", "plain/r.html"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
         err.starts_with(
@@ -528,5 +528,76 @@ fn the_later_of_report_and_no_report_wins() {
         let out = bench(&args, dir.path());
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         assert_eq!(dir.path().join(report).exists(), written, "{args:?}");
+    }
+}
+
+/// The exit status, as `--help` documents it: 1 when the run completed and wrote its
+/// result file but rows failed (here every repeat's process, started through a runner
+/// that fails, could not run), 2 for a usage error or a command that could not do its
+/// job.
+#[test]
+fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = [
+        "-b",
+        "treiber-ebr",
+        "-w",
+        "pairs",
+        "-t",
+        "1",
+        "-d",
+        "10ms",
+        "-r",
+        "1",
+    ];
+    let out = command(env!("CARGO_BIN_EXE_reclaim-bench"))
+        .args(quick)
+        .args(["--isolate", "--no-report", "-q", "-o", "failed.json"])
+        .env("RECLAIM_EXEC_RUNNER", "false")
+        .current_dir(dir.path())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 of 1 rows failed their check or could not run"),
+        "{}",
+        stderr(&out)
+    );
+    let file = ResultFile::load(&dir.path().join("failed.json")).unwrap();
+    assert_eq!(file.rows.len(), 1);
+    assert!(!file.rows[0].valid);
+
+    std::fs::write(dir.path().join("plain"), "").unwrap();
+    // The reason every backend shares, given once.
+    let nothing = format!(
+        "nothing to run: {} backends × mpsc at 1 thread: needs at least 2 threads",
+        reclaim_registry::entries().len()
+    );
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--no-such-option"],
+            "unexpected argument '--no-such-option'",
+        ),
+        (&["-w", "spsc"], "invalid value 'spsc'"),
+        (&["-b", "treiber-epoch"], "valid backends: treiber-leak"),
+        (&["-r", "0"], "repeats must be 1"),
+        (&["-w", "mpsc", "-t", "1"], &nothing),
+        (
+            &["-b", "treiber-ebr", "-o", "plain/run.json"],
+            "the result file plain/run.json cannot be written",
+        ),
+        (&["report", "missing.json"], "missing.json"),
+    ];
+    for (args, message) in cases {
+        let out = bench(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let out = bench(args, dir.path());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Exit status:\n  0  success\n  1  "), "{help}");
+        assert!(help.contains("\n  2  a usage error"), "{help}");
     }
 }
