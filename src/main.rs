@@ -240,7 +240,7 @@ pub struct RunArgs {
     /// Do not write the HTML report.
     #[arg(long, overrides_with = "report", help_heading = OUTPUT)]
     no_report: bool,
-    /// No progress bar and no summary table.
+    /// No progress bar, summary table, warnings or notes.
     #[arg(short, long, help_heading = OUTPUT)]
     quiet: bool,
 }

@@ -131,15 +131,26 @@ fn default_output(file: &ResultFile) -> PathBuf {
 }
 
 /// Makes sure `path`'s directory exists and takes a file, before minutes of measuring.
-/// `what` names the file in the error: `the result file`, `the CSV export`, ….
-fn check_writable(path: &Path, what: &str) -> anyhow::Result<()> {
+/// `what` names the file in the error: `the result file`, `the CSV export`, …. A
+/// directory it creates is said on stderr unless `quiet` (a mistyped `-o out/dir/run.json`
+/// would otherwise make directories without a word); only the call that creates it says
+/// so, once for files that share it.
+fn check_writable(path: &Path, what: &str, quiet: bool) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    let existed = dir.is_dir();
     let checked = fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))
         .and_then(|()| {
+            if !existed && !quiet {
+                eprintln!(
+                    "note: created the directory {} for {what} {}",
+                    dir.display(),
+                    path.display()
+                );
+            }
             let probe = dir.join(format!(".reclaim-bench-write-test-{}", std::process::id()));
             fs::write(&probe, b"")
                 .with_context(|| format!("cannot create a file in {}", dir.display()))?;
@@ -176,7 +187,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         rows: Vec::with_capacity(plan.runs.len()),
     };
     let output = args.output.clone().unwrap_or_else(|| default_output(&file));
-    check_writable(&output, "the result file")?;
+    check_writable(&output, "the result file", args.quiet)?;
     fs::create_dir_all(&args.scratch).with_context(|| {
         format!(
             "cannot create the scratch directory {}",
@@ -186,10 +197,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
     file.metadata.scratch_dir = Some(args.scratch.display().to_string());
     file.metadata.scratch_fs = metadata::file_system(&args.scratch);
     if !args.no_report {
-        check_writable(&args.report, "the report")?;
+        check_writable(&args.report, "the report", args.quiet)?;
     }
     if let Some(csv) = &args.csv {
-        check_writable(csv, "the CSV export")?;
+        check_writable(csv, "the CSV export", args.quiet)?;
     }
 
     let interactive = !args.quiet && std::io::stderr().is_terminal();
@@ -304,7 +315,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         write_atomically(csv, &bytes).context("writing the CSV export")?;
     }
     if !args.no_report {
-        write_report(&[input(file.clone())], &args.report)?;
+        write_report(&[input(file.clone())], &args.report, args.quiet)?;
     }
     if !args.quiet {
         println!("{}", summarize(&file));
@@ -454,8 +465,8 @@ fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
     files.iter().map(load).collect()
 }
 
-fn write_report(inputs: &[Input], output: &Path) -> anyhow::Result<()> {
-    check_writable(output, "the report")?;
+fn write_report(inputs: &[Input], output: &Path, quiet: bool) -> anyhow::Result<()> {
+    check_writable(output, "the report", quiet)?;
     let html = reclaim_report::render_html(inputs);
     write_atomically(output, html.as_bytes()).context("writing the HTML report")
 }
@@ -463,7 +474,7 @@ fn write_report(inputs: &[Input], output: &Path) -> anyhow::Result<()> {
 /// `report`: one HTML file from result files.
 pub fn report(files: &[PathBuf], output: &Path) -> anyhow::Result<()> {
     let inputs = load_all(files)?;
-    write_report(&inputs, output)?;
+    write_report(&inputs, output, false)?;
     println!("Report: {}", output.display());
     Ok(())
 }
@@ -473,7 +484,7 @@ pub fn compare(files: &[PathBuf], html: Option<&Path>) -> anyhow::Result<()> {
     let inputs = load_all(files)?;
     print!("{}", reclaim_report::compare_text(&inputs));
     if let Some(html) = html {
-        write_report(&inputs, html)?;
+        write_report(&inputs, html, false)?;
         println!("Report: {}", html.display());
     }
     Ok(())

@@ -601,3 +601,50 @@ fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
         assert!(help.contains("\n  2  a usage error"), "{help}");
     }
 }
+
+/// A directory made for an output file is said once on stderr, and not with `-q`.
+#[test]
+fn a_directory_made_for_an_output_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = [
+        "-b",
+        "treiber-ebr",
+        "-w",
+        "pairs",
+        "-t",
+        "1",
+        "-d",
+        "10ms",
+        "-r",
+        "1",
+    ];
+    let mut args = quick.to_vec();
+    args.extend([
+        "-o",
+        "new/dir/run.json",
+        "--report",
+        "new/dir/report.html",
+        "--csv",
+        "other/run.csv",
+    ]);
+    let out = bench(&args, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let notes: Vec<&str> = err.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert_eq!(
+        notes,
+        [
+            "note: created the directory new/dir for the result file new/dir/run.json",
+            "note: created the directory other for the CSV export other/run.csv",
+        ],
+        "{err}"
+    );
+    assert!(dir.path().join("new/dir/report.html").exists());
+
+    let mut args = quick.to_vec();
+    args.extend(["-q", "-o", "quiet/run.json", "--no-report"]);
+    let out = bench(&args, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    assert!(dir.path().join("quiet/run.json").exists());
+    assert_eq!(stderr(&out), "", "{args:?}");
+}
