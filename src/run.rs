@@ -505,6 +505,46 @@ mod tests {
         settings(&args, 2).expect("valid settings").suite
     }
 
+    /// With no command, the options parse to what `run` gives them, none included: the
+    /// bare `reclaim-bench` is the quick suite over everything, as before.
+    #[test]
+    fn options_without_a_command_parse_as_runs() {
+        let cases: [&[&str]; 4] = [
+            &[],
+            &["--full"],
+            &[
+                "-b",
+                "treiber-ebr",
+                "-w",
+                "pairs,mpsc",
+                "-t",
+                "1",
+                "-d",
+                "100ms",
+                "-r",
+                "1",
+            ],
+            &["--no-report", "--report", "r.html", "--quick", "-q"],
+        ];
+        for args in cases {
+            let top = Cli::parse_from(["reclaim-bench"].iter().chain(args));
+            assert!(top.command.is_none(), "{args:?}");
+            let Some(Command::Run(run)) =
+                Cli::parse_from(["reclaim-bench", "run"].iter().chain(args)).command
+            else {
+                panic!("not a run");
+            };
+            assert_eq!(format!("{:?}", top.run), format!("{run:?}"), "{args:?}");
+        }
+        let bare = Cli::parse_from(["reclaim-bench"]).run;
+        let quick = Settings {
+            scratch: Some(PathBuf::from("results/scratch")),
+            ..Settings::quick()
+        };
+        assert_eq!(settings(&bare, 2).unwrap(), quick);
+        assert_eq!(selection(&bare), Selection::default());
+    }
+
     #[test]
     fn the_suite_keeps_its_name_unless_a_measurement_setting_changes() {
         assert_eq!(suite_of(&[]), Suite::Quick, "no arguments: the quick suite");
