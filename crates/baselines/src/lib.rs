@@ -1,12 +1,15 @@
 //! Baselines: the containers a user would pick instead of a hand-made lock-free structure.
-//! One file each; they need no per-thread state, so they share [`Baseline`].
+//! One file each; they need no per-thread state, so they share [`Baseline`] — except the
+//! disk-spilling channel's adapter (`hopper.rs`), whose handles each hold a sender.
 
 mod array_queue;
+mod hopper;
 mod mutex_deque;
 mod mutex_vec;
 mod seg_queue;
 
 pub use array_queue::ArrayQueueBackend;
+pub use hopper::{Hopper, HopperBackend, HopperChannel};
 pub use mutex_deque::{MutexDeque, MutexDequeBackend};
 pub use mutex_vec::{MutexVec, MutexVecBackend};
 pub use seg_queue::SegQueueBackend;

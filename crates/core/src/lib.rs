@@ -20,9 +20,6 @@ mod registry;
 
 pub use info::{Consumers, Info, ItemOrder};
 
-/// The former name of [`ItemOrder`], kept only while `crates/hopper` still imports it;
-/// everything else uses `ItemOrder`. Remove it once the channel has moved.
-pub type Ordering = ItemOrder;
 pub use registry::{Entry, Visitor};
 
 use serde::Serialize;

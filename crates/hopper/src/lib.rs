@@ -61,7 +61,6 @@
 //! assert_eq!(Some(9), rx.iter().next());
 //! ```
 
-mod backend;
 mod budget;
 mod builder;
 mod channel;
@@ -74,7 +73,6 @@ mod record;
 mod sync;
 mod writer;
 
-pub use backend::{Hopper, HopperBackend, HopperChannel};
 pub use builder::{Builder, DEFAULT_DISK_FILE_BYTES, DEFAULT_MEMORY_BYTES, Durability};
 pub use channel::{Accounting, IntoIter, Iter, Receiver, Sender, memory_overhead, slot_bytes};
 pub use error::{DiskError, Error, RecvError, TryRecvError};

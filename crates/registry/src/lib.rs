@@ -5,8 +5,8 @@
 //! then pick it up with no other edit.
 
 use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
+use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, Visitor};
-use reclaim_hopper::{Hopper, HopperBackend};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
 use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
 use reclaim_structures::{MichaelScott, Treiber};

@@ -1,12 +1,12 @@
-//! The channel as a registry backend: one consumer, FIFO per producer, so the conformance
-//! suite, the harness and the benches drive it like any other.
+//! The disk-spilling channel (`reclaim-hopper`) as a registry backend: one consumer, FIFO
+//! per producer, so the conformance suite, the harness and the benches drive it like any
+//! other. It lives here, not in the channel's crate, so that the channel depends on
+//! nothing of reclaim-bench's.
 
-use crate::builder::{Builder, DEFAULT_MEMORY_BYTES};
-use crate::channel::{Receiver, Sender};
-use crate::error::{Error, TryRecvError};
 use reclaim_core::{
-    Backend, BuildError, Config, Consumers, Container, Handle, Info, Item, Ordering, ReclaimStats,
+    Backend, BuildError, Config, Consumers, Container, Handle, Info, Item, ItemOrder, ReclaimStats,
 };
+use reclaim_hopper::{Builder, DEFAULT_MEMORY_BYTES, Error, Receiver, Sender, TryRecvError};
 use std::io;
 use std::sync::{Mutex, PoisonError};
 
@@ -26,7 +26,7 @@ impl<const MEMORY_BYTES: usize> Backend for HopperBackend<MEMORY_BYTES> {
             "hopper"
         },
         scheme: "internal",
-        ordering: Ordering::PerProducerFifo,
+        ordering: ItemOrder::PerProducerFifo,
         consumers: Consumers::One,
         // Refuses only when the disk itself is full: 256 MiB files, no limit on their number.
         bounded: false,
