@@ -218,7 +218,7 @@ pub struct RunArgs {
     #[arg(long, hide = true, value_name = "BACKEND:WORKLOAD:THREADS")]
     only_repeat: Option<String>,
 
-    /// The result file (default: results/<host>-<target>-<timestamp>.json).
+    /// The result file (default: `results/<host>-<target>-<timestamp>.json`).
     #[arg(short, long, help_heading = OUTPUT)]
     output: Option<PathBuf>,
     /// Also export the flat numbers as CSV to this file.

@@ -7,7 +7,7 @@
 //! the node cannot be freed under the reader, and its address cannot come back (no ABA).
 //! The two schemes differ in where the last drop lands:
 //!
-//! - [`Rc`]: on whichever thread drops the last reference, inline;
+//! - [`Rc`](crate::Rc): on whichever thread drops the last reference, inline;
 //! - [`Sweep`](crate::Sweep): never on a worker: a collector thread holds one more
 //!   reference to every node and frees those only it still holds.
 //!
