@@ -23,6 +23,20 @@ fn command(exe: impl AsRef<std::ffi::OsStr>) -> Command {
     }
 }
 
+/// One backend, one workload, one thread, one 10 ms round: the least a run can be.
+const ONE_SHORT_ROUND: [&str; 10] = [
+    "-b",
+    "treiber-ebr",
+    "-w",
+    "pairs",
+    "-t",
+    "1",
+    "-d",
+    "10ms",
+    "-r",
+    "1",
+];
+
 fn bench(args: &[&str], dir: &Path) -> Output {
     command(env!("CARGO_BIN_EXE_reclaim-bench"))
         .args(args)
@@ -254,18 +268,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     // A regular file where a directory should be: refused even to root.
     std::fs::write(dir.path().join("plain"), "").unwrap();
-    let quick = [
-        "-b",
-        "treiber-ebr",
-        "-w",
-        "pairs",
-        "-t",
-        "1",
-        "-d",
-        "10ms",
-        "-r",
-        "1",
-    ];
+    let quick = ONE_SHORT_ROUND;
     let cases: [(&[&str], &str); 3] = [
         (
             &["-o", "plain/run.json", "--no-report"],
@@ -538,18 +541,7 @@ fn the_later_of_report_and_no_report_wins() {
 #[test]
 fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
     let dir = tempfile::tempdir().unwrap();
-    let quick = [
-        "-b",
-        "treiber-ebr",
-        "-w",
-        "pairs",
-        "-t",
-        "1",
-        "-d",
-        "10ms",
-        "-r",
-        "1",
-    ];
+    let quick = ONE_SHORT_ROUND;
     let out = command(env!("CARGO_BIN_EXE_reclaim-bench"))
         .args(quick)
         .args(["--isolate", "--no-report", "-q", "-o", "failed.json"])
@@ -606,18 +598,7 @@ fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
 #[test]
 fn a_directory_made_for_an_output_is_said_once() {
     let dir = tempfile::tempdir().unwrap();
-    let quick = [
-        "-b",
-        "treiber-ebr",
-        "-w",
-        "pairs",
-        "-t",
-        "1",
-        "-d",
-        "10ms",
-        "-r",
-        "1",
-    ];
+    let quick = ONE_SHORT_ROUND;
     let mut args = quick.to_vec();
     args.extend([
         "-o",
