@@ -68,12 +68,16 @@ mod tests {
         }
     }
 
+    /// Sleeping shows in the count. Not one switch per sleep: a thread preempted between
+    /// arming its timer and blocking wakes with the timer expired and returns without a
+    /// voluntary switch (a clean-clone CI run under load counted 4 for 5 sleeps). That
+    /// all five sleeps do so is what this would need to fail.
     #[test]
-    fn each_sleep_is_a_context_switch() {
+    fn sleeping_is_counted() {
         let before = thread_context_switches().unwrap();
         sleeps(5);
         let after = thread_context_switches().unwrap();
-        assert!(after >= before + 5, "{before} → {after}");
+        assert!(after > before, "{before} → {after}");
     }
 
     /// Per thread, not per process: this thread's count and another's, over windows
