@@ -10,7 +10,7 @@
 # container, the check and teardown, and of threads the backend runs on its own (the
 # sweep collector, whose timer makes its work differ from run to run). With --update each
 # backend is measured twice and the baseline records the figure and a tolerance: 2%, or
-# three times how far the two measurements differed, and at least 10% for a backend with
+# three times how far the two measurements differed, and at least 40% for a backend with
 # a thread of its own, which interleaves with the worker differently every run.
 #
 # Usage: scripts/instructions.sh [--update] [-b PATTERNS] [-n N] [--baseline FILE] [--bin PATH]

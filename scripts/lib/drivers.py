@@ -399,10 +399,13 @@ MIN_TOLERANCE_PCT = 2.0
 # tolerance.
 TOLERANCE_SPREAD_FACTOR = 3.0
 # A backend that runs a thread of its own (the sweep collector, on a timer) interleaves
-# with the worker differently every run, which moves the worker's count by a few percent
-# (its allocator's free lists, its retries): at least this tolerance, however close two
-# measurements happened to be.
-HELPER_THREAD_TOLERANCE_PCT = 10.0
+# with the worker differently every run: the collector's frees land in the worker's
+# allocator arena, so what the worker's mallocs find there, and so its count, varies.
+# The same build measured 757 to 1,274 instructions per operation for treiber-sweep and
+# 858 to 1,100 for msqueue-sweep, so a 10% floor failed CI on an unchanged backend. At
+# least this tolerance, however close two measurements happened to be: these rows catch
+# only a change of about half the cost or more.
+HELPER_THREAD_TOLERANCE_PCT = 40.0
 
 
 def parse_measured(text):
