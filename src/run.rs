@@ -187,7 +187,32 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         rows: Vec::with_capacity(plan.runs.len()),
     };
     let output = args.output.clone().unwrap_or_else(|| default_output(&file));
-    check_writable(&output, "the result file", args.quiet)?;
+    prepare_outputs(args, &output, &mut file)?;
+    if !args.quiet {
+        warn_about_the_build_and_scratch(args, &file);
+        announce(&settings, &plan, groups.len(), budget, &output);
+    }
+    measure(args, &settings, &groups, budget, &mut file, &output)?;
+    write_exports(args, &file)?;
+    if !args.quiet {
+        print_results(args, &file, &output);
+    }
+    let failed = file.rows.iter().filter(|r| !r.valid).count();
+    if failed > 0 {
+        return Err(RowsFailed {
+            failed,
+            rows: file.rows.len(),
+            output,
+        }
+        .into());
+    }
+    Ok(output)
+}
+
+/// Before any measuring: checks that every file the run will write can be written, and
+/// creates the scratch directory, recording it and its file system in `file`.
+fn prepare_outputs(args: &RunArgs, output: &Path, file: &mut ResultFile) -> anyhow::Result<()> {
+    check_writable(output, "the result file", args.quiet)?;
     fs::create_dir_all(&args.scratch).with_context(|| {
         format!(
             "cannot create the scratch directory {}",
@@ -202,63 +227,78 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
     if let Some(csv) = &args.csv {
         check_writable(csv, "the CSV export", args.quiet)?;
     }
+    Ok(())
+}
 
-    let interactive = !args.quiet && std::io::stderr().is_terminal();
-    if !args.quiet {
-        if file.metadata.profile == "debug" {
-            eprintln!(
-                "warning: this is a debug build; its numbers say little. Use `cargo run --release`."
-            );
-        }
-        if let Some(emulation) = &file.metadata.emulation {
-            eprintln!("warning: running under emulation, {emulation}.");
-        }
-        if let Some(fs_type) = file
-            .metadata
-            .scratch_fs
-            .as_deref()
-            .filter(|f| metadata::in_memory(f))
-        {
-            eprintln!(
-                "warning: the scratch directory {} is on {fs_type}, in memory: the channel's disk \
-                 rows will measure RAM. Give --scratch a directory on a disk.",
-                args.scratch.display()
-            );
-        }
-        let rounds = match (settings.ci_target, budget) {
-            (Some(target), Some(budget)) => format!(
-                "at least {} rounds, more until every interval is within ±{target}% (at most \
-                 {:.0} s per group)",
-                settings.repeats,
-                budget.as_secs_f64()
-            ),
-            _ => format!("{} rounds", settings.repeats),
-        };
+/// Warns on stderr where the numbers will say little: a debug build, emulation, or a
+/// scratch directory in memory (the channel's disk rows would measure RAM).
+fn warn_about_the_build_and_scratch(args: &RunArgs, file: &ResultFile) {
+    if file.metadata.profile == "debug" {
         eprintln!(
-            "{} suite: {} rows in {} comparison groups ({} combinations do not apply), {rounds} \
-             of {:?} repeats, about {:.0} s; writing {}",
-            settings.suite.name(),
-            plan.runs.len(),
-            groups.len(),
-            plan.skipped.len(),
-            settings.duration,
-            plan.estimate(&settings).as_secs_f64(),
-            output.display()
+            "warning: this is a debug build; its numbers say little. Use `cargo run --release`."
         );
     }
-    let progress = if interactive {
-        let bar = ProgressBar::new(plan.runs.len() as u64 * u64::from(settings.repeats));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:32}] {pos}/{len} repeats, about {eta} left: {msg}",
-            )
-            .context("the progress bar's template")?
-            .progress_chars("=> "),
+    if let Some(emulation) = &file.metadata.emulation {
+        eprintln!("warning: running under emulation, {emulation}.");
+    }
+    if let Some(fs_type) = file
+        .metadata
+        .scratch_fs
+        .as_deref()
+        .filter(|f| metadata::in_memory(f))
+    {
+        eprintln!(
+            "warning: the scratch directory {} is on {fs_type}, in memory: the channel's disk \
+             rows will measure RAM. Give --scratch a directory on a disk.",
+            args.scratch.display()
         );
-        bar
-    } else {
-        ProgressBar::hidden()
+    }
+}
+
+/// Says on stderr what the run will do: its rows, rounds, about how long, and where it
+/// writes.
+fn announce(
+    settings: &Settings,
+    plan: &reclaim_harness::Plan,
+    groups: usize,
+    budget: Option<Duration>,
+    output: &Path,
+) {
+    let rounds = match (settings.ci_target, budget) {
+        (Some(target), Some(budget)) => format!(
+            "at least {} rounds, more until every interval is within ±{target}% (at most \
+             {:.0} s per group)",
+            settings.repeats,
+            budget.as_secs_f64()
+        ),
+        _ => format!("{} rounds", settings.repeats),
     };
+    eprintln!(
+        "{} suite: {} rows in {} comparison groups ({} combinations do not apply), {rounds} \
+         of {:?} repeats, about {:.0} s; writing {}",
+        settings.suite.name(),
+        plan.runs.len(),
+        groups,
+        plan.skipped.len(),
+        settings.duration,
+        plan.estimate(settings).as_secs_f64(),
+        output.display()
+    );
+}
+
+/// Measures the groups in turn, with progress on stderr (a bar on a terminal, a line
+/// per group otherwise), adding their rows to `file` and saving it after each group.
+fn measure(
+    args: &RunArgs,
+    settings: &Settings,
+    groups: &[reclaim_harness::rounds::Group],
+    budget: Option<Duration>,
+    file: &mut ResultFile,
+    output: &Path,
+) -> anyhow::Result<()> {
+    let interactive = !args.quiet && std::io::stderr().is_terminal();
+    let rows: usize = groups.iter().map(|g| g.runs.len()).sum();
+    let progress = progress_bar(interactive, rows as u64 * u64::from(settings.repeats))?;
     let mut shuffle = reclaim_harness::rounds::Shuffle::new(settings.seed);
     let fresh_process =
         |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned).map_err(Into::into);
@@ -266,18 +306,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         args.isolate.then_some(&fresh_process as _);
     for (i, group) in groups.iter().enumerate() {
         if !interactive && !args.quiet {
-            eprintln!(
-                "[{}/{}] {} × {} threads: {} rows",
-                i + 1,
-                groups.len(),
-                group.workload,
-                group.threads,
-                group.runs.len()
-            );
+            say_group(i, groups.len(), group);
         }
         let rows = reclaim_harness::rounds::measure_group(
             group,
-            &settings,
+            settings,
             &mut shuffle,
             budget,
             isolate,
@@ -292,51 +325,79 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         );
         for row in rows {
             if !row.valid {
-                progress.suspend(|| {
-                    eprintln!(
-                        "{} × {} × {} threads: FAILED: {}",
-                        row.backend,
-                        row.workload,
-                        row.threads,
-                        row.error.as_deref().unwrap_or("no reason given")
-                    );
-                });
+                progress.suspend(|| say_failed(&row));
             }
             file.rows.push(row);
         }
-        file.save(&output)
+        file.save(output)
             .context("saving the rows measured so far")?;
     }
     progress.finish_and_clear();
+    Ok(())
+}
 
+/// The progress bar over `repeats` repeats, on a terminal; a hidden one otherwise.
+fn progress_bar(interactive: bool, repeats: u64) -> anyhow::Result<ProgressBar> {
+    if !interactive {
+        return Ok(ProgressBar::hidden());
+    }
+    let bar = ProgressBar::new(repeats);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:32}] {pos}/{len} repeats, about {eta} left: {msg}",
+        )
+        .context("the progress bar's template")?
+        .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+/// Says on stderr, without a progress bar, which group is measured now.
+fn say_group(index: usize, groups: usize, group: &reclaim_harness::rounds::Group) {
+    eprintln!(
+        "[{}/{}] {} × {} threads: {} rows",
+        index + 1,
+        groups,
+        group.workload,
+        group.threads,
+        group.runs.len()
+    );
+}
+
+/// Says on stderr, as it happens, that a row failed and why.
+fn say_failed(row: &reclaim_results::Row) {
+    eprintln!(
+        "{} × {} × {} threads: FAILED: {}",
+        row.backend,
+        row.workload,
+        row.threads,
+        row.error.as_deref().unwrap_or("no reason given")
+    );
+}
+
+/// The summary on stdout, and where every file went.
+fn print_results(args: &RunArgs, file: &ResultFile, output: &Path) {
+    println!("{}", summarize(file));
+    println!("Results: {}", output.display());
+    if let Some(csv) = &args.csv {
+        println!("CSV:     {}", csv.display());
+    }
+    if !args.no_report {
+        println!("Report:  {}", args.report.display());
+    }
+}
+
+/// The CSV export and the HTML report, where asked for.
+fn write_exports(args: &RunArgs, file: &ResultFile) -> anyhow::Result<()> {
     if let Some(csv) = &args.csv {
         let mut bytes = Vec::new();
-        reclaim_results::write_csv(&file, &mut bytes).context("formatting the CSV export")?;
+        reclaim_results::write_csv(file, &mut bytes).context("formatting the CSV export")?;
         write_atomically(csv, &bytes).context("writing the CSV export")?;
     }
     if !args.no_report {
         write_report(&[input(file.clone())], &args.report, args.quiet)?;
     }
-    if !args.quiet {
-        println!("{}", summarize(&file));
-        println!("Results: {}", output.display());
-        if let Some(csv) = &args.csv {
-            println!("CSV:     {}", csv.display());
-        }
-        if !args.no_report {
-            println!("Report:  {}", args.report.display());
-        }
-    }
-    let failed = file.rows.iter().filter(|r| !r.valid).count();
-    if failed > 0 {
-        return Err(RowsFailed {
-            failed,
-            rows: file.rows.len(),
-            output,
-        }
-        .into());
-    }
-    Ok(output)
+    Ok(())
 }
 
 /// The one error that is not a failure to run: the run completed and its result file

@@ -109,38 +109,48 @@ fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
 }
 
 /// The summary of a run: throughput by backend and workload, what `stalled` kept, the
-/// handoff strategies' callbacks, and every row that failed its check.
+/// handoff strategies' callbacks, and every row that failed its check. A section with no
+/// rows is left out.
 pub fn summarize(file: &ResultFile) -> String {
-    let mut out = String::new();
     let backend_rows: Vec<&Row> = file
         .rows
         .iter()
         .filter(|r| r.workload != "handoff")
         .collect();
+    let mut out = throughput_section(&backend_rows, file.settings.repeats);
+    out.push_str(&stalled_section(&backend_rows));
+    out.push_str(&handoff_section(&file.rows));
+    out.push_str(&failed_section(&file.rows));
+    out
+}
 
-    // Throughput, then the ratios: one line per backend, one column per workload ×
-    // threads.
-    if !backend_rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "Throughput, operations (pushes + pops) per second, median of {} rounds (~ marks a \
-             row flagged noisy):",
-            file.settings.repeats
-        );
-        out.push_str(&grid(&backend_rows, throughput));
-        if let Some(line) = noise_line(&backend_rows) {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(
-            out,
-            "\nRatio to the reference of each comparison group (the structure's ebr backend, \
-             else the group's first row), paired by round: 1.23× where the 95% interval lies \
-             clear of 1, ≈ where it contains 1 (within noise), ? where there is no interval:"
-        );
-        out.push_str(&grid(&backend_rows, ratio));
+/// Throughput, then the ratios: one line per backend, one column per workload × threads.
+fn throughput_section(backend_rows: &[&Row], repeats: u32) -> String {
+    let mut out = String::new();
+    if backend_rows.is_empty() {
+        return out;
     }
+    let _ = writeln!(
+        out,
+        "Throughput, operations (pushes + pops) per second, median of {repeats} rounds (~ marks \
+         a row flagged noisy):"
+    );
+    out.push_str(&grid(backend_rows, throughput));
+    if let Some(line) = noise_line(backend_rows) {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nRatio to the reference of each comparison group (the structure's ebr backend, \
+         else the group's first row), paired by round: 1.23× where the 95% interval lies \
+         clear of 1, ≈ where it contains 1 (within noise), ? where there is no interval:"
+    );
+    out.push_str(&grid(backend_rows, ratio));
+    out
+}
 
-    // Stalled: what each scheme kept while one thread held on.
+/// Stalled: what each scheme kept while one thread held on.
+fn stalled_section(backend_rows: &[&Row]) -> String {
     let stalled: Vec<Vec<String>> = backend_rows
         .iter()
         .filter(|r| r.workload == "stalled" && r.valid)
@@ -159,63 +169,70 @@ pub fn summarize(file: &ResultFile) -> String {
             ]
         })
         .collect();
-    if !stalled.is_empty() {
-        let _ = writeln!(out, "\nStalled: one thread holds on for the whole run:");
-        out.push_str(&table(
-            &[
-                "BACKEND",
-                "THREADS",
-                "PEAK GARBAGE (objects)",
-                "PEAK MEMORY",
-            ],
-            1..4,
-            &stalled,
-        ));
+    if stalled.is_empty() {
+        return String::new();
     }
+    let head = [
+        "BACKEND",
+        "THREADS",
+        "PEAK GARBAGE (objects)",
+        "PEAK MEMORY",
+    ];
+    format!(
+        "\nStalled: one thread holds on for the whole run:\n{}",
+        table(&head, 1..4, &stalled)
+    )
+}
 
-    let handoff: Vec<Vec<String>> = file
-        .rows
+/// The handoff strategies' real-time callback: its latency, and what it had to free.
+fn handoff_section(rows: &[Row]) -> String {
+    let handoff: Vec<Vec<String>> = rows
         .iter()
         .filter(|r| r.workload == "handoff" && r.valid)
-        .map(|r| {
-            let l = r.latency_ns;
-            let ns = |f: fn(&reclaim_results::Latency) -> u64| {
-                l.as_ref()
-                    .map_or(MISSING.to_string(), |l| format::nanos(f(l) as f64))
-            };
-            let extra = |k: &str| {
-                r.extra
-                    .get(k)
-                    .map_or("not counted".to_string(), |v| format::si(*v))
-            };
-            vec![
-                r.scheme.clone(),
-                ns(|l| l.p50),
-                ns(|l| l.p999),
-                ns(|l| l.max),
-                extra("consumer_frees"),
-                extra("peak_outstanding"),
-            ]
-        })
+        .map(handoff_line)
         .collect();
-    if !handoff.is_empty() {
-        let _ = writeln!(out, "\nHandoff: the real-time callback, per strategy:");
-        out.push_str(&table(
-            &[
-                "STRATEGY",
-                "P50",
-                "P99.9",
-                "MAX",
-                "FREES IN CALLBACKS",
-                "PEAK MESSAGES ALIVE",
-            ],
-            1..usize::MAX,
-            &handoff,
-        ));
+    if handoff.is_empty() {
+        return String::new();
     }
+    let head = [
+        "STRATEGY",
+        "P50",
+        "P99.9",
+        "MAX",
+        "FREES IN CALLBACKS",
+        "PEAK MESSAGES ALIVE",
+    ];
+    format!(
+        "\nHandoff: the real-time callback, per strategy:\n{}",
+        table(&head, 1..usize::MAX, &handoff)
+    )
+}
 
-    let invalid: Vec<Vec<String>> = file
-        .rows
+/// One handoff row's cells, in the order of [`handoff_section`]'s header.
+fn handoff_line(r: &Row) -> Vec<String> {
+    let l = r.latency_ns;
+    let ns = |f: fn(&reclaim_results::Latency) -> u64| {
+        l.as_ref()
+            .map_or(MISSING.to_string(), |l| format::nanos(f(l) as f64))
+    };
+    let extra = |k: &str| {
+        r.extra
+            .get(k)
+            .map_or("not counted".to_string(), |v| format::si(*v))
+    };
+    vec![
+        r.scheme.clone(),
+        ns(|l| l.p50),
+        ns(|l| l.p999),
+        ns(|l| l.max),
+        extra("consumer_frees"),
+        extra("peak_outstanding"),
+    ]
+}
+
+/// Every row that failed its check or could not run, and why.
+fn failed_section(rows: &[Row]) -> String {
+    let invalid: Vec<Vec<String>> = rows
         .iter()
         .filter(|r| !r.valid)
         .map(|r| {
@@ -227,15 +244,14 @@ pub fn summarize(file: &ResultFile) -> String {
             ]
         })
         .collect();
-    if !invalid.is_empty() {
-        let _ = writeln!(out, "\nFailed rows (no numbers reported for them):");
-        out.push_str(&table(
-            &["BACKEND", "WORKLOAD", "THREADS", "WHY"],
-            2..3,
-            &invalid,
-        ));
+    if invalid.is_empty() {
+        return String::new();
     }
-    out
+    let head = ["BACKEND", "WORKLOAD", "THREADS", "WHY"];
+    format!(
+        "\nFailed rows (no numbers reported for them):\n{}",
+        table(&head, 2..3, &invalid)
+    )
 }
 
 #[cfg(test)]

@@ -113,195 +113,347 @@ impl Repeat {
     }
 }
 
-/// Runs one repeat of `shape` on a fresh container of backend `B`.
+/// Runs one repeat of `shape` on a fresh container of backend `B`, in the steps the
+/// module documentation lists.
 ///
 /// # Errors
 /// The container could not be built, or a thread could not be started or panicked: the
 /// run could not take place (a failed *check* is not an error: it is in [`Repeat::check`]).
 pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Repeat, RepeatError> {
-    let threads = shape.threads();
-    let histograms: Vec<Option<Histogram<u64>>> = (0..threads)
+    let histograms: Vec<Option<Histogram<u64>>> = (0..shape.threads())
         .map(|_| params.latency.then(histogram))
         .collect();
-    let flow = Flow::new(shape.producers, shape.consumers, params.max_in_flight);
-    let start = Gate::default();
-    let churned = AtomicBool::new(false);
-    let control = RunControl {
-        start: &start,
-        stop: params.stop,
-        values_to_pop: match params.stop {
-            Stop::Iterations(n) => n.saturating_mul(shape.producers as u64),
-            Stop::After(_) => 0,
-        },
-        flow: &flow,
-        churned: &churned,
-    };
-    let sampler = params
-        .sample_interval
-        .map(|interval| Sampler::new(interval, params.stop.expected()));
-    let cpus = if params.pin {
-        Some(core_affinity::get_core_ids().ok_or(RepeatError::CpusUnknown)?)
-            .filter(|cpus| !cpus.is_empty())
-    } else {
-        None
-    };
-    let pinned = AtomicBool::new(true);
+    let rig = Rig::new(shape, params)?;
+    let control = rig.control(params.stop);
     // Built inside the scope, after the counters are opened, so that threads the backend
     // starts inherit them; outlives the scope, for the check.
     let container: OnceLock<B::Container<u64>> = OnceLock::new();
-    let probe = || Probe::from_stats(container.get()?.reclamation());
 
-    let outcome = thread::scope(|s| -> Result<_, RepeatError> {
-        let mut participants = 0;
-        let mut sampler_thread = None;
-        let mut counters = None;
-        let mut churners = Vec::with_capacity(threads);
-        let mut stallers = Vec::new();
-        let started = (|| -> Result<(), RepeatError> {
-            if let Some(sampler) = &sampler {
-                let (start, probe) = (&start, &probe);
-                sampler_thread = Some(spawn(s, "sampler", move || sampler.run(start, probe))?);
-                participants += 1;
-            }
-            counters = params.counters.then(Counters::open);
-            let built = B::Container::<u64>::new(&params.config).map_err(RepeatError::Build)?;
-            let container = container.get_or_init(|| built);
-            // The last allocations before the run are done: the baseline is read here.
-            if let Some(sampler) = &sampler {
-                sampler.rebase();
-            }
-            for (index, latency) in histograms.into_iter().enumerate() {
-                let role = Role::of(shape, index);
-                let (control, flow, cpus, pinned) = (&control, &flow, &cpus, &pinned);
-                let body = move || {
-                    // Before the handle: a scheme's per-thread state is allocated where
-                    // the thread will run.
-                    if let Some(cpus) = cpus
-                        && !core_affinity::set_for_current(cpus[index % cpus.len()])
-                    {
-                        pinned.store(false, Ordering::Relaxed);
-                    }
-                    let mut w = Worker::new(index, latency);
-                    let mut handle = container.handle();
-                    let mut values = Values::new(index);
-                    match role {
-                        Role::Pairs => pairs(&mut handle, &mut values, control, &mut w),
-                        Role::Producer(p) => {
-                            producer(&mut handle, &mut values, &flow.pushed[p], control, &mut w);
-                        }
-                        Role::Consumer(c) => {
-                            consumer(&mut handle, &flow.popped[c], control, &mut w);
-                        }
-                        Role::Stalled => stalled(&mut handle, &mut values, control, &mut w),
-                    }
-                    (index, w)
-                };
-                let handle = spawn(s, "worker", body)?;
-                participants += 1;
-                if matches!(role, Role::Stalled) {
-                    stallers.push(handle);
-                } else {
-                    churners.push(handle);
-                }
-            }
-            Ok(())
-        })();
-        let mut cpu_before = None;
-        match &started {
-            Ok(()) => {
-                start.wait_for(participants);
-                if let Some(counters) = &mut counters {
-                    counters.enable();
-                }
-                cpu_before = CpuTimes::now();
-                start.open();
-            }
-            Err(_) => start.abort(),
-        }
+    let ended = thread::scope(|s| -> Result<Ended, RepeatError> {
+        let mut crew = Crew::new(shape.threads());
+        let started = crew.start::<B>(s, &rig, &control, &container, histograms, params);
+        let cpu_before = crew.release(&rig.start, started.is_ok());
         // No early return until every thread was told to stop: the scope joins them all,
         // and a stalled thread or the sampler left waiting would hang it.
-        let churned_result = join_all(churners);
+        let stopped = crew.stop(&rig);
+        started?;
+        stopped.collect(cpu_before)
+    })?;
+    if !rig.pinned.load(Ordering::Relaxed) {
+        return Err(RepeatError::PinRefused);
+    }
+    let container = container.into_inner().ok_or(RepeatError::NotBuilt)?;
+    ended.into_repeat(shape, params, rig.sampler.as_ref(), container)
+}
+
+/// What the threads of one repeat share, made before any of them starts.
+struct Rig {
+    shape: Shape,
+    flow: Flow,
+    start: Gate,
+    /// Set once every churning thread is done; releases the stalled thread.
+    churned: AtomicBool,
+    sampler: Option<Sampler>,
+    /// With `--pin`: the CPUs the workers are pinned to, round-robin.
+    cpus: Option<Vec<core_affinity::CoreId>>,
+    /// Cleared by a worker the system refused to pin.
+    pinned: AtomicBool,
+}
+
+impl Rig {
+    fn new(shape: Shape, params: &Params) -> Result<Rig, RepeatError> {
+        let flow = Flow::new(shape.producers, shape.consumers, params.max_in_flight);
+        let sampler = params
+            .sample_interval
+            .map(|interval| Sampler::new(interval, params.stop.expected()));
+        let cpus = if params.pin {
+            Some(core_affinity::get_core_ids().ok_or(RepeatError::CpusUnknown)?)
+                .filter(|cpus| !cpus.is_empty())
+        } else {
+            None
+        };
+        Ok(Rig {
+            shape,
+            flow,
+            start: Gate::default(),
+            churned: AtomicBool::new(false),
+            sampler,
+            cpus,
+            pinned: AtomicBool::new(true),
+        })
+    }
+
+    /// The start, pace and stop every worker follows.
+    fn control(&self, stop: Stop) -> RunControl<'_> {
+        RunControl {
+            start: &self.start,
+            stop,
+            values_to_pop: match stop {
+                Stop::Iterations(n) => n.saturating_mul(self.shape.producers as u64),
+                Stop::After(_) => 0,
+            },
+            flow: &self.flow,
+            churned: &self.churned,
+        }
+    }
+}
+
+/// The threads of one repeat, as they are started, and the counters that count them.
+struct Crew<'s> {
+    /// Threads that wait at the start gate.
+    participants: usize,
+    sampler: Option<Scoped<'s, Series>>,
+    counters: Option<Counters>,
+    churners: Vec<Scoped<'s, (usize, Worker)>>,
+    stallers: Vec<Scoped<'s, (usize, Worker)>>,
+}
+
+impl<'s> Crew<'s> {
+    fn new(threads: usize) -> Crew<'s> {
+        Crew {
+            participants: 0,
+            sampler: None,
+            counters: None,
+            churners: Vec::with_capacity(threads),
+            stallers: Vec::new(),
+        }
+    }
+
+    /// Steps 1 to 3: starts the sampler, opens the counters, builds the container and
+    /// starts the workers, in that order; stops at the first that fails.
+    fn start<'e, B: Backend>(
+        &mut self,
+        s: &'s thread::Scope<'s, 'e>,
+        rig: &'e Rig,
+        control: &'e RunControl<'e>,
+        container: &'e OnceLock<B::Container<u64>>,
+        histograms: Vec<Option<Histogram<u64>>>,
+        params: &Params,
+    ) -> Result<(), RepeatError> {
+        if let Some(sampler) = &rig.sampler {
+            let start = &rig.start;
+            let probe = || Probe::from_stats(container.get()?.reclamation());
+            self.sampler = Some(spawn(s, "sampler", move || sampler.run(start, probe))?);
+            self.participants += 1;
+        }
+        self.counters = params.counters.then(Counters::open);
+        let built = B::Container::<u64>::new(&params.config).map_err(RepeatError::Build)?;
+        let container = container.get_or_init(|| built);
+        // The last allocations before the run are done: the baseline is read here.
+        if let Some(sampler) = &rig.sampler {
+            sampler.rebase();
+        }
+        for (index, latency) in histograms.into_iter().enumerate() {
+            let role = Role::of(rig.shape, index);
+            let body = move || work(index, role, latency, container, rig, control);
+            let handle = spawn(s, "worker", body)?;
+            self.participants += 1;
+            if matches!(role, Role::Stalled) {
+                self.stallers.push(handle);
+            } else {
+                self.churners.push(handle);
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 4: once every thread has arrived, enables the counters and opens the gate;
+    /// returns the CPU times at the start. If starting failed, releases the threads that
+    /// did start, to end at once.
+    fn release(&mut self, start: &Gate, started: bool) -> Option<CpuTimes> {
+        if !started {
+            start.abort();
+            return None;
+        }
+        start.wait_for(self.participants);
+        if let Some(counters) = &mut self.counters {
+            counters.enable();
+        }
+        let cpu_before = CpuTimes::now();
+        start.open();
+        cpu_before
+    }
+
+    /// Step 5: joins the churning workers, then disables the counters and stops the
+    /// sampler — before the stalled thread lets go, so that both end with the run — then
+    /// releases and joins the stalled thread. Joins every thread whatever fails.
+    fn stop(self, rig: &Rig) -> Stopped {
+        let churned = join_all(self.churners);
         let cpu_after = CpuTimes::now();
+        let mut counters = self.counters;
         if let Some(counters) = &mut counters {
             counters.disable();
         }
-        if let Some(sampler) = &sampler {
+        if let Some(sampler) = &rig.sampler {
             sampler.stop();
         }
-        let series = sampler_thread.map(|t| join(t, "sampler")).transpose();
-        churned.store(true, Ordering::Release);
-        let stalled_result = join_all(stallers);
-        started?;
-        let mut workers = churned_result?;
-        workers.extend(stalled_result?);
-        let series = series?;
-        let readings = match &mut counters {
-            Some(counters) => counters.read(),
+        let series = self.sampler.map(|t| join(t, "sampler")).transpose();
+        rig.churned.store(true, Ordering::Release);
+        let stalled = join_all(self.stallers);
+        Stopped {
+            churned,
+            stalled,
+            series,
+            counters,
+            cpu_after,
+        }
+    }
+}
+
+/// One worker thread: pins itself, takes its handle and runs its role's loop.
+#[inline]
+fn work<C: Container<u64>>(
+    index: usize,
+    role: Role,
+    latency: Option<Histogram<u64>>,
+    container: &C,
+    rig: &Rig,
+    control: &RunControl<'_>,
+) -> (usize, Worker) {
+    // Before the handle: a scheme's per-thread state is allocated where the thread will
+    // run.
+    if let Some(cpus) = &rig.cpus
+        && !core_affinity::set_for_current(cpus[index % cpus.len()])
+    {
+        rig.pinned.store(false, Ordering::Relaxed);
+    }
+    let mut w = Worker::new(index, latency);
+    let mut handle = container.handle();
+    let mut values = Values::new(index);
+    let flow = &rig.flow;
+    match role {
+        Role::Pairs => pairs(&mut handle, &mut values, control, &mut w),
+        Role::Producer(p) => {
+            producer(&mut handle, &mut values, &flow.pushed[p], control, &mut w);
+        }
+        Role::Consumer(c) => {
+            consumer(&mut handle, &flow.popped[c], control, &mut w);
+        }
+        Role::Stalled => stalled(&mut handle, &mut values, control, &mut w),
+    }
+    (index, w)
+}
+
+/// Every thread of a repeat, joined: what each brought back, or why it could not.
+struct Stopped {
+    churned: Result<Vec<(usize, Worker)>, RepeatError>,
+    stalled: Result<Vec<(usize, Worker)>, RepeatError>,
+    series: Result<Option<Series>, RepeatError>,
+    counters: Option<Counters>,
+    cpu_after: Option<CpuTimes>,
+}
+
+impl Stopped {
+    /// The first failure among the threads, or what they all brought back and the
+    /// counters' readings.
+    fn collect(self, cpu_before: Option<CpuTimes>) -> Result<Ended, RepeatError> {
+        let mut workers = self.churned?;
+        workers.extend(self.stalled?);
+        let series = self.series?;
+        let readings = match self.counters {
+            Some(mut counters) => counters.read(),
             None => Readings::unavailable("instrumentation off"),
         };
-        Ok((workers, series, readings, (cpu_before, cpu_after)))
-    });
-    let (mut workers, series, mut counters, (cpu_before, cpu_after)) = outcome?;
-    if !pinned.load(Ordering::Relaxed) {
-        return Err(RepeatError::PinRefused);
+        Ok(Ended {
+            workers,
+            series,
+            counters: readings,
+            cpu_before,
+            cpu_after: self.cpu_after,
+        })
     }
-    if params.counters {
-        let switches: Option<u64> = workers.iter().map(|(_, w)| w.switches).sum();
-        counters.set(
+}
+
+/// A repeat whose threads all ended well, before its figures are worked out.
+struct Ended {
+    /// By thread index once sorted.
+    workers: Vec<(usize, Worker)>,
+    series: Option<Series>,
+    counters: Readings,
+    cpu_before: Option<CpuTimes>,
+    cpu_after: Option<CpuTimes>,
+}
+
+impl Ended {
+    /// The repeat's figures, and the check of what `container` was left with.
+    fn into_repeat<C: Container<u64>>(
+        mut self,
+        shape: Shape,
+        params: &Params,
+        sampler: Option<&Sampler>,
+        container: C,
+    ) -> Result<Repeat, RepeatError> {
+        if params.counters {
+            self.count_switches();
+        }
+        self.workers.sort_by_key(|(index, _)| *index);
+        let peak_bytes = sampler.filter(|s| s.counting()).map(Sampler::peak_bytes);
+        let check = check(
+            &container,
+            self.workers.iter().map(|(_, w)| (w.pushed, w.popped)),
+        );
+        drop(container);
+        let elapsed = self.elapsed(shape);
+        let latency = self.merged_latency()?;
+        Ok(Repeat {
+            elapsed,
+            per_thread_ops: self.workers.iter().map(|(_, w)| w.ops).collect(),
+            latency,
+            series: self.series,
+            peak_bytes,
+            counters: self.counters,
+            check,
+            stall_held: self.workers.iter().find_map(|(_, w)| w.held),
+            noise: Noise::of(
+                self.cpu_before.as_ref(),
+                self.cpu_after.as_ref(),
+                elapsed,
+                churning(shape, &self.workers)
+                    .map(|w| (w.sched, w.ended.saturating_duration_since(w.started))),
+            ),
+        })
+    }
+
+    /// The workers' context switches, summed, as a counter.
+    fn count_switches(&mut self) {
+        let switches: Option<u64> = self.workers.iter().map(|(_, w)| w.switches).sum();
+        self.counters.set(
             Counter::ContextSwitches,
             switches.ok_or_else(|| "getrusage(RUSAGE_THREAD) failed on a worker".to_string()),
         );
     }
-    workers.sort_by_key(|(index, _)| *index);
-    let peak_bytes = sampler
-        .as_ref()
-        .filter(|s| s.counting())
-        .map(Sampler::peak_bytes);
 
-    let container = container.into_inner().ok_or(RepeatError::NotBuilt)?;
-    let check = check(
-        &container,
-        workers.iter().map(|(_, w)| (w.pushed, w.popped)),
-    );
-    drop(container);
-
-    let churning = workers
-        .iter()
-        .filter(|(index, _)| !matches!(Role::of(shape, *index), Role::Stalled));
-    let first = churning.clone().map(|(_, w)| w.started).min();
-    let last = churning.map(|(_, w)| w.ended).max();
-    let elapsed = match (first, last) {
-        (Some(first), Some(last)) => last.saturating_duration_since(first),
-        _ => Duration::ZERO,
-    };
-    let mut latency: Option<Histogram<u64>> = None;
-    for (_, w) in &workers {
-        if let Some(h) = &w.latency {
-            match &mut latency {
-                Some(total) => total.add(h).map_err(RepeatError::Latency)?,
-                None => latency = Some(h.clone()),
-            }
+    /// From the first churning worker's start to the last one's end.
+    fn elapsed(&self, shape: Shape) -> Duration {
+        let first = churning(shape, &self.workers).map(|w| w.started).min();
+        let last = churning(shape, &self.workers).map(|w| w.ended).max();
+        match (first, last) {
+            (Some(first), Some(last)) => last.saturating_duration_since(first),
+            _ => Duration::ZERO,
         }
     }
-    Ok(Repeat {
-        elapsed,
-        per_thread_ops: workers.iter().map(|(_, w)| w.ops).collect(),
-        latency,
-        series,
-        peak_bytes,
-        counters,
-        check,
-        stall_held: workers.iter().find_map(|(_, w)| w.held),
-        noise: Noise::of(
-            cpu_before.as_ref(),
-            cpu_after.as_ref(),
-            elapsed,
-            workers
-                .iter()
-                .filter(|(index, _)| !matches!(Role::of(shape, *index), Role::Stalled))
-                .map(|(_, w)| (w.sched, w.ended.saturating_duration_since(w.started))),
-        ),
-    })
+
+    /// Every worker's timed operations in one histogram; `None` without instrumentation.
+    fn merged_latency(&self) -> Result<Option<Histogram<u64>>, RepeatError> {
+        let mut latency: Option<Histogram<u64>> = None;
+        for (_, w) in &self.workers {
+            if let Some(h) = &w.latency {
+                match &mut latency {
+                    Some(total) => total.add(h).map_err(RepeatError::Latency)?,
+                    None => latency = Some(h.clone()),
+                }
+            }
+        }
+        Ok(latency)
+    }
+}
+
+/// The workers that are not the stalled thread.
+fn churning(shape: Shape, workers: &[(usize, Worker)]) -> impl Iterator<Item = &Worker> {
+    workers
+        .iter()
+        .filter(move |(index, _)| !matches!(Role::of(shape, *index), Role::Stalled))
+        .map(|(_, w)| w)
 }
 
 type Scoped<'s, T> = thread::ScopedJoinHandle<'s, T>;

@@ -140,6 +140,39 @@ pub(crate) fn text(inputs: &[Input]) -> String {
         return "no result files given\n".to_owned();
     }
     let ctx = Context::new(inputs);
+    let mut out = inputs_text(inputs);
+    let counters = counter_columns(inputs);
+    let lines = lines(&ctx);
+    if lines.is_empty() {
+        out.push_str("no rows in any input\n");
+    } else {
+        let head = text_header(inputs.len(), &counters);
+        let table: Vec<Vec<String>> = lines
+            .iter()
+            .map(|line| text_line(line, &counters))
+            .collect();
+        out.push_str(&format::table(&head, 2..usize::MAX, &table));
+        out.push_str(
+            "\nops/s: median ±half-width of its 95% interval, ~ where the row was flagged noisy \
+             (its `noisy` field says why). [n]/[1]: ≈ where the two \
+             intervals leave the ratio within noise (an interval of at least 90%, from the \
+             two 95% ones). vs ref: each file's own ratio to the row's reference, paired by \
+             round on its machine (≈ within noise, ? no interval): ratios transfer between \
+             machines better than ops/s.\n",
+        );
+    }
+    out.push_str(&invalid_text(&lines));
+    for index in 1..inputs.len() {
+        if let Some(text) = agreement(&lines, index) {
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// `inputs:` and a line per input: its tag, label, machine and build, with a warning
+/// where its timings say little.
+fn inputs_text(inputs: &[Input]) -> String {
     let mut out = String::from("inputs:\n");
     for (index, input) in inputs.iter().enumerate() {
         let m = &input.file.metadata;
@@ -162,8 +195,22 @@ pub(crate) fn text(inputs: &[Input]) -> String {
         );
     }
     out.push('\n');
+    out
+}
 
-    let counters: Vec<(usize, &str, &str)> = inputs
+/// A counter column of the terminal table: one of [`TEXT_COUNTERS`] for one input.
+struct CounterColumn {
+    /// The input, by index.
+    input: usize,
+    /// The counter's name in the rows.
+    name: &'static str,
+    /// The column's name.
+    short: &'static str,
+}
+
+/// A column for each of [`TEXT_COUNTERS`] in each input that has it in any row.
+fn counter_columns(inputs: &[Input]) -> Vec<CounterColumn> {
+    inputs
         .iter()
         .enumerate()
         .flat_map(|(index, input)| {
@@ -173,94 +220,90 @@ pub(crate) fn text(inputs: &[Input]) -> String {
                     .rows
                     .iter()
                     .any(|r| r.counters.get(name).copied().flatten().is_some());
-                present.then_some((index, name, short))
+                present.then_some(CounterColumn {
+                    input: index,
+                    name,
+                    short,
+                })
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The header: the key, then each input's ops/s and its ratio to the first input, each
+/// input's ratio to its reference, and the counter columns.
+fn text_header(inputs: usize, counters: &[CounterColumn]) -> Vec<String> {
     let mut head = vec![
         "backend".to_owned(),
         "workload".to_owned(),
         "threads".to_owned(),
     ];
-    for index in 0..inputs.len() {
+    for index in 0..inputs {
         head.push(format!("{} ops/s", Context::tag(index)));
         if index > 0 {
             head.push(format!("{}/{}", Context::tag(index), Context::tag(0)));
         }
     }
-    for index in 0..inputs.len() {
+    for index in 0..inputs {
         head.push(format!("{} vs ref", Context::tag(index)));
     }
-    for (index, _, short) in &counters {
-        head.push(format!("{} {short}", Context::tag(*index)));
+    for column in counters {
+        head.push(format!("{} {}", Context::tag(column.input), column.short));
     }
+    head
+}
 
-    let lines = lines(&ctx);
-    let mut table = Vec::new();
-    let mut invalid = Vec::new();
-    for line in &lines {
-        let mut cells = vec![
-            line.key.backend.to_owned(),
-            line.key.workload.to_owned(),
-            line.key.threads.to_string(),
-        ];
+/// One measurement's cells, in the order of [`text_header`].
+fn text_line(line: &Line<'_>, counters: &[CounterColumn]) -> Vec<String> {
+    let mut cells = vec![
+        line.key.backend.to_owned(),
+        line.key.workload.to_owned(),
+        line.key.threads.to_string(),
+    ];
+    for (index, cell) in line.cells.iter().enumerate() {
+        cells.push(cell.median_text());
+        if index > 0 {
+            cells.push(cell.ratio_text());
+        }
+    }
+    for cell in &line.cells {
+        cells.push(match cell.row {
+            Some(row) if row.valid => format::ratio_cell(row),
+            _ => MISSING.to_owned(),
+        });
+    }
+    for column in counters {
+        let value = line.cells[column.input]
+            .row
+            .filter(|r| r.valid)
+            .and_then(|r| r.counter_per_op(column.name));
+        cells.push(value.map_or_else(|| MISSING.to_owned(), format::per_op));
+    }
+    cells
+}
+
+/// The invalid rows, by input and why, under a heading; empty where there are none.
+fn invalid_text(lines: &[Line<'_>]) -> String {
+    let mut out = String::new();
+    for line in lines {
         for (index, cell) in line.cells.iter().enumerate() {
-            cells.push(cell.median_text());
-            if index > 0 {
-                cells.push(cell.ratio_text());
-            }
             if let Some(row) = cell.row.filter(|r| !r.valid) {
-                invalid.push(format!(
+                let _ = writeln!(
+                    out,
                     "  {} {} {} {}: {}",
                     Context::tag(index),
                     row.backend,
                     row.workload,
                     row.threads,
                     row.error.as_deref().unwrap_or("no reason recorded")
-                ));
+                );
             }
         }
-        for cell in &line.cells {
-            cells.push(match cell.row {
-                Some(row) if row.valid => format::ratio_cell(row),
-                _ => MISSING.to_owned(),
-            });
-        }
-        for (index, name, _) in &counters {
-            let value = line.cells[*index]
-                .row
-                .filter(|r| r.valid)
-                .and_then(|r| r.counter_per_op(name));
-            cells.push(value.map_or_else(|| MISSING.to_owned(), format::per_op));
-        }
-        table.push(cells);
     }
-    if lines.is_empty() {
-        out.push_str("no rows in any input\n");
-    } else {
-        out.push_str(&format::table(&head, 2..usize::MAX, &table));
-        out.push_str(
-            "\nops/s: median ±half-width of its 95% interval, ~ where the row was flagged noisy \
-             (its `noisy` field says why). [n]/[1]: ≈ where the two \
-             intervals leave the ratio within noise (an interval of at least 90%, from the \
-             two 95% ones). vs ref: each file's own ratio to the row's reference, paired by \
-             round on its machine (≈ within noise, ? no interval): ratios transfer between \
-             machines better than ops/s.\n",
-        );
+    if out.is_empty() {
+        return out;
     }
-    if !invalid.is_empty() {
-        out.push_str("\ninvalid rows (shown as –):\n");
-        for line in invalid {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    for index in 1..inputs.len() {
-        if let Some(text) = agreement(&lines, index) {
-            out.push_str(&text);
-        }
-    }
-    out
+    format!("\ninvalid rows (shown as –):\n{out}")
 }
 
 /// How far input `index`'s ratios to their references agree with the first input's: the
