@@ -233,9 +233,9 @@ pub struct RunArgs {
     // --no-pin), rather than a conflict: a script that passes one before its user's own
     // options lets the user ask for the other.
     /// Where to write the HTML report of this run: exactly this file, and nothing else
-    /// (default: beside the result file and named after it, `results/<host>-<target>-
-    /// <timestamp>.html`, with `latest.html` there made to refer to it). The later of
-    /// --report and --no-report wins.
+    /// (default: beside the result file and named after it, `.html` for `.json`, with
+    /// `latest.html` there made to refer to it). The later of --report and --no-report
+    /// wins.
     #[arg(long, overrides_with = "no_report", help_heading = OUTPUT)]
     report: Option<PathBuf>,
     /// Do not write the HTML report; `latest.html` still refers to the last one written.
