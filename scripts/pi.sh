@@ -137,8 +137,7 @@ run=$(quote "${run_args[@]}")
 script="set -eu; cd $(printf '%q' "$remote_dir")
 export CRITERION_HOME=\$PWD/criterion
 echo '== reclaim-bench run' $(printf '%q' "$run")
-$runner bin/reclaim-bench run --output results/run-\$(date -u +%Y%m%dT%H%M%SZ).json \
-    --report results/report.html $run"
+$runner bin/reclaim-bench run --output results/run-\$(date -u +%Y%m%dT%H%M%SZ).json $run"
 if [[ -n $benches ]]; then
     while read -r name _; do
         script+="

@@ -10,7 +10,8 @@
 #   -h, --help    this text
 # Environment: CHROMIUM, the browser binary, if it is not on PATH as `chromium`.
 # Needs Chromium and python3.
-# Example: scripts/report-check.sh results/report.html results/*.json
+# Example: scripts/report-check.sh results/<stem>.html results/<stem>.json
+#          (a run's report is named after its result file; results/latest.html is the newest)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/common.sh

@@ -3,14 +3,14 @@
 # report looks (or attach a picture of it) without opening a browser.
 #
 # Usage: scripts/report-screenshot.sh [REPORT_HTML] [OUT_PNG]
-#   REPORT_HTML  defaults to results/report.html
-#   OUT_PNG      defaults to results/report.png
+#   REPORT_HTML  defaults to results/latest.html, the newest run's report
+#   OUT_PNG      defaults to REPORT_HTML with .png for .html
 #   -h, --help   this text
 # Environment:
 #   WIDTH, HEIGHT  window size in pixels (default 1400 x 4000: tall enough for the
 #                  header and the first rows of charts); the screenshot is the window.
 #   CHROMIUM       the browser binary, if it is not on PATH under a usual name.
-# Example: WIDTH=1000 scripts/report-screenshot.sh results/report.html /tmp/report.png
+# Example: WIDTH=1000 scripts/report-screenshot.sh results/latest.html /tmp/report.png
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/common.sh
@@ -18,14 +18,14 @@ source "$here/lib/common.sh"
 usage_if_asked "$@"
 (($# <= 2)) || usage_error "at most two arguments, not $#"
 
-report=${1:-results/report.html}
-out=${2:-results/report.png}
+report=${1:-results/latest.html}
+out=${2:-${report%.html}.png}
 width=${WIDTH:-1400}
 height=${HEIGHT:-4000}
 
 if [[ ! -f $report ]]; then
     echo "report-screenshot: no such report: $report" >&2
-    echo "  write one first, e.g.: cargo run --release -- report results/*.json" >&2
+    echo "  write one first, e.g.: cargo run --release (which makes results/latest.html)" >&2
     exit 1
 fi
 

@@ -91,7 +91,12 @@ for r in rows:
     assert all("emulation" in r["counter_errors"].get(name, "") for name in perf), \
         r["counter_errors"]
     assert isinstance(r["counters"]["context-switches"], int), r["counters"]
-assert os.path.getsize(os.path.join(fetched, "results", "report.html")) > 0
+# The run's report is named after its result file, and latest.html (a link, kept by
+# tar) refers to it.
+report = os.path.splitext(files[0])[0] + ".html"
+assert os.path.getsize(report) > 0, report
+latest = os.path.join(fetched, "results", "latest.html")
+assert os.path.realpath(latest) == os.path.realpath(report), (latest, report)
 estimates = glob.glob(os.path.join(fetched, "criterion", "**", "estimates.json"), recursive=True)
 assert estimates, "no criterion estimates came back"
 print(f"test-pi-loopback: {target}: {len(rows)} valid rows, the report and "

@@ -7,6 +7,7 @@
 
 mod list;
 mod overhead;
+mod reports;
 mod run;
 mod summary;
 
@@ -45,8 +46,9 @@ static ALLOCATOR: CountingAlloc = CountingAlloc::new();
     long_about = "Compare memory-reclamation schemes (leak, epochs, hazard pointers, reference \
 counting, collector sweeping) for lock-free structures, with baselines and a disk-spilling \
 channel. With no command, `run`: `reclaim-bench --full` is `reclaim-bench run --full`, and \
-`reclaim-bench` alone runs the quick suite and writes results/<host>-<target>-<time>.json and \
-results/report.html.",
+`reclaim-bench` alone runs the quick suite and writes results/<host>-<target>-<time>.json, its \
+report results/<host>-<target>-<time>.html, and results/latest.html, which refers to the newest \
+report.",
     // `run`'s options are also the top level's, for the command users type most; mixed
     // with a command (`reclaim-bench -b x list`) they are an error, not silently dropped.
     args_conflicts_with_subcommands = true,
@@ -85,9 +87,11 @@ enum Command {
         /// Result files (JSON) to include; several are compared side by side.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Where to write the report.
-        #[arg(short, long, default_value = "results/report.html")]
-        output: PathBuf,
+        /// Where to write the report (default: beside the first file and named after it,
+        /// `results/<stem>.html` for one file, `results/<stem>-and-<n>-more.html` for
+        /// several). It leaves `latest.html`, the newest run's report, alone.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Compare two or more result files (say an x86_64 run and a Raspberry Pi run) side
     /// by side, with ratios to the first.
@@ -218,26 +222,23 @@ pub struct RunArgs {
     #[arg(long, hide = true, value_name = "BACKEND:WORKLOAD:THREADS")]
     only_repeat: Option<String>,
 
-    /// The result file (default: `results/<host>-<target>-<timestamp>.json`).
+    /// The result file (default: `results/<host>-<target>-<timestamp>.json`, with `-2`,
+    /// `-3`, … before `.json` when an earlier run of the same second has that name).
     #[arg(short, long, help_heading = OUTPUT)]
     output: Option<PathBuf>,
     /// Also export the flat numbers as CSV to this file.
     #[arg(long, help_heading = OUTPUT)]
     csv: Option<PathBuf>,
     // --report and --no-report: the later one wins (`overrides_with`, as for --pin and
-    // --no-pin), rather than a conflict: scripts/pi.sh passes `--report …` before the
-    // user's own options, which must be able to turn the report off, and a script that
-    // passes `--no-report` lets its user ask for one back.
-    /// Where to write the HTML report of this run (the later of --report and --no-report
-    /// wins).
-    #[arg(
-        long,
-        default_value = "results/report.html",
-        overrides_with = "no_report",
-        help_heading = OUTPUT
-    )]
-    report: PathBuf,
-    /// Do not write the HTML report.
+    // --no-pin), rather than a conflict: a script that passes one before its user's own
+    // options lets the user ask for the other.
+    /// Where to write the HTML report of this run: exactly this file, and nothing else
+    /// (default: beside the result file and named after it, `.html` for `.json`, with
+    /// `latest.html` there made to refer to it). The later of --report and --no-report
+    /// wins.
+    #[arg(long, overrides_with = "no_report", help_heading = OUTPUT)]
+    report: Option<PathBuf>,
+    /// Do not write the HTML report; `latest.html` still refers to the last one written.
     #[arg(long, overrides_with = "report", help_heading = OUTPUT)]
     no_report: bool,
     /// No progress bar, summary table, warnings or notes.
@@ -307,7 +308,7 @@ fn main() -> ExitCode {
         Command::Run(args) if args.overhead => overhead::overhead(&args),
         Command::Run(args) if args.only_repeat.is_some() => run::repeat_once(&args),
         Command::Run(args) => run::run(&args).map(|_| ()),
-        Command::Report { files, output } => run::report(&files, &output),
+        Command::Report { files, output } => run::report(&files, output.as_deref()),
         Command::Compare { files, html } => run::compare(&files, html.as_deref()),
     };
     // The exit status EXIT_STATUS documents: 1 for rows that failed, measured and

@@ -13,6 +13,7 @@ use reclaim_report::Input;
 use reclaim_results::{ResultFile, SCHEMA_VERSION, write_atomically};
 
 use crate::RunArgs;
+use crate::reports;
 use crate::summary::summarize;
 
 /// What the build script captured about this binary.
@@ -103,7 +104,9 @@ pub fn selection(args: &RunArgs) -> Selection {
 }
 
 /// `results/<host>-<target>-<timestamp>.json`, with characters that trouble file systems
-/// (`:` on Windows shares, `/` anywhere) taken out.
+/// (`:` on Windows shares, `/` anywhere) taken out, and `-2`, `-3`, … added when the name
+/// is taken: the timestamp has seconds, and two short runs in one second must not share a
+/// result file and its report.
 fn default_output(file: &ResultFile) -> PathBuf {
     let clean = |s: &str| -> String {
         s.chars()
@@ -122,12 +125,20 @@ fn default_output(file: &ResultFile) -> PathBuf {
         .chars()
         .filter(|&c| c != ':')
         .collect();
-    PathBuf::from("results").join(format!(
-        "{}-{}-{}.json",
+    let stem = format!(
+        "{}-{}-{}",
         clean(&file.metadata.host),
         clean(&file.metadata.target),
         clean(&stamp)
-    ))
+    );
+    let named = |n: u32| match n {
+        1 => PathBuf::from("results").join(format!("{stem}.json")),
+        n => PathBuf::from("results").join(format!("{stem}-{n}.json")),
+    };
+    (1..)
+        .map(named)
+        .find(|path| !path.exists())
+        .expect("some suffix is free")
 }
 
 /// Makes sure `path`'s directory exists and takes a file, before minutes of measuring.
@@ -187,15 +198,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         rows: Vec::with_capacity(plan.runs.len()),
     };
     let output = args.output.clone().unwrap_or_else(|| default_output(&file));
-    prepare_outputs(args, &output, &mut file)?;
+    let report = prepare_outputs(args, &output, &mut file)?;
     if !args.quiet {
         warn_about_the_build_and_scratch(args, &file);
         announce(&settings, &plan, groups.len(), budget, &output);
     }
     measure(args, &settings, &groups, budget, &mut file, &output)?;
-    write_exports(args, &file)?;
+    let latest = write_exports(args, &file, report.as_deref())?;
     if !args.quiet {
-        print_results(args, &file, &output);
+        print_results(args, &file, &output, report.as_deref(), latest.as_deref());
     }
     let failed = file.rows.iter().filter(|r| !r.valid).count();
     if failed > 0 {
@@ -211,7 +222,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
 
 /// Before any measuring: checks that every file the run will write can be written, and
 /// creates the scratch directory, recording it and its file system in `file`.
-fn prepare_outputs(args: &RunArgs, output: &Path, file: &mut ResultFile) -> anyhow::Result<()> {
+fn prepare_outputs(
+    args: &RunArgs,
+    output: &Path,
+    file: &mut ResultFile,
+) -> anyhow::Result<Option<PathBuf>> {
     check_writable(output, "the result file", args.quiet)?;
     fs::create_dir_all(&args.scratch).with_context(|| {
         format!(
@@ -221,13 +236,20 @@ fn prepare_outputs(args: &RunArgs, output: &Path, file: &mut ResultFile) -> anyh
     })?;
     file.metadata.scratch_dir = Some(args.scratch.display().to_string());
     file.metadata.scratch_fs = metadata::file_system(&args.scratch);
-    if !args.no_report {
-        check_writable(&args.report, "the report", args.quiet)?;
+    // The report: exactly --report's path, or by default beside the result file and named
+    // after it, with latest.html there made to refer to it (src/reports.rs says why).
+    let report = (!args.no_report).then(|| {
+        args.report
+            .clone()
+            .unwrap_or_else(|| reports::beside(output))
+    });
+    if let Some(report) = &report {
+        check_writable(report, "the report", args.quiet)?;
     }
     if let Some(csv) = &args.csv {
         check_writable(csv, "the CSV export", args.quiet)?;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Warns on stderr where the numbers will say little: a debug build, emulation, or a
@@ -376,28 +398,57 @@ fn say_failed(row: &reclaim_results::Row) {
 }
 
 /// The summary on stdout, and where every file went.
-fn print_results(args: &RunArgs, file: &ResultFile, output: &Path) {
+fn print_results(
+    args: &RunArgs,
+    file: &ResultFile,
+    output: &Path,
+    report: Option<&Path>,
+    latest: Option<&Path>,
+) {
     println!("{}", summarize(file));
     println!("Results: {}", output.display());
     if let Some(csv) = &args.csv {
         println!("CSV:     {}", csv.display());
     }
-    if !args.no_report {
-        println!("Report:  {}", args.report.display());
+    match (report, latest) {
+        (Some(report), Some(latest)) if latest != report => {
+            println!("Report:  {} (also {})", report.display(), latest.display())
+        }
+        (Some(report), _) => println!("Report:  {}", report.display()),
+        (None, _) => {}
     }
 }
 
-/// The CSV export and the HTML report, where asked for.
-fn write_exports(args: &RunArgs, file: &ResultFile) -> anyhow::Result<()> {
+/// The CSV export and the HTML report, where asked for; returns `latest.html`'s path if it
+/// was made to refer to the report.
+fn write_exports(
+    args: &RunArgs,
+    file: &ResultFile,
+    report: Option<&Path>,
+) -> anyhow::Result<Option<PathBuf>> {
     if let Some(csv) = &args.csv {
         let mut bytes = Vec::new();
         reclaim_results::write_csv(file, &mut bytes).context("formatting the CSV export")?;
         write_atomically(csv, &bytes).context("writing the CSV export")?;
     }
-    if !args.no_report {
-        write_report(&[input(file.clone())], &args.report, args.quiet)?;
+    let mut latest = None;
+    if let Some(report) = report {
+        let html = write_report(&[input(file.clone())], report, args.quiet)?;
+        if args.report.is_none() {
+            // The report is written and stays: a latest.html that cannot be made is a
+            // warning, not a failed run.
+            match reports::point_latest(report, html.as_bytes()) {
+                Ok(path) => latest = Some(path),
+                Err(err) if !args.quiet => eprintln!(
+                    "warning: {} does not refer to this run's report {}: {err:#}",
+                    report.with_file_name(reports::LATEST).display(),
+                    report.display()
+                ),
+                Err(_) => {}
+            }
+        }
     }
-    Ok(())
+    Ok(latest)
 }
 
 /// The one error that is not a failure to run: the run completed and its result file
@@ -526,16 +577,19 @@ fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
     files.iter().map(load).collect()
 }
 
-fn write_report(inputs: &[Input], output: &Path, quiet: bool) -> anyhow::Result<()> {
+/// Renders and writes the report of `inputs` to `output`; returns the HTML written.
+fn write_report(inputs: &[Input], output: &Path, quiet: bool) -> anyhow::Result<String> {
     check_writable(output, "the report", quiet)?;
     let html = reclaim_report::render_html(inputs);
-    write_atomically(output, html.as_bytes()).context("writing the HTML report")
+    write_atomically(output, html.as_bytes()).context("writing the HTML report")?;
+    Ok(html)
 }
 
-/// `report`: one HTML file from result files.
-pub fn report(files: &[PathBuf], output: &Path) -> anyhow::Result<()> {
+/// `report`: one HTML file from result files, at `output` or named after the first file.
+pub fn report(files: &[PathBuf], output: Option<&Path>) -> anyhow::Result<()> {
     let inputs = load_all(files)?;
-    write_report(&inputs, output, false)?;
+    let output = output.map_or_else(|| reports::for_files(files), Path::to_path_buf);
+    write_report(&inputs, &output, false)?;
     println!("Report: {}", output.display());
     Ok(())
 }

@@ -49,6 +49,29 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The path printed on stdout after `label` (`Results:`, `Report:`), if a line has it.
+fn printed(out: &Output, label: &str) -> Option<String> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find_map(|l| l.strip_prefix(label))?;
+    line.split_whitespace().next().map(str::to_owned)
+}
+
+/// The names of the HTML files in `dir`, sorted.
+fn htmls(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".html"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// What `path` (a report, or latest.html) holds.
+fn read(dir: &Path, path: &str) -> String {
+    std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[test]
 fn a_short_run_over_every_backend_writes_results_csv_and_a_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,6 +203,22 @@ fn report_and_compare_read_result_files_back() {
     let out = bench(&["report", "a.json", "-o", "r.html"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.path().join("r.html").exists());
+
+    // Without -o, the report is named after the (first) result file, beside it, and the
+    // newest run's latest.html is not `report`'s to touch.
+    let out = bench(&["report", "b.json"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(printed(&out, "Report:").as_deref(), Some("b.html"));
+    let out = bench(&["report", "a.json", "b.json"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        printed(&out, "Report:").as_deref(),
+        Some("a-and-1-more.html")
+    );
+    let html = std::fs::read_to_string(dir.path().join("a-and-1-more.html")).unwrap();
+    assert!(html.contains("data-backend=\"segqueue\""));
+    assert!(dir.path().join("b.html").exists());
+    assert!(!dir.path().join("latest.html").exists());
 }
 
 /// `--isolate`: each repeat in a fresh process of the binary, its result carried back
@@ -628,4 +667,113 @@ fn a_directory_made_for_an_output_is_said_once() {
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     assert!(dir.path().join("quiet/run.json").exists());
     assert_eq!(stderr(&out), "", "{args:?}");
+}
+
+/// Two runs into one results directory keep two reports, each named after its result
+/// file, and `results/latest.html` refers to the second; `--no-report` writes none and
+/// leaves latest.html as it was.
+#[test]
+fn each_run_keeps_its_report_named_after_its_result_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = ONE_SHORT_ROUND.iter().chain(extra).copied().collect();
+        let out = bench(&args, dir.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let results = printed(&out, "Results:").expect("the result file is printed");
+        (results, printed(&out, "Report:"), out)
+    };
+    let (first_json, first_html, _) = run(&[]);
+    let (second_json, second_html, out) = run(&[]);
+    assert_ne!(
+        first_json, second_json,
+        "the second run has a result file of its own"
+    );
+    for (json, html) in [(&first_json, &first_html), (&second_json, &second_html)] {
+        let stem = json.strip_suffix(".json").expect("a .json result file");
+        assert!(stem.starts_with("results/"), "{json}");
+        assert_eq!(html.as_deref(), Some(format!("{stem}.html").as_str()));
+    }
+    let (first_html, second_html) = (first_html.unwrap(), second_html.unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "Report:  {second_html} (also results/latest.html)"
+        )),
+        "{stdout}"
+    );
+    let mut expected = vec![
+        first_html["results/".len()..].to_owned(),
+        second_html["results/".len()..].to_owned(),
+        "latest.html".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(htmls(&dir.path().join("results")), expected);
+    assert!(dir.path().join(&first_json).exists());
+
+    // latest.html is the second report: a link to it by name where links can be made.
+    let latest = dir.path().join("results/latest.html");
+    let refers_to_second = || {
+        if std::fs::symlink_metadata(&latest).unwrap().is_symlink() {
+            assert_eq!(
+                std::fs::read_link(&latest).unwrap().to_string_lossy(),
+                second_html["results/".len()..]
+            );
+        }
+        assert_eq!(
+            read(dir.path(), "results/latest.html"),
+            read(dir.path(), &second_html)
+        );
+    };
+    refers_to_second();
+
+    let (third_json, third_html, _) = run(&["--no-report"]);
+    assert_eq!(third_html, None, "no report printed");
+    let stem = third_json.strip_suffix(".json").unwrap();
+    assert!(!dir.path().join(format!("{stem}.html")).exists());
+    refers_to_second();
+}
+
+/// `--report X` writes exactly X: no report beside the result file, no latest.html. A
+/// result file given with `-o` has its report beside it; where latest.html cannot be made
+/// the run warns and keeps its report.
+#[test]
+fn an_explicit_report_path_is_written_exactly_and_latest_is_only_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = ONE_SHORT_ROUND.iter().chain(extra).copied().collect();
+        let out = bench(&args, dir.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let out = run(&["--report", "mine/x.html"]);
+    assert_eq!(printed(&out, "Report:").as_deref(), Some("mine/x.html"));
+    assert!(read(dir.path(), "mine/x.html").contains("data-backend=\"treiber-ebr\""));
+    let json = printed(&out, "Results:").unwrap();
+    assert!(dir.path().join(&json).exists());
+    let beside = htmls(&dir.path().join("results"));
+    assert!(beside.is_empty(), "no report beside {json}: {beside:?}");
+    let mine = htmls(&dir.path().join("mine"));
+    assert_eq!(mine, ["x.html"], "x.html alone, no latest.html beside it");
+
+    let out = run(&["-o", "runs/a.json"]);
+    assert_eq!(printed(&out, "Report:").as_deref(), Some("runs/a.html"));
+    assert_eq!(
+        read(dir.path(), "runs/latest.html"),
+        read(dir.path(), "runs/a.html")
+    );
+
+    // A directory with something in it where latest.html goes: it cannot be replaced.
+    std::fs::remove_file(dir.path().join("runs/latest.html")).unwrap();
+    std::fs::create_dir_all(dir.path().join("runs/latest.html/inside")).unwrap();
+    let out = run(&["-o", "runs/b.json"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "warning: runs/latest.html does not refer to this run's report runs/b.html: \
+             cannot link it to b.html ("
+        ),
+        "{err}"
+    );
+    assert_eq!(printed(&out, "Report:").as_deref(), Some("runs/b.html"));
+    assert!(read(dir.path(), "runs/b.html").contains("data-backend=\"treiber-ebr\""));
 }
