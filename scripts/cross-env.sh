@@ -2,7 +2,8 @@
 # The Pi targets and how this machine runs their binaries, for the cross scripts
 # (test-cross.sh, test-pi-loopback.sh) to source: PI_TARGETS lists the targets, and
 # `runner_for TARGET` prints the qemu command line, the same one .cargo/config.toml gives
-# cargo; the tests read it from RECLAIM_TEST_RUNNER to start child processes.
+# cargo and crates/emulation starts an emulated process's children through (a test there
+# keeps the three equal).
 #
 # Usage: source scripts/cross-env.sh   (from bash; running it does nothing but say so)
 #   scripts/cross-env.sh -h | --help   this text

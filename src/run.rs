@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use reclaim_emulation::Runner;
 use reclaim_harness::metadata::{self, Build};
 use reclaim_harness::{Selection, Settings, Suite};
 use reclaim_report::Input;
@@ -480,9 +481,10 @@ impl std::fmt::Display for RowsFailed {
 impl std::error::Error for RowsFailed {}
 
 /// `run --isolate`: one repeat of `planned` in a fresh process of this binary, with the
-/// same `run` options and `--only-repeat`; what it printed. `RECLAIM_EXEC_RUNNER`, when
-/// set, is a command line to start the binary through (`qemu-aarch64 -L …` for an
-/// emulated binary, which cannot start another by itself).
+/// same `run` options and `--only-repeat`; what it printed. An emulated binary cannot
+/// start another by itself: under qemu user mode the process starts through the runner
+/// `.cargo/config.toml` gives its target (`qemu-aarch64 -L …`), or through
+/// `RECLAIM_EXEC_RUNNER`'s command line when that is set (see `reclaim_emulation`).
 fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Result<String> {
     let exe = std::env::current_exe().context("cannot find this binary")?;
     let args: Vec<String> = std::env::args().collect();
@@ -498,28 +500,19 @@ fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Result
         .skip(first)
         .filter(|a| !matches!(a.as_str(), "--isolate" | "-q" | "--quiet"))
         .collect();
-    let runner = std::env::var("RECLAIM_EXEC_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    let mut command = match words.next() {
-        Some(program) => {
-            let mut command = std::process::Command::new(program);
-            command.args(words).arg(&exe);
-            command
-        }
-        None => std::process::Command::new(&exe),
-    };
+    let runner = Runner::from_env("RECLAIM_EXEC_RUNNER");
+    let mut command = runner.command(&exe);
     let spec = format!(
         "{}:{}:{}",
         planned.target.name(),
         planned.workload,
         planned.threads
     );
-    let output = command
+    command
         .arg("run")
         .args(options)
-        .args(["--quiet", "--only-repeat", &spec])
-        .output()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
+        .args(["--quiet", "--only-repeat", &spec]);
+    let output = runner.output(&mut command)?;
     if !output.status.success() {
         bail!(
             "{} {spec} ended with {}: {}",

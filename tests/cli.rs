@@ -5,22 +5,21 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use reclaim_emulation::Runner;
 use reclaim_results::ResultFile;
 
-/// A command that runs `exe`, through `RECLAIM_TEST_RUNNER` when it is set (`qemu-arm -L
-/// /usr/arm-linux-gnueabihf`, from scripts/test-cross.sh): an ARM test binary on an
-/// x86_64 host cannot start an ARM child by itself.
-fn command(exe: impl AsRef<std::ffi::OsStr>) -> Command {
-    let runner = std::env::var("RECLAIM_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    match words.next() {
-        Some(program) => {
-            let mut command = Command::new(program);
-            command.args(words).arg(exe);
-            command
-        }
-        None => Command::new(exe),
-    }
+/// Runs the binary with `args` in `dir`, after `setup` (environment) and through the
+/// runner children of this test start with (`Runner`: RECLAIM_TEST_RUNNER's command line,
+/// or under qemu user mode the runner .cargo/config.toml gives cargo); what it printed.
+/// Panics, saying which command could not start and why, if the binary cannot be started.
+fn bench_with(args: &[&str], dir: &Path, setup: impl FnOnce(&mut Command)) -> Output {
+    let runner = Runner::from_env("RECLAIM_TEST_RUNNER");
+    let mut command = runner.command(env!("CARGO_BIN_EXE_reclaim-bench"));
+    command.args(args).current_dir(dir);
+    setup(&mut command);
+    runner
+        .output(&mut command)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One backend, one workload, one thread, one 10 ms round: the least a run can be.
@@ -38,11 +37,7 @@ const ONE_SHORT_ROUND: [&str; 10] = [
 ];
 
 fn bench(args: &[&str], dir: &Path) -> Output {
-    command(env!("CARGO_BIN_EXE_reclaim-bench"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
+    bench_with(args, dir, |_| {})
 }
 
 fn stderr(out: &Output) -> String {
@@ -223,7 +218,7 @@ fn report_and_compare_read_result_files_back() {
 
 /// `--isolate`: each repeat in a fresh process of the binary, its result carried back
 /// and paired by round like the others. (Under qemu the binary starts itself through
-/// `RECLAIM_EXEC_RUNNER`, which scripts/test-cross.sh sets.)
+/// its target's qemu runner, as the test started it.)
 #[test]
 fn isolated_repeats_run_in_fresh_processes_and_pair_by_round() {
     let dir = tempfile::tempdir().unwrap();
@@ -581,13 +576,14 @@ fn the_later_of_report_and_no_report_wins() {
 fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
     let dir = tempfile::tempdir().unwrap();
     let quick = ONE_SHORT_ROUND;
-    let out = command(env!("CARGO_BIN_EXE_reclaim-bench"))
-        .args(quick)
-        .args(["--isolate", "--no-report", "-q", "-o", "failed.json"])
-        .env("RECLAIM_EXEC_RUNNER", "false")
-        .current_dir(dir.path())
-        .output()
-        .expect("the binary runs");
+    let args: Vec<&str> = quick
+        .iter()
+        .chain(&["--isolate", "--no-report", "-q", "-o", "failed.json"])
+        .copied()
+        .collect();
+    let out = bench_with(&args, dir.path(), |command| {
+        command.env("RECLAIM_EXEC_RUNNER", "false");
+    });
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("1 of 1 rows failed their check or could not run"),

@@ -288,7 +288,7 @@ mod imp {
             text.split(" (os error").next().unwrap_or("")
         );
         let denied = err.kind() == io::ErrorKind::PermissionDenied;
-        if crate::metadata::emulation().is_some() {
+        if reclaim_emulation::emulation().is_some() {
             // Whatever errno qemu made up, the kernel never saw the request.
             format!(
                 "unavailable under emulation ({why}): qemu user mode does not hand perf \

@@ -44,43 +44,12 @@ pub fn collect(build: &Build, command: &str) -> Metadata {
         kernel: read_line("/proc/sys/kernel/osrelease"),
         started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         command: command.to_string(),
-        emulation: emulation(),
+        emulation: reclaim_emulation::emulation(),
         load_average: crate::noise::load_average(),
         governor: crate::noise::governor(),
         scratch_dir: None,
         scratch_fs: None,
     }
-}
-
-/// Whether this process is emulated, and how we know: the kernel's architecture
-/// (`/proc/sys/kernel/arch`, which qemu user mode passes through unchanged) is one this
-/// binary's instructions do not run on natively. `None` when native or unknown.
-pub fn emulation() -> Option<String> {
-    let kernel = fs::read_to_string("/proc/sys/kernel/arch").ok()?;
-    emulation_of(kernel.trim(), std::env::consts::ARCH)
-}
-
-/// [`emulation`] for a kernel architecture (`uname -m`) and a binary's `target_arch`.
-/// An aarch64 kernel runs 32-bit ARM binaries natively (a Raspberry Pi OS with a 64-bit
-/// kernel and a 32-bit userland), so that pair is native.
-fn emulation_of(kernel: &str, binary: &str) -> Option<String> {
-    let family = |arch: &str| match arch {
-        "x86_64" | "x86" | "i386" | "i486" | "i586" | "i686" => Some("x86"),
-        "aarch64" | "arm64" => Some("aarch64"),
-        a if a.starts_with("arm") => Some("arm"),
-        _ => None,
-    };
-    let native = match (family(kernel)?, family(binary)?) {
-        (k, b) if k == b => true,
-        ("aarch64", "arm") => true,
-        _ => false,
-    };
-    (!native).then(|| {
-        format!(
-            "{binary} binary on a {kernel} kernel (qemu user mode): timings mean nothing, \
-             correctness checks still hold"
-        )
-    })
 }
 
 /// The type of the file system `path` is on (`ext4`, `xfs`, `tmpfs`, `overlay`, …), from
@@ -199,28 +168,6 @@ mod tests {
             Some("BCM2835")
         );
         assert_eq!(cpu_model("flags: fpu\n"), None);
-    }
-
-    #[test]
-    fn emulation_is_a_binary_the_kernel_cannot_run_natively() {
-        for (kernel, binary) in [
-            ("x86_64", "arm"),
-            ("x86_64", "aarch64"),
-            ("armv7l", "aarch64"),
-        ] {
-            let said = emulation_of(kernel, binary).unwrap_or_default();
-            assert!(said.contains(kernel) && said.contains(binary), "{said}");
-        }
-        for (kernel, binary) in [
-            ("x86_64", "x86_64"),
-            ("aarch64", "aarch64"),
-            ("aarch64", "arm"),
-            ("armv7l", "arm"),
-            ("armv6l", "arm"),
-            ("riscv64", "arm"),
-        ] {
-            assert_eq!(emulation_of(kernel, binary), None, "{kernel} {binary}");
-        }
     }
 
     #[test]

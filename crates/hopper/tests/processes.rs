@@ -9,13 +9,14 @@
 //! timing assertion): on overrun the child is killed and the trial fails with its stderr.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use reclaim_emulation::Runner;
 use reclaim_hopper::{Builder, Durability, Error, Receiver, RecvError, Sender, TryRecvError};
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -435,22 +436,6 @@ fn receive_exactly(
 // The parent's side of a child
 // ---------------------------------------------------------------------------------------
 
-/// A command that runs `exe`, through `RECLAIM_TEST_RUNNER` when it is set (`qemu-arm -L
-/// /usr/arm-linux-gnueabihf`, from scripts/test-cross.sh): an ARM test binary on an
-/// x86_64 host cannot start an ARM child by itself.
-fn command(exe: impl AsRef<std::ffi::OsStr>) -> Command {
-    let runner = std::env::var("RECLAIM_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    match words.next() {
-        Some(program) => {
-            let mut command = Command::new(program);
-            command.args(words).arg(exe);
-            command
-        }
-        None => Command::new(exe),
-    }
-}
-
 /// A running child: its stdout as lines, its stderr collected, never waited on without
 /// a deadline, killed if dropped while still running.
 struct Spawned {
@@ -464,14 +449,19 @@ struct Spawned {
 impl Spawned {
     fn start(role: &'static str, dir: &Path) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let mut child = command(exe)
+        // Under qemu user mode (an ARM test binary on an x86_64 machine) the child starts
+        // through the runner cargo started this process with, or RECLAIM_TEST_RUNNER's.
+        let runner = Runner::from_env("RECLAIM_TEST_RUNNER");
+        let mut command = runner.command(exe);
+        command
             .env(ROLE_VAR, role)
             .env(DIR_VAR, dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("could not start child {role}: {e}"))?;
+            .stderr(Stdio::piped());
+        let mut child = runner
+            .spawn(&mut command)
+            .map_err(|e| format!("child {role}: {e}"))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let (tx, lines) = mpsc::channel();
