@@ -315,7 +315,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         write_atomically(csv, &bytes).context("writing the CSV export")?;
     }
     if !args.no_report {
-        write_report(&[input(file.clone())], &args.report, args.quiet)?;
+        let input = Input {
+            label: reclaim_report::label_for(&file),
+            file: file.clone(),
+        };
+        write_report(&[input], &args.report, args.quiet)?;
     }
     if !args.quiet {
         println!("{}", summarize(&file));
@@ -452,17 +456,21 @@ pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn input(file: ResultFile) -> Input {
-    Input {
-        label: reclaim_report::label_for(&file),
-        file,
-    }
-}
-
-/// The result files, read and checked. Their errors name the file and what is wrong.
+/// The result files, read and checked, each labelled so that no two read the same.
+/// Their errors name the file and what is wrong.
 fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
-    let load = |path: &PathBuf| anyhow::Ok(input(ResultFile::load(path)?));
-    files.iter().map(load).collect()
+    let loaded: Vec<ResultFile> = files
+        .iter()
+        .map(|path| anyhow::Ok(ResultFile::load(path)?))
+        .collect::<Result<_, _>>()?;
+    let named: Vec<(&Path, &ResultFile)> =
+        files.iter().map(PathBuf::as_path).zip(&loaded).collect();
+    let labels = reclaim_report::labels_for(&named);
+    Ok(labels
+        .into_iter()
+        .zip(loaded)
+        .map(|(label, file)| Input { label, file })
+        .collect())
 }
 
 fn write_report(inputs: &[Input], output: &Path, quiet: bool) -> anyhow::Result<()> {

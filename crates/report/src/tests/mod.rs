@@ -4,7 +4,9 @@ mod fixture;
 
 use reclaim_results::{Latency, Memory, MemoryPoint, Row, Spread};
 
-use crate::{Input, compare_text, label_for, render_html};
+use std::path::Path;
+
+use crate::{Input, compare_text, label_for, labels_for, render_html};
 
 fn input(file: reclaim_results::ResultFile) -> Input {
     Input {
@@ -387,6 +389,63 @@ fn labels_name_host_target_and_short_commit() {
     let mut unknown = fixture::laptop();
     unknown.metadata.git_sha = "unknown".into();
     assert!(label_for(&unknown).ends_with("@unknown"));
+}
+
+/// Two runs of one machine and commit read the same under `label_for`; their start
+/// times, else their file names, tell them apart, and only where needed.
+#[test]
+fn labels_that_would_collide_get_the_start_time_then_the_file_name() {
+    let base = "laptop x86_64-unknown-linux-gnu @0123456";
+    let first = fixture::laptop();
+    let mut later = fixture::laptop();
+    later.metadata.started_at = "2025-11-23T11:30:00Z".into();
+    let board = fixture::board();
+    let labels = labels_for(&[
+        (Path::new("a/before.json"), &first),
+        (Path::new("a/after.json"), &later),
+        (Path::new("b/pi.json"), &board),
+    ]);
+    assert_eq!(
+        labels,
+        [
+            format!("{base} · 2025-11-23T10:00:00Z"),
+            format!("{base} · 2025-11-23T11:30:00Z"),
+            label_for(&board),
+        ]
+    );
+    // The same start time (a copy): the file names; the same stem: the paths.
+    let copy = fixture::laptop();
+    let labels = labels_for(&[
+        (Path::new("a/run.json"), &first),
+        (Path::new("a/copy.json"), &copy),
+    ]);
+    assert_eq!(labels, [format!("{base} · run"), format!("{base} · copy")]);
+    let labels = labels_for(&[
+        (Path::new("a/run.json"), &first),
+        (Path::new("b/run.json"), &copy),
+    ]);
+    assert_eq!(
+        labels,
+        [
+            format!("{base} · a/run.json"),
+            format!("{base} · b/run.json")
+        ]
+    );
+    // One file given twice is one run: nothing to tell apart.
+    let same = Path::new("a/run.json");
+    assert_eq!(labels_for(&[(same, &first), (same, &copy)]), [base, base]);
+    // The page shows the labels it was given.
+    let inputs: Vec<Input> =
+        labels_for(&[(Path::new("x.json"), &first), (Path::new("y.json"), &later)])
+            .into_iter()
+            .zip([first.clone(), later.clone()])
+            .map(|(label, file)| Input { label, file })
+            .collect();
+    let html = render_html(&inputs);
+    assert!(
+        html.contains(&format!("[2] {base} · 2025-11-23T11:30:00Z")),
+        "{html}"
+    );
 }
 
 /// Writes the fixture reports where `RECLAIM_REPORT_FIXTURE_DIR` says (for looking at
