@@ -97,7 +97,8 @@ impl LineChart {
             return Ok(notes);
         }
 
-        let mut chart = builder(area, &self.frame.title, 46).build_cartesian_2d(x, y.clone())?;
+        let mut chart = builder(area, &self.frame.title, 46, super::Y_LABELS)
+            .build_cartesian_2d(x, y.clone())?;
         let x_label = |v: &f64| self.x.unit.label(self.x.scale.value_at(*v));
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
         let mut mesh = chart.configure_mesh();

@@ -448,6 +448,67 @@ fn labels_that_would_collide_get_the_start_time_then_the_file_name() {
     );
 }
 
+/// The latency table lists rows by workload (run order), threads, then p50, and has a
+/// chart per workload and thread count whose rows come in the table's order.
+#[test]
+fn latency_is_sorted_and_charted_per_workload_and_threads() {
+    let file = fixture::laptop();
+    let sorted = crate::data::by_latency(&file.rows);
+    assert_eq!(sorted.len(), file.rows.iter().filter(|r| r.valid).count());
+    let workloads = crate::data::distinct(file.rows.iter().map(|r| r.workload.as_str()));
+    let key = |r: &Row| {
+        let w = workloads.iter().position(|w| *w == r.workload);
+        (w, r.threads, r.latency_ns.map_or(u64::MAX, |l| l.p50))
+    };
+    assert!(sorted.windows(2).all(|p| key(p[0]) <= key(p[1])), "sorted");
+    // Not the run's order, which goes backend by backend.
+    let run_order: Vec<&Row> = file.rows.iter().filter(|r| r.valid).collect();
+    assert_ne!(
+        sorted.iter().map(|r| &r.backend).collect::<Vec<_>>(),
+        run_order.iter().map(|r| &r.backend).collect::<Vec<_>>()
+    );
+
+    let html = render_html(&[input(file.clone())]);
+    let latency = section(&html, "latency");
+    // The table's rows follow the sorted order.
+    let mut at = 0;
+    for row in &sorted {
+        let cells = format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            row.backend, row.workload, row.threads
+        );
+        let found = latency[at..].find(&cells).map(|i| i + at);
+        at = found.unwrap_or_else(|| panic!("{cells} out of order"));
+    }
+    // One chart per (workload, threads), named in its rows' order.
+    let chart = between(
+        latency,
+        "data-chart=\"latency\" data-input=\"1\" data-workload=\"pairs\" data-threads=\"2\"",
+        "</svg>",
+    )
+    .expect("a latency chart for pairs at 2 threads");
+    let in_pairs_2: Vec<&str> = sorted
+        .iter()
+        .filter(|r| r.workload == "pairs" && r.threads == 2)
+        .map(|r| r.backend.as_str())
+        .collect();
+    let positions: Vec<usize> = in_pairs_2
+        .iter()
+        .map(|b| {
+            chart
+                .find(&format!(">\n{b}\n</text>"))
+                .unwrap_or_else(|| panic!("{b}"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    assert_eq!(chart.matches("<circle").count(), in_pairs_2.len());
+    assert_eq!(
+        latency.matches("data-chart=\"latency\"").count(),
+        3 + 2 + 2 + 1,
+        "pairs, prodcons, stalled, handoff"
+    );
+}
+
 /// Writes the fixture reports where `RECLAIM_REPORT_FIXTURE_DIR` says (for looking at
 /// them in a browser or taking screenshots); without it, only renders them.
 #[test]
