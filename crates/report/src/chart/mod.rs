@@ -19,7 +19,7 @@ mod ranges;
 
 pub(crate) use axis::{Axis, Scale, Unit};
 pub(crate) use bars::{BarChart, BarGroup, BarSeries};
-pub(crate) use lines::{LineChart, Point, Series};
+pub(crate) use lines::{LineChart, Mark, Point, Series};
 pub(crate) use palette::{Dash, Ranks, colour};
 pub(crate) use ranges::{RangeChart, RangeRow};
 
@@ -112,6 +112,10 @@ struct LegendEntry {
     dash: Dash,
 }
 
+/// Size of a small multiple: one of a grid of charts of one series each, told apart by
+/// their titles, with no legend.
+const SMALL: (u32, u32) = (440, 270);
+
 /// What every chart shares: a title, `<svg>` attributes, a legend and notes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Frame {
@@ -121,6 +125,8 @@ pub(crate) struct Frame {
     pub(crate) attributes: Vec<(&'static str, String)>,
     /// The heading above the legend entries (`scheme`, `workload`, `input`).
     pub(crate) legend_title: String,
+    /// A small multiple ([`SMALL`], no legend) rather than a full-width chart.
+    pub(crate) small: bool,
 }
 
 impl Frame {
@@ -129,6 +135,15 @@ impl Frame {
             title: title.into(),
             attributes: Vec::new(),
             legend_title: legend_title.into(),
+            small: false,
+        }
+    }
+
+    /// The frame of a small multiple: no legend, its one series named by `title`.
+    pub(crate) fn small(title: impl Into<String>) -> Frame {
+        Frame {
+            small: true,
+            ..Frame::new(title, "")
         }
     }
 
@@ -150,15 +165,16 @@ impl Frame {
         self.render_sized(height, entries, plot)
     }
 
-    /// [`render`](Frame::render) `height` pixels high; without legend entries, the plot
-    /// takes the whole width and notes go at its top right.
+    /// [`render`](Frame::render) at least `height` pixels high (a small multiple's own
+    /// size otherwise); without legend entries, the plot takes the whole width and notes
+    /// go along its foot.
     fn render_sized(
         &self,
         height: u32,
         entries: &[LegendEntry],
         plot: impl FnOnce(&Area<'_>) -> Result<Vec<String>, DrawError>,
     ) -> String {
-        let width = WIDTH;
+        let (width, height) = if self.small { SMALL } else { (WIDTH, height) };
         let mut svg = String::new();
         let outcome = {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();

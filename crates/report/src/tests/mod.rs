@@ -509,6 +509,53 @@ fn latency_is_sorted_and_charted_per_workload_and_threads() {
     );
 }
 
+/// Memory and garbage over time: a small chart per backend, none for a backend whose
+/// samples are all zero (named in a note instead), and the end of the measured repeat
+/// marked.
+#[test]
+fn time_series_are_small_multiples_without_all_zero_series() {
+    let mut file = fixture::laptop();
+    let rc = file
+        .rows
+        .iter_mut()
+        .find(|r| r.backend == "treiber-rc" && r.workload == "stalled" && r.threads == 2)
+        .unwrap();
+    for point in &mut rc.garbage.as_mut().unwrap().series {
+        point.outstanding = 0;
+    }
+    let html = render_html(&[input(file)]);
+    let memory = section(&html, "memory");
+    let stalled_2 = between(memory, "stalled · 2 threads</h4>", "<h4>").unwrap();
+    let garbage_charts: Vec<&str> = stalled_2
+        .split("<svg class=\"chart\" data-chart=\"garbage\"")
+        .skip(1)
+        .collect();
+    // The fixture's reclaiming backends: ten minus the two baselines, minus rc.
+    assert_eq!(garbage_charts.len(), 7);
+    assert!(
+        garbage_charts
+            .iter()
+            .all(|c| !c.contains("data-backend=\"treiber-rc\""))
+    );
+    assert!(
+        stalled_2.contains("All zero, not drawn: <code>treiber-rc</code>."),
+        "{stalled_2}"
+    );
+    // Its memory is not zero: it keeps its memory chart.
+    assert!(stalled_2.contains("data-chart=\"memory\" data-input=\"1\" data-workload=\"stalled\" data-threads=\"2\" data-backend=\"treiber-rc\""));
+    // Each chart has one line, and the repeat's end (the fixture's 1000 ms) marked.
+    let first = garbage_charts[0];
+    assert_eq!(first.matches("stroke-width=\"2\"").count(), 1);
+    assert!(
+        first.contains(">\nend of repeat (1000 ms)\n</text>"),
+        "{first}"
+    );
+    // Runs stopped by an iteration count have no set end.
+    let mut counted = fixture::laptop();
+    counted.settings.iterations = Some(10_000);
+    assert!(!render_html(&[input(counted)]).contains("end of repeat"));
+}
+
 /// Writes the fixture reports where `RECLAIM_REPORT_FIXTURE_DIR` says (for looking at
 /// them in a browser or taking screenshots); without it, only renders them.
 #[test]
