@@ -210,18 +210,19 @@ fn median_interval(values: &[f64]) -> Option<(f64, (f64, f64))> {
 /// The heading of the per-row cost column; [`COST_NOTE`] says what it is.
 const COST_HEAD: &str = "COST (median of pairs)";
 /// What the cost column means, printed under the table.
-const COST_NOTE: &str = "COST: the throughput the instrumentation costs, 1 − bare time ÷ \
-    harness time of each pair (run back to back), the median over the row's pairs; \
-    positive = the harness slower, negative = the harness faster. It is not 1 − HARNESS ÷ \
-    BARE of the two medians beside it: those come from different pairs.";
+const COST_NOTE: &str = "COST: the throughput the instrumentation costs, the median over the row's \
+pairs of\n1 − bare time ÷ harness time (each pair run back to back); positive = the harness \
+slower.\nIt is not 1 − HARNESS ÷ BARE of the two medians beside it: those come from \
+different pairs.";
 
 /// A row's cost cell: the median of its pairs' losses (`paired`), positive when the
 /// harness was slower, marked `*` when the row's two medians (`harness`, `bare`, ops/s)
-/// point the other way; and whether it was marked.
+/// point the other way (a space otherwise, so the digits line up); and whether it was
+/// marked.
 fn cost_cell(paired: f64, harness: f64, bare: f64) -> (String, bool) {
     let of_medians = 1.0 - harness / bare;
     let disagree = paired * of_medians < 0.0;
-    let mark = if disagree { "*" } else { "" };
+    let mark = if disagree { "*" } else { " " };
     (
         format!("{}{mark}", format::signed_percent(paired)),
         disagree,
@@ -281,7 +282,7 @@ fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
     text.push_str(COST_NOTE);
     if marked > 0 {
         text.push_str(&format!(
-            " * marks the {marked} row(s) where those two medians point the other way."
+            "\n* marks the {marked} row(s) where those two medians point the other way."
         ));
     }
     text.push('\n');
@@ -334,11 +335,14 @@ mod tests {
     #[test]
     fn the_cost_is_positive_when_the_harness_is_slower_and_marked_when_the_medians_disagree() {
         // Slower in the pairs and in the medians: a cost, unmarked.
-        assert_eq!(cost_cell(0.031, 2.91e6, 3.0e6), ("+3.1%".to_owned(), false));
+        assert_eq!(
+            cost_cell(0.031, 2.91e6, 3.0e6),
+            ("+3.1% ".to_owned(), false)
+        );
         // Faster in both: a negative cost, unmarked.
         assert_eq!(
             cost_cell(-0.071, 3.12e6, 2.91e6),
-            ("-7.1%".to_owned(), false)
+            ("-7.1% ".to_owned(), false)
         );
         // Slower pair by pair, yet the harness's median above the bare one: marked.
         assert_eq!(cost_cell(0.02, 3.12e6, 2.91e6), ("+2.0%*".to_owned(), true));
