@@ -33,7 +33,8 @@ use reclaim_results::ResultFile;
 /// A result file and the name it goes by in the report.
 #[derive(Clone, Debug)]
 pub struct Input {
-    /// A short name telling this file apart from the others (see [`label_for`]).
+    /// A short name telling this file apart from the others (see [`label_for`], and
+    /// [`labels_for`] for several files).
     pub label: String,
     /// The file as loaded.
     pub file: ResultFile,
