@@ -207,10 +207,33 @@ fn median_interval(values: &[f64]) -> Option<(f64, (f64, f64))> {
     Some((stats::median(values)?, (low, high)))
 }
 
+/// The heading of the per-row cost column; [`COST_NOTE`] says what it is.
+const COST_HEAD: &str = "COST (median of pairs)";
+/// What the cost column means, printed under the table.
+const COST_NOTE: &str = "COST: the throughput the instrumentation costs, the median over the row's \
+pairs of\n1 − bare time ÷ harness time (each pair run back to back); positive = the harness \
+slower.\nIt is not 1 − HARNESS ÷ BARE of the two medians beside it: those come from \
+different pairs.";
+
+/// A row's cost cell: the median of its pairs' losses (`paired`), positive when the
+/// harness was slower, marked `*` when the row's two medians (`harness`, `bare`, ops/s)
+/// point the other way (a space otherwise, so the digits line up); and whether it was
+/// marked.
+fn cost_cell(paired: f64, harness: f64, bare: f64) -> (String, bool) {
+    let of_medians = 1.0 - harness / bare;
+    let disagree = paired * of_medians < 0.0;
+    let mark = if disagree { "*" } else { " " };
+    (
+        format!("{}{mark}", format::signed_percent(paired)),
+        disagree,
+    )
+}
+
 fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
     let mut lines = Vec::new();
     let mut losses = Vec::new();
     let mut noise = Vec::new();
+    let mut marked = 0;
     for row in rows {
         let paired: Vec<f64> = row
             .on
@@ -228,6 +251,8 @@ fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
         };
         losses.extend(&paired);
         noise.push(without.cv);
+        let (cost, disagree) = cost_cell(loss.median, with.median, without.median);
+        marked += usize::from(disagree);
         lines.push(vec![
             row.backend.clone(),
             row.workload.clone(),
@@ -235,26 +260,34 @@ fn compare(rows: &[Measured]) -> anyhow::Result<Overhead> {
             format::si(with.median),
             format::si(without.median),
             format::percent(without.cv),
-            format::signed_percent(-loss.median),
+            cost,
         ]);
     }
     let (median, interval) = median_interval(&losses).ok_or_else(|| {
         anyhow!("too few measurements for a confidence interval: select more rows or rounds (-r)")
     })?;
+    let mut text = table(
+        &[
+            "BACKEND",
+            "WORKLOAD",
+            "THREADS",
+            "HARNESS (ops/s)",
+            "BARE (ops/s)",
+            "BARE CV",
+            COST_HEAD,
+        ],
+        2..usize::MAX,
+        &lines,
+    );
+    text.push_str(COST_NOTE);
+    if marked > 0 {
+        text.push_str(&format!(
+            "\n* marks the {marked} row(s) where those two medians point the other way."
+        ));
+    }
+    text.push('\n');
     Ok(Overhead {
-        text: table(
-            &[
-                "BACKEND",
-                "WORKLOAD",
-                "THREADS",
-                "HARNESS (ops/s)",
-                "BARE (ops/s)",
-                "BARE CV",
-                "HARNESS vs BARE",
-            ],
-            2..usize::MAX,
-            &lines,
-        ),
+        text,
         rows: lines.len(),
         losses,
         median,
@@ -297,5 +330,60 @@ mod tests {
         );
         assert!(report(0.01, (-0.02, 0.08)).verdict(5).contains("not shown"));
         assert!(report(0.09, (0.06, 0.12)).verdict(5).contains("NOT met"));
+    }
+
+    #[test]
+    fn the_cost_is_positive_when_the_harness_is_slower_and_marked_when_the_medians_disagree() {
+        // Slower in the pairs and in the medians: a cost, unmarked.
+        assert_eq!(
+            cost_cell(0.031, 2.91e6, 3.0e6),
+            ("+3.1% ".to_owned(), false)
+        );
+        // Faster in both: a negative cost, unmarked.
+        assert_eq!(
+            cost_cell(-0.071, 3.12e6, 2.91e6),
+            ("-7.1% ".to_owned(), false)
+        );
+        // Slower pair by pair, yet the harness's median above the bare one: marked.
+        assert_eq!(cost_cell(0.02, 3.12e6, 2.91e6), ("+2.0%*".to_owned(), true));
+        assert_eq!(
+            cost_cell(-0.02, 2.91e6, 3.12e6),
+            ("-2.0%*".to_owned(), true)
+        );
+    }
+
+    #[test]
+    fn the_table_names_its_cost_column_and_explains_a_marked_row() {
+        let row = |backend: &str, on: &[f64], off: &[f64]| Measured {
+            backend: backend.into(),
+            workload: "pairs".into(),
+            threads: 2,
+            on: on.to_vec(),
+            off: off.to_vec(),
+        };
+        // `agrees`: 10% slower in every pair. `disagrees`: slower in two pairs of three,
+        // yet its median with the harness (3.1) is above its bare median (3.0).
+        let rows = [
+            row("agrees", &[9.0; 8], &[10.0; 8]),
+            row(
+                "disagrees",
+                &[2.0, 3.1, 4.0, 2.0, 3.1, 4.0, 2.0, 3.1],
+                &[2.2, 3.0, 4.4, 2.2, 3.0, 4.4, 2.2, 3.0],
+            ),
+        ];
+        let report = compare(&rows).unwrap();
+        let lines: Vec<&str> = report.text.lines().collect();
+        assert!(lines[0].ends_with(COST_HEAD), "{}", report.text);
+        assert!(lines[1].ends_with("+10.0%"), "{}", report.text);
+        assert!(lines[2].starts_with("disagrees"), "{}", report.text);
+        assert!(lines[2].ends_with('*'), "{}", report.text);
+        assert!(report.text.contains("positive = the harness slower"));
+        assert!(
+            report.text.contains("* marks the 1 row(s)"),
+            "{}",
+            report.text
+        );
+        let unmarked = compare(&rows[..1]).unwrap();
+        assert!(!unmarked.text.contains("* marks"), "{}", unmarked.text);
     }
 }

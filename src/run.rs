@@ -434,7 +434,11 @@ fn write_exports(
     }
     let mut latest = None;
     if let Some(report) = report {
-        let html = write_report(&[input(file.clone())], report, args.quiet)?;
+        let input = Input {
+            label: reclaim_report::label_for(file),
+            file: file.clone(),
+        };
+        let html = write_report(&[input], report, args.quiet)?;
         if args.report.is_none() {
             // The report is written and stays: a latest.html that cannot be made is a
             // warning, not a failed run.
@@ -557,17 +561,21 @@ pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn input(file: ResultFile) -> Input {
-    Input {
-        label: reclaim_report::label_for(&file),
-        file,
-    }
-}
-
-/// The result files, read and checked. Their errors name the file and what is wrong.
+/// The result files, read and checked, each labelled so that no two read the same.
+/// Their errors name the file and what is wrong.
 fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
-    let load = |path: &PathBuf| anyhow::Ok(input(ResultFile::load(path)?));
-    files.iter().map(load).collect()
+    let loaded: Vec<ResultFile> = files
+        .iter()
+        .map(|path| anyhow::Ok(ResultFile::load(path)?))
+        .collect::<Result<_, _>>()?;
+    let named: Vec<(&Path, &ResultFile)> =
+        files.iter().map(PathBuf::as_path).zip(&loaded).collect();
+    let labels = reclaim_report::labels_for(&named);
+    Ok(labels
+        .into_iter()
+        .zip(loaded)
+        .map(|(label, file)| Input { label, file })
+        .collect())
 }
 
 /// Renders and writes the report of `inputs` to `output`; returns the HTML written.

@@ -7,10 +7,10 @@
 //!
 //! The comparison table goes to standard output.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use reclaim_report::{Input, compare_text, label_for, render_html};
+use reclaim_report::{Input, compare_text, labels_for, render_html};
 use reclaim_results::ResultFile;
 
 fn main() -> ExitCode {
@@ -19,19 +19,24 @@ fn main() -> ExitCode {
         eprintln!("usage: render OUT.html RESULT.json [RESULT.json…]");
         return ExitCode::FAILURE;
     };
-    let mut inputs = Vec::new();
-    for path in args {
-        match ResultFile::load(&path) {
-            Ok(file) => inputs.push(Input {
-                label: label_for(&file),
-                file,
-            }),
+    let paths: Vec<PathBuf> = args.collect();
+    let mut files = Vec::new();
+    for path in &paths {
+        match ResultFile::load(path) {
+            Ok(file) => files.push(file),
             Err(error) => {
                 eprintln!("{error}");
                 return ExitCode::FAILURE;
             }
         }
     }
+    let named: Vec<(&Path, &ResultFile)> = paths.iter().map(PathBuf::as_path).zip(&files).collect();
+    let labels = labels_for(&named);
+    let inputs: Vec<Input> = labels
+        .into_iter()
+        .zip(files)
+        .map(|(label, file)| Input { label, file })
+        .collect();
     print!("{}", compare_text(&inputs));
     if let Err(error) = std::fs::write(&output, render_html(&inputs)) {
         eprintln!("{}: {error}", output.display());

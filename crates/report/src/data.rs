@@ -69,6 +69,20 @@ pub(crate) fn find<'a>(file: &'a ResultFile, key: &Key<'_>) -> Option<&'a Row> {
     file.rows.iter().find(|r| Key::of(r) == *key)
 }
 
+/// The valid rows of `rows` as the latency table and charts list them: by workload (in
+/// order of first appearance), then threads, then p50, fastest first; rows without
+/// latency figures last in their group.
+pub(crate) fn by_latency(rows: &[Row]) -> Vec<&Row> {
+    let workloads = distinct(rows.iter().map(|r| r.workload.as_str()));
+    let mut sorted: Vec<&Row> = rows.iter().filter(|r| r.valid).collect();
+    sorted.sort_by_key(|r| {
+        let workload = workloads.iter().position(|w| *w == r.workload);
+        let p50 = r.latency_ns.map_or(u64::MAX, |l| l.p50);
+        (workload, r.threads, p50)
+    });
+    sorted
+}
+
 /// Facts about the whole report that every section shares.
 #[derive(Debug)]
 pub(crate) struct Context<'a> {

@@ -26,12 +26,15 @@ mod html;
 /// [`reclaim_results::format`].
 pub use reclaim_results::format;
 
+use std::path::Path;
+
 use reclaim_results::ResultFile;
 
 /// A result file and the name it goes by in the report.
 #[derive(Clone, Debug)]
 pub struct Input {
-    /// A short name telling this file apart from the others (see [`label_for`]).
+    /// A short name telling this file apart from the others (see [`label_for`], and
+    /// [`labels_for`] for several files).
     pub label: String,
     /// The file as loaded.
     pub file: ResultFile,
@@ -46,6 +49,39 @@ pub fn label_for(file: &ResultFile) -> String {
         None => short_sha(&m.git_sha).to_owned(),
     };
     format!("{} {} @{sha}", m.host, m.target)
+}
+
+/// Labels for result files, each given with the path it was read from, told apart:
+/// [`label_for`] of each; where files would read the same (two runs on one machine and
+/// commit), each gets its run's start time, then, where that is shared too, the stem of
+/// the file it was read from, then its whole path. A step is taken only where it tells
+/// the files apart: one file given twice keeps one label.
+pub fn labels_for(files: &[(&Path, &ResultFile)]) -> Vec<String> {
+    type Step = fn(&Path, &ResultFile) -> String;
+    let steps: [Step; 3] = [
+        |_, file| file.metadata.started_at.clone(),
+        |path, _| {
+            path.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        },
+        |path, _| path.display().to_string(),
+    ];
+    let mut labels: Vec<String> = files.iter().map(|(_, file)| label_for(file)).collect();
+    for step in steps {
+        let values: Vec<String> = files.iter().map(|(path, file)| step(path, file)).collect();
+        let before = labels.clone();
+        for (i, label) in labels.iter_mut().enumerate() {
+            let same: Vec<usize> = (0..files.len())
+                .filter(|&j| before[j] == before[i])
+                .collect();
+            if same.iter().any(|&j| values[j] != values[i]) {
+                *label = format!("{label} · {}", values[i]);
+            }
+        }
+    }
+    labels
 }
 
 fn short_sha(sha: &str) -> &str {

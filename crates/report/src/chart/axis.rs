@@ -68,6 +68,8 @@ pub(crate) enum Unit {
     Count,
     /// Bytes: `1.5 MiB`.
     Bytes,
+    /// A duration in nanoseconds: `850 ns`, `1.2 µs`.
+    Nanos,
     /// A quantity whose unit is in the axis title (milliseconds, threads): `250`.
     Plain,
 }
@@ -77,6 +79,7 @@ impl Unit {
         match self {
             Unit::Count => format::si(value),
             Unit::Bytes => format::bytes(value),
+            Unit::Nanos => format::nanos(value),
             Unit::Plain => format::significant(value),
         }
     }

@@ -103,7 +103,8 @@ impl BarChart {
             y.lo
         };
 
-        let mut chart = builder(area, &self.frame.title, 66).build_cartesian_2d(x, y.clone())?;
+        let mut chart = builder(area, &self.frame.title, 66, super::Y_LABELS)
+            .build_cartesian_2d(x, y.clone())?;
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
         let mut mesh = chart.configure_mesh();
         house_style(&mut mesh);

@@ -5,9 +5,11 @@
 use plotters::prelude::*;
 
 use super::axis::Layout;
+use plotters::style::text_anchor::HPos;
+
 use super::{
-    Area, Axis, Dash, DrawError, Frame, LegendEntry, SERIES_STROKE, builder, draw_empty,
-    house_style,
+    Area, Axis, Dash, DrawError, Frame, LegendEntry, MUTED, SERIES_STROKE, SMALL_FONT, builder,
+    draw_empty, draw_text, house_style,
 };
 
 /// Lines with at most this many points get a marker on each point (when the chart
@@ -34,6 +36,14 @@ pub(crate) struct Series {
     pub(crate) points: Vec<Point>,
 }
 
+/// A moment on the x axis worth marking (where a repeat's measured time ended): a
+/// dashed vertical line across the plot, labelled at its top.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Mark {
+    pub(crate) x: f64,
+    pub(crate) label: String,
+}
+
 /// A chart of lines over shared axes.
 #[derive(Clone, Debug)]
 pub(crate) struct LineChart {
@@ -44,6 +54,8 @@ pub(crate) struct LineChart {
     /// Dots on measured points: right for a few measured thread counts, noise on a
     /// time series whose samples are just a sampling interval apart.
     pub(crate) markers: bool,
+    /// Vertical lines at moments of the x axis, drawn over the lines.
+    pub(crate) marks: Vec<Mark>,
 }
 
 /// A series mapped to display space, ready to draw.
@@ -57,8 +69,13 @@ struct Placed {
 impl LineChart {
     /// The chart as an `<svg>` element.
     pub(crate) fn render(&self) -> String {
-        let entries: Vec<LegendEntry> = self
-            .series
+        // A small multiple's one series is named by its title.
+        let legend = if self.frame.small {
+            &[][..]
+        } else {
+            &self.series[..]
+        };
+        let entries: Vec<LegendEntry> = legend
             .iter()
             .map(|s| LegendEntry {
                 name: s.name.clone(),
@@ -73,7 +90,8 @@ impl LineChart {
         let xs = self
             .series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.x));
+            .flat_map(|s| s.points.iter().map(|p| p.x))
+            .chain(self.marks.iter().map(|m| m.x));
         let x = self.x.layout(xs);
         let ys = self.series.iter().flat_map(|s| {
             s.points.iter().flat_map(|p| {
@@ -97,7 +115,8 @@ impl LineChart {
             return Ok(notes);
         }
 
-        let mut chart = builder(area, &self.frame.title, 46).build_cartesian_2d(x, y.clone())?;
+        let mut chart = builder(area, &self.frame.title, 46, super::Y_LABELS)
+            .build_cartesian_2d(x, y.clone())?;
         let x_label = |v: &f64| self.x.unit.label(self.x.scale.value_at(*v));
         let y_label = |v: &f64| self.y.unit.label(self.y.scale.value_at(*v));
         let mut mesh = chart.configure_mesh();
@@ -115,7 +134,35 @@ impl LineChart {
         for series in &placed {
             draw_line(&mut chart, series, self.markers)?;
         }
+        for mark in &self.marks {
+            self.draw_mark(area, &mut chart, mark, (y.lo, y.hi))?;
+        }
         Ok(notes)
+    }
+
+    /// `mark` as a thin dashed line from the bottom of the plot to its top, its label
+    /// beside the top end, on the side with more room.
+    fn draw_mark(
+        &self,
+        area: &Area<'_>,
+        chart: &mut Chart<'_, '_>,
+        mark: &Mark,
+        (bottom, top): (f64, f64),
+    ) -> Result<(), DrawError> {
+        let Some(x) = self.x.scale.to_display(mark.x) else {
+            return Ok(());
+        };
+        let style = MUTED.stroke_width(1);
+        chart.draw_series(DashedLineSeries::new([(x, bottom), (x, top)], 4, 3, style))?;
+        let (px, py) = chart.backend_coord(&(x, top));
+        let (columns, _) = chart.plotting_area().get_pixel_range();
+        let (at, side) = if px - columns.start > columns.end - px {
+            (px - 4, HPos::Right)
+        } else {
+            (px + 4, HPos::Left)
+        };
+        draw_text(area, &mark.label, (at, py + 8), SMALL_FONT, MUTED, side)?;
+        Ok(())
     }
 
     /// Maps every series to display space, leaving out points the y scale cannot place;
@@ -241,6 +288,7 @@ mod tests {
             y: Axis::new("ops/s", y_scale, Unit::Count),
             series,
             markers: true,
+            marks: Vec::new(),
         }
     }
 
@@ -277,6 +325,32 @@ mod tests {
         assert!(svg.contains("t&lt;itle&gt;"));
         assert!(!svg.contains("http"), "no namespace URL: {svg}");
         assert_eq!(svg.matches("stroke-width=\"2\"").count(), 1);
+    }
+
+    #[test]
+    fn a_mark_is_a_thin_labelled_line_that_widens_the_axis_to_reach_it() {
+        let mut with = chart(
+            vec![series("ebr", &[(1.0, 1e6), (2.0, 2e6)])],
+            Scale::Linear,
+        );
+        with.x = Axis::new("ms", Scale::Linear, Unit::Plain);
+        let without = with.render();
+        with.marks.push(Mark {
+            x: 250.0,
+            label: "end of repeat".into(),
+        });
+        let svg = with.render();
+        assert!(svg.contains(">\nend of repeat\n</text>"), "{svg}");
+        assert!(
+            svg.contains(">\n250\n</text>"),
+            "the axis reaches the mark: {svg}"
+        );
+        assert!(!without.contains(">\n250\n</text>"), "{without}");
+        assert_eq!(
+            svg.matches("stroke-width=\"2\"").count(),
+            1,
+            "still one series"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! an inline SVG needs.
 //!
 //! Everything here is chart mechanics: callers describe a chart (`LineChart`,
-//! `BarChart`) in the report's terms and get back an `<svg class="chart" …>` element.
+//! `BarChart`, `RangeChart`) in the report's terms and get back an `<svg class="chart" …>` element.
 //! Drawing never panics on odd data: values that cannot be placed (NaN, zero on a log
 //! axis) are left out and counted in a note, an empty chart says so, and a drawing
 //! error becomes a chart that shows the error.
@@ -15,11 +15,13 @@ mod axis;
 mod bars;
 mod lines;
 mod palette;
+mod ranges;
 
 pub(crate) use axis::{Axis, Scale, Unit};
 pub(crate) use bars::{BarChart, BarGroup, BarSeries};
-pub(crate) use lines::{LineChart, Point, Series};
+pub(crate) use lines::{LineChart, Mark, Point, Series};
 pub(crate) use palette::{Dash, Ranks, colour};
+pub(crate) use ranges::{RangeChart, RangeRow};
 
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
@@ -67,19 +69,24 @@ type DrawResult = Result<(), DrawError>;
 #[error(transparent)]
 pub(crate) struct DrawError(#[from] DrawingAreaErrorKind<std::io::Error>);
 
+/// Width kept left of the plot for the y axis's tick labels and title.
+const Y_LABELS: u32 = 68;
+
 /// A chart builder on `area` with the report's caption and margins; `x_labels` is the
-/// height kept under the plot for tick labels and the axis title.
+/// height kept under the plot for tick labels and the axis title, `y_labels` the width
+/// kept left of it.
 fn builder<'a, 'b>(
     area: &'a Area<'b>,
     title: &str,
     x_labels: u32,
+    y_labels: u32,
 ) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(title, font(TITLE_FONT).color(&INK))
         .margin(12)
         .x_label_area_size(x_labels)
-        .y_label_area_size(68);
+        .y_label_area_size(y_labels);
     builder
 }
 
@@ -105,6 +112,10 @@ struct LegendEntry {
     dash: Dash,
 }
 
+/// Size of a small multiple: one of a grid of charts of one series each, told apart by
+/// their titles, with no legend.
+const SMALL: (u32, u32) = (440, 270);
+
 /// What every chart shares: a title, `<svg>` attributes, a legend and notes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Frame {
@@ -114,6 +125,8 @@ pub(crate) struct Frame {
     pub(crate) attributes: Vec<(&'static str, String)>,
     /// The heading above the legend entries (`scheme`, `workload`, `input`).
     pub(crate) legend_title: String,
+    /// A small multiple ([`SMALL`], no legend) rather than a full-width chart.
+    pub(crate) small: bool,
 }
 
 impl Frame {
@@ -122,6 +135,15 @@ impl Frame {
             title: title.into(),
             attributes: Vec::new(),
             legend_title: legend_title.into(),
+            small: false,
+        }
+    }
+
+    /// The frame of a small multiple: no legend, its one series named by `title`.
+    pub(crate) fn small(title: impl Into<String>) -> Frame {
+        Frame {
+            small: true,
+            ..Frame::new(title, "")
         }
     }
 
@@ -140,19 +162,37 @@ impl Frame {
     ) -> String {
         let legend_rows = entries.len() as u32 + 4;
         let height = BASE_HEIGHT.max(50 + legend_rows * LEGEND_LINE as u32);
+        self.render_sized(height, entries, plot)
+    }
+
+    /// [`render`](Frame::render) at least `height` pixels high (a small multiple's own
+    /// size otherwise); without legend entries, the plot takes the whole width and notes
+    /// go along its foot.
+    fn render_sized(
+        &self,
+        height: u32,
+        entries: &[LegendEntry],
+        plot: impl FnOnce(&Area<'_>) -> Result<Vec<String>, DrawError>,
+    ) -> String {
+        let (width, height) = if self.small { SMALL } else { (WIDTH, height) };
         let mut svg = String::new();
         let outcome = {
-            let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-            let (plot_area, legend_area) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
-            let drawn = root
-                .fill(&WHITE)
-                .map_err(DrawError::from)
-                .and_then(|()| plot(&plot_area))
-                .and_then(|notes| self.draw_legend(&legend_area, entries, &notes));
+            let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            let filled = root.fill(&WHITE).map_err(DrawError::from);
+            let drawn = if entries.is_empty() {
+                filled
+                    .and_then(|()| plot(&root))
+                    .and_then(|notes| draw_corner_notes(&root, &notes))
+            } else {
+                let (plot_area, legend_area) = root.split_horizontally(width - LEGEND_WIDTH);
+                filled
+                    .and_then(|()| plot(&plot_area))
+                    .and_then(|notes| self.draw_legend(&legend_area, entries, &notes))
+            };
             drawn.and_then(|()| Ok(root.present()?))
         };
         match outcome {
-            Ok(()) => self.wrap(&svg, WIDTH, height),
+            Ok(()) => self.wrap(&svg, width, height),
             Err(error) => self.failed(&error),
         }
     }
@@ -233,6 +273,24 @@ impl Frame {
         ));
         svg
     }
+}
+
+/// Notes of a chart without a legend: one line each, at the top right under the caption.
+fn draw_corner_notes(area: &Area<'_>, notes: &[String]) -> DrawResult {
+    let (width, _) = area.dim_in_pixel();
+    let mut y = 44;
+    for note in notes {
+        draw_text(
+            area,
+            note,
+            (width as i32 - 8, y),
+            SMALL_FONT,
+            MUTED,
+            HPos::Right,
+        )?;
+        y += LEGEND_LINE;
+    }
+    Ok(())
 }
 
 /// Draws the caption and a "nothing to plot" message in an otherwise empty plot area.

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use reclaim_results::Row;
 
 use super::throughput::{ops_axis, throughput_chart, throughput_points};
-use super::timeline::Measure;
+use super::timeline::{Measure, repeat_end};
 use super::{charts, heads, number, table, tables};
-use crate::chart::{BarChart, BarGroup, BarSeries, Dash, Frame, Scale, Series, colour};
+use crate::chart::{BarChart, BarGroup, BarSeries, Dash, Frame, Mark, Scale, Series, colour};
 use crate::data::{self, Context, TIME_SERIES_WORKLOADS};
 use crate::escape::html;
 use crate::format;
@@ -182,9 +182,20 @@ fn timeline(
     if series.is_empty() {
         return None;
     }
-    let mut chart = measure.chart(backend, "workload, threads", series);
-    chart.frame = chart.frame.attribute("data-backend", backend);
-    Some(chart.render())
+    let mut marks: Vec<Mark> = Vec::new();
+    for input in ctx.inputs {
+        if let Some(end) = repeat_end(&input.file)
+            && !marks.contains(&end)
+        {
+            marks.push(end);
+        }
+    }
+    let frame = Frame::new(
+        format!("{backend} · {}", measure.title()),
+        "workload, threads",
+    )
+    .attribute("data-backend", backend);
+    Some(measure.chart(frame, series, marks).render())
 }
 
 /// The backend's rows in every input.

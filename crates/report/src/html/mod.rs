@@ -329,7 +329,16 @@ fn ratio_cell(ratio: Option<f64>, tooltip: &str) -> String {
 
 /// A grid of charts.
 fn charts(svgs: impl IntoIterator<Item = String>) -> String {
-    let mut out = String::from("<div class=\"charts\">\n");
+    grid("charts", svgs)
+}
+
+/// A grid of small multiples, several to a row.
+fn charts_small(svgs: impl IntoIterator<Item = String>) -> String {
+    grid("charts small", svgs)
+}
+
+fn grid(class: &str, svgs: impl IntoIterator<Item = String>) -> String {
+    let mut out = format!("<div class=\"{class}\">\n");
     for svg in svgs {
         out.push_str(&svg);
     }
@@ -363,6 +372,9 @@ nav a { margin-right: 14px; color: #2a5d9f; text-decoration: none; }
 .note { color: var(--muted); font-size: 13px; max-width: 1100px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 14px 22px; align-items: start; }
 svg.chart { display: block; width: 100%; height: auto; max-width: 780px; border: 1px solid #eceef1; border-radius: 4px; background: #fff; }
+.charts.small { grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 10px 14px; }
+.charts.small svg.chart { max-width: 440px; }
+.panel-title { font-weight: 600; margin: 14px 0 6px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 6px 0 14px; font-size: 13px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #eceef1; text-align: left; white-space: nowrap; }

@@ -4,25 +4,73 @@ use std::fmt::Write as _;
 
 use reclaim_results::{Counter, Row};
 
-use super::{heads, missing, number, per_input, table};
+use super::{charts, heads, missing, number, per_input, table};
+use crate::chart::{Axis, Frame, RangeChart, RangeRow, Scale, Unit};
 use crate::data::{self, Context};
 use crate::escape::html;
 use crate::format;
 
-/// Latency percentiles of every valid row.
+/// Latency percentiles of every valid row: a chart per workload and thread count (p50
+/// to p99 per backend, log scale), then the table, both sorted by workload, threads and
+/// p50.
 pub(super) fn latency(ctx: &Context<'_>) -> String {
     let intro = "<p class=\"note\">Percentiles of sampled operations (one in \
-                 <i>n</i> is timed, see the header), over every repeat.</p>\n";
+                 <i>n</i> is timed, see the header), over every repeat. Each chart is a \
+                 workload at a thread count: per backend, the dot is the p50 and the bar \
+                 runs to the p99 (the tick), on a log scale. Charts and table list the \
+                 backends fastest p50 first.</p>\n";
     intro.to_owned()
-        + &per_input(ctx, |_, input| {
+        + &per_input(ctx, |index, input| {
+            let sorted = data::by_latency(&input.file.rows);
+            if sorted.is_empty() {
+                return "<p class=\"note\">No valid rows.</p>\n".to_owned();
+            }
+            let mut groups: Vec<(&str, usize)> = Vec::new();
+            for row in &sorted {
+                if !groups.contains(&(row.workload.as_str(), row.threads)) {
+                    groups.push((&row.workload, row.threads));
+                }
+            }
+            let svgs = groups.iter().filter_map(|&(workload, threads)| {
+                let rows: Vec<RangeRow> = sorted
+                    .iter()
+                    .filter(|r| r.workload == workload && r.threads == threads)
+                    .filter_map(|r| {
+                        let l = r.latency_ns?;
+                        Some(RangeRow {
+                            name: r.backend.clone(),
+                            colour: ctx.schemes.colour(&r.scheme),
+                            low: Some(l.p50 as f64),
+                            high: Some(l.p99 as f64),
+                        })
+                    })
+                    .collect();
+                if rows.is_empty() {
+                    return None;
+                }
+                let plural = if threads == 1 { "" } else { "s" };
+                let frame = Frame::new(format!("{workload} · {threads} thread{plural}"), "")
+                    .attribute("data-chart", "latency")
+                    .attribute("data-input", (index + 1).to_string())
+                    .attribute("data-workload", workload)
+                    .attribute("data-threads", threads.to_string());
+                let chart = RangeChart {
+                    frame,
+                    x: Axis::new(
+                        "latency: p50 (dot) to p99 (tick), log scale",
+                        Scale::Log,
+                        Unit::Nanos,
+                    ),
+                    rows,
+                };
+                Some(chart.render())
+            });
+            let mut out = charts(svgs);
             let head = heads(&[
                 "backend", "workload", "threads", "p50", "p99", "p99.9", "max", "samples",
             ]);
-            let rows: Vec<Vec<String>> = input
-                .file
-                .rows
+            let rows: Vec<Vec<String>> = sorted
                 .iter()
-                .filter(|r| r.valid)
                 .map(|row| {
                     let mut cells = identity(row);
                     match row.latency_ns {
@@ -37,10 +85,8 @@ pub(super) fn latency(ctx: &Context<'_>) -> String {
                     cells
                 })
                 .collect();
-            if rows.is_empty() {
-                return "<p class=\"note\">No valid rows.</p>\n".to_owned();
-            }
-            table(&head, 3..usize::MAX, &rows)
+            out.push_str(&table(&head, 3..usize::MAX, &rows));
+            out
         })
 }
 

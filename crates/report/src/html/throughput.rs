@@ -117,6 +117,7 @@ pub(super) fn throughput_chart(frame: Frame, rows: &[&Row], series: Vec<Series>)
         y: ops_axis(scale),
         series,
         markers: true,
+        marks: Vec::new(),
     }
 }
 

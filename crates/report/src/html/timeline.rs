@@ -2,10 +2,10 @@
 
 use std::fmt::Write as _;
 
-use reclaim_results::Row;
+use reclaim_results::{ResultFile, Row};
 
-use super::{charts, per_input};
-use crate::chart::{Axis, Dash, Frame, LineChart, Point, Scale, Series, Unit};
+use super::{charts_small, per_input};
+use crate::chart::{Axis, Dash, Frame, LineChart, Mark, Point, Scale, Series, Unit};
 use crate::data::{self, Context, TIME_SERIES_WORKLOADS};
 use crate::escape::html;
 
@@ -44,7 +44,7 @@ impl Measure {
         }
     }
 
-    fn title(self) -> &'static str {
+    pub(super) fn title(self) -> &'static str {
         match self {
             // The series is the median repeat's; the tables' peaks are the highest over
             // every repeat, so the two may differ: each says which it is.
@@ -67,11 +67,15 @@ impl Measure {
         }
     }
 
-    /// A chart of `series` over time; `title` says which rows.
-    pub(super) fn chart(self, title: &str, legend: &str, series: Vec<Series>) -> LineChart {
+    /// A chart of `series` over time in `frame` (whose title says which rows), with
+    /// `marks` where repeats ended.
+    pub(super) fn chart(self, frame: Frame, series: Vec<Series>, marks: Vec<Mark>) -> LineChart {
+        let mut frame = frame;
+        frame
+            .attributes
+            .insert(0, ("data-chart", self.kind().to_owned()));
         LineChart {
-            frame: Frame::new(format!("{title} · {}", self.title()), legend)
-                .attribute("data-chart", self.kind()),
+            frame,
             x: Axis::new(
                 "time since threads started (ms)",
                 Scale::Linear,
@@ -80,28 +84,60 @@ impl Measure {
             y: self.axis(),
             series,
             markers: false,
+            marks,
         }
+    }
+
+    /// Whether every sample of `row` is zero (or it has none): a chart of it would be a
+    /// flat line.
+    pub(super) fn all_zero(self, row: &Row) -> bool {
+        self.points(row).iter().all(|p| p.y == 0.0)
     }
 }
 
-/// Per input, per time-series workload and thread count: a memory chart and a
-/// garbage chart with one line per backend.
+/// Where the measured part of a repeat of `file`'s rows ended on the time axis, or
+/// `None` for runs stopped by an iteration count, which have no set end.
+pub(super) fn repeat_end(file: &ResultFile) -> Option<Mark> {
+    file.settings.iterations.is_none().then(|| Mark {
+        x: file.settings.duration_ms as f64,
+        label: format!("end of repeat ({} ms)", file.settings.duration_ms),
+    })
+}
+
+/// The rows of one chart grid: those with samples of `measure` that are not all zero,
+/// and the names of those whose samples are all zero, which are left out.
+fn drawn_and_zero<'a>(measure: Measure, rows: &[&'a Row]) -> (Vec<&'a Row>, Vec<&'a str>) {
+    let with_samples = rows
+        .iter()
+        .copied()
+        .filter(|r| r.valid && !measure.points(r).is_empty());
+    let (zero, drawn): (Vec<&Row>, Vec<&Row>) = with_samples.partition(|r| measure.all_zero(r));
+    (drawn, zero.iter().map(|r| r.backend.as_str()).collect())
+}
+
+/// Per input, per time-series workload and thread count, per measure: a small chart for
+/// each backend, each on its own scale, and a note naming the backends whose samples
+/// were all zero.
 pub(super) fn section(ctx: &Context<'_>) -> String {
     let names: Vec<String> = TIME_SERIES_WORKLOADS
         .iter()
         .map(|w| format!("<code>{w}</code>"))
         .collect();
     let intro = format!(
-        "<p class=\"note\">Samples of the median repeat of the {} rows. Colour is the \
-         scheme (as in the throughput charts), the dash pattern the structure. Garbage \
-         outstanding is retired minus freed objects (for <code>handoff</code>: messages \
-         built and not yet destroyed); backends without a reclamation scheme have no \
-         garbage line.</p>\n",
+        "<p class=\"note\">Samples of the median repeat of the {} rows, a small chart per \
+         backend, <b>each on its own scale</b> (read the axis before comparing heights). \
+         Colour is the scheme, as in the throughput charts. The dashed line marks where \
+         the measured repeat ended (<code>-d</code>): what follows is the run winding \
+         down. Garbage outstanding is retired minus freed objects (for \
+         <code>handoff</code>: messages built and not yet destroyed); backends without a \
+         reclamation scheme have no garbage chart, and backends whose samples are all \
+         zero get no chart but are named under the charts.</p>\n",
         names.join(" and ")
     );
     intro
         + &per_input(ctx, |index, input| {
             let mut out = String::new();
+            let end = repeat_end(&input.file);
             for workload in TIME_SERIES_WORKLOADS {
                 let rows: Vec<&Row> = input
                     .file
@@ -116,17 +152,14 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
                         .filter(|r| r.threads == threads)
                         .collect();
                     let _ = writeln!(out, "<h4>{} · {threads} threads</h4>", html(workload));
-                    let title = format!("{workload} · {threads} threads");
-                    let svgs = Measure::ALL.iter().filter_map(|&measure| {
-                        let mut chart = backends_chart(ctx, measure, &at, &title)?;
-                        chart.frame = chart
-                            .frame
-                            .attribute("data-input", (index + 1).to_string())
-                            .attribute("data-workload", *workload)
-                            .attribute("data-threads", threads.to_string());
-                        Some(chart.render())
-                    });
-                    out.push_str(&charts(svgs));
+                    for measure in Measure::ALL {
+                        out.push_str(&small_multiples(ctx, measure, &at, end.as_ref(), |frame| {
+                            frame
+                                .attribute("data-input", (index + 1).to_string())
+                                .attribute("data-workload", *workload)
+                                .attribute("data-threads", threads.to_string())
+                        }));
+                    }
                 }
             }
             if out.is_empty() {
@@ -136,35 +169,44 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
         })
 }
 
-/// One line per row that has samples of `measure`, or `None` if no row has any.
-fn backends_chart(
+/// A heading and a grid of one small chart per row that has samples of `measure`, and
+/// a note naming the rows whose samples are all zero; nothing if no row has samples.
+fn small_multiples(
     ctx: &Context<'_>,
     measure: Measure,
     rows: &[&Row],
-    title: &str,
-) -> Option<LineChart> {
-    let with_samples: Vec<&Row> = rows
-        .iter()
-        .copied()
-        .filter(|r| r.valid && !measure.points(r).is_empty())
-        .collect();
-    if with_samples.is_empty() {
-        return None;
+    end: Option<&Mark>,
+    attributes: impl Fn(Frame) -> Frame,
+) -> String {
+    let (drawn, zero) = drawn_and_zero(measure, rows);
+    if drawn.is_empty() && zero.is_empty() {
+        return String::new();
     }
-    let structures = data::distinct(with_samples.iter().map(|r| r.structure.as_str()));
-    let series = with_samples
-        .iter()
-        .map(|row| Series {
+    let mut out = format!("<p class=\"panel-title\">{}</p>\n", measure.title());
+    let svgs = drawn.iter().map(|row| {
+        let series = vec![Series {
             name: row.backend.clone(),
             colour: ctx.schemes.colour(&row.scheme),
-            dash: Dash::nth(
-                structures
-                    .iter()
-                    .position(|s| *s == row.structure)
-                    .unwrap_or(0),
-            ),
+            dash: Dash::Solid,
             points: measure.points(row),
-        })
-        .collect();
-    Some(measure.chart(title, "backend", series))
+        }];
+        let frame = attributes(Frame::small(row.backend.as_str()))
+            .attribute("data-backend", row.backend.as_str());
+        measure
+            .chart(frame, series, end.cloned().into_iter().collect())
+            .render()
+    });
+    out.push_str(&charts_small(svgs));
+    if !zero.is_empty() {
+        let listed: Vec<String> = zero
+            .iter()
+            .map(|b| format!("<code>{}</code>", html(b)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"note zero\">All zero, not drawn: {}.</p>",
+            listed.join(", ")
+        );
+    }
+    out
 }

@@ -4,7 +4,9 @@ mod fixture;
 
 use reclaim_results::{Latency, Memory, MemoryPoint, Row, Spread};
 
-use crate::{Input, compare_text, label_for, render_html};
+use std::path::Path;
+
+use crate::{Input, compare_text, label_for, labels_for, render_html};
 
 fn input(file: reclaim_results::ResultFile) -> Input {
     Input {
@@ -387,6 +389,171 @@ fn labels_name_host_target_and_short_commit() {
     let mut unknown = fixture::laptop();
     unknown.metadata.git_sha = "unknown".into();
     assert!(label_for(&unknown).ends_with("@unknown"));
+}
+
+/// Two runs of one machine and commit read the same under `label_for`; their start
+/// times, else their file names, tell them apart, and only where needed.
+#[test]
+fn labels_that_would_collide_get_the_start_time_then_the_file_name() {
+    let base = "laptop x86_64-unknown-linux-gnu @0123456";
+    let first = fixture::laptop();
+    let mut later = fixture::laptop();
+    later.metadata.started_at = "2025-11-23T11:30:00Z".into();
+    let board = fixture::board();
+    let labels = labels_for(&[
+        (Path::new("a/before.json"), &first),
+        (Path::new("a/after.json"), &later),
+        (Path::new("b/pi.json"), &board),
+    ]);
+    assert_eq!(
+        labels,
+        [
+            format!("{base} · 2025-11-23T10:00:00Z"),
+            format!("{base} · 2025-11-23T11:30:00Z"),
+            label_for(&board),
+        ]
+    );
+    // The same start time (a copy): the file names; the same stem: the paths.
+    let copy = fixture::laptop();
+    let labels = labels_for(&[
+        (Path::new("a/run.json"), &first),
+        (Path::new("a/copy.json"), &copy),
+    ]);
+    assert_eq!(labels, [format!("{base} · run"), format!("{base} · copy")]);
+    let labels = labels_for(&[
+        (Path::new("a/run.json"), &first),
+        (Path::new("b/run.json"), &copy),
+    ]);
+    assert_eq!(
+        labels,
+        [
+            format!("{base} · a/run.json"),
+            format!("{base} · b/run.json")
+        ]
+    );
+    // One file given twice is one run: nothing to tell apart.
+    let same = Path::new("a/run.json");
+    assert_eq!(labels_for(&[(same, &first), (same, &copy)]), [base, base]);
+    // The page shows the labels it was given.
+    let inputs: Vec<Input> =
+        labels_for(&[(Path::new("x.json"), &first), (Path::new("y.json"), &later)])
+            .into_iter()
+            .zip([first.clone(), later.clone()])
+            .map(|(label, file)| Input { label, file })
+            .collect();
+    let html = render_html(&inputs);
+    assert!(
+        html.contains(&format!("[2] {base} · 2025-11-23T11:30:00Z")),
+        "{html}"
+    );
+}
+
+/// The latency table lists rows by workload (run order), threads, then p50, and has a
+/// chart per workload and thread count whose rows come in the table's order.
+#[test]
+fn latency_is_sorted_and_charted_per_workload_and_threads() {
+    let file = fixture::laptop();
+    let sorted = crate::data::by_latency(&file.rows);
+    assert_eq!(sorted.len(), file.rows.iter().filter(|r| r.valid).count());
+    let workloads = crate::data::distinct(file.rows.iter().map(|r| r.workload.as_str()));
+    let key = |r: &Row| {
+        let w = workloads.iter().position(|w| *w == r.workload);
+        (w, r.threads, r.latency_ns.map_or(u64::MAX, |l| l.p50))
+    };
+    assert!(sorted.windows(2).all(|p| key(p[0]) <= key(p[1])), "sorted");
+    // Not the run's order, which goes backend by backend.
+    let run_order: Vec<&Row> = file.rows.iter().filter(|r| r.valid).collect();
+    assert_ne!(
+        sorted.iter().map(|r| &r.backend).collect::<Vec<_>>(),
+        run_order.iter().map(|r| &r.backend).collect::<Vec<_>>()
+    );
+
+    let html = render_html(&[input(file.clone())]);
+    let latency = section(&html, "latency");
+    // The table's rows follow the sorted order.
+    let mut at = 0;
+    for row in &sorted {
+        let cells = format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            row.backend, row.workload, row.threads
+        );
+        let found = latency[at..].find(&cells).map(|i| i + at);
+        at = found.unwrap_or_else(|| panic!("{cells} out of order"));
+    }
+    // One chart per (workload, threads), named in its rows' order.
+    let chart = between(
+        latency,
+        "data-chart=\"latency\" data-input=\"1\" data-workload=\"pairs\" data-threads=\"2\"",
+        "</svg>",
+    )
+    .expect("a latency chart for pairs at 2 threads");
+    let in_pairs_2: Vec<&str> = sorted
+        .iter()
+        .filter(|r| r.workload == "pairs" && r.threads == 2)
+        .map(|r| r.backend.as_str())
+        .collect();
+    let positions: Vec<usize> = in_pairs_2
+        .iter()
+        .map(|b| {
+            chart
+                .find(&format!(">\n{b}\n</text>"))
+                .unwrap_or_else(|| panic!("{b}"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    assert_eq!(chart.matches("<circle").count(), in_pairs_2.len());
+    assert_eq!(
+        latency.matches("data-chart=\"latency\"").count(),
+        3 + 2 + 2 + 1,
+        "pairs, prodcons, stalled, handoff"
+    );
+}
+
+/// Memory and garbage over time: a small chart per backend, none for a backend whose
+/// samples are all zero (named in a note instead), and the end of the measured repeat
+/// marked.
+#[test]
+fn time_series_are_small_multiples_without_all_zero_series() {
+    let mut file = fixture::laptop();
+    let rc = file
+        .rows
+        .iter_mut()
+        .find(|r| r.backend == "treiber-rc" && r.workload == "stalled" && r.threads == 2)
+        .unwrap();
+    for point in &mut rc.garbage.as_mut().unwrap().series {
+        point.outstanding = 0;
+    }
+    let html = render_html(&[input(file)]);
+    let memory = section(&html, "memory");
+    let stalled_2 = between(memory, "stalled · 2 threads</h4>", "<h4>").unwrap();
+    let garbage_charts: Vec<&str> = stalled_2
+        .split("<svg class=\"chart\" data-chart=\"garbage\"")
+        .skip(1)
+        .collect();
+    // The fixture's reclaiming backends: ten minus the two baselines, minus rc.
+    assert_eq!(garbage_charts.len(), 7);
+    assert!(
+        garbage_charts
+            .iter()
+            .all(|c| !c.contains("data-backend=\"treiber-rc\""))
+    );
+    assert!(
+        stalled_2.contains("All zero, not drawn: <code>treiber-rc</code>."),
+        "{stalled_2}"
+    );
+    // Its memory is not zero: it keeps its memory chart.
+    assert!(stalled_2.contains("data-chart=\"memory\" data-input=\"1\" data-workload=\"stalled\" data-threads=\"2\" data-backend=\"treiber-rc\""));
+    // Each chart has one line, and the repeat's end (the fixture's 1000 ms) marked.
+    let first = garbage_charts[0];
+    assert_eq!(first.matches("stroke-width=\"2\"").count(), 1);
+    assert!(
+        first.contains(">\nend of repeat (1000 ms)\n</text>"),
+        "{first}"
+    );
+    // Runs stopped by an iteration count have no set end.
+    let mut counted = fixture::laptop();
+    counted.settings.iterations = Some(10_000);
+    assert!(!render_html(&[input(counted)]).contains("end of repeat"));
 }
 
 /// Writes the fixture reports where `RECLAIM_REPORT_FIXTURE_DIR` says (for looking at
