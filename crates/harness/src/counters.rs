@@ -46,7 +46,9 @@ const PROBE_SPIN: std::time::Duration = std::time::Duration::from_millis(10);
 /// [`Counter::ALL`]; each `None` has its reason in `errors`, and only those have one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Readings {
+    /// Each counter's value over the repeat, `None` where it could not be counted.
     pub values: BTreeMap<String, Option<u64>>,
+    /// Why a counter has no value ("not supported", a permission error), by name.
     pub errors: BTreeMap<String, String>,
 }
 

@@ -12,14 +12,23 @@ use std::fmt;
 /// harness), which readers keep as they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Counter {
+    /// `task-clock`: CPU time of the counted threads, in nanoseconds.
     TaskClock,
+    /// `context-switches`: the workers' voluntary and involuntary switches.
     ContextSwitches,
+    /// `page-faults`: page faults, minor and major.
     PageFaults,
+    /// `cycles`: CPU cycles in user space (hardware; unsupported under most VMs).
     Cycles,
+    /// `instructions`: instructions retired in user space (hardware).
     Instructions,
+    /// `branches`: branch instructions in user space (hardware).
     Branches,
+    /// `branch-misses`: mispredicted branches in user space (hardware).
     BranchMisses,
+    /// `cache-references`: cache accesses, usually last-level, in user space (hardware).
     CacheReferences,
+    /// `cache-misses`: cache misses, usually last-level, in user space (hardware).
     CacheMisses,
 }
 
