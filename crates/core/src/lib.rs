@@ -14,6 +14,74 @@
 //!   registrations stay thread-local in it, and a channel's sender can be `&mut` in it.
 //!
 //! [`Visitor`] and [`Entry`] are how the registry hands a backend *type* to generic code.
+//!
+//! A whole backend, a FIFO queue behind one lock, and generic code driving it as the
+//! harness does (one handle per thread, taken before the measured region):
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use std::sync::Mutex;
+//! use reclaim_core::{
+//!     Backend, BuildError, Config, Consumers, Container, Handle, Info, Item, ItemOrder,
+//!     ReclaimStats,
+//! };
+//!
+//! /// The registry's marker: never built, it names the container for any item type.
+//! enum LockedQueue {}
+//!
+//! impl Backend for LockedQueue {
+//!     const INFO: Info = Info {
+//!         structure: "locked-queue",
+//!         scheme: "lock",
+//!         ordering: ItemOrder::Fifo,
+//!         consumers: Consumers::Many,
+//!         bounded: false,
+//!         summary: "std Mutex<VecDeque>: a queue behind one lock",
+//!         settings: "std Mutex",
+//!     };
+//!     type Container<T: Item> = Queue<T>;
+//! }
+//!
+//! struct Queue<T>(Mutex<VecDeque<T>>);
+//!
+//! impl<T: Item> Container<T> for Queue<T> {
+//!     // Nothing thread-local to keep: a handle is a reference.
+//!     type Handle<'c> = &'c Queue<T>;
+//!
+//!     fn new(_: &Config) -> Result<Self, BuildError> {
+//!         Ok(Queue(Mutex::default()))
+//!     }
+//!     fn handle(&self) -> &Queue<T> {
+//!         self
+//!     }
+//!     fn reclamation(&self) -> Option<ReclaimStats> {
+//!         None // frees inline, under the lock: no garbage to report
+//!     }
+//! }
+//!
+//! impl<T> Handle<T> for &Queue<T> {
+//!     fn push(&mut self, value: T) -> Result<(), T> {
+//!         self.0.lock().unwrap().push_back(value);
+//!         Ok(())
+//!     }
+//!     fn pop(&mut self) -> Option<T> {
+//!         self.0.lock().unwrap().pop_front()
+//!     }
+//! }
+//!
+//! /// Generic code sees only the traits, monomorphized for each backend.
+//! fn round_trip<B: Backend>(values: &[u64]) -> Vec<u64> {
+//!     let container = B::Container::<u64>::new(&Config::default()).unwrap();
+//!     let mut handle = container.handle();
+//!     for &v in values {
+//!         handle.push(v).unwrap();
+//!     }
+//!     std::iter::from_fn(|| handle.pop()).collect()
+//! }
+//!
+//! assert_eq!(round_trip::<LockedQueue>(&[1, 2, 3]), [1, 2, 3]);
+//! assert_eq!(LockedQueue::INFO.ordering, ItemOrder::Fifo);
+//! ```
 
 mod info;
 mod registry;

@@ -8,6 +8,30 @@
 //! How numbers are taken is documented where they are taken: `driver` (the measured
 //! loops, the start barrier, the clock, the self-check), `sampler` (memory and garbage
 //! over time), [`counters`] (perf events), `row` (median and spread over repeats).
+//!
+//! Measuring one row from code, as `reclaim-bench run -b treiber-ebr -w pairs -t 1`
+//! would, with a fixed amount of work instead of a duration:
+//!
+//! ```
+//! use reclaim_harness::{Selection, Settings, plan};
+//!
+//! let mut settings = Settings::quick();
+//! settings.iterations = Some(2_000); // per worker: the same work every repeat
+//! settings.repeats = 1;
+//! settings.pin = false;
+//! let selection = Selection {
+//!     backends: vec!["treiber-ebr".into()],
+//!     workloads: vec!["pairs".into()],
+//!     threads: Some(vec![1]),
+//!     ..Selection::default()
+//! };
+//! let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
+//! assert_eq!(plan.runs.len(), 1);
+//! let row = reclaim_harness::run(&plan.runs[0], &settings);
+//! // Every row checks itself: what went in came out, nothing freed twice.
+//! assert!(row.valid, "{:?}", row.error);
+//! assert!(row.ops_per_sec.unwrap().median > 0.0);
+//! ```
 
 mod bare;
 mod batch;

@@ -12,6 +12,20 @@
 //! Absent numbers are `null`, never 0: a row that failed its check has no throughput, a
 //! backend without reclamation counters has no garbage, a counter the kernel does not
 //! expose has a `null` value and a reason in [`Row::counter_errors`].
+//!
+//! Reading a file from an older or newer harness: a known version loads, anything else is
+//! refused with a message that says so, never half-read.
+//!
+//! ```
+//! use reclaim_results::{ResultFile, ResultsError};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("future.json");
+//! std::fs::write(&path, r#"{"schema_version": 99, "rows": []}"#).unwrap();
+//! let err = ResultFile::load(&path).unwrap_err();
+//! assert!(matches!(err, ResultsError::Version { found: 99, .. }), "{err}");
+//! assert!(err.to_string().contains("schema version 99"), "{err}");
+//! ```
 
 mod counter;
 mod csv_export;
