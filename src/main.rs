@@ -5,6 +5,7 @@
 //! suite (every backend, every workload, 1, 2 and 4 threads) and writes a result file and
 //! an HTML report under `results/`.
 
+mod isolate;
 mod list;
 mod overhead;
 mod reports;
@@ -306,7 +307,7 @@ fn main() -> ExitCode {
             ..
         } => list::names(&patterns),
         Command::Run(args) if args.overhead => overhead::overhead(&args),
-        Command::Run(args) if args.only_repeat.is_some() => run::repeat_once(&args),
+        Command::Run(args) if args.only_repeat.is_some() => isolate::repeat_once(&args),
         Command::Run(args) => run::run(&args).map(|_| ()),
         Command::Report { files, output } => run::report(&files, output.as_deref()),
         Command::Compare { files, html } => run::compare(&files, html.as_deref()),

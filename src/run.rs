@@ -5,9 +5,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use reclaim_emulation::Runner;
 use reclaim_harness::metadata::{self, Build};
 use reclaim_harness::{Selection, Settings, Suite};
 use reclaim_report::Input;
@@ -323,8 +322,9 @@ fn measure(
     let rows: usize = groups.iter().map(|g| g.runs.len()).sum();
     let progress = progress_bar(interactive, rows as u64 * u64::from(settings.repeats))?;
     let mut shuffle = reclaim_harness::rounds::Shuffle::new(settings.seed);
-    let fresh_process =
-        |planned: &reclaim_harness::Planned| repeat_in_fresh_process(planned).map_err(Into::into);
+    let fresh_process = |planned: &reclaim_harness::Planned| {
+        crate::isolate::repeat_in_fresh_process(planned).map_err(Into::into)
+    };
     let isolate: Option<reclaim_harness::rounds::Isolate<'_>> =
         args.isolate.then_some(&fresh_process as _);
     for (i, group) in groups.iter().enumerate() {
@@ -483,83 +483,6 @@ impl std::fmt::Display for RowsFailed {
 }
 
 impl std::error::Error for RowsFailed {}
-
-/// `run --isolate`: one repeat of `planned` in a fresh process of this binary, with the
-/// same `run` options and `--only-repeat`; what it printed. An emulated binary cannot
-/// start another by itself: under qemu user mode the process starts through the runner
-/// `.cargo/config.toml` gives its target (`qemu-aarch64 -L …`), or through
-/// `RECLAIM_EXEC_RUNNER`'s command line when that is set (see `reclaim_emulation`).
-fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Result<String> {
-    let exe = std::env::current_exe().context("cannot find this binary")?;
-    let args: Vec<String> = std::env::args().collect();
-    // The `run` options this process got: after `run`, or with no command (options at
-    // the top level are `run`'s; clap refuses them beside any other command).
-    let first = if args.get(1).is_some_and(|a| a == "run") {
-        2
-    } else {
-        1
-    };
-    let options: Vec<&String> = args
-        .iter()
-        .skip(first)
-        .filter(|a| !matches!(a.as_str(), "--isolate" | "-q" | "--quiet"))
-        .collect();
-    let runner = Runner::from_env("RECLAIM_EXEC_RUNNER");
-    let mut command = runner.command(&exe);
-    let spec = format!(
-        "{}:{}:{}",
-        planned.target.name(),
-        planned.workload,
-        planned.threads
-    );
-    command
-        .arg("run")
-        .args(options)
-        .args(["--quiet", "--only-repeat", &spec]);
-    let output = runner.output(&mut command)?;
-    if !output.status.success() {
-        bail!(
-            "{} {spec} ended with {}: {}",
-            exe.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    String::from_utf8(output.stdout).context("it printed something that is not UTF-8")
-}
-
-/// `run --only-repeat BACKEND:WORKLOAD:THREADS`: one repeat, printed as JSON.
-pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
-    let spec = args.only_repeat.as_deref().unwrap_or_default();
-    let [backend, workload, threads] = spec.splitn(3, ':').collect::<Vec<_>>()[..] else {
-        bail!("--only-repeat `{spec}`: expected BACKEND:WORKLOAD:THREADS");
-    };
-    let threads: usize = threads
-        .parse()
-        .with_context(|| format!("--only-repeat `{spec}`: {threads} is not a thread count"))?;
-    let cores = metadata::cores();
-    let mut settings = settings(args, cores)?;
-    settings.repeats = 1;
-    let selection = Selection {
-        backends: vec![backend.to_string()],
-        workloads: vec![workload.to_string()],
-        threads: Some(vec![threads]),
-        ..Selection::default()
-    };
-    let plan = reclaim_harness::plan(&selection, &reclaim_registry::entries(), &settings, cores)?;
-    let planned = plan
-        .runs
-        .iter()
-        .find(|p| p.target.name() == backend && p.threads == threads)
-        .ok_or_else(|| anyhow!("--only-repeat `{spec}`: no such row"))?;
-    if let Some(scratch) = &settings.scratch {
-        fs::create_dir_all(scratch).with_context(|| {
-            format!("cannot create the scratch directory {}", scratch.display())
-        })?;
-    }
-    println!("{}", reclaim_harness::repeat_json(planned, &settings));
-    Ok(())
-}
 
 /// The result files, read and checked, each labelled so that no two read the same.
 /// Their errors name the file and what is wrong.
