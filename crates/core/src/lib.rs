@@ -99,6 +99,13 @@ use serde::de::DeserializeOwned;
 /// node after the operation that retired it returned; `Serialize + DeserializeOwned`
 /// because channels that spill to disk (the hopper backend) encode their items. Every type
 /// the harness and the conformance suite push meets these bounds.
+///
+/// Only the channel needs `Serialize + DeserializeOwned`, yet every backend carries it:
+/// [`Backend::Container`] must name a container for *every* `T` its bound admits, so a
+/// bound one backend needs is a bound all share. Confining it would take a second backend
+/// family for channels (a second registry list, a second set of drivers) or a fixed item
+/// type; both cost more than a bound that every item type used here (`u64`, the
+/// conformance suite's tracked values, the workloads' payloads) meets anyway.
 pub trait Item: Send + Serialize + DeserializeOwned + 'static {}
 impl<T: Send + Serialize + DeserializeOwned + 'static> Item for T {}
 
