@@ -4,12 +4,12 @@
 use crossbeam_queue::ArrayQueue;
 use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
-use crate::{Baseline, Shared};
+use crate::{Baseline, SharedCollection};
 
 /// Slots when the configuration gives no capacity.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
-impl<T: Send> Shared<T> for ArrayQueue<T> {
+impl<T: Send> SharedCollection<T> for ArrayQueue<T> {
     fn build(config: &Config) -> Result<Self, BuildError> {
         match config.capacity.unwrap_or(DEFAULT_CAPACITY) {
             // `ArrayQueue::new` panics on zero; a bad setting is an error, not a crash.

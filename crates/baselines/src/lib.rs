@@ -16,8 +16,10 @@ pub use seg_queue::SegQueueBackend;
 
 use reclaim_core::{BuildError, Config, Container, Handle, ReclaimStats};
 
-/// A container whose operations need only a shared reference.
-pub trait Shared<T>: Send + Sync + Sized {
+/// A collection every thread uses through a shared reference: the whole of a baseline
+/// (a lock, or a library structure) with no per-thread state, which [`Baseline`] turns
+/// into a registry container.
+pub trait SharedCollection<T>: Send + Sync + Sized {
     /// Builds an empty container.
     fn build(config: &Config) -> Result<Self, BuildError>;
     /// Adds `value`, or hands it back if the container is full.
@@ -26,14 +28,14 @@ pub trait Shared<T>: Send + Sync + Sized {
     fn pop(&self) -> Option<T>;
 }
 
-/// A [`Shared`] collection as a registry [`Container`]: no per-thread state and no
+/// A [`SharedCollection`] as a registry [`Container`]: no per-thread state and no
 /// reclamation counters (baselines free inline or on their own).
 #[derive(Debug)]
 pub struct Baseline<C>(C);
 
-impl<T, C: Shared<T>> Container<T> for Baseline<C> {
+impl<T, C: SharedCollection<T>> Container<T> for Baseline<C> {
     type Handle<'c>
-        = SharedHandle<'c, C>
+        = BaselineHandle<'c, C>
     where
         Self: 'c;
 
@@ -41,8 +43,8 @@ impl<T, C: Shared<T>> Container<T> for Baseline<C> {
         C::build(config).map(Baseline)
     }
 
-    fn handle(&self) -> SharedHandle<'_, C> {
-        SharedHandle(&self.0)
+    fn handle(&self) -> BaselineHandle<'_, C> {
+        BaselineHandle(&self.0)
     }
 
     fn reclamation(&self) -> Option<ReclaimStats> {
@@ -52,9 +54,9 @@ impl<T, C: Shared<T>> Container<T> for Baseline<C> {
 
 /// The handle of a [`Baseline`]: a reference to the collection.
 #[derive(Debug)]
-pub struct SharedHandle<'c, C>(&'c C);
+pub struct BaselineHandle<'c, C>(&'c C);
 
-impl<T, C: Shared<T>> Handle<T> for SharedHandle<'_, C> {
+impl<T, C: SharedCollection<T>> Handle<T> for BaselineHandle<'_, C> {
     #[inline]
     fn push(&mut self, value: T) -> Result<(), T> {
         self.0.push(value)

@@ -5,13 +5,13 @@ use std::sync::{Mutex, PoisonError};
 
 use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
-use crate::{Baseline, Shared};
+use crate::{Baseline, SharedCollection};
 
 /// A FIFO queue behind one mutex.
 #[derive(Debug)]
 pub struct MutexDeque<T>(Mutex<VecDeque<T>>);
 
-impl<T: Send> Shared<T> for MutexDeque<T> {
+impl<T: Send> SharedCollection<T> for MutexDeque<T> {
     fn build(_: &Config) -> Result<Self, BuildError> {
         Ok(MutexDeque(Mutex::default()))
     }

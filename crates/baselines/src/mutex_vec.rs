@@ -4,13 +4,13 @@ use std::sync::{Mutex, PoisonError};
 
 use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
-use crate::{Baseline, Shared};
+use crate::{Baseline, SharedCollection};
 
 /// A stack behind one mutex.
 #[derive(Debug)]
 pub struct MutexVec<T>(Mutex<Vec<T>>);
 
-impl<T: Send> Shared<T> for MutexVec<T> {
+impl<T: Send> SharedCollection<T> for MutexVec<T> {
     fn build(_: &Config) -> Result<Self, BuildError> {
         Ok(MutexVec(Mutex::default()))
     }

@@ -4,9 +4,9 @@
 use crossbeam_queue::SegQueue;
 use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder};
 
-use crate::{Baseline, Shared};
+use crate::{Baseline, SharedCollection};
 
-impl<T: Send> Shared<T> for SegQueue<T> {
+impl<T: Send> SharedCollection<T> for SegQueue<T> {
     fn build(_: &Config) -> Result<Self, BuildError> {
         Ok(SegQueue::new())
     }
