@@ -67,10 +67,11 @@
 //!
 //! Beside it, `buffered-write`: the same 65,536 chunks of 1 KiB written through a
 //! `BufWriter<File>` of default capacity to a new file in a temporary directory, then
-//! flushed (no fsync, like ours). The target is ours at ≥ 0.8× this rate (the README
-//! quotes what it reaches). The baseline only writes: the target is stated against "a
-//! plain buffered file write of the same bytes", although ours also checksums, reads back
-//! (from the file, or from memory when the receiver keeps up) and decodes.
+//! flushed (no fsync, like ours). The target is ours at ≥ 0.8× this rate
+//! (`docs/channel.md` quotes what it reaches). The baseline only writes: the target is
+//! stated against "a plain buffered file write of the same bytes", although ours also
+//! checksums, reads back (from the file, or from memory when the receiver keeps up) and
+//! decodes.
 //!
 //! # Running and reading
 //!

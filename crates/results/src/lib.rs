@@ -5,9 +5,10 @@
 //! backend × workload × thread count. The HTML report, `compare` and the CSV export read
 //! nothing else, so a file from a Raspberry Pi and one from a laptop compare directly.
 //!
-//! The format is JSON with a version number ([`SCHEMA_VERSION`]); the README documents
-//! every field. A reader refuses a file whose version it does not know rather than guess
-//! at fields, and a writer never leaves a half-written file behind (see [`ResultFile::save`]).
+//! The format is JSON with a version number ([`SCHEMA_VERSION`]);
+//! `docs/results-format.md` documents every field. A reader refuses a file whose version it
+//! does not know rather than guess at fields, and a writer never leaves a half-written file
+//! behind (see [`ResultFile::save`]).
 //!
 //! Absent numbers are `null`, never 0: a row that failed its check has no throughput, a
 //! backend without reclamation counters has no garbage, a counter the kernel does not
