@@ -535,19 +535,6 @@ fn suite_and_workload_names_are_clap_values() {
 #[test]
 fn the_later_of_report_and_no_report_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let quick = [
-        "-q",
-        "-b",
-        "treiber-ebr",
-        "-w",
-        "pairs",
-        "-t",
-        "1",
-        "-d",
-        "10ms",
-        "-r",
-        "1",
-    ];
     let cases: [(&[&str], &str, bool); 2] = [
         (
             &["--report", "off.html", "--no-report", "-o", "off.json"],
@@ -561,7 +548,12 @@ fn the_later_of_report_and_no_report_wins() {
         ),
     ];
     for (order, report, written) in cases {
-        let args: Vec<&str> = quick.iter().chain(order).copied().collect();
+        let args: Vec<&str> = ONE_SHORT_ROUND
+            .iter()
+            .chain(&["-q"])
+            .chain(order)
+            .copied()
+            .collect();
         let out = bench(&args, dir.path());
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         assert_eq!(dir.path().join(report).exists(), written, "{args:?}");
