@@ -54,10 +54,7 @@ pub fn for_files(files: &[PathBuf]) -> PathBuf {
 /// is itself named `latest.html`. Returns the path of `latest.html`; the error says why
 /// neither a link nor a copy could be made, and leaves the report as it was.
 pub fn point_latest(report: &Path, html: &[u8]) -> anyhow::Result<PathBuf> {
-    let dir = match report.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = reclaim_results::directory_of(report);
     let latest = dir.join(LATEST);
     let Some(name) = report.file_name() else {
         anyhow::bail!("{} is not a file name", report.display());

@@ -147,10 +147,7 @@ fn default_output(file: &ResultFile) -> PathBuf {
 /// would otherwise make directories without a word); only the call that creates it says
 /// so, once for files that share it.
 fn check_writable(path: &Path, what: &str, quiet: bool) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = reclaim_results::directory_of(path);
     let existed = dir.is_dir();
     let checked = fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))

@@ -572,6 +572,14 @@ impl ResultFile {
     }
 }
 
+/// The directory a file at `path` goes in: its parent, or `.` for a bare file name.
+pub fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary sibling and a rename.
 ///
 /// # Errors
@@ -581,10 +589,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ResultsError> {
         path: path.to_owned(),
         source,
     };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(path);
     let name = path.file_name().ok_or_else(|| {
         io(io::Error::new(
             io::ErrorKind::InvalidInput,
