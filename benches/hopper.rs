@@ -59,11 +59,13 @@
 //! # `hopper/spill-1KiB`
 //!
 //! One sender thread and the receiver push 64 MiB through `reclaim-hopper` with
-//! `memory_bytes(0)`, so every item goes to disk and back, in items of 1 KiB
+//! `memory_bytes(0)`, so every item is spilled — encoded into a block, checksummed and
+//! written, except the records the receiver has taken from the block being filled by the
+//! time it is full, which are left out of the file — in items of 1 KiB
 //! (`serde_bytes::ByteBuf`, whose encoding is a length and a copy of the bytes). Segment
-//! files are the default 256 MiB, so the run fills one file and no file is deleted inside
-//! the timed region. The items are built before the clock starts; the receiver checks each
-//! one's length and sequence number.
+//! files are the default 256 MiB, so no file is deleted inside the timed region. The
+//! sender thread builds its items before the clock starts; the receiver checks each one's
+//! length and sequence number.
 //!
 //! Beside it, `buffered-write`: the same 65,536 chunks of 1 KiB written through a
 //! `BufWriter<File>` of default capacity to a new file in a temporary directory, then
@@ -443,7 +445,6 @@ fn chunks() -> Vec<ByteBuf> {
 
 fn spill_ours(chunks: &[ByteBuf]) -> Duration {
     let name = "reclaim-hopper";
-    let items = chunks.to_vec();
     let dir = tempdir();
     let (mut tx, mut rx) = reclaim_hopper::Builder::<ByteBuf>::new()
         .memory_bytes(0)
@@ -453,6 +454,9 @@ fn spill_ours(chunks: &[ByteBuf]) -> Duration {
     let elapsed = thread::scope(|scope| {
         let barrier = &barrier;
         scope.spawn(move || {
+            // Built by the thread that sends them, as a producer builds its items, so
+            // that freeing them after encoding is a free to this thread's own heap.
+            let items = chunks.to_vec();
             barrier.wait();
             for item in items {
                 send_ours(&mut tx, item);

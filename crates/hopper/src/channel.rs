@@ -483,7 +483,8 @@ impl<T: Serialize + DeserializeOwned + Send> Sender<T> {
         }
     }
 
-    /// Writes spilled items still in the write buffer to their file.
+    /// Writes spilled items still in the write buffer to their file (outside recover
+    /// mode, those the receiver has not taken from it already).
     ///
     /// Never needed for delivery — the receiver gets every item without it — but useful
     /// before handing the files to another process in recover mode.

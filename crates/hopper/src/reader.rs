@@ -8,6 +8,9 @@
 //! When it has read all of those, it takes the records of the block still being filled
 //! from the writer's memory instead (see `writer`), and remembers how many bytes of that
 //! block it took: if it later meets the block in the file, it checks it and skips them.
+//! If it took them all before the block was full, the writer drops the block instead of
+//! writing it, and says so the next time the cursor asks, so that the cursor does not
+//! skip as many bytes of the block written at that offset after it.
 
 use crate::error::DiskError;
 use crate::record::{self, BLOCK_HEADER, Block, SEGMENT_MAGIC};
@@ -155,6 +158,13 @@ impl Cursor {
             0
         };
         (self.known_end, taken)
+    }
+
+    /// Forgets the records it took from memory: the writer dropped their block, all of
+    /// whose records the cursor had, and the next block at that offset is another
+    /// ([`Writer::forget_dropped`]).
+    pub(crate) fn forget_taken(&mut self) {
+        self.taken.1 = 0;
     }
 
     /// An empty buffer for [`Writer::refresh`] to put records in; hand it back with
@@ -365,6 +375,9 @@ impl Reading {
     /// the segment, or — with `take` — the records of the block being filled that follow
     /// what the cursor has. Whether any of these came.
     fn catch_up(&mut self, w: &mut Writer, take: bool) -> bool {
+        if w.forget_dropped() {
+            self.cursor.forget_taken();
+        }
         let known = self.cursor.known_end;
         let (at, taken) = self.cursor.tail();
         let mut records = Vec::new();
@@ -610,7 +623,13 @@ impl DiskReader {
         beyond: u64,
     ) -> DiskError {
         let mut reading = self.reading.take().expect("reading");
-        let abandoned = lock(writer).abandon_front(reading.first);
+        let abandoned = {
+            let mut w = lock(writer);
+            if w.forget_dropped() {
+                reading.cursor.forget_taken();
+            }
+            w.abandon_front(reading.first)
+        };
         let (end, intact) = match abandoned {
             Abandoned::Gone { end } => (end, None),
             Abandoned::HandedOver { records, sealed } => (sealed.end, Some((sealed.len, records))),

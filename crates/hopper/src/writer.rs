@@ -10,7 +10,8 @@
 //! costs a system call and a checksum per 64 KiB, not per item. In recover mode every
 //! record is a block of its own, written before `send` returns.
 //!
-//! An accepted record is in the file or in the block being filled. If writing the block
+//! An accepted record is in the file, in the block being filled, or already with the
+//! receiver (see below). If writing the block
 //! fails (no space left, file size limit), none of it counts as written — a block is
 //! whole or it is debris, which is cut off — its records stay in memory, and the item
 //! being sent is handed back with the error.
@@ -21,10 +22,13 @@
 //! short block for it (which would cost both sides a system call and a checksum for a few
 //! records, and hold senders up while it happens): it copies the records of the block
 //! being filled that it has not seen yet ([`Writer::refresh`]), and remembers how many
-//! bytes of that block it has taken. The block is still written to the file as usual; a
-//! receiver that falls behind reads it from there, skipping what it took. So a receiver
-//! keeping pace reads spilled items from memory, and the file holds every record either
-//! way.
+//! bytes of that block it has taken. In recover mode the block is still written whole,
+//! and a receiver that falls behind reads it from there, skipping what it took. Otherwise
+//! the records it took are left out when the block is written, and a block it took whole
+//! is not written at all ([`Writer::write_block`]): nobody would read them, and a receiver
+//! keeping pace then costs the disk only what it falls behind by. The block written at
+//! that offset is then not the one the receiver took from, and the receiver learns so
+//! under the same lock before it reads on ([`Writer::forget_dropped`]).
 //!
 //! If the block cannot be written (the disk is full), the receiver that takes its last
 //! records also seals the segment, so that the next record starts a new file. Damage found
@@ -119,11 +123,16 @@ pub(crate) struct Writer {
     /// space for its header (once it has been used at all), then whole records of the
     /// current segment.
     block: Vec<u8>,
-    /// Records in `block`.
-    block_records: u64,
     /// The last attempt to write `block` failed: the receiver takes its records when it
     /// gets to them, and the segment ends there ([`Writer::refresh`]).
     write_failed: bool,
+    /// Bytes of `block`'s records the receiver has copied ([`Writer::refresh`]). When it
+    /// has every one by the time the block is full, the block is dropped, not written.
+    handed: usize,
+    /// A block was dropped since the receiver last heard from the writer: what it noted
+    /// taking from the block at `file_len` was that block's, and the next one written
+    /// there is another ([`Writer::forget_dropped`]).
+    dropped: bool,
     next_index: u64,
     /// Records below this index have been announced to the receiver (by a marker in the
     /// memory queue or by the receiver claiming them).
@@ -140,8 +149,9 @@ impl Writer {
             file: None,
             file_len: 0,
             block: Vec::new(),
-            block_records: 0,
             write_failed: false,
+            handed: 0,
+            dropped: false,
             next_index: 0,
             announced: 0,
         }
@@ -288,14 +298,14 @@ impl Writer {
         self.block.resize(start, 0);
         record::append(item, payload, &mut self.block)
             .map_err(|why| Error::IoError(io::Error::new(io::ErrorKind::InvalidData, why)))?;
-        self.block_records += 1;
+        let appended = self.block.len() - start;
         if (self.write_through || self.block.len() >= WRITE_BUFFER)
             && let Err(e) = self.write_block()
         {
             // The failed write left this record (the block's last) outside the file,
-            // whole, in the block: take it back out and hand the item back.
-            self.block.truncate(start);
-            self.block_records -= 1;
+            // whole, in the block — which may have lost the records before it the
+            // receiver had taken: take it back out and hand the item back.
+            self.block.truncate(self.block.len() - appended);
             return Err(from_io(e));
         }
         self.next_index = next_index;
@@ -310,7 +320,18 @@ impl Writer {
     /// Seals the block being filled and writes it at the end of the file. On failure
     /// nothing of it counts as written: its records stay in the block, and the debris is
     /// cut off.
+    ///
+    /// Records the receiver has taken from memory already ([`refresh`](Self::refresh))
+    /// are left out first, unless every record must reach the file (recover mode): nobody
+    /// would read them there, so they cost neither a checksum nor a copy into the file,
+    /// and a block the receiver has taken whole is not written at all. A receiver that
+    /// keeps pace thus makes the channel write little more than what it falls behind by.
     fn write_block(&mut self) -> io::Result<()> {
+        if !self.write_through && self.handed > 0 {
+            self.block.drain(BLOCK_HEADER..BLOCK_HEADER + self.handed);
+            self.handed = 0;
+            self.dropped = true;
+        }
         if self.records_len() == 0 {
             return Ok(());
         }
@@ -329,7 +350,7 @@ impl Writer {
         self.write_failed = false;
         self.file_len += self.block.len() as u64;
         self.block.truncate(BLOCK_HEADER);
-        self.block_records = 0;
+        self.handed = 0;
         if self.block.capacity() > 2 * WRITE_BUFFER {
             self.block.shrink_to(WRITE_BUFFER);
         }
@@ -400,13 +421,22 @@ impl Writer {
         // Moved, not copied: no second block's worth of memory, even for a moment.
         let mut records = std::mem::take(&mut self.block);
         records.drain(..BLOCK_HEADER.min(records.len()));
-        self.block_records = 0;
+        self.handed = 0;
         records
     }
 
     /// The oldest segment on disk: the one the receiver reads.
     pub(crate) fn front(&self) -> Option<&Segment> {
         self.segments.front()
+    }
+
+    /// Whether a block was dropped unwritten ([`write_block`](Self::write_block)) since
+    /// the last call. The receiver asks before each [`refresh`](Self::refresh) and
+    /// [`abandon_front`](Self::abandon_front), under the same lock: if one was, the
+    /// records it took from memory were all that block's, and it has taken nothing yet of
+    /// the block that now starts at the same offset.
+    pub(crate) fn forget_dropped(&mut self) -> bool {
+        std::mem::take(&mut self.dropped)
     }
 
     /// Brings the receiver up to date on the oldest segment. The receiver has read the
@@ -428,6 +458,7 @@ impl Writer {
         {
             out.reserve_exact(records.len());
             out.extend_from_slice(records);
+            self.handed = self.records_len();
             if self.write_failed && self.records_len() > 0 {
                 self.take_block();
                 self.seal_current();

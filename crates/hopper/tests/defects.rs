@@ -753,11 +753,7 @@ fn records_taken_before_their_block_is_written_arrive_once() {
         .memory_bytes(0)
         .build("tail", data.path())
         .unwrap();
-    let item = |i: u32| {
-        let mut bytes = vec![i as u8; 1000];
-        bytes[..4].copy_from_slice(&i.to_le_bytes());
-        bytes
-    };
+    let item = kilo_item;
     let mut sent = 0;
     let mut received = 0;
     // Several blocks of about 64 KiB, the receiver taking a few records at a time.
@@ -776,15 +772,90 @@ fn records_taken_before_their_block_is_written_arrive_once() {
         }
     }
     assert!(
-        fs::metadata(&segment_files(&data.path().join("tail"))[0])
-            .unwrap()
-            .len()
-            > 64 * 1024,
+        spilled_bytes(&data.path().join("tail")) > 1000,
         "the test must write blocks"
     );
     while received < sent {
         assert_eq!(recv_within(&mut rx, "a spilled item"), item(received));
         received += 1;
+    }
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+}
+
+/// Bytes in a channel's segment files.
+fn spilled_bytes(dir: &Path) -> u64 {
+    segment_files(dir)
+        .iter()
+        .map(|f| fs::metadata(f).unwrap().len())
+        .sum()
+}
+
+/// An item of 1,000 bytes that starts with its number.
+fn kilo_item(i: u32) -> Vec<u8> {
+    let mut bytes = vec![i as u8; 1000];
+    bytes[..4].copy_from_slice(&i.to_le_bytes());
+    bytes
+}
+
+/// A receiver that keeps pace takes spilled records from memory; the file gets only what
+/// it had not taken when a block filled up (here the last record of each), not every
+/// record a second time.
+#[test]
+fn a_receiver_keeping_pace_keeps_the_records_it_took_out_of_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .build("pace", data.path())
+        .unwrap();
+    let items = 1000;
+    for i in 0..items {
+        tx.send(kilo_item(i)).unwrap();
+        assert_eq!(recv_within(&mut rx, "a spilled item"), kilo_item(i));
+    }
+    let written = spilled_bytes(&data.path().join("pace"));
+    // About 15 blocks of 64 KiB went through; each left one record of 1,000 bytes behind.
+    assert!(
+        (1000..20 * 1024).contains(&written),
+        "{written} bytes written for {items} items of 1,000 bytes taken as they came"
+    );
+}
+
+/// A block the receiver took whole is not written: the next block is written at the
+/// same offset, and the receiver must read it from its start — not skip what it took of
+/// the block that never reached the file.
+#[test]
+fn a_block_written_where_a_dropped_one_would_have_been_is_read_whole() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
+        .memory_bytes(0)
+        .build("dropped", data.path())
+        .unwrap();
+    let dir = data.path().join("dropped");
+    for i in 0..10 {
+        tx.send(kilo_item(i)).unwrap();
+        assert_eq!(recv_within(&mut rx, "a spilled item"), kilo_item(i));
+    }
+    let before = spilled_bytes(&dir);
+    tx.flush().unwrap();
+    assert_eq!(
+        spilled_bytes(&dir),
+        before,
+        "a block taken whole was written"
+    );
+    // Two blocks' worth, none taken before they are written.
+    for i in 10..150 {
+        tx.send(kilo_item(i)).unwrap();
+    }
+    assert!(
+        spilled_bytes(&dir) > before + 64 * 1000,
+        "the test must write blocks"
+    );
+    for i in 10..150 {
+        assert_eq!(
+            recv_within(&mut rx, "a spilled item"),
+            kilo_item(i),
+            "item {i}"
+        );
     }
     assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
 }
