@@ -36,39 +36,28 @@ pub struct Check {
     pub run: fn() -> CheckResult,
 }
 
+/// The [`Check`] that runs `check::<B>`, named after its function.
+macro_rules! check {
+    ($check:ident::<$backend:ty>) => {
+        Check {
+            name: stringify!($check),
+            run: $check::<$backend>,
+        }
+    };
+}
+
 /// Every check that applies to backend `B`, with sizes from the environment.
 pub fn checks<B: Backend>(entry: &Entry) -> Vec<Check> {
     let mut checks = vec![
-        Check {
-            name: "sequential_model",
-            run: sequential_model::<B>,
-        },
-        Check {
-            name: "concurrent_multiset",
-            run: concurrent_multiset::<B>,
-        },
-        Check {
-            name: "drop_accounting",
-            run: drop_accounting::<B>,
-        },
-        Check {
-            name: "stress_round_trip",
-            run: stress_round_trip::<B>,
-        },
-        Check {
-            name: "reclamation_counters",
-            run: reclamation_counters::<B>,
-        },
-        Check {
-            name: "stall_then_resume",
-            run: stall_then_resume::<B>,
-        },
+        check!(sequential_model::<B>),
+        check!(concurrent_multiset::<B>),
+        check!(drop_accounting::<B>),
+        check!(stress_round_trip::<B>),
+        check!(reclamation_counters::<B>),
+        check!(stall_then_resume::<B>),
     ];
     if entry.info.ordering.keeps_producer_order() {
-        checks.push(Check {
-            name: "per_producer_order",
-            run: per_producer_order::<B>,
-        });
+        checks.push(check!(per_producer_order::<B>));
     }
     checks
 }
