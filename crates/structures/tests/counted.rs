@@ -173,3 +173,18 @@ fn no_stray_frees() {
     run::<Sweep>();
     assert_eq!(stray_frees(), 0);
 }
+
+/// `Debug` (written once for both structures) names the structure and its scheme.
+#[test]
+fn debug_names_the_structure_and_the_scheme() {
+    let stack = build::<CountedTreiberStack<u64, Rc>, u64>();
+    assert_eq!(
+        format!("{stack:?}"),
+        r#"CountedTreiberStack { scheme: "rc", .. }"#
+    );
+    let queue = build::<CountedMsQueue<u64, Sweep>, u64>();
+    assert_eq!(
+        format!("{queue:?}"),
+        r#"CountedMsQueue { scheme: "sweep", .. }"#
+    );
+}
