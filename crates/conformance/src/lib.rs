@@ -14,6 +14,7 @@ mod sizes;
 mod stall;
 mod stress;
 mod tracked;
+mod wait;
 
 pub use concurrent::{concurrent_multiset, per_producer_order};
 pub use sequential::sequential_model;
@@ -21,6 +22,7 @@ pub use sizes::{STRESS_ENV, Sizes};
 pub use stall::stall_then_resume;
 pub use stress::stress_round_trip;
 pub use tracked::{Ledger, Tracked, drop_accounting};
+pub use wait::wait_for;
 
 use reclaim_core::{Backend, BuildError, Config, Container, Entry, Item};
 

@@ -6,8 +6,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use reclaim_conformance::wait_for;
 use reclaim_smr::sweep::{Collector, SweepConfig};
 
 /// Records the name of the thread that drops it.
@@ -27,19 +28,6 @@ impl Drop for Probe {
     fn drop(&mut self) {
         *self.dropped_on.lock().unwrap() = thread::current().name().map(String::from);
         self.dropped.store(true, Ordering::Release);
-    }
-}
-
-/// Waits for `done`, failing after a generous deadline instead of hanging. (A wait, not a
-/// measurement: nothing here asserts how long anything took.)
-fn wait_for(what: &str, done: impl Fn() -> bool) {
-    // A guard against a hang, not a timing: generous, and more so under Miri, whose
-    // threads run a hundred times slower and slower still on a loaded machine.
-    let patience = Duration::from_secs(if cfg!(miri) { 600 } else { 60 });
-    let deadline = Instant::now() + patience;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
     }
 }
 
