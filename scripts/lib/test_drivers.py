@@ -74,10 +74,6 @@ class Cachegrind(unittest.TestCase):
         self.assertEqual(totals, {"Ir": 100, "I1mr": 3, "ILmr": 2, "Dr": 40, "D1mr": 4})
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class Instructions(unittest.TestCase):
     MEASURED = (
         "treiber-ebr 20000 14,509,593 0\n"
@@ -120,3 +116,6 @@ class Instructions(unittest.TestCase):
         with self.assertRaises(SystemExit):
             drivers.parse_measured("a 1 10 0\n")
 
+
+if __name__ == "__main__":
+    unittest.main()
