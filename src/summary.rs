@@ -265,12 +265,7 @@ mod tests {
     /// A file with a `stalled` row and a `handoff` row whose numbers need every unit:
     /// millions, a binary prefix, thousands, nanoseconds to milliseconds.
     fn file() -> ResultFile {
-        let mut stalled = Row::empty();
-        stalled.backend = "treiber-ebr".into();
-        stalled.structure = "treiber".into();
-        stalled.scheme = "ebr".into();
-        stalled.workload = "stalled".into();
-        stalled.threads = 2;
+        let mut stalled = Row::named("treiber-ebr", "treiber", "ebr", "stalled", 2);
         stalled.roles = "1 pair + 1 stalled".into();
         stalled.valid = true;
         stalled.ops_per_sec = Spread::of(&[12_345_678.0; 6]);
@@ -292,12 +287,7 @@ mod tests {
         stalled.counted_ops = 1_000_000;
         stalled.counters = [("instructions".to_owned(), Some(321_400_000))].into();
 
-        let mut handoff = Row::empty();
-        handoff.backend = "handoff-ebr".into();
-        handoff.structure = "handoff".into();
-        handoff.scheme = "ebr".into();
-        handoff.workload = "handoff".into();
-        handoff.threads = 2;
+        let mut handoff = Row::named("handoff-ebr", "handoff", "ebr", "handoff", 2);
         handoff.roles = "1 producer + 1 real-time consumer".into();
         handoff.valid = true;
         handoff.ops_per_sec = Spread::of(&[1_000.0; 6]);

@@ -22,19 +22,34 @@ fn bench_with(args: &[&str], dir: &Path, setup: impl FnOnce(&mut Command)) -> Ou
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One backend, one workload, one thread, one 10 ms round: the least a run can be.
-const ONE_SHORT_ROUND: [&str; 10] = [
-    "-b",
-    "treiber-ebr",
-    "-w",
-    "pairs",
-    "-t",
-    "1",
-    "-d",
-    "10ms",
-    "-r",
-    "1",
-];
+/// The options of a short run of `backends`: pairs on one thread, `rounds` rounds of 10 ms;
+/// then `extra`.
+fn short_run<'a>(backends: &'a str, rounds: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "-b", backends, "-w", "pairs", "-t", "1", "-d", "10ms", "-r", rounds,
+    ];
+    args.extend(extra);
+    args
+}
+
+/// One backend, one workload, one thread, one 10 ms round: the least a run can be; then
+/// `extra`.
+fn one_short_round<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    short_run("treiber-ebr", "1", extra)
+}
+
+/// Runs `one_short_round(extra)` in `dir`, which must exit 0; what it printed.
+fn one_short_round_succeeds(extra: &[&str], dir: &Path) -> Output {
+    let args = one_short_round(extra);
+    let out = bench(&args, dir);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    out
+}
+
+/// `args` after the `run` command.
+fn run_command(args: Vec<&str>) -> Vec<&str> {
+    std::iter::once("run").chain(args).collect()
+}
 
 fn bench(args: &[&str], dir: &Path) -> Output {
     bench_with(args, dir, |_| {})
@@ -159,26 +174,12 @@ fn a_short_run_over_every_backend_writes_results_csv_and_a_report() {
 fn report_and_compare_read_result_files_back() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["a.json", "b.json"] {
-        let out = bench(
-            &[
-                "run",
-                "-b",
-                "treiber-ebr,segqueue",
-                "-w",
-                "pairs",
-                "-t",
-                "1",
-                "-d",
-                "10ms",
-                "-r",
-                "1",
-                "--no-report",
-                "-q",
-                "-o",
-                name,
-            ],
-            dir.path(),
-        );
+        let args = run_command(short_run(
+            "treiber-ebr,segqueue",
+            "1",
+            &["--no-report", "-q", "-o", name],
+        ));
+        let out = bench(&args, dir.path());
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let out = bench(
@@ -222,27 +223,12 @@ fn report_and_compare_read_result_files_back() {
 #[test]
 fn isolated_repeats_run_in_fresh_processes_and_pair_by_round() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bench(
-        &[
-            "run",
-            "-b",
-            "treiber-ebr,treiber-hp",
-            "-w",
-            "pairs",
-            "-t",
-            "1",
-            "-d",
-            "10ms",
-            "-r",
-            "2",
-            "--isolate",
-            "--no-report",
-            "-q",
-            "-o",
-            "iso.json",
-        ],
-        dir.path(),
-    );
+    let args = run_command(short_run(
+        "treiber-ebr,treiber-hp",
+        "2",
+        &["--isolate", "--no-report", "-q", "-o", "iso.json"],
+    ));
+    let out = bench(&args, dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let file = ResultFile::load(&dir.path().join("iso.json")).unwrap();
     assert_eq!(file.rows.len(), 2);
@@ -302,7 +288,6 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     // A regular file where a directory should be: refused even to root.
     std::fs::write(dir.path().join("plain"), "").unwrap();
-    let quick = ONE_SHORT_ROUND;
     let cases: [(&[&str], &str); 3] = [
         (
             &["-o", "plain/run.json", "--no-report"],
@@ -318,12 +303,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
         ),
     ];
     for (output, message) in cases {
-        let args: Vec<&str> = ["run", "-q"]
-            .iter()
-            .chain(&quick)
-            .chain(output)
-            .copied()
-            .collect();
+        let args = run_command(one_short_round(&[&["-q"], output].concat()));
         let out = bench(&args, dir.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
@@ -340,8 +320,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
         "nothing was measured"
     );
     // `report` checks its output the same way, after reading its inputs.
-    let mut args: Vec<&str> = ["run", "-q", "--no-report", "-o", "run.json"].to_vec();
-    args.extend(quick);
+    let args = run_command(one_short_round(&["-q", "--no-report", "-o", "run.json"]));
     let out = bench(&args, dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let out = bench(&["report", "run.json", "-o", "plain/r.html"], dir.path());
@@ -409,26 +388,12 @@ fn bad_input_is_a_clear_error() {
 #[test]
 fn run_options_without_a_command_mean_run() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bench(
-        &[
-            "-b",
-            "treiber-ebr,treiber-hp",
-            "-w",
-            "pairs",
-            "-t",
-            "1",
-            "-d",
-            "10ms",
-            "-r",
-            "2",
-            "--isolate",
-            "--no-report",
-            "-q",
-            "-o",
-            "top.json",
-        ],
-        dir.path(),
+    let args = short_run(
+        "treiber-ebr,treiber-hp",
+        "2",
+        &["--isolate", "--no-report", "-q", "-o", "top.json"],
     );
+    let out = bench(&args, dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let file = ResultFile::load(&dir.path().join("top.json")).unwrap();
     let rows: Vec<(&str, &str, usize)> = file
@@ -548,15 +513,8 @@ fn the_later_of_report_and_no_report_wins() {
         ),
     ];
     for (order, report, written) in cases {
-        let args: Vec<&str> = ONE_SHORT_ROUND
-            .iter()
-            .chain(&["-q"])
-            .chain(order)
-            .copied()
-            .collect();
-        let out = bench(&args, dir.path());
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        assert_eq!(dir.path().join(report).exists(), written, "{args:?}");
+        one_short_round_succeeds(&[&["-q"], order].concat(), dir.path());
+        assert_eq!(dir.path().join(report).exists(), written, "{order:?}");
     }
 }
 
@@ -567,12 +525,7 @@ fn the_later_of_report_and_no_report_wins() {
 #[test]
 fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
     let dir = tempfile::tempdir().unwrap();
-    let quick = ONE_SHORT_ROUND;
-    let args: Vec<&str> = quick
-        .iter()
-        .chain(&["--isolate", "--no-report", "-q", "-o", "failed.json"])
-        .copied()
-        .collect();
+    let args = one_short_round(&["--isolate", "--no-report", "-q", "-o", "failed.json"]);
     let out = bench_with(&args, dir.path(), |command| {
         command.env("RECLAIM_EXEC_RUNNER", "false");
     });
@@ -625,18 +578,15 @@ fn the_exit_status_tells_failed_rows_from_a_command_that_could_not_run() {
 #[test]
 fn a_directory_made_for_an_output_is_said_once() {
     let dir = tempfile::tempdir().unwrap();
-    let quick = ONE_SHORT_ROUND;
-    let mut args = quick.to_vec();
-    args.extend([
+    let made = [
         "-o",
         "new/dir/run.json",
         "--report",
         "new/dir/report.html",
         "--csv",
         "other/run.csv",
-    ]);
-    let out = bench(&args, dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ];
+    let out = one_short_round_succeeds(&made, dir.path());
     let err = stderr(&out);
     let notes: Vec<&str> = err.lines().filter(|l| l.starts_with("note: ")).collect();
     assert_eq!(
@@ -649,12 +599,9 @@ fn a_directory_made_for_an_output_is_said_once() {
     );
     assert!(dir.path().join("new/dir/report.html").exists());
 
-    let mut args = quick.to_vec();
-    args.extend(["-q", "-o", "quiet/run.json", "--no-report"]);
-    let out = bench(&args, dir.path());
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let out = one_short_round_succeeds(&["-q", "-o", "quiet/run.json", "--no-report"], dir.path());
     assert!(dir.path().join("quiet/run.json").exists());
-    assert_eq!(stderr(&out), "", "{args:?}");
+    assert_eq!(stderr(&out), "", "-q");
 }
 
 /// Two runs into one results directory keep two reports, each named after its result
@@ -664,9 +611,7 @@ fn a_directory_made_for_an_output_is_said_once() {
 fn each_run_keeps_its_report_named_after_its_result_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = |extra: &[&str]| {
-        let args: Vec<&str> = ONE_SHORT_ROUND.iter().chain(extra).copied().collect();
-        let out = bench(&args, dir.path());
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let out = one_short_round_succeeds(extra, dir.path());
         let results = printed(&out, "Results:").expect("the result file is printed");
         (results, printed(&out, "Report:"), out)
     };
@@ -727,12 +672,7 @@ fn each_run_keeps_its_report_named_after_its_result_file() {
 #[test]
 fn an_explicit_report_path_is_written_exactly_and_latest_is_only_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |extra: &[&str]| {
-        let args: Vec<&str> = ONE_SHORT_ROUND.iter().chain(extra).copied().collect();
-        let out = bench(&args, dir.path());
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        out
-    };
+    let run = |extra: &[&str]| one_short_round_succeeds(extra, dir.path());
     let out = run(&["--report", "mine/x.html"]);
     assert_eq!(printed(&out, "Report:").as_deref(), Some("mine/x.html"));
     assert!(read(dir.path(), "mine/x.html").contains("data-backend=\"treiber-ebr\""));

@@ -7,6 +7,15 @@ import unittest
 import drivers
 
 
+def parse_written(name, text, parse, *args):
+    """`parse(path, *args)` of a temporary file `name` holding `text`."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return parse(path, *args)
+
+
 class Simulable(unittest.TestCase):
     def sets(self, geometry):
         size, ways, line = geometry
@@ -38,16 +47,15 @@ class Simulable(unittest.TestCase):
 
 class Perf(unittest.TestCase):
     def test_the_events_given_are_read_in_their_order_and_the_others_left_out(self):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "x.perf.csv")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write("# started on today\n\n"
-                        "12.5,msec,task-clock,12500000,100.00,,\n"
-                        "<not supported>,,cycles:u,0,100.00,,\n"
-                        "3,,cpu-migrations,12500000,100.00,,\n"
-                        "7,,page-faults:u,12500000,100.00,,\n")
-            counts, reasons = drivers.parse_perf_csv(
-                path, ["page-faults", "task-clock", "cycles", "branches"])
+        counts, reasons = parse_written(
+            "x.perf.csv",
+            "# started on today\n\n"
+            "12.5,msec,task-clock,12500000,100.00,,\n"
+            "<not supported>,,cycles:u,0,100.00,,\n"
+            "3,,cpu-migrations,12500000,100.00,,\n"
+            "7,,page-faults:u,12500000,100.00,,\n",
+            drivers.parse_perf_csv,
+            ["page-faults", "task-clock", "cycles", "branches"])
         self.assertEqual(list(counts), ["page-faults", "task-clock", "cycles", "branches"])
         self.assertEqual(counts, {"page-faults": 7.0, "task-clock": 12.5, "cycles": None,
                                   "branches": None})
@@ -57,18 +65,13 @@ class Perf(unittest.TestCase):
 
 class Cachegrind(unittest.TestCase):
     def test_summary_line_is_parsed(self):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "x.cachegrind.out")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write("desc: I1 cache: 65536 B, 64 B, 16-way associative\n"
-                        "cmd: x\nevents: Ir I1mr ILmr Dr D1mr\n"
-                        "fl=a.rs\n1 5 0 0 2 1\nsummary: 100 3 2 40 4\n")
-            totals = drivers.parse_cachegrind(path)
+        totals = parse_written(
+            "x.cachegrind.out",
+            "desc: I1 cache: 65536 B, 64 B, 16-way associative\n"
+            "cmd: x\nevents: Ir I1mr ILmr Dr D1mr\n"
+            "fl=a.rs\n1 5 0 0 2 1\nsummary: 100 3 2 40 4\n",
+            drivers.parse_cachegrind)
         self.assertEqual(totals, {"Ir": 100, "I1mr": 3, "ILmr": 2, "Dr": 40, "D1mr": 4})
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class Instructions(unittest.TestCase):
@@ -113,3 +116,6 @@ class Instructions(unittest.TestCase):
         with self.assertRaises(SystemExit):
             drivers.parse_measured("a 1 10 0\n")
 
+
+if __name__ == "__main__":
+    unittest.main()

@@ -14,6 +14,7 @@ mod sizes;
 mod stall;
 mod stress;
 mod tracked;
+mod wait;
 
 pub use concurrent::{concurrent_multiset, per_producer_order};
 pub use sequential::sequential_model;
@@ -21,6 +22,7 @@ pub use sizes::{STRESS_ENV, Sizes};
 pub use stall::stall_then_resume;
 pub use stress::stress_round_trip;
 pub use tracked::{Ledger, Tracked, drop_accounting};
+pub use wait::wait_for;
 
 use reclaim_core::{Backend, BuildError, Config, Container, Entry, Item};
 
@@ -36,39 +38,28 @@ pub struct Check {
     pub run: fn() -> CheckResult,
 }
 
+/// The [`Check`] that runs `check::<B>`, named after its function.
+macro_rules! check {
+    ($check:ident::<$backend:ty>) => {
+        Check {
+            name: stringify!($check),
+            run: $check::<$backend>,
+        }
+    };
+}
+
 /// Every check that applies to backend `B`, with sizes from the environment.
 pub fn checks<B: Backend>(entry: &Entry) -> Vec<Check> {
     let mut checks = vec![
-        Check {
-            name: "sequential_model",
-            run: sequential_model::<B>,
-        },
-        Check {
-            name: "concurrent_multiset",
-            run: concurrent_multiset::<B>,
-        },
-        Check {
-            name: "drop_accounting",
-            run: drop_accounting::<B>,
-        },
-        Check {
-            name: "stress_round_trip",
-            run: stress_round_trip::<B>,
-        },
-        Check {
-            name: "reclamation_counters",
-            run: reclamation_counters::<B>,
-        },
-        Check {
-            name: "stall_then_resume",
-            run: stall_then_resume::<B>,
-        },
+        check!(sequential_model::<B>),
+        check!(concurrent_multiset::<B>),
+        check!(drop_accounting::<B>),
+        check!(stress_round_trip::<B>),
+        check!(reclamation_counters::<B>),
+        check!(stall_then_resume::<B>),
     ];
     if entry.info.ordering.keeps_producer_order() {
-        checks.push(Check {
-            name: "per_producer_order",
-            run: per_producer_order::<B>,
-        });
+        checks.push(check!(per_producer_order::<B>));
     }
     checks
 }

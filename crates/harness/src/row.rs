@@ -64,13 +64,14 @@ pub(crate) fn build(
     settings: &str,
     repeats: Result<&[Measured], &RepeatError>,
 ) -> Row {
-    let mut row = Row::empty();
-    row.backend = planned.target.name();
-    row.structure = planned.target.structure().to_string();
-    row.scheme = planned.target.scheme();
+    let mut row = Row::named(
+        planned.target.name(),
+        planned.target.structure(),
+        planned.target.scheme(),
+        planned.workload.name(),
+        planned.threads,
+    );
     row.scheme_settings = settings.to_string();
-    row.workload = planned.workload.name().to_string();
-    row.threads = planned.threads;
     row.roles = match planned.shape {
         Some(shape) => shape.to_string(),
         None => "1 producer + 1 real-time consumer".to_string(),

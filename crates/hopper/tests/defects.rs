@@ -52,6 +52,50 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The `i`th string item the tests spill: `"item-NNNN"`, 10 bytes encoded (see `RECORD`).
+fn item(i: usize) -> String {
+    format!("item-{i:04}")
+}
+
+/// Receives the string items `items` from `rx`, in order.
+fn recv_items(rx: &mut reclaim_hopper::Receiver<String>, items: std::ops::Range<usize>) {
+    for i in items {
+        assert_eq!(rx.recv().unwrap(), item(i));
+    }
+}
+
+/// The fields of a corruption error — file, offset, reason, items lost; panics, naming
+/// `what`, on any other error.
+fn corrupt(err: DiskError, what: &str) -> (PathBuf, u64, String, u64) {
+    match err {
+        DiskError::Corrupt {
+            path,
+            offset,
+            reason,
+            lost,
+        } => (path, offset, reason, lost),
+        other => panic!("{what}: expected a corruption error, got {other:?}"),
+    }
+}
+
+/// The fields of the corruption error a receive must have returned (see `corrupt`).
+fn recv_corrupt<T: std::fmt::Debug>(
+    got: Result<T, RecvError>,
+    what: &str,
+) -> (PathBuf, u64, String, u64) {
+    match got {
+        Err(RecvError::Disk(err)) => corrupt(err, what),
+        other => panic!("{what}: expected a corruption error, got {other:?}"),
+    }
+}
+
+/// A builder of recover-mode channels that send every item through the disk.
+fn recovering() -> Builder<String> {
+    Builder::<String>::new()
+        .memory_bytes(0)
+        .durability(Durability::Recover)
+}
+
 /// hopper 0.4 left the last records of a spilled stream invisible until `flush` pushed
 /// their marker: a receiver that waits for them without a flush hangs.
 #[test]
@@ -181,7 +225,7 @@ fn spill_blocks(
     let mut i = 0;
     for &group in groups {
         for _ in 0..group {
-            tx.send(format!("item-{i:04}")).unwrap();
+            tx.send(item(i)).unwrap();
             i += 1;
         }
         tx.flush().unwrap();
@@ -189,6 +233,17 @@ fn spill_blocks(
     let files = segment_files(&data.join(name));
     assert_eq!(files.len(), 1);
     (tx, rx, files[0].clone())
+}
+
+/// In a file of `spill_blocks` whose first block holds items 0..3 — magic, that block,
+/// then the block of items 3.. — flips a payload byte of item 3, the second block's first
+/// record; returns the second block's offset.
+fn damage_item_3(file: &Path) -> usize {
+    let mut bytes = fs::read(file).unwrap();
+    let second = MAGIC + BLOCK_HEADER + 3 * RECORD;
+    bytes[second + BLOCK_HEADER + 2] ^= 0x40;
+    fs::write(file, &bytes).unwrap();
+    second
 }
 
 /// hopper 0.4 panicked on a corrupt record. Here the damage is an error that names the
@@ -200,32 +255,16 @@ fn spill_blocks(
 #[test]
 fn a_corrupt_record_is_an_error_naming_file_and_offset() {
     let data = tempfile::tempdir().unwrap();
+    // Items 0..3, then the block of items 3..10, whose first record is damaged.
     let (_tx, mut rx, file) = spill_blocks(data.path(), "corrupt", &[3, 7]);
-    let files = [file];
-    let mut bytes = fs::read(&files[0]).unwrap();
-    // Magic, a block of items 0..3, then the block of items 3..10: flip a payload byte of
-    // its first record, item 3.
-    let second = MAGIC + BLOCK_HEADER + 3 * RECORD;
-    bytes[second + BLOCK_HEADER + 2] ^= 0x40;
-    fs::write(&files[0], &bytes).unwrap();
+    let second = damage_item_3(&file);
 
-    for i in 0..3 {
-        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
-    }
-    match rx.recv() {
-        Err(RecvError::Disk(DiskError::Corrupt {
-            path,
-            offset,
-            reason,
-            lost,
-        })) => {
-            assert_eq!(path, files[0]);
-            assert_eq!(offset, second as u64, "the damaged block");
-            assert!(reason.contains("checksum"), "{reason}");
-            assert_eq!(lost, 7, "the fourth record and the six after it");
-        }
-        other => panic!("expected a corruption error, got {other:?}"),
-    }
+    recv_items(&mut rx, 0..3);
+    let (path, offset, reason, lost) = recv_corrupt(rx.recv(), "item 3");
+    assert_eq!(path, file);
+    assert_eq!(offset, second as u64, "the damaged block");
+    assert!(reason.contains("checksum"), "{reason}");
+    assert_eq!(lost, 7, "the fourth record and the six after it");
     assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
 }
 
@@ -246,7 +285,7 @@ fn spill_two_per_file(
         .build(name, data)
         .unwrap();
     for i in 0..items {
-        tx.send(format!("item-{i:04}")).unwrap();
+        tx.send(item(i)).unwrap();
         tx.flush().unwrap();
     }
     let files = segment_files(&data.join(name));
@@ -270,39 +309,24 @@ fn damage_in_the_segment_being_written_spares_its_buffered_records() {
     let data = tempfile::tempdir().unwrap();
     // Items 0..3 and 3..5 in blocks of their own (see the test above); item 3 damaged.
     let (mut tx, mut rx, file) = spill_blocks(data.path(), "buffered", &[3, 2]);
-    let files = [file];
-    let mut bytes = fs::read(&files[0]).unwrap();
-    let second = MAGIC + BLOCK_HEADER + 3 * RECORD;
-    bytes[second + BLOCK_HEADER + 2] ^= 0x40;
-    fs::write(&files[0], &bytes).unwrap();
+    let second = damage_item_3(&file);
 
     // The receiver reads the file, damage included, in one go; what is sent meanwhile
     // waits in the write buffer (nothing flushes it).
     assert_eq!(rx.recv().unwrap(), "item-0000");
     for i in 5..10 {
-        tx.send(format!("item-{i:04}")).unwrap();
+        tx.send(item(i)).unwrap();
     }
-    for i in 1..3 {
-        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
-    }
-    match rx.recv() {
-        Err(RecvError::Disk(DiskError::Corrupt {
-            path, offset, lost, ..
-        })) => {
-            assert_eq!(path, files[0]);
-            assert_eq!(offset, second as u64, "the damaged block");
-            assert_eq!(
-                lost, 2,
-                "the file's fourth and fifth records, not the buffered ones"
-            );
-        }
-        other => panic!("expected a corruption error, got {other:?}"),
-    }
+    recv_items(&mut rx, 1..3);
+    let (path, offset, _, lost) = recv_corrupt(rx.recv(), "item 3");
+    assert_eq!(path, file);
+    assert_eq!(offset, second as u64, "the damaged block");
+    assert_eq!(
+        lost, 2,
+        "the file's fourth and fifth records, not the buffered ones"
+    );
     for i in 5..10 {
-        assert_eq!(
-            recv_within(&mut rx, "a buffered item"),
-            format!("item-{i:04}")
-        );
+        assert_eq!(recv_within(&mut rx, "a buffered item"), item(i));
     }
     // The channel spills on, into a new file.
     tx.send("after".into()).unwrap();
@@ -332,9 +356,7 @@ fn a_truncated_file_is_an_error_not_a_panic() {
         "{err:?}"
     );
     // The next file is intact and follows.
-    for i in 2..6 {
-        assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
-    }
+    recv_items(&mut rx, 2..6);
 }
 
 /// A file cut inside its 8-byte magic: the receiver read the bytes left, took the short
@@ -345,23 +367,13 @@ fn a_file_cut_inside_its_magic_is_an_error_not_a_panic() {
         let data = tempfile::tempdir().unwrap();
         let (_tx, mut rx, files) = spill_two_per_file(data.path(), "magic", 4);
         cut(&files[0], len);
-        match rx.recv() {
-            Err(RecvError::Disk(DiskError::Corrupt {
-                path,
-                offset,
-                reason,
-                lost,
-            })) => {
-                assert_eq!(path, files[0], "cut to {len} bytes");
-                assert_eq!(offset, 0, "cut to {len} bytes");
-                assert!(reason.contains(&format!("ends at byte {len}")), "{reason}");
-                assert_eq!(lost, 2, "cut to {len} bytes: both records of the file");
-            }
-            other => panic!("cut to {len} bytes: expected a corruption error, got {other:?}"),
-        }
-        for i in 2..4 {
-            assert_eq!(rx.recv().unwrap(), format!("item-{i:04}"));
-        }
+        let cut_to = format!("cut to {len} bytes");
+        let (path, offset, reason, lost) = recv_corrupt(rx.recv(), &cut_to);
+        assert_eq!(path, files[0], "{cut_to}");
+        assert_eq!(offset, 0, "{cut_to}");
+        assert!(reason.contains(&format!("ends at byte {len}")), "{reason}");
+        assert_eq!(lost, 2, "{cut_to}: both records of the file");
+        recv_items(&mut rx, 2..4);
     }
 }
 
@@ -394,17 +406,12 @@ fn the_iterator_steps_over_damage_and_keeps_the_error() {
 fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().join("overlong");
-    let builder = || {
-        Builder::<String>::new()
-            .memory_bytes(0)
-            // Written through: a block per record, four per file.
-            .disk_file_bytes(MAGIC + 4 * (BLOCK_HEADER + RECORD))
-            .durability(Durability::Recover)
-    };
+    // Written through: a block per record, four per file.
+    let builder = || recovering().disk_file_bytes(MAGIC + 4 * (BLOCK_HEADER + RECORD));
     {
         let (mut tx, _rx) = builder().build("overlong", data.path()).unwrap();
         for i in 0..12 {
-            tx.send(format!("item-{i:04}")).unwrap();
+            tx.send(item(i)).unwrap();
         }
     }
     let files = segment_files(&dir);
@@ -414,39 +421,20 @@ fn a_segment_holding_more_than_its_range_is_cut_short_and_iteration_ends() {
 
     let (tx, rx) = builder().build("overlong", data.path()).unwrap();
     drop(tx);
-    let (got, errors) = finishes("iterating over an over-long segment", move || {
+    let (got, mut errors) = finishes("iterating over an over-long segment", move || {
         let mut rx = rx;
         let got: Vec<String> = rx.iter().collect();
         (got, rx.take_errors())
     });
-    let want: Vec<String> = (0..6)
-        .chain(8..12)
-        .map(|i| format!("item-{i:04}"))
-        .collect();
+    let want: Vec<String> = (0..6).chain(8..12).map(item).collect();
     assert_eq!(got, want);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    match &errors[0] {
-        DiskError::Corrupt {
-            path,
-            offset,
-            reason,
-            lost,
-        } => {
-            assert_eq!(path, &files[1]);
-            let third = MAGIC + 2 * (BLOCK_HEADER + RECORD) + BLOCK_HEADER;
-            assert_eq!(*offset, third as u64, "the third record");
-            assert!(reason.contains("4..6"), "{reason}");
-            assert_eq!(*lost, 2, "the two records after the range");
-        }
-        other => panic!("expected a corruption error, got {other:?}"),
-    }
-}
-
-/// A builder of recover-mode channels that send every item through the disk.
-fn recovering() -> Builder<String> {
-    Builder::<String>::new()
-        .memory_bytes(0)
-        .durability(Durability::Recover)
+    let (path, offset, reason, lost) = corrupt(errors.remove(0), "the over-long segment");
+    assert_eq!(path, files[1]);
+    let third = MAGIC + 2 * (BLOCK_HEADER + RECORD) + BLOCK_HEADER;
+    assert_eq!(offset, third as u64, "the third record");
+    assert!(reason.contains("4..6"), "{reason}");
+    assert_eq!(lost, 2, "the two records after the range");
 }
 
 /// Spills three items through a recover-mode channel `name`, closes it, and renames its
@@ -455,7 +443,7 @@ fn three_items_renamed_to(data: &Path, name: &str, first: u64) -> PathBuf {
     {
         let (mut tx, _rx) = recovering().build(name, data).unwrap();
         for i in 0..3 {
-            tx.send(format!("item-{i:04}")).unwrap();
+            tx.send(item(i)).unwrap();
         }
     }
     let files = segment_files(&data.join(name));
@@ -497,7 +485,7 @@ fn a_spill_past_the_last_index_is_refused_not_wrapped() {
         other => panic!("expected the item back with an I/O error, got {other:?}"),
     }
     for i in 0..3 {
-        assert_eq!(rx.try_recv().unwrap(), format!("item-{i:04}"));
+        assert_eq!(rx.try_recv().unwrap(), item(i));
     }
 }
 
@@ -507,11 +495,7 @@ fn a_spill_past_the_last_index_is_refused_not_wrapped() {
 fn an_item_that_does_not_decode_is_an_error_for_that_item_only() {
     let data = tempfile::tempdir().unwrap();
     {
-        let (mut tx, _rx) = Builder::<String>::new()
-            .memory_bytes(0)
-            .durability(reclaim_hopper::Durability::Recover)
-            .build("types", data.path())
-            .unwrap();
+        let (mut tx, _rx) = recovering().build("types", data.path()).unwrap();
         tx.send("not a number".into()).unwrap();
         tx.send("\u{1}".into()).unwrap();
     }
@@ -681,11 +665,7 @@ fn a_new_channel_starts_empty_by_default() {
         segment_files(&dir).is_empty(),
         "closing deletes segment files"
     );
-    let (mut tx, rx) = Builder::<String>::new()
-        .memory_bytes(0)
-        .durability(reclaim_hopper::Durability::Recover)
-        .build("fresh", data.path())
-        .unwrap();
+    let (mut tx, rx) = recovering().build("fresh", data.path()).unwrap();
     tx.send("a".into()).unwrap();
     drop(tx);
     drop(rx);
@@ -867,18 +847,13 @@ fn a_block_written_where_a_dropped_one_would_have_been_is_read_whole() {
 fn a_segment_of_the_previous_format_is_refused_when_recovering() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().join("old");
-    let builder = || {
-        Builder::<String>::new()
-            .memory_bytes(0)
-            .durability(Durability::Recover)
-    };
-    drop(builder().build("old", data.path()).unwrap());
+    drop(recovering().build("old", data.path()).unwrap());
     let old = dir.join(format!("{:020}.spill", 0));
     // Format 1: magic, then `len`, `crc32c(len)`, `crc32c(payload)`, payload.
     let mut bytes = b"RBHOPR01".to_vec();
     bytes.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'x']);
     fs::write(&old, &bytes).unwrap();
-    match builder().build("old", data.path()) {
+    match recovering().build("old", data.path()) {
         Err(Error::IoError(e)) => {
             assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
             let text = e.to_string();

@@ -13,8 +13,9 @@
 //!   each `inner`; the test logic after that line is hopper's. (The `u64`s in `vals` now
 //!   span their whole range too; the test only compares them as a multiset.);
 //! - the 2,500-iteration loops of the two `explicit_*` tests take their count from the
-//!   environment variable `RECLAIM_HOPPER_REPEATS` (default 2500). Their loop is hopper's,
-//!   which stops once the counter *exceeds* the count, so it runs the round trip
+//!   environment variable `RECLAIM_HOPPER_REPEATS` (default 2500). Their loop, which the
+//!   two tests shared as copies, is hopper's, written once in `repeat_round_trip`: it
+//!   stops once the counter *exceeds* the count, so it runs the round trip
 //!   `RECLAIM_HOPPER_REPEATS + 1` times (2,501 by default, as hopper). The 1 ms sleep
 //!   between iterations is kept: it adds about 3 s to each of the two tests;
 //! - `cargo fmt` re-wrapped a few lines. Clippy's objections to hopper's style are
@@ -75,6 +76,21 @@ fn repeats() -> usize {
             .parse()
             .unwrap_or_else(|_| panic!("RECLAIM_HOPPER_REPEATS={n:?} is not a count")),
         Err(_) => 2_500,
+    }
+}
+
+/// The loop of the `explicit_*` tests, hopper's: `round_trip` must return true,
+/// `repeats() + 1` times, 1 ms apart.
+fn repeat_round_trip(mut round_trip: impl FnMut() -> bool) {
+    let repeats = repeats();
+    let mut loops = 0;
+    loop {
+        assert!(round_trip());
+        loops += 1;
+        if loops > repeats {
+            break;
+        }
+        thread::sleep(::std::time::Duration::from_millis(1));
     }
 }
 
@@ -255,22 +271,15 @@ fn explicit_multi_thread_concurrent_snd_and_rcv_round_trip() {
     let max_disk_files = 100;
     let vals = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
-    let repeats = repeats();
-    let mut loops = 0;
-    loop {
-        assert!(multi_thread_concurrent_snd_and_rcv_round_trip_exp(
+    repeat_round_trip(|| {
+        multi_thread_concurrent_snd_and_rcv_round_trip_exp(
             total_senders,
             in_memory_bytes,
             disk_bytes,
             max_disk_files,
             vals.clone(),
-        ));
-        loops += 1;
-        if loops > repeats {
-            break;
-        }
-        thread::sleep(::std::time::Duration::from_millis(1));
-    }
+        )
+    });
 }
 
 #[test]
@@ -375,16 +384,7 @@ fn single_sender_single_rcv_round_trip_exp(
 
 #[test]
 fn explicit_single_sender_single_rcv_round_trip() {
-    let repeats = repeats();
-    let mut loops = 0;
-    loop {
-        assert!(single_sender_single_rcv_round_trip_exp(8, 8, 5, 10));
-        loops += 1;
-        if loops > repeats {
-            break;
-        }
-        thread::sleep(::std::time::Duration::from_millis(1));
-    }
+    repeat_round_trip(|| single_sender_single_rcv_round_trip_exp(8, 8, 5, 10));
 }
 
 #[test]

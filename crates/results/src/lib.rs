@@ -260,6 +260,26 @@ impl Row {
         }
     }
 
+    /// A row of `backend` (`structure` over `scheme`) on `workload` at `threads` threads:
+    /// [`Row::empty`] with those identity fields filled in (not the scheme's settings nor
+    /// the roles), and no numbers.
+    pub fn named(
+        backend: impl Into<String>,
+        structure: impl Into<String>,
+        scheme: impl Into<String>,
+        workload: impl Into<String>,
+        threads: usize,
+    ) -> Row {
+        Row {
+            backend: backend.into(),
+            structure: structure.into(),
+            scheme: scheme.into(),
+            workload: workload.into(),
+            threads,
+            ..Row::empty()
+        }
+    }
+
     /// A counter's value per completed operation, when both are known.
     pub fn counter_per_op(&self, name: &str) -> Option<f64> {
         let value = (*self.counters.get(name)?)?;

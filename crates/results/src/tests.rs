@@ -44,12 +44,7 @@ fn file(rows: Vec<Row>) -> ResultFile {
 }
 
 fn valid_row() -> Row {
-    let mut row = Row::empty();
-    row.backend = "treiber-ebr".into();
-    row.structure = "treiber".into();
-    row.scheme = "ebr".into();
-    row.workload = "pairs".into();
-    row.threads = 2;
+    let mut row = Row::named("treiber-ebr", "treiber", "ebr", "pairs", 2);
     row.valid = true;
     row.ops_per_sec = Spread::of(&[1.0e6, 2.0e6, 3.0e6]);
     row.latency_ns = Some(Latency {

@@ -4,11 +4,12 @@
 #![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reclaim_smr::sweep::{Collector, SweepConfig};
+use reclaim_conformance::wait_for;
+use reclaim_smr::sweep::{Collector, SweepConfig, Tracker};
 
 /// Records the name of the thread that drops it.
 #[derive(Default)]
@@ -30,17 +31,18 @@ impl Drop for Probe {
     }
 }
 
-/// Waits for `done`, failing after a generous deadline instead of hanging. (A wait, not a
-/// measurement: nothing here asserts how long anything took.)
-fn wait_for(what: &str, done: impl Fn() -> bool) {
-    // A guard against a hang, not a timing: generous, and more so under Miri, whose
-    // threads run a hundred times slower and slower still on a loaded machine.
-    let patience = Duration::from_secs(if cfg!(miri) { 600 } else { 60 });
-    let deadline = Instant::now() + patience;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
+/// A probe tracked by `tracker` and released with a `Weak` to it outstanding: the weak
+/// reference, and what the probe's drop records.
+fn released_behind_a_weak(
+    tracker: &Tracker,
+) -> (Weak<Probe>, Arc<Mutex<Option<String>>>, Arc<AtomicBool>) {
+    let object = Arc::new(Probe::default());
+    let (dropped_on, dropped) = object.watch();
+    tracker.track(&object);
+    let weak = Arc::downgrade(&object);
+    drop(object);
+    tracker.released();
+    (weak, dropped_on, dropped)
 }
 
 fn collector() -> Collector {
@@ -65,13 +67,7 @@ fn a_released_object_is_freed_on_the_collector_thread() {
 #[test]
 fn a_weak_reference_cannot_resurrect_a_freed_object() {
     let collector = collector();
-    let tracker = collector.tracker();
-    let object = Arc::new(Probe::default());
-    let (dropped_on, dropped) = object.watch();
-    tracker.track(&object);
-    let weak = Arc::downgrade(&object);
-    drop(object);
-    tracker.released();
+    let (weak, dropped_on, dropped) = released_behind_a_weak(&collector.tracker());
     wait_for("the free", || dropped.load(Ordering::Acquire));
     assert!(weak.upgrade().is_none());
     assert_eq!(dropped_on.lock().unwrap().as_deref(), Some("reclaim-sweep"));
@@ -88,12 +84,7 @@ fn a_free_that_leaves_the_allocation_to_a_weak_is_counted() {
     let (_, plain_dropped) = plain.watch();
     tracker.track(&plain);
     drop(plain);
-    let object = Arc::new(Probe::default());
-    let (dropped_on, dropped) = object.watch();
-    tracker.track(&object);
-    let weak = Arc::downgrade(&object);
-    drop(object);
-    tracker.released();
+    let (weak, dropped_on, dropped) = released_behind_a_weak(&tracker);
     wait_for("both frees", || {
         dropped.load(Ordering::Acquire) && plain_dropped.load(Ordering::Acquire)
     });

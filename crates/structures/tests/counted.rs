@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
 
+use reclaim_conformance::wait_for;
 use reclaim_core::{Config, Container, Handle};
 use reclaim_smr::counters::stray_frees;
 use reclaim_smr::{CountedScheme, Rc, Sweep};
@@ -30,17 +30,6 @@ fn churn<C: Container<u64>>(structure: &C, n: u64) {
     for i in 0..n {
         handle.push(i).unwrap();
         assert_eq!(handle.pop(), Some(i));
-    }
-}
-
-fn wait_for(what: &str, done: impl Fn() -> bool) {
-    // A guard against a hang, not a timing: generous, and more so under Miri, whose
-    // threads run a hundred times slower and slower still on a loaded machine.
-    let patience = Duration::from_secs(if cfg!(miri) { 600 } else { 60 });
-    let deadline = Instant::now() + patience;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -172,4 +161,19 @@ fn no_stray_frees() {
     run::<Rc>();
     run::<Sweep>();
     assert_eq!(stray_frees(), 0);
+}
+
+/// `Debug` (written once for both structures) names the structure and its scheme.
+#[test]
+fn debug_names_the_structure_and_the_scheme() {
+    let stack = build::<CountedTreiberStack<u64, Rc>, u64>();
+    assert_eq!(
+        format!("{stack:?}"),
+        r#"CountedTreiberStack { scheme: "rc", .. }"#
+    );
+    let queue = build::<CountedMsQueue<u64, Sweep>, u64>();
+    assert_eq!(
+        format!("{queue:?}"),
+        r#"CountedMsQueue { scheme: "sweep", .. }"#
+    );
 }

@@ -23,6 +23,26 @@ fn plan_of(backends: &[&str], workloads: &[&str], threads: &[usize]) -> Plan {
     plan(&selection, &reclaim_registry::entries(), &settings(), 2).unwrap()
 }
 
+/// `measure_group` over treiber-leak and treiber-ebr, pairs at 1 thread, shuffled with
+/// seed 1: the rows.
+fn measure_leak_and_ebr(
+    settings: &Settings,
+    budget: Option<Duration>,
+    isolate: Option<Isolate<'_>>,
+    repeat_done: impl FnMut(&Planned, u32),
+) -> Vec<Row> {
+    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
+    let group = &groups(&plan)[0];
+    measure_group(
+        group,
+        settings,
+        &mut Shuffle::new(1),
+        budget,
+        isolate,
+        repeat_done,
+    )
+}
+
 #[test]
 fn groups_are_one_workload_at_one_thread_count() {
     let plan = plan_of(
@@ -96,18 +116,11 @@ fn each_row_is_compared_with_its_structures_ebr_or_the_named_one() {
 
 #[test]
 fn rows_measured_in_rounds_carry_paired_ratios() {
-    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
-    let group = &groups(&plan)[0];
     let settings = settings();
     let mut calls = Vec::new();
-    let rows = measure_group(
-        group,
-        &settings,
-        &mut Shuffle::new(1),
-        None,
-        None,
-        |planned, round| calls.push((planned.target.name(), round)),
-    );
+    let rows = measure_leak_and_ebr(&settings, None, None, |planned, round| {
+        calls.push((planned.target.name(), round))
+    });
     let rounds = settings.repeats as usize;
     assert_eq!(calls.len(), 2 * rounds, "one repeat per row per round");
     for round in 1..=rounds as u32 {
@@ -146,22 +159,13 @@ fn rows_measured_in_rounds_carry_paired_ratios() {
 
 #[test]
 fn with_a_target_rounds_go_on_until_the_time_cap_and_rows_say_so() {
-    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
-    let group = &groups(&plan)[0];
     // A target no real run meets, and a cap of one round's worth: the cap ends it.
     let settings = Settings {
         ci_target: Some(1e-9),
         max_time: Some(Duration::from_secs(1)),
         ..settings()
     };
-    let rows = measure_group(
-        group,
-        &settings,
-        &mut Shuffle::new(1),
-        Some(Duration::from_millis(1)),
-        None,
-        |_, _| {},
-    );
+    let rows = measure_leak_and_ebr(&settings, Some(Duration::from_millis(1)), None, |_, _| {});
     for row in &rows {
         assert_eq!(row.rounds_ended.as_deref(), Some("time cap"));
         // The fewest rounds run whatever the cap.
@@ -246,8 +250,6 @@ fn rows_are_flagged_noisy_with_every_reason() {
 /// of the later rounds, and the other rows go on.
 #[test]
 fn an_isolated_repeat_that_could_not_take_place_says_why_in_its_row() {
-    let plan = plan_of(&["treiber-leak", "treiber-ebr"], &["pairs"], &[1]);
-    let group = &groups(&plan)[0];
     let settings = settings();
     let isolate = |planned: &Planned| -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         match planned.target.name().as_str() {
@@ -256,14 +258,9 @@ fn an_isolated_repeat_that_could_not_take_place_says_why_in_its_row() {
         }
     };
     let mut calls = Vec::new();
-    let rows = measure_group(
-        group,
-        &settings,
-        &mut Shuffle::new(1),
-        None,
-        Some(&isolate),
-        |planned, _| calls.push(planned.target.name()),
-    );
+    let rows = measure_leak_and_ebr(&settings, None, Some(&isolate), |planned, _| {
+        calls.push(planned.target.name())
+    });
     let leak = rows.iter().find(|r| r.backend == "treiber-leak").unwrap();
     assert!(!leak.valid);
     assert_eq!(

@@ -87,17 +87,12 @@ pub(super) fn row(
     threads: usize,
     median: f64,
 ) -> Row {
-    let mut row = Row::empty();
-    row.backend = backend.into();
-    row.structure = structure.into();
-    row.scheme = scheme.into();
+    let mut row = Row::named(backend, structure, scheme, workload, threads);
     row.scheme_settings = if scheme == "ebr" {
         "collect every 64 retires".into()
     } else {
         String::new()
     };
-    row.workload = workload.into();
-    row.threads = threads;
     row.roles = if workload == "pairs" {
         format!("{threads} pairs")
     } else {

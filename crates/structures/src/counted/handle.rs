@@ -27,6 +27,19 @@ pub trait CountedOps<T>: Sync {
     fn stall(&self, wait: &mut dyn FnMut());
 }
 
+/// [`CountedOps::stall`] of a structure whose counted reference to its front node is
+/// `front`: holds it while `wait` runs, then drops it and tells the scheme its references
+/// are gone.
+pub(crate) fn stall_holding<C: CountedScheme, R>(
+    domain: &C::Domain,
+    front: R,
+    wait: &mut dyn FnMut(),
+) {
+    wait();
+    drop(front);
+    C::released(domain);
+}
+
 /// One thread's access to a counted structure.
 #[derive(Debug)]
 pub struct CountedHandle<'c, S> {
@@ -67,9 +80,18 @@ impl<T, S: CountedOps<T>> Handle<T> for CountedHandle<'_, S> {
 }
 
 /// Implements [`Container`](reclaim_core::Container) for a counted structure
-/// `$structure<T, C>` that is `Default` and [`CountedOps`].
+/// `$structure<T, C>` that is `Default` and [`CountedOps`], and `Debug`: its name and
+/// scheme.
 macro_rules! counted_container {
     ($structure:ident) => {
+        impl<T, C: reclaim_smr::CountedScheme> std::fmt::Debug for $structure<T, C> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($structure))
+                    .field("scheme", &C::NAME)
+                    .finish_non_exhaustive()
+            }
+        }
+
         impl<T: Send + 'static, C: reclaim_smr::CountedScheme> reclaim_core::Container<T>
             for $structure<T, C>
         {

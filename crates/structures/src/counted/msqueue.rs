@@ -16,7 +16,7 @@ use reclaim_core::{Backend, Consumers, Info, Item, ItemOrder};
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
-use super::handle::{CountedOps, counted_container};
+use super::handle::{CountedOps, counted_container, stall_holding};
 use super::node::Node;
 
 /// A lock-free FIFO queue over counted scheme `C`.
@@ -26,14 +26,6 @@ pub struct CountedMsQueue<T, C: CountedScheme> {
     /// The last node, or the one before it while an enqueue is half done.
     tail: CachePadded<ArcSwap<Node<T>>>,
     domain: C::Domain,
-}
-
-impl<T, C: CountedScheme> std::fmt::Debug for CountedMsQueue<T, C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CountedMsQueue")
-            .field("scheme", &C::NAME)
-            .finish_non_exhaustive()
-    }
 }
 
 impl<T: Send + 'static, C: CountedScheme> Default for CountedMsQueue<T, C> {
@@ -104,10 +96,7 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
     }
 
     fn stall(&self, wait: &mut dyn FnMut()) {
-        let held = self.head.load_full();
-        wait();
-        drop(held);
-        C::released(&self.domain);
+        stall_holding::<C, _>(&self.domain, self.head.load_full(), wait);
     }
 }
 

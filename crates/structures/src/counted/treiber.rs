@@ -14,21 +14,13 @@ use reclaim_core::{Backend, Consumers, Info, Item, ItemOrder};
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
-use super::handle::{CountedOps, counted_container};
+use super::handle::{CountedOps, counted_container, stall_holding};
 use super::node::{Node, same};
 
 /// A lock-free LIFO stack over counted scheme `C`.
 pub struct CountedTreiberStack<T, C: CountedScheme> {
     head: CachePadded<ArcSwapOption<Node<T>>>,
     domain: C::Domain,
-}
-
-impl<T, C: CountedScheme> std::fmt::Debug for CountedTreiberStack<T, C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CountedTreiberStack")
-            .field("scheme", &C::NAME)
-            .finish_non_exhaustive()
-    }
 }
 
 impl<T, C: CountedScheme> Default for CountedTreiberStack<T, C> {
@@ -87,10 +79,7 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
     }
 
     fn stall(&self, wait: &mut dyn FnMut()) {
-        let held = self.head.load_full();
-        wait();
-        drop(held);
-        C::released(&self.domain);
+        stall_holding::<C, _>(&self.domain, self.head.load_full(), wait);
     }
 }
 
