@@ -2,7 +2,7 @@
 //! test says which naive behaviour it catches.
 
 use reclaim_hopper::{
-    Accounting, Builder, DiskError, Durability, Error, RecvError, TryRecvError,
+    Accounting, Builder, DiskError, Durability, Error, Receiver, RecvError, Sender, TryRecvError,
     channel_with_explicit_capacity,
 };
 use std::fs;
@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// Receives with a deadline, so a stranded item fails the test instead of hanging it.
-fn recv_within<T>(rx: &mut reclaim_hopper::Receiver<T>, what: &str) -> T
+fn recv_within<T>(rx: &mut Receiver<T>, what: &str) -> T
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Send,
 {
@@ -58,7 +58,7 @@ fn item(i: usize) -> String {
 }
 
 /// Receives the string items `items` from `rx`, in order.
-fn recv_items(rx: &mut reclaim_hopper::Receiver<String>, items: std::ops::Range<usize>) {
+fn recv_items(rx: &mut Receiver<String>, items: std::ops::Range<usize>) {
     for i in items {
         assert_eq!(rx.recv().unwrap(), item(i));
     }
@@ -198,11 +198,7 @@ fn spill_strings(
     data: &Path,
     name: &str,
     items: usize,
-) -> (
-    reclaim_hopper::Sender<String>,
-    reclaim_hopper::Receiver<String>,
-    PathBuf,
-) {
+) -> (Sender<String>, Receiver<String>, PathBuf) {
     let (tx, rx, _file) = spill_blocks(data, name, &[items]);
     (tx, rx, data.join(name))
 }
@@ -213,11 +209,7 @@ fn spill_blocks(
     data: &Path,
     name: &str,
     groups: &[usize],
-) -> (
-    reclaim_hopper::Sender<String>,
-    reclaim_hopper::Receiver<String>,
-    PathBuf,
-) {
+) -> (Sender<String>, Receiver<String>, PathBuf) {
     let (mut tx, rx) = Builder::<String>::new()
         .memory_bytes(0)
         .build(name, data)
@@ -274,11 +266,7 @@ fn spill_two_per_file(
     data: &Path,
     name: &str,
     items: usize,
-) -> (
-    reclaim_hopper::Sender<String>,
-    reclaim_hopper::Receiver<String>,
-    Vec<PathBuf>,
-) {
+) -> (Sender<String>, Receiver<String>, Vec<PathBuf>) {
     let (mut tx, rx) = Builder::<String>::new()
         .memory_bytes(0)
         .disk_file_bytes(MAGIC + 2 * (BLOCK_HEADER + RECORD))
@@ -729,10 +717,7 @@ fn an_empty_channel_takes_one_item_when_nothing_fits() {
 #[test]
 fn records_taken_before_their_block_is_written_arrive_once() {
     let data = tempfile::tempdir().unwrap();
-    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
-        .memory_bytes(0)
-        .build("tail", data.path())
-        .unwrap();
+    let (mut tx, mut rx) = spill_only("tail", data.path());
     let item = kilo_item;
     let mut sent = 0;
     let mut received = 0;
@@ -770,6 +755,11 @@ fn spilled_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
+/// A channel of byte items with no room in memory: every item is spilled.
+fn spill_only(name: &str, dir: &Path) -> (Sender<Vec<u8>>, Receiver<Vec<u8>>) {
+    Builder::new().memory_bytes(0).build(name, dir).unwrap()
+}
+
 /// An item of 1,000 bytes that starts with its number.
 fn kilo_item(i: u32) -> Vec<u8> {
     let mut bytes = vec![i as u8; 1000];
@@ -783,10 +773,7 @@ fn kilo_item(i: u32) -> Vec<u8> {
 #[test]
 fn a_receiver_keeping_pace_keeps_the_records_it_took_out_of_the_file() {
     let data = tempfile::tempdir().unwrap();
-    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
-        .memory_bytes(0)
-        .build("pace", data.path())
-        .unwrap();
+    let (mut tx, mut rx) = spill_only("pace", data.path());
     let items = 1000;
     for i in 0..items {
         tx.send(kilo_item(i)).unwrap();
@@ -806,10 +793,7 @@ fn a_receiver_keeping_pace_keeps_the_records_it_took_out_of_the_file() {
 #[test]
 fn a_block_written_where_a_dropped_one_would_have_been_is_read_whole() {
     let data = tempfile::tempdir().unwrap();
-    let (mut tx, mut rx) = Builder::<Vec<u8>>::new()
-        .memory_bytes(0)
-        .build("dropped", data.path())
-        .unwrap();
+    let (mut tx, mut rx) = spill_only("dropped", data.path());
     let dir = data.path().join("dropped");
     for i in 0..10 {
         tx.send(kilo_item(i)).unwrap();
