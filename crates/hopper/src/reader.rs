@@ -8,9 +8,9 @@
 //! When it has read all of those, it takes the records of the block still being filled
 //! from the writer's memory instead (see `writer`), and remembers how many bytes of that
 //! block it took: if it later meets the block in the file, it checks it and skips them.
-//! If it took them all before the block was full, the writer drops the block instead of
-//! writing it, and says so the next time the cursor asks, so that the cursor does not
-//! skip as many bytes of the block written at that offset after it.
+//! Outside recover mode the writer leaves the records the cursor took out of the block
+//! (and does not write a block it took whole), and says so the next time the cursor asks,
+//! so that the cursor skips nothing of the block written at that offset.
 
 use crate::error::DiskError;
 use crate::record::{self, BLOCK_HEADER, Block, SEGMENT_MAGIC};
@@ -160,9 +160,9 @@ impl Cursor {
         (self.known_end, taken)
     }
 
-    /// Forgets the records it took from memory: the writer dropped their block, all of
-    /// whose records the cursor had, and the next block at that offset is another
-    /// ([`Writer::forget_dropped`]).
+    /// Forgets the records it took from memory: the writer left them out of the block it
+    /// writes at that offset, so none of that block's are to be skipped
+    /// ([`Writer::forget_left_out`]).
     pub(crate) fn forget_taken(&mut self) {
         self.taken.1 = 0;
     }
@@ -375,7 +375,7 @@ impl Reading {
     /// the segment, or — with `take` — the records of the block being filled that follow
     /// what the cursor has. Whether any of these came.
     fn catch_up(&mut self, w: &mut Writer, take: bool) -> bool {
-        if w.forget_dropped() {
+        if w.forget_left_out() {
             self.cursor.forget_taken();
         }
         let known = self.cursor.known_end;
@@ -625,7 +625,7 @@ impl DiskReader {
         let mut reading = self.reading.take().expect("reading");
         let abandoned = {
             let mut w = lock(writer);
-            if w.forget_dropped() {
+            if w.forget_left_out() {
                 reading.cursor.forget_taken();
             }
             w.abandon_front(reading.first)

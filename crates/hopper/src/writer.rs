@@ -28,7 +28,7 @@
 //! is not written at all ([`Writer::write_block`]): nobody would read them, and a receiver
 //! keeping pace then costs the disk only what it falls behind by. The block written at
 //! that offset is then not the one the receiver took from, and the receiver learns so
-//! under the same lock before it reads on ([`Writer::forget_dropped`]).
+//! under the same lock before it reads on ([`Writer::forget_left_out`]).
 //!
 //! If the block cannot be written (the disk is full), the receiver that takes its last
 //! records also seals the segment, so that the next record starts a new file. Damage found
@@ -126,13 +126,13 @@ pub(crate) struct Writer {
     /// The last attempt to write `block` failed: the receiver takes its records when it
     /// gets to them, and the segment ends there ([`Writer::refresh`]).
     write_failed: bool,
-    /// Bytes of `block`'s records the receiver has copied ([`Writer::refresh`]). When it
-    /// has every one by the time the block is full, the block is dropped, not written.
+    /// Bytes of `block`'s records the receiver has copied ([`Writer::refresh`]): left out
+    /// when the block is written, outside recover mode.
     handed: usize,
-    /// A block was dropped since the receiver last heard from the writer: what it noted
-    /// taking from the block at `file_len` was that block's, and the next one written
-    /// there is another ([`Writer::forget_dropped`]).
-    dropped: bool,
+    /// Records the receiver took were left out of the block since it last heard from the
+    /// writer: what it noted taking from the block at `file_len` is in no block that will
+    /// be written there ([`Writer::forget_left_out`]).
+    left_out: bool,
     next_index: u64,
     /// Records below this index have been announced to the receiver (by a marker in the
     /// memory queue or by the receiver claiming them).
@@ -151,7 +151,7 @@ impl Writer {
             block: Vec::new(),
             write_failed: false,
             handed: 0,
-            dropped: false,
+            left_out: false,
             next_index: 0,
             announced: 0,
         }
@@ -330,7 +330,7 @@ impl Writer {
         if !self.write_through && self.handed > 0 {
             self.block.drain(BLOCK_HEADER..BLOCK_HEADER + self.handed);
             self.handed = 0;
-            self.dropped = true;
+            self.left_out = true;
         }
         if self.records_len() == 0 {
             return Ok(());
@@ -430,13 +430,13 @@ impl Writer {
         self.segments.front()
     }
 
-    /// Whether a block was dropped unwritten ([`write_block`](Self::write_block)) since
-    /// the last call. The receiver asks before each [`refresh`](Self::refresh) and
-    /// [`abandon_front`](Self::abandon_front), under the same lock: if one was, the
-    /// records it took from memory were all that block's, and it has taken nothing yet of
-    /// the block that now starts at the same offset.
-    pub(crate) fn forget_dropped(&mut self) -> bool {
-        std::mem::take(&mut self.dropped)
+    /// Whether the records the receiver took from memory were left out of the block
+    /// ([`write_block`](Self::write_block)) since the last call. The receiver asks before
+    /// each [`refresh`](Self::refresh) and [`abandon_front`](Self::abandon_front), under
+    /// the same lock: if they were, it has taken nothing of what the block at its offset
+    /// now holds or will hold when written.
+    pub(crate) fn forget_left_out(&mut self) -> bool {
+        std::mem::take(&mut self.left_out)
     }
 
     /// Brings the receiver up to date on the oldest segment. The receiver has read the
