@@ -30,7 +30,7 @@
 //!   that items later flow into memory already mapped; a send that needs their room frees
 //!   them first, so they never make it spill or fail. Beyond the charged bytes the channel
 //!   holds at most [`memory_overhead`] bytes — three blocks of its memory queue, the write
-//!   buffer ([`WRITE_BUFFER`]), the receiver's 64 KiB read buffer, 4 KiB of bookkeeping —
+//!   buffer ([`WRITE_BUFFER`]), the receiver's read buffer (as large), 4 KiB of bookkeeping —
 //!   and, while it lasts: one encoded record more in each of those two buffers, and one
 //!   block per sender caught by the scheduler in the middle of a send. `tests/memory_bound.rs` checks this with a counting allocator. One exception,
 //!   kept from hopper (which always held at least one item in memory): when the disk

@@ -5,12 +5,9 @@
 //! A [`Cursor`] walks one segment: it reads the file in chunks of at least
 //! [`READ_CHUNK`] bytes, checks each block whole (both checksums) before it hands out any
 //! of its records, and never reads past the length the writer says holds whole blocks.
-//! When it has read all of those, it takes the records of the block still being filled
-//! from the writer's memory instead (see `writer`), and remembers how many bytes of that
-//! block it took: if it later meets the block in the file, it checks it and skips them.
-//! Outside recover mode the writer leaves the records the cursor took out of the block
-//! (and does not write a block it took whole), and says so the next time the cursor asks,
-//! so that the cursor skips nothing of the block written at that offset.
+//! When it has read all of those, it takes the block still being filled out of the
+//! writer's memory instead, whole (see `writer`): those records never reach the file, and
+//! the block written later at the same offset holds only records sent after them.
 
 use crate::error::DiskError;
 use crate::record::{self, BLOCK_HEADER, Block, SEGMENT_MAGIC};
@@ -24,8 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 /// Bytes read from a segment file per system call (more when one block is larger): as
-/// large as a full block, so that a receiver behind the writer reads a block a call.
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// large as a full block, so that a receiver behind the writer reads about a block a
+/// call. The receiver's buffer holds a chunk, or the one block that is larger, or the
+/// block it took from the writer's memory.
+pub(crate) const READ_CHUNK: usize = crate::writer::WRITE_BUFFER;
 
 /// Reads the records of one segment file, up to a length known to be complete, and the
 /// records after it that are still in the writer's memory.
@@ -46,9 +45,6 @@ pub(crate) struct Cursor {
     /// Where the next block starts in `buf`; `records.end <= pos`.
     pos: usize,
     from_memory: bool,
-    /// Bytes of records taken from memory of the block that will be written at
-    /// `taken.0`: skipped when that block is read from the file.
-    taken: (u64, usize),
     magic_checked: bool,
     /// The file turned out shorter than `known_end` said (someone cut it): the bytes that
     /// are there are still read, and nothing more is expected.
@@ -84,7 +80,6 @@ impl Cursor {
             records: 0..0,
             pos: 0,
             from_memory: false,
-            taken: (0, 0),
             magic_checked: false,
             cut_short: None,
         })
@@ -149,63 +144,40 @@ impl Cursor {
         })
     }
 
-    /// Where the receiver stands for [`Writer::refresh`]: the end of the known blocks, and
-    /// the bytes of records of the block written there that it has taken from memory.
-    pub(crate) fn tail(&self) -> (u64, usize) {
-        let taken = if self.taken.0 == self.known_end {
-            self.taken.1
-        } else {
-            0
-        };
-        (self.known_end, taken)
+    /// Where the receiver stands for [`Writer::refresh`]: the end of the known blocks.
+    pub(crate) fn tail(&self) -> u64 {
+        self.known_end
     }
 
-    /// Forgets the records it took from memory: the writer left them out of the block it
-    /// writes at that offset, so none of that block's are to be skipped
-    /// ([`Writer::forget_left_out`]).
-    pub(crate) fn forget_taken(&mut self) {
-        self.taken.1 = 0;
-    }
-
-    /// An empty buffer for [`Writer::refresh`] to put records in; hand it back with
-    /// [`read_from_memory`](Self::read_from_memory). Call only at the end of the known bytes.
+    /// An empty buffer to give [`Writer::refresh`] in exchange for the block it takes;
+    /// hand that back with [`read_from_memory`](Self::read_from_memory). Call only at the
+    /// end of the known bytes.
     pub(crate) fn spare_buffer(&mut self) -> Vec<u8> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         buf
     }
 
-    /// Takes `records`, which follow the `taken` bytes of the block that will be written
-    /// at the end of the known bytes (see [`tail`](Self::tail)), as what is read next.
-    pub(crate) fn read_from_memory(&mut self, records: Vec<u8>) {
-        let (at, taken) = self.tail();
-        self.buf = records;
-        self.buf_offset = at + (BLOCK_HEADER + taken) as u64;
-        self.records = 0..self.buf.len();
+    /// Takes `block` — the writer's block being filled, as it held it: [`BLOCK_HEADER`]
+    /// bytes, then records, or nothing at all — as what is read next. Its records follow
+    /// the known bytes, in no block of the file.
+    pub(crate) fn read_from_memory(&mut self, block: Vec<u8>) {
+        self.buf = block;
+        self.buf_offset = self.known_end;
+        self.records = BLOCK_HEADER.min(self.buf.len())..self.buf.len();
         self.pos = self.buf.len();
         self.from_memory = true;
-        self.taken = (at, taken + self.buf.len());
     }
 
-    /// Leaves the rest of the file unread: what is left to read is `records`, the records
-    /// of the block that would have followed the file's first `len` bytes, of which the
-    /// cursor may have taken some from memory already.
-    pub(crate) fn skip_to(&mut self, len: u64, records: Vec<u8>) {
-        let taken = if self.taken.0 == len { self.taken.1 } else { 0 };
-        let mut rest = records;
-        rest.drain(..taken.min(rest.len()));
+    /// Leaves the rest of the file unread: what is left to read is the records of
+    /// `block` (as in [`read_from_memory`](Self::read_from_memory)), which would have
+    /// followed the file's first `len` bytes.
+    pub(crate) fn skip_to(&mut self, len: u64, block: Vec<u8>) {
         self.known_end = len;
         self.cut_short = None;
         // Records from memory: no magic in front of them.
         self.magic_checked = true;
-        self.taken = (len, taken);
-        self.read_from_memory(rest);
-    }
-
-    /// Records [`skip_to`](Self::skip_to) would leave to read.
-    pub(crate) fn left_after_skip(&self, len: u64, records: &[u8]) -> u64 {
-        let taken = if self.taken.0 == len { self.taken.1 } else { 0 };
-        record::count_records(records.get(taken..).unwrap_or_default())
+        self.read_from_memory(block);
     }
 
     pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
@@ -253,14 +225,8 @@ impl Cursor {
             }
             match record::parse_block(&self.buf[self.pos..]) {
                 Block::Whole { records, size } => {
-                    let block_at = self.buf_offset + self.pos as u64;
                     self.records = self.pos + records.start..self.pos + records.end;
                     self.pos += size;
-                    if self.taken.0 == block_at {
-                        // Read from memory already, up to here.
-                        let taken = self.taken.1.min(self.records.len());
-                        self.records.start += taken;
-                    }
                 }
                 Block::Corrupt(reason) => {
                     return Err(CursorError::Corrupt {
@@ -375,22 +341,18 @@ impl Reading {
     /// the segment, or — with `take` — the records of the block being filled that follow
     /// what the cursor has. Whether any of these came.
     fn catch_up(&mut self, w: &mut Writer, take: bool) -> bool {
-        if w.forget_left_out() {
-            self.cursor.forget_taken();
-        }
         let known = self.cursor.known_end;
-        let (at, taken) = self.cursor.tail();
-        let mut records = Vec::new();
+        let mut block = Vec::new();
         let at = if take {
-            records = self.cursor.spare_buffer();
-            at
+            block = self.cursor.spare_buffer();
+            self.cursor.tail()
         } else {
             u64::MAX
         };
-        let refresh = w.refresh(at, taken, &mut records);
-        let took = !records.is_empty();
+        let refresh = w.refresh(at, &mut block);
+        let took = block.len() > BLOCK_HEADER;
         if take {
-            self.cursor.read_from_memory(records);
+            self.cursor.read_from_memory(block);
         }
         match refresh {
             Some(Refresh::Open { len }) => {
@@ -623,21 +585,16 @@ impl DiskReader {
         beyond: u64,
     ) -> DiskError {
         let mut reading = self.reading.take().expect("reading");
-        let abandoned = {
-            let mut w = lock(writer);
-            if w.forget_left_out() {
-                reading.cursor.forget_taken();
-            }
-            w.abandon_front(reading.first)
-        };
+        let abandoned = { lock(writer).abandon_front(reading.first) };
         let (end, intact) = match abandoned {
             Abandoned::Gone { end } => (end, None),
-            Abandoned::HandedOver { records, sealed } => (sealed.end, Some((sealed.len, records))),
+            Abandoned::HandedOver { block, sealed } => (sealed.end, Some((sealed.len, block))),
         };
-        // The intact records are the segment's last; those the cursor has not taken from
-        // memory already are still to be read.
-        let resume = intact.as_ref().map_or(end, |(len, records)| {
-            end.saturating_sub(reading.cursor.left_after_skip(*len, records))
+        // The intact records are the segment's last, still to be read.
+        let resume = intact.as_ref().map_or(end, |(_, block)| {
+            end.saturating_sub(record::count_records(
+                block.get(BLOCK_HEADER..).unwrap_or_default(),
+            ))
         });
         let lost = resume.saturating_sub(self.read_index) + beyond;
         self.read_index = self.read_index.max(resume);
@@ -648,8 +605,8 @@ impl DiskReader {
             reason,
             lost,
         };
-        if let Some((len, records)) = intact {
-            reading.cursor.skip_to(len, records);
+        if let Some((len, block)) = intact {
+            reading.cursor.skip_to(len, block);
             reading.end = Some(end);
             self.reading = Some(reading);
         }
@@ -736,11 +693,6 @@ mod tests {
         out
     }
 
-    /// The records of `items`, as the writer holds them in memory.
-    fn records(items: &[&str]) -> Vec<u8> {
-        block(items)[BLOCK_HEADER..].to_vec()
-    }
-
     fn read_item(cursor: &mut Cursor) -> Option<String> {
         match cursor.next() {
             Ok(Step::Record { payload, .. }) => {
@@ -771,10 +723,10 @@ mod tests {
         assert_eq!(read_item(&mut cursor).as_deref(), Some("first"));
     }
 
-    /// Records taken from memory are not read again when their block turns up in the
-    /// file, and the records after them in that block are.
+    /// Records taken from memory are in no block of the file: the block written later at
+    /// the same offset holds only what was sent after them, and all of it is read.
     #[test]
-    fn records_taken_from_memory_are_skipped_in_the_file() {
+    fn records_taken_from_memory_are_followed_by_the_next_block_at_their_offset() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("peek");
         let mut bytes = SEGMENT_MAGIC.to_vec();
@@ -785,35 +737,36 @@ mod tests {
         assert_eq!(read_item(&mut cursor).as_deref(), Some("one"));
         assert_eq!(read_item(&mut cursor), None);
 
-        // The writer's block holds "two", "three": the cursor takes them from memory.
-        assert_eq!(cursor.tail(), (first_block, 0));
+        // The writer's block holds "two", "three": the cursor takes it from memory.
+        assert_eq!(cursor.tail(), first_block);
         let spare = cursor.spare_buffer();
         assert!(spare.is_empty());
-        cursor.read_from_memory(records(&["two", "three"]));
+        cursor.read_from_memory(block(&["two", "three"]));
         assert_eq!(cursor.offset(), first_block + BLOCK_HEADER as u64);
         assert_eq!(read_item(&mut cursor).as_deref(), Some("two"));
         assert_eq!(read_item(&mut cursor).as_deref(), Some("three"));
         assert_eq!(read_item(&mut cursor), None);
         assert_eq!(
             cursor.tail(),
-            (first_block, records(&["two", "three"]).len())
+            first_block,
+            "nothing more of the file is known"
         );
 
-        // The block, grown by "four", is written; the cursor reads on from the file.
-        bytes.extend(block(&["two", "three", "four"]));
+        // The next block the writer fills from that offset, "four", is written there.
+        bytes.extend(block(&["four"]));
         bytes.extend(block(&["five"]));
         std::fs::write(&path, &bytes).unwrap();
         cursor.extend(bytes.len() as u64);
         assert_eq!(read_item(&mut cursor).as_deref(), Some("four"));
         assert_eq!(read_item(&mut cursor).as_deref(), Some("five"));
         assert_eq!(read_item(&mut cursor), None);
-        assert_eq!(cursor.tail(), (bytes.len() as u64, 0));
+        assert_eq!(cursor.tail(), bytes.len() as u64);
     }
 
-    /// A block damaged on disk after some of its records were taken from memory is
-    /// damage at the block's offset, not a silent skip.
+    /// A block damaged on disk at the offset the cursor took records from memory for is
+    /// damage at that offset, not a silent skip.
     #[test]
-    fn a_damaged_block_is_caught_though_part_of_it_came_from_memory() {
+    fn a_damaged_block_after_records_from_memory_is_caught() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("peek-damaged");
         let magic = SEGMENT_MAGIC.len() as u64;
@@ -821,10 +774,10 @@ mod tests {
         let mut cursor = Cursor::open(&path, magic).unwrap();
         assert_eq!(read_item(&mut cursor), None);
         let _ = cursor.spare_buffer();
-        cursor.read_from_memory(records(&["two"]));
+        cursor.read_from_memory(block(&["two"]));
         assert_eq!(read_item(&mut cursor).as_deref(), Some("two"));
         let mut bytes = SEGMENT_MAGIC.to_vec();
-        let mut written = block(&["two", "three"]);
+        let mut written = block(&["three"]);
         let last = written.len() - 1;
         written[last] ^= 1;
         bytes.extend(written);
@@ -855,9 +808,7 @@ mod tests {
         assert_eq!(read_item(&mut cursor).as_deref(), Some("one"));
         assert_eq!(read_item(&mut cursor), None, "the cut block, then nothing");
         assert!(cursor.cut_short().is_some());
-        let handed = records(&["three", "four"]);
-        assert_eq!(cursor.left_after_skip(bytes.len() as u64, &handed), 2);
-        cursor.skip_to(bytes.len() as u64, handed);
+        cursor.skip_to(bytes.len() as u64, block(&["three", "four"]));
         assert_eq!(read_item(&mut cursor).as_deref(), Some("three"));
         assert_eq!(read_item(&mut cursor).as_deref(), Some("four"));
         assert_eq!(read_item(&mut cursor), None);

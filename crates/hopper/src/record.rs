@@ -14,7 +14,7 @@
 //! ```
 //!
 //! A block is what the writer puts in the file with one write: the contents of its write
-//! buffer ([`WRITE_BUFFER`](crate::WRITE_BUFFER), about 64 KiB), or a single record when
+//! buffer ([`WRITE_BUFFER`](crate::WRITE_BUFFER), about 128 KiB), or a single record when
 //! every send is written through ([`Durability::Recover`](crate::Durability::Recover)).
 //! The payload is the item encoded with postcard.
 //!

@@ -7,28 +7,25 @@
 //! [`WRITE_BUFFER`] bytes) under the writer's lock: no encoding buffer of its own, no
 //! second copy. Once the block holds [`WRITE_BUFFER`] bytes it is sealed (its header and
 //! checksum filled in, see `record`) and written with one positioned write, so spilling
-//! costs a system call and a checksum per 64 KiB, not per item. In recover mode every
+//! costs a system call and a checksum per block, not per item. In recover mode every
 //! record is a block of its own, written before `send` returns.
 //!
 //! An accepted record is in the file, in the block being filled, or already with the
-//! receiver (see below). If writing the block
-//! fails (no space left, file size limit), none of it counts as written — a block is
-//! whole or it is debris, which is cut off — its records stay in memory, and the item
-//! being sent is handed back with the error.
+//! receiver (see below). If writing the block fails (no space left, file size limit),
+//! none of it counts as written — a block is whole or it is debris, which is cut off — its
+//! records stay in memory, and the item being sent is handed back with the error.
 //!
 //! # The receiver reads the tail from memory
 //!
 //! A receiver that has read every block in the file does not make the writer write a
 //! short block for it (which would cost both sides a system call and a checksum for a few
-//! records, and hold senders up while it happens): it copies the records of the block
-//! being filled that it has not seen yet ([`Writer::refresh`]), and remembers how many
-//! bytes of that block it has taken. In recover mode the block is still written whole,
-//! and a receiver that falls behind reads it from there, skipping what it took. Otherwise
-//! the records it took are left out when the block is written, and a block it took whole
-//! is not written at all ([`Writer::write_block`]): nobody would read them, and a receiver
-//! keeping pace then costs the disk only what it falls behind by. The block written at
-//! that offset is then not the one the receiver took from, and the receiver learns so
-//! under the same lock before it reads on ([`Writer::forget_left_out`]).
+//! records, and hold senders up while it happens): it takes the block being filled out of
+//! the writer whole ([`Writer::refresh`]), giving its own emptied buffer in exchange, and
+//! the senders fill that from the same offset. The records move, not a byte of them is
+//! copied, and they never reach the file: nobody would read them there, so a receiver
+//! keeping pace costs the disk only what it falls behind by, and costs itself no copy. In
+//! recover mode every record is in the file before `send` returns, so the block is empty
+//! whenever the receiver asks, and nothing is taken.
 //!
 //! If the block cannot be written (the disk is full), the receiver that takes its last
 //! records also seals the segment, so that the next record starts a new file. Damage found
@@ -53,11 +50,14 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
 /// Bytes of a block (header and whole records) gathered before it is written out: large
-/// enough that the system call and the checksum are spread over many items, small enough
-/// to stay in a core's L2 cache while the receiver copies from it. Also bounds the spilled
-/// data that sits in memory (plus one record), which is why the memory bound's documented
-/// overhead counts it.
-pub const WRITE_BUFFER: usize = 64 * 1024;
+/// enough that the system call and the checksum are spread over many items, and that a
+/// receiver keeping pace takes each block from memory before it fills up, even when it
+/// sleeps or is descheduled for a moment — with 64 KiB, a receiver taking 1 KiB items
+/// as fast as they came still let half the blocks reach the file, and the channel moved
+/// half as many bytes a second (see `docs/channel.md`). Also bounds the spilled data that
+/// sits in memory (plus one record), in the writer and again in the receiver's hands,
+/// which is why the memory bound's documented overhead counts it twice.
+pub const WRITE_BUFFER: usize = 128 * 1024;
 
 const MAGIC_LEN: u64 = SEGMENT_MAGIC.len() as u64;
 
@@ -104,8 +104,9 @@ pub(crate) enum Abandoned {
     /// Nothing: reading goes on at index `end`.
     Gone { end: u64 },
     /// Its last records, which never reached the file: intact and accepted. They follow
-    /// the file's `sealed.len` valid bytes and end at `sealed.end`.
-    HandedOver { records: Vec<u8>, sealed: Sealed },
+    /// the file's `sealed.len` valid bytes and end at `sealed.end`; `block` holds them as
+    /// the writer did ([`Writer::refresh`]): header space, then the records.
+    HandedOver { block: Vec<u8>, sealed: Sealed },
 }
 
 #[derive(Debug)]
@@ -126,13 +127,6 @@ pub(crate) struct Writer {
     /// The last attempt to write `block` failed: the receiver takes its records when it
     /// gets to them, and the segment ends there ([`Writer::refresh`]).
     write_failed: bool,
-    /// Bytes of `block`'s records the receiver has copied ([`Writer::refresh`]): left out
-    /// when the block is written, outside recover mode.
-    handed: usize,
-    /// Records the receiver took were left out of the block since it last heard from the
-    /// writer: what it noted taking from the block at `file_len` is in no block that will
-    /// be written there ([`Writer::forget_left_out`]).
-    left_out: bool,
     next_index: u64,
     /// Records below this index have been announced to the receiver (by a marker in the
     /// memory queue or by the receiver claiming them).
@@ -150,8 +144,6 @@ impl Writer {
             file_len: 0,
             block: Vec::new(),
             write_failed: false,
-            handed: 0,
-            left_out: false,
             next_index: 0,
             announced: 0,
         }
@@ -298,14 +290,12 @@ impl Writer {
         self.block.resize(start, 0);
         record::append(item, payload, &mut self.block)
             .map_err(|why| Error::IoError(io::Error::new(io::ErrorKind::InvalidData, why)))?;
-        let appended = self.block.len() - start;
         if (self.write_through || self.block.len() >= WRITE_BUFFER)
             && let Err(e) = self.write_block()
         {
             // The failed write left this record (the block's last) outside the file,
-            // whole, in the block — which may have lost the records before it the
-            // receiver had taken: take it back out and hand the item back.
-            self.block.truncate(self.block.len() - appended);
+            // whole, in the block: take it back out and hand the item back.
+            self.block.truncate(start);
             return Err(from_io(e));
         }
         self.next_index = next_index;
@@ -320,18 +310,7 @@ impl Writer {
     /// Seals the block being filled and writes it at the end of the file. On failure
     /// nothing of it counts as written: its records stay in the block, and the debris is
     /// cut off.
-    ///
-    /// Records the receiver has taken from memory already ([`refresh`](Self::refresh))
-    /// are left out first, unless every record must reach the file (recover mode): nobody
-    /// would read them there, so they cost neither a checksum nor a copy into the file,
-    /// and a block the receiver has taken whole is not written at all. A receiver that
-    /// keeps pace thus makes the channel write little more than what it falls behind by.
     fn write_block(&mut self) -> io::Result<()> {
-        if !self.write_through && self.handed > 0 {
-            self.block.drain(BLOCK_HEADER..BLOCK_HEADER + self.handed);
-            self.handed = 0;
-            self.left_out = true;
-        }
         if self.records_len() == 0 {
             return Ok(());
         }
@@ -350,7 +329,6 @@ impl Writer {
         self.write_failed = false;
         self.file_len += self.block.len() as u64;
         self.block.truncate(BLOCK_HEADER);
-        self.handed = 0;
         if self.block.capacity() > 2 * WRITE_BUFFER {
             self.block.shrink_to(WRITE_BUFFER);
         }
@@ -416,13 +394,20 @@ impl Writer {
         }
     }
 
-    /// Takes the records of the block being filled out of it (for the receiver).
-    fn take_block(&mut self) -> Vec<u8> {
-        // Moved, not copied: no second block's worth of memory, even for a moment.
-        let mut records = std::mem::take(&mut self.block);
-        records.drain(..BLOCK_HEADER.min(records.len()));
-        self.handed = 0;
-        records
+    /// Takes the block being filled out of the writer if it holds records, for the
+    /// receiver: [`BLOCK_HEADER`] bytes (unsealed), then the records. Moved, not copied,
+    /// and `spare` (emptied) is filled from the same offset instead.
+    fn take_block(&mut self, mut spare: Vec<u8>) -> Option<Vec<u8>> {
+        if self.records_len() == 0 {
+            return None;
+        }
+        spare.clear();
+        // What the receiver hands over may have read one large record from a file: the
+        // block keeps no more capacity than writing it back would (`write_block`).
+        if spare.capacity() > 2 * WRITE_BUFFER {
+            spare.shrink_to(WRITE_BUFFER);
+        }
+        Some(std::mem::replace(&mut self.block, spare))
     }
 
     /// The oldest segment on disk: the one the receiver reads.
@@ -430,37 +415,25 @@ impl Writer {
         self.segments.front()
     }
 
-    /// Whether the records the receiver took from memory were left out of the block
-    /// ([`write_block`](Self::write_block)) since the last call. The receiver asks before
-    /// each [`refresh`](Self::refresh) and [`abandon_front`](Self::abandon_front), under
-    /// the same lock: if they were, it has taken nothing of what the block at its offset
-    /// now holds or will hold when written.
-    pub(crate) fn forget_left_out(&mut self) -> bool {
-        std::mem::take(&mut self.left_out)
-    }
-
     /// Brings the receiver up to date on the oldest segment. The receiver has read the
-    /// file's whole blocks up to byte `at`, and `taken` bytes of records of the block that
-    /// starts there, from memory.
+    /// file's whole blocks up to byte `at`.
     ///
-    /// If `at` is where the block being filled will be written, the records of that block
-    /// past `taken` are appended to `out`: the receiver reads them from memory. If that
-    /// block could not be written, the segment ends with it: the records are the
-    /// receiver's now, and it is sealed so that the next record starts a new file.
-    pub(crate) fn refresh(&mut self, at: u64, taken: usize, out: &mut Vec<u8>) -> Option<Refresh> {
+    /// If `at` is where the block being filled will be written and the block holds
+    /// records, it is swapped with `block` ([`Self::take_block`]): the receiver reads them
+    /// from memory, and they will not be in the file. If that block could not be written,
+    /// the segment ends with it: the records are the receiver's now, and it is sealed so
+    /// that the next record starts a new file.
+    pub(crate) fn refresh(&mut self, at: u64, block: &mut Vec<u8>) -> Option<Refresh> {
         let front = self.segments.front()?;
         if let Some(sealed) = front.sealed {
             return Some(Refresh::Sealed(sealed));
         }
         // The oldest segment is the current one.
         if at == self.file_len
-            && let Some(records) = self.block.get(BLOCK_HEADER + taken..)
+            && let Some(taken) = self.take_block(std::mem::take(block))
         {
-            out.reserve_exact(records.len());
-            out.extend_from_slice(records);
-            self.handed = self.records_len();
-            if self.write_failed && self.records_len() > 0 {
-                self.take_block();
+            *block = taken;
+            if self.write_failed {
                 self.seal_current();
                 return self.segments.front()?.sealed.map(Refresh::Sealed);
             }
@@ -480,18 +453,18 @@ impl Writer {
 
     /// Gives up on the oldest segment, which holds damaged data: it is sealed if it was
     /// still being written, taken off the live list and renamed `*.corrupt` for
-    /// inspection. The records of its block being filled are handed over (all of them:
-    /// the receiver knows how many bytes of them it has taken already).
+    /// inspection. The records of its block being filled are handed over: the receiver
+    /// has taken none of them (it takes a block whole, [`Self::refresh`]).
     pub(crate) fn abandon_front(&mut self, first: u64) -> Abandoned {
         if self.segments.front().is_none_or(|f| f.first != first) {
             // Already deleted, read to its end (see `rotate`): nothing after it was lost.
             return Abandoned::Gone { end: first };
         }
-        let mut buffered = Vec::new();
+        let mut buffered = None;
         if self.segments.len() == 1 && self.file.is_some() {
             // The damage is in the file; the records still buffered never reached it.
             // Accepted and intact, they are delivered like those `refresh` hands over.
-            buffered = self.take_block();
+            buffered = self.take_block(Vec::new());
             self.seal_current();
         }
         let Some(front) = self.segments.pop_front() else {
@@ -502,12 +475,9 @@ impl Writer {
         let mut quarantine = front.path.clone().into_os_string();
         quarantine.push(".corrupt");
         let _ = fs::rename(&front.path, quarantine);
-        match front.sealed {
-            Some(sealed) if !buffered.is_empty() => Abandoned::HandedOver {
-                records: buffered,
-                sealed,
-            },
-            sealed => Abandoned::Gone {
+        match (front.sealed, buffered) {
+            (Some(sealed), Some(block)) => Abandoned::HandedOver { block, sealed },
+            (sealed, _) => Abandoned::Gone {
                 end: sealed.map_or(self.next_index, |s| s.end),
             },
         }

@@ -41,8 +41,8 @@ const SEGMENT_BYTES: usize = 4096;
 const MAGIC_LEN: usize = 8;
 const BLOCK_HEADER: usize = 12;
 
-/// The file size limit the disk-full child sets on itself.
-const FSIZE_LIMIT: u64 = 256 * 1024;
+/// The file size limit the disk-full child sets on itself: room for several blocks.
+const FSIZE_LIMIT: u64 = 1024 * 1024;
 /// Bytes in each item the disk-full child sends.
 const ITEM_BYTES: usize = 1024;
 
@@ -1057,9 +1057,9 @@ fn disk_full_returns_the_item() -> Result<(), String> {
         })
         .ok_or_else(|| format!("no `accepted` line in the child's stdout: {out:?}"))?;
     let bytes = accepted * ITEM_BYTES as u64;
-    // Whole blocks fill the file up to the limit; at most one write buffer (64 KiB) more
-    // waits in memory.
-    let plausible = FSIZE_LIMIT / 2..=FSIZE_LIMIT + 64 * 1024;
+    // Whole blocks fill the file up to the limit; at most one write buffer more waits in
+    // memory.
+    let plausible = FSIZE_LIMIT / 2..=FSIZE_LIMIT + reclaim_hopper::WRITE_BUFFER as u64;
     if !plausible.contains(&bytes) {
         return Err(format!(
             "{accepted} items of {ITEM_BYTES} bytes accepted under a {FSIZE_LIMIT}-byte file \
