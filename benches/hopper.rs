@@ -59,9 +59,9 @@
 //! # `hopper/spill-1KiB`
 //!
 //! One sender thread and the receiver push 64 MiB through `reclaim-hopper` with
-//! `memory_bytes(0)`, so every item is spilled — encoded into a block, checksummed and
-//! written, except the records the receiver has taken from the block being filled by the
-//! time it is full, which are left out of the file — in items of 1 KiB
+//! `memory_bytes(0)`, so every item is spilled — encoded into a block, which is
+//! checksummed and written unless the receiver takes it from memory before it is full —
+//! in items of 1 KiB
 //! (`serde_bytes::ByteBuf`, whose encoding is a length and a copy of the bytes). Segment
 //! files are the default 256 MiB, so no file is deleted inside the timed region. The
 //! sender thread builds its items before the clock starts; the receiver checks each one's
