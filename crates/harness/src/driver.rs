@@ -54,6 +54,7 @@ use crate::counters::{Counter, Counters, Readings};
 use crate::error::RepeatError;
 use crate::gate::Gate;
 use crate::noise::{CpuTimes, Noise};
+use crate::placement;
 use crate::sampler::{Probe, Sampler, Series};
 use crate::workload::Shape;
 
@@ -237,7 +238,22 @@ impl<'s> Crew<'s> {
             self.participants += 1;
         }
         self.counters = params.counters.then(Counters::open);
+        // With CPUs no worker gets, the threads the backend starts while it is built (the
+        // `sweep` collector) go there (see `placement`).
+        let spare = rig
+            .cpus
+            .as_deref()
+            .map(|cpus| placement::spare(cpus, rig.shape.threads()))
+            .filter(|spare| !spare.is_empty());
+        let before = spare.and_then(|_| placement::threads());
         let built = B::Container::<u64>::new(&params.config).map_err(RepeatError::Build)?;
+        if let (Some(spare), Some(before), Some(after)) = (spare, before, placement::threads()) {
+            for &tid in after.difference(&before) {
+                if !placement::confine(tid, spare) {
+                    rig.pinned.store(false, Ordering::Relaxed);
+                }
+            }
+        }
         let container = container.get_or_init(|| built);
         // The last allocations before the run are done: the baseline is read here.
         if let Some(sampler) = &rig.sampler {

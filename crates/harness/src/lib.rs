@@ -44,6 +44,7 @@ mod handoff;
 pub mod metadata;
 mod noise;
 pub mod overhead;
+mod placement;
 pub mod plan;
 pub mod rounds;
 mod row;

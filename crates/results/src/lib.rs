@@ -153,8 +153,9 @@ pub struct RunSettings {
     /// allocator). Only `run --overhead` turns it off.
     pub instrumented: bool,
     /// Whether each worker was pinned to a CPU (worker `i` on the `i`-th CPU the process
-    /// may use, round-robin when there are more workers than CPUs). `null` before it was
-    /// recorded.
+    /// may use, round-robin when there are more workers than CPUs), and the threads the
+    /// backend started itself confined to the CPUs left over, if any. `null` before it
+    /// was recorded.
     #[serde(default)]
     pub pinned: Option<bool>,
 }
