@@ -13,7 +13,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reclaim_core::{Config, Container, Handle};
 use reclaim_smr::Leak;
-use reclaim_structures::{MsQueue, TreiberStack};
+use reclaim_structures::{HmList, MsQueue, TreiberStack};
 
 fn build<C: Container<u32>>() -> Arc<C> {
     Arc::new(C::new(&Config::default()).expect("lock-free structures always build"))
@@ -115,5 +115,57 @@ fn msqueue_one_value_goes_to_exactly_one_consumer() {
         let mut all = got.clone();
         all.extend(left);
         assert_eq!(all, [7], "consumers got {got:?}, left {left:?}");
+    });
+}
+
+/// The Harris–Michael list's one hard case: a key inserted right after a node that is
+/// being removed. With {1, 3} in the list, one thread removes 1 while another inserts 2
+/// (linking it from 1's `next`): 2 must not be lost with 1, and each reports success.
+#[test]
+fn hmlist_keeps_a_key_inserted_next_to_one_being_removed() {
+    loom::model(|| {
+        let list = Arc::new(HmList::<Leak>::default());
+        {
+            let mut handle = list.handle();
+            assert!(handle.insert(1) && handle.insert(3));
+        }
+        let remover = {
+            let list = Arc::clone(&list);
+            thread::spawn(move || list.handle().remove(1))
+        };
+        let inserter = {
+            let list = Arc::clone(&list);
+            thread::spawn(move || list.handle().insert(2))
+        };
+        assert!(remover.join().unwrap(), "1 was there to remove");
+        assert!(inserter.join().unwrap(), "2 was not there");
+        let mut handle = list.handle();
+        assert_eq!(
+            [1, 2, 3].map(|key| handle.contains(key)),
+            [false, true, true]
+        );
+    });
+}
+
+/// Two threads remove the same key: exactly one succeeds, and the key is gone.
+#[test]
+fn hmlist_removes_a_key_once() {
+    loom::model(|| {
+        let list = Arc::new(HmList::<Leak>::default());
+        assert!(list.handle().insert(5));
+        let removers: Vec<_> = (0..2)
+            .map(|_| {
+                let list = Arc::clone(&list);
+                thread::spawn(move || list.handle().remove(5))
+            })
+            .collect();
+        let succeeded = removers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .filter(|&removed| removed)
+            .count();
+        assert_eq!(succeeded, 1);
+        assert!(!list.handle().contains(5));
+        assert_eq!(list.stats().retired, 1, "retired once");
     });
 }

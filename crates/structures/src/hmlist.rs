@@ -1,0 +1,468 @@
+//! The Harris–Michael list (Michael, "High Performance Dynamic Lock-Free Hash Tables and
+//! List-Based Sets", SPAA 2002): a sorted singly linked set of `u64` keys.
+//!
+//! A key is removed in two steps: its node's `next` pointer is *marked* (its low bit set),
+//! which removes the key logically and freezes the node's link, then the node is unlinked
+//! from its predecessor with a compare-and-swap. Any traversal that meets a marked node
+//! unlinks it before going on, and only the thread whose compare-and-swap unlinked a node
+//! retires it. This is Michael's variant of Harris's list, the one hazard pointers can
+//! protect: a traversal never steps *through* a marked node, so every node it reaches was
+//! linked from an unmarked predecessor when it was protected.
+//!
+//! # Protection
+//!
+//! A traversal holds three protections, rotating over three slots: the predecessor (whose
+//! `next` field is the link it may swing), the current node and its successor. The
+//! successor, read out of the current node, is published with [`Guard::protect_from`]
+//! against the current node's `next` and then the predecessor's link is checked to still
+//! hold the current node unmarked: together they prove the successor was reachable after
+//! its protection was visible, so a reclaimer cannot have missed it (for epochs and the
+//! leak scheme the checks pass trivially: the pin covers every node read).
+
+use std::ptr;
+
+use crossbeam_utils::CachePadded;
+use reclaim_smr::sync::{AtomicPtr, Ordering};
+use reclaim_smr::{Guard, Local, Scheme};
+
+/// A node of the list. Its `next` pointer carries the mark in its low bit.
+struct SetNode {
+    key: u64,
+    next: AtomicPtr<SetNode>,
+}
+
+/// The mark: set in a node's `next` once its key is removed.
+const MARK: usize = 1;
+
+fn is_marked(ptr: *mut SetNode) -> bool {
+    ptr.addr() & MARK != 0
+}
+
+fn marked(ptr: *mut SetNode) -> *mut SetNode {
+    ptr.map_addr(|a| a | MARK)
+}
+
+fn unmarked(ptr: *mut SetNode) -> *mut SetNode {
+    ptr.map_addr(|a| a & !MARK)
+}
+
+/// The three protection slots of a traversal, as the roles rotate.
+#[derive(Clone, Copy)]
+struct Slots {
+    prev: usize,
+    cur: usize,
+    next: usize,
+}
+
+impl Slots {
+    const START: Slots = Slots {
+        prev: 0,
+        cur: 1,
+        next: 2,
+    };
+
+    /// The current node becomes the predecessor, the successor the current node.
+    fn advance(self) -> Slots {
+        Slots {
+            prev: self.cur,
+            cur: self.next,
+            next: self.prev,
+        }
+    }
+
+    /// The successor replaces the unlinked current node; the predecessor stays.
+    fn skip(self) -> Slots {
+        Slots {
+            prev: self.prev,
+            cur: self.next,
+            next: self.cur,
+        }
+    }
+}
+
+/// Where a search for a key stopped: `cur` is the first node whose key is not below it (or
+/// null), `prev` the link that points to it, unmarked. Both are protected by the guard
+/// the search ran under, until it is dropped or searches again.
+struct Position {
+    prev: *const AtomicPtr<SetNode>,
+    cur: *mut SetNode,
+    found: bool,
+}
+
+/// A lock-free sorted set of `u64` keys over reclamation scheme `S`.
+pub struct HmList<S: Scheme> {
+    head: CachePadded<AtomicPtr<SetNode>>,
+    domain: S::Domain,
+}
+
+// SAFETY: the list holds only `u64` keys and raw pointers to nodes it owns; every shared
+// access goes through atomics and the scheme's protection. The domain is `Send + Sync` by
+// the `Scheme` contract.
+unsafe impl<S: Scheme> Send for HmList<S> {}
+// SAFETY: as above.
+unsafe impl<S: Scheme> Sync for HmList<S> {}
+
+impl<S: Scheme> std::fmt::Debug for HmList<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmList")
+            .field("scheme", &S::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Scheme> Default for HmList<S> {
+    fn default() -> Self {
+        HmList {
+            head: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            domain: S::new_domain(),
+        }
+    }
+}
+
+/// Protection slots one operation uses.
+const SLOTS: usize = 3;
+
+impl<S: Scheme> HmList<S> {
+    /// A thread's handle on the list: its registration with the list's domain.
+    pub fn handle(&self) -> HmListHandle<'_, S> {
+        HmListHandle {
+            list: self,
+            local: S::register(&self.domain, SLOTS),
+        }
+    }
+
+    /// What the domain has retired and freed so far.
+    pub fn stats(&self) -> reclaim_smr::ReclaimStats {
+        S::stats(&self.domain)
+    }
+
+    /// Searches for `key`, unlinking (and retiring) the marked nodes it meets.
+    fn find<G: Guard>(&self, guard: &mut G, key: u64) -> Position {
+        'again: loop {
+            let mut slots = Slots::START;
+            let mut prev: *const AtomicPtr<SetNode> = &*self.head;
+            // The head is never marked: a plain protected load.
+            let mut cur = guard.protect(slots.cur, &self.head);
+            loop {
+                if cur.is_null() {
+                    return Position {
+                        prev,
+                        cur,
+                        found: false,
+                    };
+                }
+                // SAFETY: `cur` is protected and was reachable from `prev`, unmarked, after
+                // its protection was visible (checked below or when it became `cur`).
+                let cur_ref = unsafe { &*cur };
+                // Acquire: the successor's key and link, written before it was linked.
+                let next = cur_ref.next.load(Ordering::Acquire);
+                if !guard.protect_from(slots.next, unmarked(next), &cur_ref.next, next) {
+                    continue 'again;
+                }
+                // `prev` still links `cur`, unmarked: `cur` is in the list, so its successor
+                // was reachable after its protection was published.
+                // SAFETY: `prev` is the head or the `next` of the protected predecessor.
+                if unsafe { (*prev).load(Ordering::Acquire) } != cur {
+                    continue 'again;
+                }
+                if is_marked(next) {
+                    // `cur` is removed: unlink it, and retire it if this unlinked it.
+                    let next = unmarked(next);
+                    // SAFETY: as above.
+                    let unlinked = unsafe {
+                        (*prev).compare_exchange(cur, next, Ordering::AcqRel, Ordering::Relaxed)
+                    };
+                    if unlinked.is_err() {
+                        continue 'again;
+                    }
+                    // SAFETY: `cur` came from `Box::into_raw` (`insert`), the CAS above made
+                    // it unreachable (its predecessor links past it and its own link is
+                    // marked, so no other CAS can relink or unlink it again), this thread
+                    // alone unlinked it, and it belongs to this list's domain.
+                    unsafe { guard.retire(cur) };
+                    cur = next;
+                    slots = slots.skip();
+                    continue;
+                }
+                if cur_ref.key >= key {
+                    return Position {
+                        prev,
+                        cur,
+                        found: cur_ref.key == key,
+                    };
+                }
+                prev = &cur_ref.next;
+                cur = next;
+                slots = slots.advance();
+            }
+        }
+    }
+}
+
+impl<S: Scheme> Drop for HmList<S> {
+    fn drop(&mut self) {
+        // `&mut self`: no thread can reach the nodes. Every node still linked (marked or
+        // not) was never retired: a node is retired only once it is unlinked.
+        let mut cur = unmarked(self.head.load(Ordering::Relaxed));
+        while !cur.is_null() {
+            // SAFETY: linked nodes came from `Box::into_raw` and are owned by the list.
+            let node = unsafe { Box::from_raw(cur) };
+            cur = unmarked(node.next.load(Ordering::Relaxed));
+        }
+    }
+}
+
+/// One thread's access to an [`HmList`].
+pub struct HmListHandle<'l, S: Scheme> {
+    list: &'l HmList<S>,
+    local: S::Local<'l>,
+}
+
+impl<S: Scheme> std::fmt::Debug for HmListHandle<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmListHandle").finish_non_exhaustive()
+    }
+}
+
+impl<S: Scheme> HmListHandle<'_, S> {
+    /// Adds `key`; `false` if it was there already.
+    pub fn insert(&mut self, key: u64) -> bool {
+        let list = self.list;
+        let mut guard = self.local.pin();
+        let node = Box::into_raw(Box::new(SetNode {
+            key,
+            next: AtomicPtr::new(ptr::null_mut()),
+        }));
+        loop {
+            let at = list.find(&mut guard, key);
+            if at.found {
+                // SAFETY: `node` was never published: it is still ours.
+                drop(unsafe { Box::from_raw(node) });
+                return false;
+            }
+            // SAFETY: `node` is ours until the CAS below publishes it.
+            unsafe { (*node).next.store(at.cur, Ordering::Relaxed) };
+            // Release publishes the node's key and link. SAFETY: `at.prev` is the head or
+            // the link of a node the guard protects.
+            let linked = unsafe {
+                (*at.prev).compare_exchange(at.cur, node, Ordering::Release, Ordering::Relaxed)
+            };
+            if linked.is_ok() {
+                return true;
+            }
+        }
+    }
+
+    /// Removes `key`; `false` if it was not there.
+    pub fn remove(&mut self, key: u64) -> bool {
+        let list = self.list;
+        let mut guard = self.local.pin();
+        loop {
+            let at = list.find(&mut guard, key);
+            if !at.found {
+                return false;
+            }
+            // SAFETY: `at.cur` is non-null when found, and protected.
+            let cur = unsafe { &*at.cur };
+            let next = cur.next.load(Ordering::Acquire);
+            if is_marked(next) {
+                // Another remove got there first; the search unlinks it and looks again.
+                continue;
+            }
+            // Marking removes the key: whoever marks it is the one remove that succeeds.
+            if cur
+                .next
+                .compare_exchange(next, marked(next), Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            // SAFETY: `at.prev` is the head or the link of a protected node.
+            let unlinked = unsafe {
+                (*at.prev).compare_exchange(at.cur, next, Ordering::AcqRel, Ordering::Relaxed)
+            };
+            if unlinked.is_ok() {
+                // SAFETY: as in `find`: this CAS unlinked the marked node, once.
+                unsafe { guard.retire(at.cur) };
+            } else {
+                // Some other traversal will meet it marked and unlink it; this one does now.
+                list.find(&mut guard, key);
+            }
+            return true;
+        }
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains(&mut self, key: u64) -> bool {
+        let mut guard = self.local.pin();
+        self.list.find(&mut guard, key).found
+    }
+
+    /// Enters an operation, protects the first node and holds it while `wait` runs: a
+    /// reader that stays.
+    pub fn stall(&mut self, wait: &mut dyn FnMut()) {
+        let mut guard = self.local.pin();
+        let _held = guard.protect(0, &self.list.head);
+        wait();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use reclaim_smr::{Ebr, Hp, Leak};
+    use std::collections::BTreeSet;
+
+    const MIRI: bool = cfg!(miri);
+
+    /// A splitmix64 step: reproducible keys and operations.
+    fn next(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Random operations on one thread give the answers a `BTreeSet` gives.
+    fn agrees_with_a_btreeset<S: Scheme>() {
+        let list = HmList::<S>::default();
+        let mut h = list.handle();
+        let mut model = BTreeSet::new();
+        let mut state = 7;
+        let (ops, keys) = if MIRI { (300, 16) } else { (20_000, 64) };
+        for i in 0..ops {
+            let r = next(&mut state);
+            let key = (r >> 8) % keys;
+            match r % 3 {
+                0 => assert_eq!(h.insert(key), model.insert(key), "op {i}: insert {key}"),
+                1 => assert_eq!(h.remove(key), model.remove(&key), "op {i}: remove {key}"),
+                _ => assert_eq!(h.contains(key), model.contains(&key), "op {i}: {key}?"),
+            }
+        }
+        for key in 0..keys {
+            assert_eq!(h.contains(key), model.contains(&key), "{key} at the end");
+        }
+    }
+
+    #[test]
+    fn agrees_with_a_btreeset_leak() {
+        agrees_with_a_btreeset::<Leak>();
+    }
+
+    #[test]
+    fn agrees_with_a_btreeset_ebr() {
+        agrees_with_a_btreeset::<Ebr>();
+    }
+
+    #[test]
+    fn agrees_with_a_btreeset_hp() {
+        agrees_with_a_btreeset::<Hp>();
+    }
+
+    /// Threads inserting and removing over the same few keys: each key's successful
+    /// inserts minus successful removes is whether it is in the set at the end, and each
+    /// successful remove's node is retired exactly once (a remove that could not unlink
+    /// its node searches again, which unlinks it).
+    fn overlapping_keys_add_up<S: Scheme>() {
+        const THREADS: usize = 3;
+        // Few keys, so that removes and inserts meet at neighbouring nodes; enough
+        // operations that the threads overlap for a while (they start together).
+        let keys: u64 = 6;
+        let ops = if MIRI { 60 } else { 300_000 };
+        let start = std::sync::Barrier::new(THREADS);
+        let list = HmList::<S>::default();
+        let tallies: Vec<(Vec<i64>, u64)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (list, start) = (&list, &start);
+                    s.spawn(move || {
+                        let mut h = list.handle();
+                        start.wait();
+                        let mut net = vec![0i64; keys as usize];
+                        let mut removed = 0;
+                        let mut state = t as u64 + 1;
+                        for _ in 0..ops {
+                            let r = next(&mut state);
+                            let key = (r >> 8) % keys;
+                            match r % 3 {
+                                0 => net[key as usize] += i64::from(h.insert(key)),
+                                1 if h.remove(key) => {
+                                    net[key as usize] -= 1;
+                                    removed += 1;
+                                }
+                                1 => {}
+                                _ => {
+                                    h.contains(key);
+                                }
+                            }
+                        }
+                        (net, removed)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let mut h = list.handle();
+        for key in 0..keys {
+            let net: i64 = tallies.iter().map(|(t, _)| t[key as usize]).sum();
+            assert!(net == 0 || net == 1, "key {key}: net {net}");
+            assert_eq!(h.contains(key), net == 1, "key {key}");
+        }
+        let removed: u64 = tallies.iter().map(|(_, r)| r).sum();
+        assert_eq!(list.stats().retired, removed);
+    }
+
+    #[test]
+    fn overlapping_keys_add_up_leak() {
+        overlapping_keys_add_up::<Leak>();
+    }
+
+    #[test]
+    fn overlapping_keys_add_up_ebr() {
+        overlapping_keys_add_up::<Ebr>();
+    }
+
+    #[test]
+    fn overlapping_keys_add_up_hp() {
+        overlapping_keys_add_up::<Hp>();
+    }
+
+    /// Every key inserted on disjoint ranges by several threads is found afterwards, in
+    /// order, and removing them all empties the list.
+    #[test]
+    fn disjoint_ranges_fill_and_empty() {
+        let per: u64 = if MIRI { 10 } else { 500 };
+        let list = HmList::<Hp>::default();
+        std::thread::scope(|s| {
+            for t in 0..3u64 {
+                let list = &list;
+                s.spawn(move || {
+                    let mut h = list.handle();
+                    // Interleaved ranges, so threads insert next to each other's keys.
+                    for i in 0..per {
+                        assert!(h.insert(i * 3 + t));
+                    }
+                });
+            }
+        });
+        let mut h = list.handle();
+        for key in 0..per * 3 {
+            assert!(h.contains(key), "{key}");
+            assert!(!h.insert(key), "{key} twice");
+        }
+        std::thread::scope(|s| {
+            for t in 0..3u64 {
+                let list = &list;
+                s.spawn(move || {
+                    let mut h = list.handle();
+                    for i in (0..per).rev() {
+                        assert!(h.remove(i * 3 + t));
+                    }
+                });
+            }
+        });
+        assert!(list.head.load(Ordering::Relaxed).is_null(), "emptied");
+        assert_eq!(list.stats().retired, per * 3);
+    }
+}
