@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use anyhow::Context;
 
-use reclaim_core::Entry;
+use reclaim_core::{Entry, SetEntry};
 use reclaim_harness::Workload;
 use reclaim_results::Counter;
 use reclaim_results::format::table;
@@ -13,7 +13,11 @@ use reclaim_results::format::table;
 /// Prints the three lists to standard output.
 pub fn list() -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
-    let written = write_list(&mut out, &reclaim_registry::entries());
+    let written = write_list(
+        &mut out,
+        &reclaim_registry::entries(),
+        &reclaim_registry::set_entries(),
+    );
     match written {
         // A closed pipe (`reclaim-bench list | head`) is not an error worth a message.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -54,9 +58,15 @@ fn counter_names() -> String {
     Counter::ALL.iter().map(|c| format!("{c}\n")).collect()
 }
 
-fn write_list(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
-    writeln!(out, "Backends:")?;
+fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io::Result<()> {
+    writeln!(out, "Backends, container family (push and pop):")?;
     out.write_all(backends(entries).as_bytes())?;
+    writeln!(
+        out,
+        "\nBackends, set family (insert, remove, contains of u64 keys; checked by the \
+         conformance suite, not run by the harness yet):"
+    )?;
+    out.write_all(set_backends(sets).as_bytes())?;
     writeln!(out, "\nWorkloads:")?;
     let workloads: Vec<Vec<String>> = Workload::ALL
         .iter()
@@ -124,6 +134,27 @@ fn backends(entries: &[Entry]) -> String {
     )
 }
 
+/// The set backend table: one row per set backend.
+fn set_backends(sets: &[SetEntry]) -> String {
+    let rows: Vec<Vec<String>> = sets
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.to_string(),
+                e.info.structure.to_string(),
+                e.info.scheme.to_string(),
+                if e.info.ordered { "yes" } else { "no" }.to_string(),
+                e.info.summary.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &["BACKEND", "STRUCTURE", "SCHEME", "ORDERED", "SUMMARY"],
+        0..0,
+        &rows,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,8 +185,13 @@ mod tests {
     #[test]
     fn the_full_listing_names_every_workload_and_counter() {
         let mut out = Vec::new();
-        write_list(&mut out, &reclaim_registry::entries()).unwrap();
+        let sets = reclaim_registry::set_entries();
+        write_list(&mut out, &reclaim_registry::entries(), &sets).unwrap();
         let text = String::from_utf8(out).unwrap();
+        assert!(!sets.is_empty());
+        for set in &sets {
+            assert!(text.contains(set.name), "{} missing", set.name);
+        }
         for workload in Workload::ALL {
             assert!(text.contains(workload.name()), "{workload} missing");
         }

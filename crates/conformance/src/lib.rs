@@ -18,6 +18,7 @@ mod wait;
 
 pub use concurrent::{concurrent_multiset, per_producer_order};
 pub use sequential::sequential_model;
+pub use sets::{set_checks, set_disjoint_keys, set_sequential_model, set_shared_keys_add_up};
 pub use sizes::{STRESS_ENV, Sizes};
 pub use stall::stall_then_resume;
 pub use stress::stress_round_trip;
@@ -47,6 +48,9 @@ macro_rules! check {
         }
     };
 }
+
+// After the macro: the set checks list themselves with it.
+mod sets;
 
 /// Every check that applies to backend `B`, with sizes from the environment.
 pub fn checks<B: Backend>(entry: &Entry) -> Vec<Check> {

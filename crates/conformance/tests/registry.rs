@@ -3,13 +3,25 @@
 //! backend and `-- drop_accounting` one check.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use reclaim_core::{Backend, Entry, Visitor};
+use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 
 struct Collect(Vec<Trial>);
 
 impl Visitor for Collect {
     fn visit<B: Backend>(&mut self, entry: Entry) {
         for check in reclaim_conformance::checks::<B>(&entry) {
+            let run = check.run;
+            self.0.push(
+                Trial::test(format!("{}::{}", entry.name, check.name), move || {
+                    run().map_err(Failed::from)
+                })
+                .with_kind(entry.info.scheme),
+            );
+        }
+    }
+
+    fn visit_set<B: SetBackend>(&mut self, entry: SetEntry) {
+        for check in reclaim_conformance::set_checks::<B>(&entry) {
             let run = check.run;
             self.0.push(
                 Trial::test(format!("{}::{}", entry.name, check.name), move || {

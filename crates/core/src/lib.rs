@@ -14,6 +14,9 @@
 //!   registrations stay thread-local in it, and a channel's sender can be `&mut` in it.
 //!
 //! [`Visitor`] and [`Entry`] are how the registry hands a backend *type* to generic code.
+//! Sets are a second family beside the containers, with traits of their own
+//! ([`SetBackend`], [`ConcurrentSet`], [`SetHandle`]) and entries of their own
+//! ([`SetEntry`], [`Visitor::visit_set`]).
 //!
 //! A whole backend, a FIFO queue behind one lock, and generic code driving it as the
 //! harness does (one handle per thread, taken before the measured region):
@@ -85,10 +88,12 @@
 
 mod info;
 mod registry;
+mod set;
 
 pub use info::{Consumers, Info, ItemOrder};
 
-pub use registry::{Entry, Visitor};
+pub use registry::{Entry, SetEntry, Visitor};
+pub use set::{ConcurrentSet, SetBackend, SetHandle, SetInfo};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

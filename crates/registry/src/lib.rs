@@ -2,14 +2,16 @@
 //!
 //! Adding a backend is one file (in `structures`, `baselines` or a crate of its own) plus
 //! one line in [`visit_all`]; the conformance suite, the CLI, the harness and the benches
-//! then pick it up with no other edit.
+//! then pick it up with no other edit. Two families share the list: containers
+//! ([`Visitor::visit`]) and sets ([`Visitor::visit_set`]); the set family is listed and
+//! checked by the conformance suite, and the harness does not run it yet.
 
 use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
 use reclaim_baselines::{Hopper, HopperBackend};
-use reclaim_core::{Backend, Entry, Visitor};
+use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
 use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
-use reclaim_structures::{MichaelScott, Treiber};
+use reclaim_structures::{HarrisMichael, MichaelScott, Treiber};
 
 /// Calls `visitor` once for every registered backend, in listing order.
 pub fn visit_all<V: Visitor>(visitor: &mut V) {
@@ -30,10 +32,18 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<ArrayQueueBackend, V>(visitor, "arrayqueue");
     add::<Hopper, V>(visitor, "hopper");
     add::<HopperBackend<0>, V>(visitor, "hopper-disk");
+    // The set family.
+    add_set::<HarrisMichael<Leak>, V>(visitor, "hmlist-leak");
+    add_set::<HarrisMichael<Ebr>, V>(visitor, "hmlist-ebr");
+    add_set::<HarrisMichael<Hp>, V>(visitor, "hmlist-hp");
 }
 
 fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {
     visitor.visit::<B>(Entry::of::<B>(name));
+}
+
+fn add_set<B: SetBackend, V: Visitor>(visitor: &mut V, name: &'static str) {
+    visitor.visit_set::<B>(SetEntry::of::<B>(name));
 }
 
 /// Every registered backend's name and facts, in listing order.
@@ -54,19 +64,50 @@ pub fn find(name: &str) -> Option<Entry> {
     entries().into_iter().find(|entry| entry.name == name)
 }
 
+/// Every registered set backend's name and facts, in listing order.
+pub fn set_entries() -> Vec<SetEntry> {
+    struct Collect(Vec<SetEntry>);
+    impl Visitor for Collect {
+        fn visit<B: Backend>(&mut self, _: Entry) {}
+        fn visit_set<B: SetBackend>(&mut self, entry: SetEntry) {
+            self.0.push(entry);
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    visit_all(&mut collect);
+    collect.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
 
     #[test]
-    fn names_are_unique() {
-        let entries = entries();
-        let names: HashSet<_> = entries.iter().map(|e| e.name).collect();
+    fn names_are_unique_across_both_families() {
+        let mut names: Vec<&str> = entries().iter().map(|e| e.name).collect();
+        names.extend(set_entries().iter().map(|e| e.name));
+        let unique: HashSet<_> = names.iter().collect();
         assert_eq!(
+            unique.len(),
             names.len(),
-            entries.len(),
             "duplicate backend name in the registry"
+        );
+    }
+
+    #[test]
+    fn the_pointer_schemes_back_the_harris_michael_list() {
+        let sets = set_entries();
+        for scheme in ["leak", "ebr", "hp"] {
+            assert!(
+                sets.iter()
+                    .any(|e| e.info.structure == "hmlist" && e.info.scheme == scheme),
+                "hmlist × {scheme} is not registered"
+            );
+        }
+        assert!(
+            entries().iter().all(|e| e.info.structure != "hmlist"),
+            "a set listed as a container"
         );
     }
 

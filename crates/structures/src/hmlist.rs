@@ -19,9 +19,13 @@
 //! its protection was visible, so a reclaimer cannot have missed it (for epochs and the
 //! leak scheme the checks pass trivially: the pin covers every node read).
 
+use std::marker::PhantomData;
 use std::ptr;
 
 use crossbeam_utils::CachePadded;
+use reclaim_core::{
+    BuildError, ConcurrentSet, Config, ReclaimStats, SetBackend, SetHandle, SetInfo,
+};
 use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, Scheme};
 
@@ -122,17 +126,29 @@ impl<S: Scheme> Default for HmList<S> {
 /// Protection slots one operation uses.
 const SLOTS: usize = 3;
 
-impl<S: Scheme> HmList<S> {
+impl<S: Scheme> ConcurrentSet for HmList<S> {
+    type Handle<'s> = HmListHandle<'s, S>;
+
+    fn new(_config: &Config) -> Result<Self, BuildError> {
+        Ok(Self::default())
+    }
+
     /// A thread's handle on the list: its registration with the list's domain.
-    pub fn handle(&self) -> HmListHandle<'_, S> {
+    fn handle(&self) -> HmListHandle<'_, S> {
         HmListHandle {
             list: self,
             local: S::register(&self.domain, SLOTS),
         }
     }
 
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        Some(self.stats())
+    }
+}
+
+impl<S: Scheme> HmList<S> {
     /// What the domain has retired and freed so far.
-    pub fn stats(&self) -> reclaim_smr::ReclaimStats {
+    pub fn stats(&self) -> ReclaimStats {
         S::stats(&self.domain)
     }
 
@@ -224,9 +240,8 @@ impl<S: Scheme> std::fmt::Debug for HmListHandle<'_, S> {
     }
 }
 
-impl<S: Scheme> HmListHandle<'_, S> {
-    /// Adds `key`; `false` if it was there already.
-    pub fn insert(&mut self, key: u64) -> bool {
+impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
+    fn insert(&mut self, key: u64) -> bool {
         let list = self.list;
         let mut guard = self.local.pin();
         let node = Box::into_raw(Box::new(SetNode {
@@ -253,8 +268,7 @@ impl<S: Scheme> HmListHandle<'_, S> {
         }
     }
 
-    /// Removes `key`; `false` if it was not there.
-    pub fn remove(&mut self, key: u64) -> bool {
+    fn remove(&mut self, key: u64) -> bool {
         let list = self.list;
         let mut guard = self.local.pin();
         loop {
@@ -292,24 +306,40 @@ impl<S: Scheme> HmListHandle<'_, S> {
         }
     }
 
-    /// Whether `key` is in the set.
-    pub fn contains(&mut self, key: u64) -> bool {
+    fn contains(&mut self, key: u64) -> bool {
         let mut guard = self.local.pin();
         self.list.find(&mut guard, key).found
     }
 
     /// Enters an operation, protects the first node and holds it while `wait` runs: a
     /// reader that stays.
-    pub fn stall(&mut self, wait: &mut dyn FnMut()) {
+    fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
         let mut guard = self.local.pin();
         let _held = guard.protect(0, &self.list.head);
         wait();
+        true
     }
+}
+
+/// The registry's marker for a Harris–Michael list over scheme `S`.
+#[derive(Debug)]
+pub struct HarrisMichael<S>(PhantomData<fn() -> S>);
+
+impl<S: Scheme> SetBackend for HarrisMichael<S> {
+    const INFO: SetInfo = SetInfo {
+        structure: "hmlist",
+        scheme: S::NAME,
+        ordered: true,
+        summary: "Harris–Michael list: sorted, a search unlinks the removed nodes it passes",
+        settings: S::SETTINGS,
+    };
+    type Set = HmList<S>;
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use reclaim_core::{ConcurrentSet, SetHandle};
     use reclaim_smr::{Ebr, Hp, Leak};
     use std::collections::BTreeSet;
 

@@ -3,8 +3,8 @@
 //! pointer schemes ([`reclaim_smr::Scheme`]: leak, ebr, hp), and the same two over the
 //! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep).
 //! The first set, the [Harris–Michael list](hmlist), is written against the same
-//! [`reclaim_smr::Scheme`]; it is not in the registry yet (the set family's trait and
-//! workloads come with it).
+//! [`reclaim_smr::Scheme`], and registered as a set backend
+//! ([`reclaim_core::SetBackend`]).
 //!
 //! Each file holds one structure and its [`Backend`](reclaim_core::Backend) marker; the
 //! per-thread [`SchemeHandle`] the pointer family shares lives here.
@@ -18,6 +18,6 @@ mod node;
 pub mod treiber;
 
 pub use handle::{LockFree, SchemeHandle};
-pub use hmlist::{HmList, HmListHandle};
+pub use hmlist::{HarrisMichael, HmList, HmListHandle};
 pub use msqueue::{MichaelScott, MsQueue};
 pub use treiber::{Treiber, TreiberStack};

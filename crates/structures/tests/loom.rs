@@ -11,7 +11,7 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use reclaim_core::{Config, Container, Handle};
+use reclaim_core::{ConcurrentSet, Config, Container, Handle, SetHandle};
 use reclaim_smr::Leak;
 use reclaim_structures::{HmList, MsQueue, TreiberStack};
 

@@ -1,0 +1,306 @@
+//! What every set backend must do: answer as a `BTreeSet` would on one thread, and, on
+//! several, keep every key's successful inserts and removes consistent with what is left.
+
+use std::collections::BTreeSet;
+use std::sync::Barrier;
+
+use reclaim_core::{ConcurrentSet, Config, SetBackend, SetEntry, SetHandle};
+
+use crate::{Check, CheckResult, Sizes};
+
+/// Every check that applies to set backend `B`.
+pub fn set_checks<B: SetBackend>(_entry: &SetEntry) -> Vec<Check> {
+    vec![
+        check!(set_sequential_model::<B>),
+        check!(set_shared_keys_add_up::<B>),
+        check!(set_disjoint_keys::<B>),
+    ]
+}
+
+fn build<B: SetBackend>() -> Result<B::Set, String> {
+    B::Set::new(&Config::default())
+        .map_err(|e| format!("could not build: {}", reclaim_core::error_chain(&e)))
+}
+
+/// A splitmix64 step: reproducible keys and operations.
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// On one thread, random inserts, removes and lookups over a small key range give the
+/// answers a `BTreeSet` gives, and the final contents are the model's.
+pub fn set_sequential_model<B: SetBackend>() -> CheckResult {
+    let sizes = Sizes::from_env();
+    const KEYS: u64 = 32;
+    for case in 0..sizes.sequential_cases {
+        let set = build::<B>()?;
+        let mut h = set.handle();
+        let mut model = BTreeSet::new();
+        let mut state = case;
+        for op in 0..sizes.sequential_ops {
+            let r = next(&mut state);
+            let key = (r >> 8) % KEYS;
+            let (what, got, want) = match r % 3 {
+                0 => ("insert", h.insert(key), model.insert(key)),
+                1 => ("remove", h.remove(key), model.remove(&key)),
+                _ => ("contains", h.contains(key), model.contains(&key)),
+            };
+            if got != want {
+                return Err(format!(
+                    "case {case}, operation {op}: {what}({key}) returned {got}, expected {want}"
+                ));
+            }
+        }
+        for key in 0..KEYS {
+            if h.contains(key) != model.contains(&key) {
+                return Err(format!(
+                    "case {case}: at the end contains({key}) is {}, expected {}",
+                    !model.contains(&key),
+                    model.contains(&key)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Threads insert, remove and look up over the same few keys, starting together. For each
+/// key, successful inserts minus successful removes over all threads must be 0 or 1, and
+/// 1 exactly when the key is in the set at the end (the count and key-sum check setbench
+/// makes, key by key).
+pub fn set_shared_keys_add_up<B: SetBackend>() -> CheckResult {
+    let sizes = Sizes::from_env();
+    const KEYS: u64 = 8;
+    let threads = sizes.producers.max(2);
+    let ops = sizes.stress_values.max(1) * 64;
+    let set = build::<B>()?;
+    let start = Barrier::new(threads);
+    let nets: Vec<Vec<i64>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (set, start) = (&set, &start);
+                s.spawn(move || {
+                    let mut h = set.handle();
+                    let mut net = vec![0i64; KEYS as usize];
+                    let mut state = 1000 + t as u64;
+                    start.wait();
+                    for _ in 0..ops {
+                        let r = next(&mut state);
+                        let key = (r >> 8) % KEYS;
+                        match r % 3 {
+                            0 => net[key as usize] += i64::from(h.insert(key)),
+                            1 => net[key as usize] -= i64::from(h.remove(key)),
+                            _ => {
+                                h.contains(key);
+                            }
+                        }
+                    }
+                    net
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| vec![i64::MIN; KEYS as usize]))
+            .collect()
+    });
+    let mut h = set.handle();
+    for key in 0..KEYS {
+        let net: i64 = nets.iter().map(|n| n[key as usize]).sum();
+        let present = h.contains(key);
+        if !(net == 0 || net == 1) || present != (net == 1) {
+            return Err(format!(
+                "key {key}: successful inserts minus removes is {net}, and it is {}in the set",
+                if present { "" } else { "not " }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Threads insert interleaved, disjoint keys: every insert succeeds once, every key is
+/// found afterwards, and removing them (concurrently again) empties the set.
+pub fn set_disjoint_keys<B: SetBackend>() -> CheckResult {
+    let sizes = Sizes::from_env();
+    let threads = sizes.producers.max(2) as u64;
+    // A few hundred keys a thread: a list takes time linear in its length per operation.
+    let per = sizes.per_producer.clamp(1, 300);
+    let set = build::<B>()?;
+    let each = |insert: bool| -> CheckResult {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let set = &set;
+                    s.spawn(move || -> CheckResult {
+                        let mut h = set.handle();
+                        for i in 0..per {
+                            let key = i * threads + t;
+                            let done = if insert { h.insert(key) } else { h.remove(key) };
+                            if !done {
+                                let what = if insert { "insert" } else { "remove" };
+                                return Err(format!("{what}({key}) failed on its own key"));
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a thread panicked".into())))
+        })
+    };
+    each(true)?;
+    let mut h = set.handle();
+    if let Some(key) = (0..per * threads).find(|&key| !h.contains(key)) {
+        return Err(format!("{key} was inserted but is not found"));
+    }
+    if let Some(key) = (0..per * threads).find(|&key| h.insert(key)) {
+        return Err(format!("{key} was inserted a second time"));
+    }
+    drop(h);
+    each(false)?;
+    let mut h = set.handle();
+    match (0..per * threads).find(|&key| h.contains(key)) {
+        Some(key) => Err(format!("{key} was removed but is still found")),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Sets broken on purpose: each check must catch the fault it is there for.
+    use super::*;
+    use reclaim_core::{BuildError, ReclaimStats, SetInfo};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// What a faulty set gets wrong.
+    #[derive(Clone, Copy)]
+    enum Fault {
+        /// Every 5th insert of a new key reports success and keeps nothing.
+        LosesInserts,
+        /// A remove of an absent key now and then reports success.
+        RemovesTwice,
+        /// Every 7th lookup of a present key misses it.
+        MissesPresentKeys,
+        /// None: the set is correct.
+        Nothing,
+    }
+
+    struct Faulty<const F: u8> {
+        keys: Mutex<BTreeSet<u64>>,
+        calls: AtomicU64,
+    }
+
+    impl<const F: u8> Faulty<F> {
+        const FAULT: Fault = match F {
+            0 => Fault::LosesInserts,
+            1 => Fault::RemovesTwice,
+            2 => Fault::MissesPresentKeys,
+            _ => Fault::Nothing,
+        };
+
+        /// Whether this call is one the fault strikes on, every `n`th.
+        fn strikes(&self, n: u64) -> bool {
+            self.calls.fetch_add(1, Ordering::Relaxed) % n == n - 1
+        }
+    }
+
+    impl<const F: u8> ConcurrentSet for Faulty<F> {
+        type Handle<'s> = &'s Faulty<F>;
+
+        fn new(_: &Config) -> Result<Self, BuildError> {
+            Ok(Faulty {
+                keys: Mutex::new(BTreeSet::new()),
+                calls: AtomicU64::new(0),
+            })
+        }
+
+        fn handle(&self) -> &Faulty<F> {
+            self
+        }
+
+        fn reclamation(&self) -> Option<ReclaimStats> {
+            None
+        }
+    }
+
+    impl<const F: u8> SetHandle for &Faulty<F> {
+        fn insert(&mut self, key: u64) -> bool {
+            let mut keys = self.keys.lock().unwrap();
+            if keys.contains(&key) {
+                return false;
+            }
+            if matches!(Faulty::<F>::FAULT, Fault::LosesInserts) && self.strikes(5) {
+                return true;
+            }
+            keys.insert(key)
+        }
+
+        fn remove(&mut self, key: u64) -> bool {
+            let removed = self.keys.lock().unwrap().remove(&key);
+            removed || (matches!(Faulty::<F>::FAULT, Fault::RemovesTwice) && self.strikes(3))
+        }
+
+        fn contains(&mut self, key: u64) -> bool {
+            let present = self.keys.lock().unwrap().contains(&key);
+            present && !(matches!(Faulty::<F>::FAULT, Fault::MissesPresentKeys) && self.strikes(7))
+        }
+    }
+
+    struct FaultyBackend<const F: u8>;
+
+    impl<const F: u8> SetBackend for FaultyBackend<F> {
+        const INFO: SetInfo = SetInfo {
+            structure: "faulty",
+            scheme: "lock",
+            ordered: true,
+            summary: "a set broken on purpose",
+            settings: "",
+        };
+        type Set = Faulty<F>;
+    }
+
+    /// The checks that catch `F`'s fault, by name.
+    fn caught<const F: u8>() -> Vec<&'static str> {
+        let entry = SetEntry::of::<FaultyBackend<F>>("faulty");
+        set_checks::<FaultyBackend<F>>(&entry)
+            .into_iter()
+            .filter(|check| (check.run)().is_err())
+            .map(|check| check.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_lost_insert_is_caught() {
+        let caught = caught::<0>();
+        assert!(caught.contains(&"set_sequential_model"), "{caught:?}");
+        assert!(caught.contains(&"set_disjoint_keys"), "{caught:?}");
+    }
+
+    #[test]
+    fn a_remove_that_succeeds_twice_is_caught() {
+        let caught = caught::<1>();
+        assert!(caught.contains(&"set_sequential_model"), "{caught:?}");
+        assert!(caught.contains(&"set_shared_keys_add_up"), "{caught:?}");
+    }
+
+    #[test]
+    fn a_lookup_that_misses_a_present_key_is_caught() {
+        let caught = caught::<2>();
+        assert!(caught.contains(&"set_sequential_model"), "{caught:?}");
+        assert!(caught.contains(&"set_disjoint_keys"), "{caught:?}");
+    }
+
+    /// The same set without a fault passes every check: the checks catch faults, not
+    /// the harness around them.
+    #[test]
+    fn a_correct_set_passes() {
+        assert_eq!(caught::<3>(), Vec::<&str>::new());
+    }
+}
