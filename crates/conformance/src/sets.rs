@@ -17,8 +17,10 @@ pub fn set_checks<B: SetBackend>(_entry: &SetEntry) -> Vec<Check> {
     ]
 }
 
-fn build<B: SetBackend>() -> Result<B::Set, String> {
-    B::Set::new(&Config::default())
+/// `B`'s set, sized for `keys` distinct keys: tables as small as the check's key range,
+/// so that keys share buckets and meet there.
+fn build<B: SetBackend>(keys: u64) -> Result<B::Set, String> {
+    B::Set::new(&Config::default().with_keys(keys))
         .map_err(|e| format!("could not build: {}", reclaim_core::error_chain(&e)))
 }
 
@@ -37,7 +39,7 @@ pub fn set_sequential_model<B: SetBackend>() -> CheckResult {
     let sizes = Sizes::from_env();
     const KEYS: u64 = 32;
     for case in 0..sizes.sequential_cases {
-        let set = build::<B>()?;
+        let set = build::<B>(KEYS)?;
         let mut h = set.handle();
         let mut model = BTreeSet::new();
         let mut state = case;
@@ -77,7 +79,7 @@ pub fn set_shared_keys_add_up<B: SetBackend>() -> CheckResult {
     const KEYS: u64 = 8;
     let threads = sizes.producers.max(2);
     let ops = sizes.stress_values.max(1) * 64;
-    let set = build::<B>()?;
+    let set = build::<B>(KEYS)?;
     let start = Barrier::new(threads);
     let nets: Vec<Vec<i64>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -129,7 +131,7 @@ pub fn set_disjoint_keys<B: SetBackend>() -> CheckResult {
     let threads = sizes.producers.max(2) as u64;
     // A few hundred keys a thread: a list takes time linear in its length per operation.
     let per = sizes.per_producer.clamp(1, 300);
-    let set = build::<B>()?;
+    let set = build::<B>(per * threads)?;
     let each = |insert: bool| -> CheckResult {
         std::thread::scope(|s| {
             let workers: Vec<_> = (0..threads)

@@ -137,6 +137,9 @@ pub struct Config {
     /// directory of their own; `None` takes the system's temporary directory, which may
     /// be a RAM file system.
     pub scratch: Option<std::path::PathBuf>,
+    /// How many distinct keys a set will hold at most (its key range), for sets that
+    /// size a table by it; `None` takes the set's default. Containers ignore it.
+    pub keys: Option<u64>,
 }
 
 impl Config {
@@ -151,6 +154,12 @@ impl Config {
     /// This configuration with files going under `dir`.
     pub fn with_scratch(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.scratch = Some(dir.into());
+        self
+    }
+
+    /// This configuration for sets of up to `keys` distinct keys.
+    pub fn with_keys(mut self, keys: u64) -> Self {
+        self.keys = Some(keys);
         self
     }
 }

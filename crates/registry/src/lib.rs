@@ -11,7 +11,7 @@ use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
 use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
-use reclaim_structures::{HarrisMichael, MichaelScott, Treiber};
+use reclaim_structures::{HarrisMichael, MichaelHashMap, MichaelScott, Treiber};
 
 /// Calls `visitor` once for every registered backend, in listing order.
 pub fn visit_all<V: Visitor>(visitor: &mut V) {
@@ -36,6 +36,9 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<HarrisMichael<Leak>, V>(visitor, "hmlist-leak");
     add_set::<HarrisMichael<Ebr>, V>(visitor, "hmlist-ebr");
     add_set::<HarrisMichael<Hp>, V>(visitor, "hmlist-hp");
+    add_set::<MichaelHashMap<Leak>, V>(visitor, "hashmap-leak");
+    add_set::<MichaelHashMap<Ebr>, V>(visitor, "hashmap-ebr");
+    add_set::<MichaelHashMap<Hp>, V>(visitor, "hashmap-hp");
 }
 
 fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {
@@ -96,14 +99,16 @@ mod tests {
     }
 
     #[test]
-    fn the_pointer_schemes_back_the_harris_michael_list() {
+    fn the_pointer_schemes_back_both_sets() {
         let sets = set_entries();
-        for scheme in ["leak", "ebr", "hp"] {
-            assert!(
-                sets.iter()
-                    .any(|e| e.info.structure == "hmlist" && e.info.scheme == scheme),
-                "hmlist × {scheme} is not registered"
-            );
+        for structure in ["hmlist", "hashmap"] {
+            for scheme in ["leak", "ebr", "hp"] {
+                assert!(
+                    sets.iter()
+                        .any(|e| e.info.structure == structure && e.info.scheme == scheme),
+                    "{structure} × {scheme} is not registered"
+                );
+            }
         }
         assert!(
             entries().iter().all(|e| e.info.structure != "hmlist"),

@@ -93,70 +93,28 @@ struct Position {
     found: bool,
 }
 
-/// A lock-free sorted set of `u64` keys over reclamation scheme `S`.
-pub struct HmList<S: Scheme> {
-    head: CachePadded<AtomicPtr<SetNode>>,
-    domain: S::Domain,
+/// The head of one sorted list, and the algorithm. A list is one bucket; a hash map is
+/// many, sharing one domain.
+///
+/// # Safety (of every method taking a guard)
+///
+/// The guard is pinned in *the bucket's domain*: the one every guard used on this bucket
+/// is pinned in, which outlives the bucket. (Nodes are retired through the guard, and
+/// protection only holds within one domain.)
+#[derive(Default)]
+pub(crate) struct Bucket {
+    head: AtomicPtr<SetNode>,
 }
 
-// SAFETY: the list holds only `u64` keys and raw pointers to nodes it owns; every shared
-// access goes through atomics and the scheme's protection. The domain is `Send + Sync` by
-// the `Scheme` contract.
-unsafe impl<S: Scheme> Send for HmList<S> {}
-// SAFETY: as above.
-unsafe impl<S: Scheme> Sync for HmList<S> {}
-
-impl<S: Scheme> std::fmt::Debug for HmList<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HmList")
-            .field("scheme", &S::NAME)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S: Scheme> Default for HmList<S> {
-    fn default() -> Self {
-        HmList {
-            head: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
-            domain: S::new_domain(),
-        }
-    }
-}
-
-/// Protection slots one operation uses.
-const SLOTS: usize = 3;
-
-impl<S: Scheme> ConcurrentSet for HmList<S> {
-    type Handle<'s> = HmListHandle<'s, S>;
-
-    fn new(_config: &Config) -> Result<Self, BuildError> {
-        Ok(Self::default())
-    }
-
-    /// A thread's handle on the list: its registration with the list's domain.
-    fn handle(&self) -> HmListHandle<'_, S> {
-        HmListHandle {
-            list: self,
-            local: S::register(&self.domain, SLOTS),
-        }
-    }
-
-    fn reclamation(&self) -> Option<ReclaimStats> {
-        Some(self.stats())
-    }
-}
-
-impl<S: Scheme> HmList<S> {
-    /// What the domain has retired and freed so far.
-    pub fn stats(&self) -> ReclaimStats {
-        S::stats(&self.domain)
-    }
-
+impl Bucket {
     /// Searches for `key`, unlinking (and retiring) the marked nodes it meets.
-    fn find<G: Guard>(&self, guard: &mut G, key: u64) -> Position {
+    ///
+    /// # Safety
+    /// See [`Bucket`].
+    unsafe fn find<G: Guard>(&self, guard: &mut G, key: u64) -> Position {
         'again: loop {
             let mut slots = Slots::START;
-            let mut prev: *const AtomicPtr<SetNode> = &*self.head;
+            let mut prev: *const AtomicPtr<SetNode> = &self.head;
             // The head is never marked: a plain protected load.
             let mut cur = guard.protect(slots.cur, &self.head);
             loop {
@@ -194,7 +152,7 @@ impl<S: Scheme> HmList<S> {
                     // SAFETY: `cur` came from `Box::into_raw` (`insert`), the CAS above made
                     // it unreachable (its predecessor links past it and its own link is
                     // marked, so no other CAS can relink or unlink it again), this thread
-                    // alone unlinked it, and it belongs to this list's domain.
+                    // alone unlinked it, and the guard is of the bucket's domain (caller).
                     unsafe { guard.retire(cur) };
                     cur = next;
                     slots = slots.skip();
@@ -213,43 +171,18 @@ impl<S: Scheme> HmList<S> {
             }
         }
     }
-}
-
-impl<S: Scheme> Drop for HmList<S> {
-    fn drop(&mut self) {
-        // `&mut self`: no thread can reach the nodes. Every node still linked (marked or
-        // not) was never retired: a node is retired only once it is unlinked.
-        let mut cur = unmarked(self.head.load(Ordering::Relaxed));
-        while !cur.is_null() {
-            // SAFETY: linked nodes came from `Box::into_raw` and are owned by the list.
-            let node = unsafe { Box::from_raw(cur) };
-            cur = unmarked(node.next.load(Ordering::Relaxed));
-        }
-    }
-}
-
-/// One thread's access to an [`HmList`].
-pub struct HmListHandle<'l, S: Scheme> {
-    list: &'l HmList<S>,
-    local: S::Local<'l>,
-}
-
-impl<S: Scheme> std::fmt::Debug for HmListHandle<'_, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HmListHandle").finish_non_exhaustive()
-    }
-}
-
-impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
-    fn insert(&mut self, key: u64) -> bool {
-        let list = self.list;
-        let mut guard = self.local.pin();
+    /// Adds `key`; `false` if it was there already.
+    ///
+    /// # Safety
+    /// See [`Bucket`].
+    pub(crate) unsafe fn insert<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
         let node = Box::into_raw(Box::new(SetNode {
             key,
             next: AtomicPtr::new(ptr::null_mut()),
         }));
         loop {
-            let at = list.find(&mut guard, key);
+            // SAFETY: the caller's guard is of the bucket's domain.
+            let at = unsafe { self.find(guard, key) };
             if at.found {
                 // SAFETY: `node` was never published: it is still ours.
                 drop(unsafe { Box::from_raw(node) });
@@ -268,11 +201,14 @@ impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
         }
     }
 
-    fn remove(&mut self, key: u64) -> bool {
-        let list = self.list;
-        let mut guard = self.local.pin();
+    /// Removes `key`; `false` if it was not there.
+    ///
+    /// # Safety
+    /// See [`Bucket`].
+    pub(crate) unsafe fn remove<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
         loop {
-            let at = list.find(&mut guard, key);
+            // SAFETY: the caller's guard is of the bucket's domain.
+            let at = unsafe { self.find(guard, key) };
             if !at.found {
                 return false;
             }
@@ -300,22 +236,142 @@ impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
                 unsafe { guard.retire(at.cur) };
             } else {
                 // Some other traversal will meet it marked and unlink it; this one does now.
-                list.find(&mut guard, key);
+                // SAFETY: as above.
+                unsafe { self.find(guard, key) };
             }
             return true;
         }
     }
 
+    /// Whether `key` is in the list.
+    ///
+    /// # Safety
+    /// See [`Bucket`].
+    pub(crate) unsafe fn contains<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
+        // SAFETY: the caller's guard is of the bucket's domain.
+        unsafe { self.find(guard, key) }.found
+    }
+
+    /// Protects the first node in slot 0: what a reader that stays in its operation holds.
+    pub(crate) fn hold_first<G: Guard>(&self, guard: &mut G) {
+        let _held = guard.protect(0, &self.head);
+    }
+
+    /// Whether the list holds no node (marked or not).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.load(Ordering::Relaxed).is_null()
+    }
+}
+
+impl Drop for Bucket {
+    fn drop(&mut self) {
+        // `&mut self`: no thread can reach the nodes. Every node still linked (marked or
+        // not) was never retired: a node is retired only once it is unlinked.
+        let mut cur = unmarked(self.head.load(Ordering::Relaxed));
+        while !cur.is_null() {
+            // SAFETY: linked nodes came from `Box::into_raw` and are owned by the list.
+            let node = unsafe { Box::from_raw(cur) };
+            cur = unmarked(node.next.load(Ordering::Relaxed));
+        }
+    }
+}
+
+/// Protection slots one operation uses.
+pub(crate) const SLOTS: usize = 3;
+
+/// A lock-free sorted set of `u64` keys over reclamation scheme `S`.
+pub struct HmList<S: Scheme> {
+    head: CachePadded<Bucket>,
+    domain: S::Domain,
+}
+
+// SAFETY: the list holds only `u64` keys and raw pointers to nodes it owns; every shared
+// access goes through atomics and the scheme's protection. The domain is `Send + Sync` by
+// the `Scheme` contract.
+unsafe impl<S: Scheme> Send for HmList<S> {}
+// SAFETY: as above.
+unsafe impl<S: Scheme> Sync for HmList<S> {}
+
+impl<S: Scheme> std::fmt::Debug for HmList<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmList")
+            .field("scheme", &S::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Scheme> Default for HmList<S> {
+    fn default() -> Self {
+        HmList {
+            head: CachePadded::new(Bucket::default()),
+            domain: S::new_domain(),
+        }
+    }
+}
+
+impl<S: Scheme> ConcurrentSet for HmList<S> {
+    type Handle<'s> = HmListHandle<'s, S>;
+
+    fn new(_config: &Config) -> Result<Self, BuildError> {
+        Ok(Self::default())
+    }
+
+    /// A thread's handle on the list: its registration with the list's domain.
+    fn handle(&self) -> HmListHandle<'_, S> {
+        HmListHandle {
+            list: self,
+            local: S::register(&self.domain, SLOTS),
+        }
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        Some(self.stats())
+    }
+}
+
+impl<S: Scheme> HmList<S> {
+    /// What the domain has retired and freed so far.
+    pub fn stats(&self) -> ReclaimStats {
+        S::stats(&self.domain)
+    }
+}
+
+/// One thread's access to an [`HmList`].
+pub struct HmListHandle<'l, S: Scheme> {
+    list: &'l HmList<S>,
+    local: S::Local<'l>,
+}
+
+impl<S: Scheme> std::fmt::Debug for HmListHandle<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmListHandle").finish_non_exhaustive()
+    }
+}
+
+// SAFETY (every call below): the guard is pinned in the list's own domain, the one its
+// bucket's nodes are retired to, which the list owns and so outlives its nodes.
+impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
+    fn insert(&mut self, key: u64) -> bool {
+        // SAFETY: see above.
+        unsafe { self.list.head.insert(&mut self.local.pin(), key) }
+    }
+
+    fn remove(&mut self, key: u64) -> bool {
+        // SAFETY: see above.
+        unsafe { self.list.head.remove(&mut self.local.pin(), key) }
+    }
+
     fn contains(&mut self, key: u64) -> bool {
-        let mut guard = self.local.pin();
-        self.list.find(&mut guard, key).found
+        // SAFETY: see above.
+        unsafe { self.list.head.contains(&mut self.local.pin(), key) }
     }
 
     /// Enters an operation, protects the first node and holds it while `wait` runs: a
     /// reader that stays.
     fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
         let mut guard = self.local.pin();
-        let _held = guard.protect(0, &self.list.head);
+        self.list.head.hold_first(&mut guard);
         wait();
         true
     }
@@ -492,7 +548,7 @@ mod tests {
                 });
             }
         });
-        assert!(list.head.load(Ordering::Relaxed).is_null(), "emptied");
+        assert!(list.head.is_empty(), "emptied");
         assert_eq!(list.stats().retired, per * 3);
     }
 }

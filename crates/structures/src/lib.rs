@@ -2,9 +2,9 @@
 //! the family: a [Treiber stack](treiber) and a [Michael–Scott queue](msqueue) over the
 //! pointer schemes ([`reclaim_smr::Scheme`]: leak, ebr, hp), and the same two over the
 //! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep).
-//! The first set, the [Harris–Michael list](hmlist), is written against the same
-//! [`reclaim_smr::Scheme`], and registered as a set backend
-//! ([`reclaim_core::SetBackend`]).
+//! The sets, the [Harris–Michael list](hmlist) and [Michael's hash set](hashmap) built
+//! of such lists, are written against the same [`reclaim_smr::Scheme`] and registered
+//! as set backends ([`reclaim_core::SetBackend`]).
 //!
 //! Each file holds one structure and its [`Backend`](reclaim_core::Backend) marker; the
 //! per-thread [`SchemeHandle`] the pointer family shares lives here.
@@ -12,12 +12,14 @@
 #[cfg(not(loom))]
 pub mod counted;
 mod handle;
+pub mod hashmap;
 pub mod hmlist;
 pub mod msqueue;
 mod node;
 pub mod treiber;
 
 pub use handle::{LockFree, SchemeHandle};
+pub use hashmap::{HmHashMap, HmHashMapHandle, MichaelHashMap};
 pub use hmlist::{HarrisMichael, HmList, HmListHandle};
 pub use msqueue::{MichaelScott, MsQueue};
 pub use treiber::{Treiber, TreiberStack};
