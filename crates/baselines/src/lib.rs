@@ -1,4 +1,5 @@
-//! Baselines: the containers a user would pick instead of a hand-made lock-free structure.
+//! Baselines: the containers and sets a user would pick instead of a hand-made lock-free
+//! structure (the sets in `sets.rs`, with why each is there).
 //! One file each; they need no per-thread state, so they share [`Baseline`] — except the
 //! disk-spilling channel's adapter (`hopper.rs`), whose handles each hold a sender.
 
@@ -7,12 +8,17 @@ mod hopper;
 mod mutex_deque;
 mod mutex_vec;
 mod seg_queue;
+mod sets;
 
 pub use array_queue::ArrayQueueBackend;
 pub use hopper::{Hopper, HopperBackend, HopperChannel};
 pub use mutex_deque::{MutexDeque, MutexDequeBackend};
 pub use mutex_vec::{MutexVec, MutexVecBackend};
 pub use seg_queue::SegQueueBackend;
+pub use sets::{
+    DashSetBackend, MutexHashSet, PapayaBackend, RwLockBTreeSet, SetBaseline, SetBaselineHandle,
+    SharedSet, SkipSet, SkipSetBackend,
+};
 
 use reclaim_core::{BuildError, Config, Container, Handle, ReclaimStats};
 

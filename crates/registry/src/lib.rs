@@ -7,6 +7,9 @@
 //! checked by the conformance suite, and the harness does not run it yet.
 
 use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
+use reclaim_baselines::{
+    DashSetBackend, MutexHashSet, PapayaBackend, RwLockBTreeSet, SkipSetBackend,
+};
 use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
@@ -39,6 +42,11 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<MichaelHashMap<Leak>, V>(visitor, "hashmap-leak");
     add_set::<MichaelHashMap<Ebr>, V>(visitor, "hashmap-ebr");
     add_set::<MichaelHashMap<Hp>, V>(visitor, "hashmap-hp");
+    add_set::<RwLockBTreeSet, V>(visitor, "rwlock-btreeset");
+    add_set::<MutexHashSet, V>(visitor, "mutex-hashset");
+    add_set::<DashSetBackend, V>(visitor, "dashset");
+    add_set::<SkipSetBackend, V>(visitor, "skipset");
+    add_set::<PapayaBackend, V>(visitor, "papaya");
 }
 
 fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {
