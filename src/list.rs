@@ -67,6 +67,9 @@ fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io:
          conformance suite, not run by the harness yet):"
     )?;
     out.write_all(set_backends(sets).as_bytes())?;
+    for (name, why) in reclaim_registry::NOT_REGISTERED {
+        writeln!(out, "  Not registered: {name}. {why}.")?;
+    }
     writeln!(out, "\nWorkloads:")?;
     let workloads: Vec<Vec<String>> = Workload::ALL
         .iter()
@@ -192,6 +195,7 @@ mod tests {
         for set in &sets {
             assert!(text.contains(set.name), "{} missing", set.name);
         }
+        assert!(text.contains("Not registered: harris-hp"), "{text}");
         for workload in Workload::ALL {
             assert!(text.contains(workload.name()), "{workload} missing");
         }

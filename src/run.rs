@@ -110,6 +110,12 @@ fn refuse_sets(selection: &Selection) -> anyhow::Result<()> {
     let sets = reclaim_registry::set_entries();
     let containers = reclaim_registry::entries();
     for text in &selection.backends {
+        if let Some((name, why)) = reclaim_registry::NOT_REGISTERED
+            .iter()
+            .find(|(name, _)| name == text)
+        {
+            bail!("`{name}` is not registered: {why}");
+        }
         let Ok(pattern) = glob::Pattern::new(text) else {
             continue;
         };
@@ -625,6 +631,11 @@ mod tests {
             assert!(why.contains("set family"), "{patterns:?}: {why}");
         }
         refuse_sets(&named(&["treiber-*", "*-hp"])).expect("globs that match containers run");
+        let why = refuse_sets(&named(&["harris-hp"])).unwrap_err().to_string();
+        assert!(
+            why.contains("not registered") && why.contains("hazard"),
+            "{why}"
+        );
         refuse_sets(&Selection::default()).expect("no selection: the containers");
     }
 

@@ -22,6 +22,11 @@ use crate::{Guard, Local, ReclaimStats, Scheme};
 #[derive(Debug)]
 pub enum Ebr {}
 
+// SAFETY: a guard pins crossbeam-epoch's participant for its whole life, and a node
+// retired while any participant is pinned is freed only after every such pin has ended
+// (two epoch advances), so whatever was reachable during the pin outlives the guard.
+unsafe impl crate::PinProtects for Ebr {}
+
 impl Scheme for Ebr {
     const NAME: &'static str = "ebr";
     const SUMMARY: &'static str = "epoch-based (crossbeam-epoch): cheap protection, garbage unbounded if a thread stays pinned";

@@ -22,6 +22,10 @@ use crate::{Guard, Local, ReclaimStats, Scheme};
 #[derive(Debug)]
 pub enum Leak {}
 
+// SAFETY: nothing retired is freed before the domain is dropped, which outlives every
+// guard of it.
+unsafe impl crate::PinProtects for Leak {}
+
 impl Scheme for Leak {
     const NAME: &'static str = "leak";
     const SUMMARY: &'static str =

@@ -208,6 +208,21 @@ pub trait Scheme: 'static {
     fn stats(domain: &Self::Domain) -> ReclaimStats;
 }
 
+/// A scheme whose pin alone protects: every node reachable from a structure at any moment
+/// while a guard is pinned stays allocated until that guard is dropped, whether or not
+/// it was passed to [`Guard::protect`]. Epochs give this (a node retired during the pin
+/// is freed only after it), and so does the leak scheme; hazard pointers do not (only
+/// the pointers published in slots are safe), nor do counted references.
+///
+/// Structures that traverse through removed nodes — Harris's original list, which skips
+/// over a chain of marked nodes and unlinks it in one step — are sound only over such a
+/// scheme, and say so with this bound.
+///
+/// # Safety
+///
+/// Implementors guarantee the property above for every guard their locals pin.
+pub unsafe trait PinProtects: Scheme {}
+
 /// A thread's registration with a domain.
 pub trait Local {
     /// The critical section of one operation.

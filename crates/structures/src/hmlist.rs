@@ -30,23 +30,33 @@ use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, Scheme};
 
 /// A node of the list. Its `next` pointer carries the mark in its low bit.
-struct SetNode {
-    key: u64,
-    next: AtomicPtr<SetNode>,
+pub(crate) struct SetNode {
+    pub(crate) key: u64,
+    pub(crate) next: AtomicPtr<SetNode>,
+}
+
+impl SetNode {
+    /// A heap node for `key`, linked to `next`: ours until a compare-and-swap publishes it.
+    pub(crate) fn alloc(key: u64) -> *mut SetNode {
+        Box::into_raw(Box::new(SetNode {
+            key,
+            next: AtomicPtr::new(ptr::null_mut()),
+        }))
+    }
 }
 
 /// The mark: set in a node's `next` once its key is removed.
 const MARK: usize = 1;
 
-fn is_marked(ptr: *mut SetNode) -> bool {
+pub(crate) fn is_marked(ptr: *mut SetNode) -> bool {
     ptr.addr() & MARK != 0
 }
 
-fn marked(ptr: *mut SetNode) -> *mut SetNode {
+pub(crate) fn marked(ptr: *mut SetNode) -> *mut SetNode {
     ptr.map_addr(|a| a | MARK)
 }
 
-fn unmarked(ptr: *mut SetNode) -> *mut SetNode {
+pub(crate) fn unmarked(ptr: *mut SetNode) -> *mut SetNode {
     ptr.map_addr(|a| a & !MARK)
 }
 
@@ -176,10 +186,7 @@ impl Bucket {
     /// # Safety
     /// See [`Bucket`].
     pub(crate) unsafe fn insert<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
-        let node = Box::into_raw(Box::new(SetNode {
-            key,
-            next: AtomicPtr::new(ptr::null_mut()),
-        }));
+        let node = SetNode::alloc(key);
         loop {
             // SAFETY: the caller's guard is of the bucket's domain.
             let at = unsafe { self.find(guard, key) };
@@ -266,14 +273,23 @@ impl Bucket {
 
 impl Drop for Bucket {
     fn drop(&mut self) {
-        // `&mut self`: no thread can reach the nodes. Every node still linked (marked or
-        // not) was never retired: a node is retired only once it is unlinked.
-        let mut cur = unmarked(self.head.load(Ordering::Relaxed));
-        while !cur.is_null() {
-            // SAFETY: linked nodes came from `Box::into_raw` and are owned by the list.
-            let node = unsafe { Box::from_raw(cur) };
-            cur = unmarked(node.next.load(Ordering::Relaxed));
-        }
+        // SAFETY: `&mut self`: no thread can reach the nodes. Every node still linked
+        // (marked or not) was never retired: a node is retired only once it is unlinked.
+        unsafe { free_linked(self.head.load(Ordering::Relaxed)) };
+    }
+}
+
+/// Frees every node of the chain from `first`, marks ignored.
+///
+/// # Safety
+/// The caller owns the chain (no thread can reach it), its nodes came from
+/// [`SetNode::alloc`], and none of them was retired.
+pub(crate) unsafe fn free_linked(first: *mut SetNode) {
+    let mut cur = unmarked(first);
+    while !cur.is_null() {
+        // SAFETY: the caller's guarantee: ours, from `Box::into_raw`, freed once here.
+        let node = unsafe { Box::from_raw(cur) };
+        cur = unmarked(node.next.load(Ordering::Relaxed));
     }
 }
 

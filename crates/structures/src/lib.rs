@@ -4,7 +4,8 @@
 //! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep).
 //! The sets, the [Harris–Michael list](hmlist) and [Michael's hash set](hashmap) built
 //! of such lists, are written against the same [`reclaim_smr::Scheme`] and registered
-//! as set backends ([`reclaim_core::SetBackend`]).
+//! as set backends ([`reclaim_core::SetBackend`]); [Harris's list](harris) needs a
+//! scheme whose pin protects ([`reclaim_smr::PinProtects`]) and is registered over those.
 //!
 //! Each file holds one structure and its [`Backend`](reclaim_core::Backend) marker; the
 //! per-thread [`SchemeHandle`] the pointer family shares lives here.
@@ -12,6 +13,7 @@
 #[cfg(not(loom))]
 pub mod counted;
 mod handle;
+pub mod harris;
 pub mod hashmap;
 pub mod hmlist;
 pub mod msqueue;
@@ -19,6 +21,7 @@ mod node;
 pub mod treiber;
 
 pub use handle::{LockFree, SchemeHandle};
+pub use harris::{Harris, HarrisList, HarrisListHandle};
 pub use hashmap::{HmHashMap, HmHashMapHandle, MichaelHashMap};
 pub use hmlist::{HarrisMichael, HmList, HmListHandle};
 pub use msqueue::{MichaelScott, MsQueue};
