@@ -1,8 +1,9 @@
 //! What every set backend must do: answer as a `BTreeSet` would on one thread, and, on
 //! several, keep every key's successful inserts and removes consistent with what is left.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reclaim_core::{ConcurrentSet, Config, SetBackend, SetEntry, SetHandle};
 
@@ -14,6 +15,7 @@ pub fn set_checks<B: SetBackend>(_entry: &SetEntry) -> Vec<Check> {
         check!(set_sequential_model::<B>),
         check!(set_shared_keys_add_up::<B>),
         check!(set_disjoint_keys::<B>),
+        check!(set_linearizable_per_key::<B>),
     ]
 }
 
@@ -173,6 +175,151 @@ pub fn set_disjoint_keys<B: SetBackend>() -> CheckResult {
     }
 }
 
+/// One operation of a recorded history: what was asked, what came back, and when, on a
+/// clock all threads share (`invoked` before the call, `returned` after it).
+#[derive(Clone, Copy, Debug)]
+struct Op {
+    kind: OpKind,
+    result: bool,
+    invoked: u64,
+    returned: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    Insert,
+    Remove,
+    Contains,
+}
+
+impl Op {
+    /// What the key's presence must be for this operation to return its result, and what
+    /// it is after; `None` if no state allows the result.
+    fn apply(&self, present: bool) -> Option<bool> {
+        match (self.kind, self.result) {
+            (OpKind::Insert, added) => (added != present).then_some(true),
+            (OpKind::Remove, removed) => (removed == present).then_some(false),
+            (OpKind::Contains, found) => (found == present).then_some(present),
+        }
+    }
+}
+
+/// Whether one key's history, starting absent, has a linearization: an order of its
+/// operations that keeps every real-time precedence (one returned before the other was
+/// invoked) and in which each returns what a sequential set would. Operations on
+/// different keys of a set commute, so checking key by key is checking the whole history
+/// (Herlihy and Wing's locality). A depth-first search over which operations are done
+/// and whether the key is present, remembering dead ends; histories here are short.
+fn linearizable(ops: &[Op]) -> bool {
+    fn search(ops: &[Op], done: u64, present: bool, dead: &mut HashSet<(u64, bool)>) -> bool {
+        if done.count_ones() as usize == ops.len() {
+            return true;
+        }
+        if dead.contains(&(done, present)) {
+            return false;
+        }
+        let pending = |i: usize| done & (1 << i) == 0;
+        // The earliest return among the pending: only an operation invoked before it can
+        // come next (any other has a pending operation that returned before it began).
+        let first_return = (0..ops.len())
+            .filter(|&i| pending(i))
+            .map(|i| ops[i].returned)
+            .min()
+            .unwrap_or(u64::MAX);
+        for i in (0..ops.len()).filter(|&i| pending(i)) {
+            if ops[i].invoked > first_return {
+                continue;
+            }
+            if let Some(after) = ops[i].apply(present)
+                && search(ops, done | (1 << i), after, dead)
+            {
+                return true;
+            }
+        }
+        dead.insert((done, present));
+        false
+    }
+    debug_assert!(ops.len() <= 64);
+    search(ops, 0, false, &mut HashSet::new())
+}
+
+/// Short concurrent histories, recorded and checked for linearizability key by key:
+/// in each round, threads run a few random operations on two keys of a fresh set, every
+/// call stamped before and after on a shared clock. A set that loses an insert, reports
+/// a remove twice or misses a present key yields a history no sequential set explains,
+/// even where the counts would balance.
+pub fn set_linearizable_per_key<B: SetBackend>() -> CheckResult {
+    const KEYS: u64 = 2;
+    const OPS_PER_THREAD: usize = 4;
+    let sizes = Sizes::from_env();
+    let threads = sizes.producers.max(2);
+    let rounds = if cfg!(miri) { 4 } else { 300 };
+    for round in 0..rounds {
+        let set = build::<B>(KEYS)?;
+        let clock = AtomicU64::new(0);
+        let start = Barrier::new(threads);
+        let histories: Vec<Vec<(u64, Op)>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (set, clock, start) = (&set, &clock, &start);
+                    s.spawn(move || {
+                        let mut h = set.handle();
+                        let mut state = (round as u64) << 8 | t as u64;
+                        let mut ops = Vec::with_capacity(OPS_PER_THREAD);
+                        start.wait();
+                        for _ in 0..OPS_PER_THREAD {
+                            let r = next(&mut state);
+                            let key = (r >> 8) % KEYS;
+                            let kind = match r % 3 {
+                                0 => OpKind::Insert,
+                                1 => OpKind::Remove,
+                                _ => OpKind::Contains,
+                            };
+                            let invoked = clock.fetch_add(1, Ordering::SeqCst);
+                            let result = match kind {
+                                OpKind::Insert => h.insert(key),
+                                OpKind::Remove => h.remove(key),
+                                OpKind::Contains => h.contains(key),
+                            };
+                            let returned = clock.fetch_add(1, Ordering::SeqCst);
+                            ops.push((
+                                key,
+                                Op {
+                                    kind,
+                                    result,
+                                    invoked,
+                                    returned,
+                                },
+                            ));
+                        }
+                        ops
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        for key in 0..KEYS {
+            let ops: Vec<Op> = histories
+                .iter()
+                .flatten()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, op)| *op)
+                .collect();
+            if !linearizable(&ops) {
+                let mut shown = ops.clone();
+                shown.sort_by_key(|op| op.invoked);
+                return Err(format!(
+                    "round {round}: key {key}'s history has no linearization: {shown:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     //! Sets broken on purpose: each check must catch the fault it is there for.
@@ -281,22 +428,92 @@ mod tests {
     #[test]
     fn a_lost_insert_is_caught() {
         let caught = caught::<0>();
-        assert!(caught.contains(&"set_sequential_model"), "{caught:?}");
-        assert!(caught.contains(&"set_disjoint_keys"), "{caught:?}");
+        for check in [
+            "set_sequential_model",
+            "set_disjoint_keys",
+            "set_linearizable_per_key",
+        ] {
+            assert!(caught.contains(&check), "{check}: {caught:?}");
+        }
     }
 
     #[test]
     fn a_remove_that_succeeds_twice_is_caught() {
         let caught = caught::<1>();
-        assert!(caught.contains(&"set_sequential_model"), "{caught:?}");
-        assert!(caught.contains(&"set_shared_keys_add_up"), "{caught:?}");
+        for check in [
+            "set_sequential_model",
+            "set_shared_keys_add_up",
+            "set_linearizable_per_key",
+        ] {
+            assert!(caught.contains(&check), "{check}: {caught:?}");
+        }
     }
 
     #[test]
     fn a_lookup_that_misses_a_present_key_is_caught() {
         let caught = caught::<2>();
-        assert!(caught.contains(&"set_sequential_model"), "{caught:?}");
-        assert!(caught.contains(&"set_disjoint_keys"), "{caught:?}");
+        for check in [
+            "set_sequential_model",
+            "set_disjoint_keys",
+            "set_linearizable_per_key",
+        ] {
+            assert!(caught.contains(&check), "{check}: {caught:?}");
+        }
+    }
+
+    fn op(kind: OpKind, result: bool, invoked: u64, returned: u64) -> Op {
+        Op {
+            kind,
+            result,
+            invoked,
+            returned,
+        }
+    }
+
+    /// Overlapping operations may take effect in either order; ones in sequence may not.
+    #[test]
+    fn linearizability_follows_real_time_order() {
+        use OpKind::{Contains, Insert, Remove};
+        // Two inserts at once: one adds, the other finds it.
+        assert!(linearizable(&[
+            op(Insert, true, 0, 3),
+            op(Insert, false, 1, 2)
+        ]));
+        // ... but not both adding.
+        assert!(!linearizable(&[
+            op(Insert, true, 0, 3),
+            op(Insert, true, 1, 2)
+        ]));
+        // A lookup overlapping an insert may miss it; one after it may not.
+        assert!(linearizable(&[
+            op(Insert, true, 0, 3),
+            op(Contains, false, 1, 2)
+        ]));
+        assert!(!linearizable(&[
+            op(Insert, true, 0, 1),
+            op(Contains, false, 2, 3)
+        ]));
+        // A remove of a key never inserted fails.
+        assert!(!linearizable(&[op(Remove, true, 0, 1)]));
+        // Insert, remove, insert in sequence, all succeeding, then found.
+        assert!(linearizable(&[
+            op(Insert, true, 0, 1),
+            op(Remove, true, 2, 3),
+            op(Insert, true, 4, 5),
+            op(Contains, true, 6, 7),
+        ]));
+        // A remove overlapping both: it must take effect between them.
+        assert!(linearizable(&[
+            op(Insert, true, 0, 2),
+            op(Remove, true, 1, 6),
+            op(Insert, true, 3, 4),
+            op(Contains, true, 7, 8),
+        ]));
+        assert!(!linearizable(&[
+            op(Insert, true, 0, 1),
+            op(Remove, true, 2, 3),
+            op(Remove, true, 4, 5),
+        ]));
     }
 
     /// The same set without a fault passes every check: the checks catch faults, not
