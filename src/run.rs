@@ -106,7 +106,7 @@ pub fn selection(args: &RunArgs) -> Selection {
 /// Refuses a selection that names set backends (by name or glob) and no container: the
 /// harness runs the container family only so far, and "no backend matches" would be
 /// wrong about a name `list` shows.
-fn refuse_sets(selection: &Selection) -> anyhow::Result<()> {
+pub fn refuse_sets(selection: &Selection) -> anyhow::Result<()> {
     let sets = reclaim_registry::set_entries();
     let containers = reclaim_registry::entries();
     for text in &selection.backends {
