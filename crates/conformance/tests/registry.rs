@@ -1,35 +1,37 @@
 //! Runs every conformance check against every registered backend, one test per pair, named
 //! `<backend>::<check>` so `cargo test -p reclaim-conformance -- treiber-hp` selects one
-//! backend and `-- drop_accounting` one check.
+//! backend and `-- drop_accounting` one check. Both families: containers and sets.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use reclaim_conformance::Check;
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 
 struct Collect(Vec<Trial>);
 
-impl Visitor for Collect {
-    fn visit<B: Backend>(&mut self, entry: Entry) {
-        for check in reclaim_conformance::checks::<B>(&entry) {
+impl Collect {
+    /// One trial per check of the backend `name`, shown with its scheme.
+    fn add(&mut self, name: &str, scheme: &str, checks: Vec<Check>) {
+        for check in checks {
             let run = check.run;
             self.0.push(
-                Trial::test(format!("{}::{}", entry.name, check.name), move || {
+                Trial::test(format!("{name}::{}", check.name), move || {
                     run().map_err(Failed::from)
                 })
-                .with_kind(entry.info.scheme),
+                .with_kind(scheme),
             );
         }
     }
+}
+
+impl Visitor for Collect {
+    fn visit<B: Backend>(&mut self, entry: Entry) {
+        let checks = reclaim_conformance::checks::<B>(&entry);
+        self.add(entry.name, entry.info.scheme, checks);
+    }
 
     fn visit_set<B: SetBackend>(&mut self, entry: SetEntry) {
-        for check in reclaim_conformance::set_checks::<B>(&entry) {
-            let run = check.run;
-            self.0.push(
-                Trial::test(format!("{}::{}", entry.name, check.name), move || {
-                    run().map_err(Failed::from)
-                })
-                .with_kind(entry.info.scheme),
-            );
-        }
+        let checks = reclaim_conformance::set_checks::<B>(&entry);
+        self.add(entry.name, entry.info.scheme, checks);
     }
 }
 
