@@ -395,11 +395,14 @@ impl Writer {
     }
 
     /// Takes the block being filled out of the writer if it holds records, for the
-    /// receiver: [`BLOCK_HEADER`] bytes (unsealed), then the records. Moved, not copied,
-    /// and `spare` (emptied) is filled from the same offset instead.
-    fn take_block(&mut self, mut spare: Vec<u8>) -> Option<Vec<u8>> {
+    /// receiver: swaps it with `spare`, which then holds [`BLOCK_HEADER`] bytes
+    /// (unsealed) and the records — moved, not copied — while the senders fill the old
+    /// `spare`, emptied, from the same offset. Whether it did: with no records, `spare`
+    /// is left as it was, capacity and all (the receiver's buffer; at 128 KiB, dropping
+    /// it would cost a `munmap` and the next read an `mmap`).
+    fn take_block(&mut self, spare: &mut Vec<u8>) -> bool {
         if self.records_len() == 0 {
-            return None;
+            return false;
         }
         spare.clear();
         // What the receiver hands over may have read one large record from a file: the
@@ -407,7 +410,8 @@ impl Writer {
         if spare.capacity() > 2 * WRITE_BUFFER {
             spare.shrink_to(WRITE_BUFFER);
         }
-        Some(std::mem::replace(&mut self.block, spare))
+        std::mem::swap(&mut self.block, spare);
+        true
     }
 
     /// The oldest segment on disk: the one the receiver reads.
@@ -428,15 +432,11 @@ impl Writer {
         if let Some(sealed) = front.sealed {
             return Some(Refresh::Sealed(sealed));
         }
-        // The oldest segment is the current one.
-        if at == self.file_len
-            && let Some(taken) = self.take_block(std::mem::take(block))
-        {
-            *block = taken;
-            if self.write_failed {
-                self.seal_current();
-                return self.segments.front()?.sealed.map(Refresh::Sealed);
-            }
+        // The oldest segment is the current one. (The block is taken first, whether or
+        // not its write failed.)
+        if at == self.file_len && self.take_block(block) && self.write_failed {
+            self.seal_current();
+            return self.segments.front()?.sealed.map(Refresh::Sealed);
         }
         Some(Refresh::Open { len: self.file_len })
     }
@@ -460,11 +460,12 @@ impl Writer {
             // Already deleted, read to its end (see `rotate`): nothing after it was lost.
             return Abandoned::Gone { end: first };
         }
-        let mut buffered = None;
+        let mut buffered = Vec::new();
+        let mut handed = false;
         if self.segments.len() == 1 && self.file.is_some() {
             // The damage is in the file; the records still buffered never reached it.
             // Accepted and intact, they are delivered like those `refresh` hands over.
-            buffered = self.take_block(Vec::new());
+            handed = self.take_block(&mut buffered);
             self.seal_current();
         }
         let Some(front) = self.segments.pop_front() else {
@@ -475,9 +476,12 @@ impl Writer {
         let mut quarantine = front.path.clone().into_os_string();
         quarantine.push(".corrupt");
         let _ = fs::rename(&front.path, quarantine);
-        match (front.sealed, buffered) {
-            (Some(sealed), Some(block)) => Abandoned::HandedOver { block, sealed },
-            (sealed, _) => Abandoned::Gone {
+        match front.sealed {
+            Some(sealed) if handed => Abandoned::HandedOver {
+                block: buffered,
+                sealed,
+            },
+            sealed => Abandoned::Gone {
                 end: sealed.map_or(self.next_index, |s| s.end),
             },
         }
