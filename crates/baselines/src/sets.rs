@@ -32,6 +32,9 @@ pub trait SharedSet: Send + Sync + Sized {
     fn remove(&self, key: u64) -> bool;
     /// Whether `key` is there.
     fn contains(&self, key: u64) -> bool;
+    /// Iterates over every key, as one reader (under one lock, one pin, or as the
+    /// crate's iterator goes); the number of keys seen.
+    fn walk(&self) -> u64;
 }
 
 /// A [`SharedSet`] as a registry set.
@@ -76,6 +79,10 @@ impl<C: SharedSet> SetHandle for SetBaselineHandle<'_, C> {
     fn contains(&mut self, key: u64) -> bool {
         self.0.contains(key)
     }
+
+    fn walk(&mut self) -> Option<u64> {
+        Some(self.0.walk())
+    }
 }
 
 /// Capacity to reserve for `keys`, bounded so that a huge hint does not allocate at once.
@@ -107,6 +114,12 @@ impl SharedSet for RwLock<BTreeSet<u64>> {
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&key)
     }
+
+    /// Under the read lock throughout: writers wait for the whole walk.
+    fn walk(&self) -> u64 {
+        let keys = self.read().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().count() as u64
+    }
 }
 
 impl SharedSet for Mutex<HashSet<u64>> {
@@ -131,6 +144,12 @@ impl SharedSet for Mutex<HashSet<u64>> {
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&key)
     }
+
+    /// Under the lock throughout: every other operation waits for the whole walk.
+    fn walk(&self) -> u64 {
+        let keys = self.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().count() as u64
+    }
 }
 
 impl SharedSet for dashmap::DashSet<u64> {
@@ -148,6 +167,11 @@ impl SharedSet for dashmap::DashSet<u64> {
 
     fn contains(&self, key: u64) -> bool {
         dashmap::DashSet::contains(self, &key)
+    }
+
+    /// dashmap's iterator read-locks one shard at a time.
+    fn walk(&self) -> u64 {
+        self.iter().count() as u64
     }
 }
 
@@ -216,6 +240,11 @@ impl SharedSet for SkipSet {
     fn contains(&self, key: u64) -> bool {
         self.0.contains_key(&key)
     }
+
+    /// crossbeam-skiplist's iterator pins for each step, not for the whole walk.
+    fn walk(&self) -> u64 {
+        self.0.iter().count() as u64
+    }
 }
 
 impl SharedSet for papaya::HashSet<u64> {
@@ -233,6 +262,11 @@ impl SharedSet for papaya::HashSet<u64> {
 
     fn contains(&self, key: u64) -> bool {
         self.pin().contains(&key)
+    }
+
+    /// Under one pin throughout.
+    fn walk(&self) -> u64 {
+        self.pin().iter().count() as u64
     }
 }
 

@@ -68,6 +68,15 @@ pub fn set_sequential_model<B: SetBackend>() -> CheckResult {
                 ));
             }
         }
+        // A walk of the quiet set passes every key present, and nothing else.
+        if let Some(walked) = h.walk()
+            && walked != model.len() as u64
+        {
+            return Err(format!(
+                "case {case}: a walk at the end passed {walked} nodes, and {} keys are present",
+                model.len()
+            ));
+        }
     }
     Ok(())
 }

@@ -72,6 +72,14 @@ pub trait SetHandle {
     /// Whether `key` is in the set.
     fn contains(&mut self, key: u64) -> bool;
 
+    /// Reads the whole set in one read-side critical section — one epoch pin, hazard
+    /// pointers moved hand over hand from the first node to the last, one lock held — as
+    /// a long-running reader (an iterator, a snapshot, a report) does. Returns the number
+    /// of nodes it passed, or `None` for sets that cannot walk.
+    fn walk(&mut self) -> Option<u64> {
+        None
+    }
+
     /// Enters an operation and stays inside it, holding what the scheme protects, while
     /// `wait` runs: a reader that does not leave. Returns `false` (after running `wait`)
     /// for sets with nothing to hold.

@@ -237,6 +237,19 @@ impl<S: PinProtects> SetHandle for HarrisListHandle<'_, S> {
         }
     }
 
+    /// The read-only walk of `contains` over the whole list, under one pin.
+    fn walk(&mut self) -> Option<u64> {
+        let _guard = self.local.pin();
+        let mut cur = self.list.head.load(Ordering::Acquire);
+        let mut visited = 0;
+        while !cur.is_null() {
+            visited += 1;
+            // SAFETY: read during the pin.
+            cur = unmarked(unsafe { &*cur }.next.load(Ordering::Acquire));
+        }
+        Some(visited)
+    }
+
     fn contains(&mut self, key: u64) -> bool {
         let _guard = self.local.pin();
         // A read-only walk through marked nodes (Harris's `find` without the unlinking):

@@ -131,6 +131,19 @@ impl<S: Scheme> SetHandle for HmHashMapHandle<'_, S> {
         unsafe { self.map.bucket(key).contains(&mut self.local.pin(), key) }
     }
 
+    /// Every bucket in turn, under one guard.
+    fn walk(&mut self) -> Option<u64> {
+        let mut guard = self.local.pin();
+        // SAFETY: see above.
+        Some(
+            self.map
+                .buckets
+                .iter()
+                .map(|bucket| unsafe { bucket.walk(&mut guard) })
+                .sum(),
+        )
+    }
+
     /// Enters an operation and holds the first node of key 0's bucket while `wait` runs.
     fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
         let mut guard = self.local.pin();

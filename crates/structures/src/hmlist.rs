@@ -101,6 +101,8 @@ struct Position {
     prev: *const AtomicPtr<SetNode>,
     cur: *mut SetNode,
     found: bool,
+    /// Nodes the search passed (in its last pass, if it started again), `cur` included.
+    visited: u64,
 }
 
 /// The head of one sorted list, and the algorithm. A list is one bucket; a hash map is
@@ -127,14 +129,17 @@ impl Bucket {
             let mut prev: *const AtomicPtr<SetNode> = &self.head;
             // The head is never marked: a plain protected load.
             let mut cur = guard.protect(slots.cur, &self.head);
+            let mut visited = 0;
             loop {
                 if cur.is_null() {
                     return Position {
                         prev,
                         cur,
                         found: false,
+                        visited,
                     };
                 }
+                visited += 1;
                 // SAFETY: `cur` is protected and was reachable from `prev`, unmarked, after
                 // its protection was visible (checked below or when it became `cur`).
                 let cur_ref = unsafe { &*cur };
@@ -173,6 +178,7 @@ impl Bucket {
                         prev,
                         cur,
                         found: cur_ref.key == key,
+                        visited,
                     };
                 }
                 prev = &cur_ref.next;
@@ -257,6 +263,17 @@ impl Bucket {
     pub(crate) unsafe fn contains<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
         // SAFETY: the caller's guard is of the bucket's domain.
         unsafe { self.find(guard, key) }.found
+    }
+
+    /// Walks the whole list under `guard` (unlinking the marked nodes it meets, as every
+    /// search does); the number of nodes passed.
+    ///
+    /// # Safety
+    /// See [`Bucket`].
+    pub(crate) unsafe fn walk<G: Guard>(&self, guard: &mut G) -> u64 {
+        // SAFETY: the caller's guard is of the bucket's domain. Every key is below
+        // `u64::MAX` or equal to it: the search ends at the last node.
+        unsafe { self.find(guard, u64::MAX) }.visited
     }
 
     /// Protects the first node in slot 0: what a reader that stays in its operation holds.
@@ -381,6 +398,11 @@ impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
     fn contains(&mut self, key: u64) -> bool {
         // SAFETY: see above.
         unsafe { self.list.head.contains(&mut self.local.pin(), key) }
+    }
+
+    fn walk(&mut self) -> Option<u64> {
+        // SAFETY: see above.
+        Some(unsafe { self.list.head.walk(&mut self.local.pin()) })
     }
 
     /// Enters an operation, protects the first node and holds it while `wait` runs: a
