@@ -215,6 +215,14 @@ pub struct RunArgs {
     /// Producers wait while this many values are in flight.
     #[arg(long, help_heading = MEASUREMENT)]
     max_in_flight: Option<u64>,
+    /// Sets: keys are drawn from 0..N, and the set is prefilled to half of them (default:
+    /// 1,024 for lists, 100,000 for the others).
+    #[arg(long, value_name = "N", help_heading = MEASUREMENT)]
+    keys: Option<u64>,
+    /// Sets: percent contains/insert/remove, e.g. `80/10/10`, instead of each workload's
+    /// own mix.
+    #[arg(long, value_name = "R/I/D", help_heading = MEASUREMENT)]
+    mix: Option<reclaim_harness::workload::Mix>,
     /// Run bare: no sampler, latency timing, counters or allocation counting. Throughput
     /// and the self-check only; memory, garbage, latency and counters are null.
     #[arg(long, help_heading = MEASUREMENT)]

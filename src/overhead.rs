@@ -32,7 +32,7 @@ use reclaim_results::format::{self, table};
 use reclaim_results::{Spread, stats};
 
 use crate::RunArgs;
-use crate::run::{refuse_sets, selection, settings};
+use crate::run::{selection, settings};
 
 /// Rows measured when the user selects none: the lock-free structures under every
 /// scheme, where the instrumentation's share is largest (their operations are the
@@ -91,7 +91,6 @@ pub fn overhead(args: &RunArgs) -> anyhow::Result<()> {
     let args = with_defaults(args);
     let cores = metadata::cores();
     let settings = settings(&args, cores)?;
-    refuse_sets(&selection(&args))?;
     let plan = reclaim_harness::plan(
         &selection(&args),
         &reclaim_registry::entries(),

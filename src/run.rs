@@ -68,6 +68,8 @@ pub fn settings(args: &RunArgs, cores: usize) -> anyhow::Result<Settings> {
     if let Some(seed) = args.seed {
         settings.seed = seed;
     }
+    settings.keys = args.keys;
+    settings.mix = args.mix;
     settings.reference.clone_from(&args.reference);
     if args.pin || args.no_pin {
         settings.pin = args.pin;
@@ -101,40 +103,6 @@ pub fn selection(args: &RunArgs) -> Selection {
         workloads: args.workloads.clone(),
         threads: args.threads.clone(),
     }
-}
-
-/// Refuses a selection that names set backends (by name or glob) and no container: the
-/// harness runs the container family only so far, and "no backend matches" would be
-/// wrong about a name `list` shows.
-pub fn refuse_sets(selection: &Selection) -> anyhow::Result<()> {
-    let sets = reclaim_registry::set_entries();
-    let containers = reclaim_registry::entries();
-    for text in &selection.backends {
-        if let Some((name, why)) = reclaim_registry::NOT_REGISTERED
-            .iter()
-            .find(|(name, _)| name == text)
-        {
-            bail!("`{name}` is not registered: {why}");
-        }
-        let Ok(pattern) = glob::Pattern::new(text) else {
-            continue;
-        };
-        let named: Vec<&str> = sets
-            .iter()
-            .map(|s| s.name)
-            .filter(|name| pattern.matches(name))
-            .collect();
-        if !named.is_empty() && !containers.iter().any(|c| pattern.matches(c.name)) {
-            bail!(
-                "`{text}` names set backends ({}): the harness does not run the set family \
-                 yet (its workloads are still to come); `cargo test -p reclaim-conformance \
-                 -- {}` checks them",
-                named.join(", "),
-                named[0]
-            );
-        }
-    }
-    Ok(())
 }
 
 /// `results/<host>-<target>-<timestamp>.json`, with characters that trouble file systems
@@ -208,7 +176,6 @@ fn check_writable(path: &Path, what: &str, quiet: bool) -> anyhow::Result<()> {
 pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
     let cores = metadata::cores();
     let settings = settings(args, cores)?;
-    refuse_sets(&selection(args))?;
     let plan = reclaim_harness::plan(
         &selection(args),
         &reclaim_registry::entries(),
@@ -614,29 +581,6 @@ mod tests {
         };
         assert_eq!(settings(&bare, 2).unwrap(), quick);
         assert_eq!(selection(&bare), Selection::default());
-    }
-
-    #[test]
-    fn set_backends_are_refused_with_the_reason() {
-        let named = |patterns: &[&str]| Selection {
-            backends: patterns.iter().map(|p| p.to_string()).collect(),
-            ..Selection::default()
-        };
-        for patterns in [
-            &["hmlist-ebr"][..],
-            &["hmlist-*"],
-            &["treiber-ebr", "hmlist-hp"],
-        ] {
-            let why = refuse_sets(&named(patterns)).unwrap_err().to_string();
-            assert!(why.contains("set family"), "{patterns:?}: {why}");
-        }
-        refuse_sets(&named(&["treiber-*", "*-hp"])).expect("globs that match containers run");
-        let why = refuse_sets(&named(&["harris-hp"])).unwrap_err().to_string();
-        assert!(
-            why.contains("not registered") && why.contains("hazard"),
-            "{why}"
-        );
-        refuse_sets(&Selection::default()).expect("no selection: the containers");
     }
 
     #[test]

@@ -132,8 +132,8 @@ fn throughput_section(backend_rows: &[&Row], repeats: u32) -> String {
     }
     let _ = writeln!(
         out,
-        "Throughput, operations (pushes + pops) per second, median of {repeats} rounds (~ marks \
-         a row flagged noisy):"
+        "Throughput, operations (pushes + pops; for sets, contains + inserts + removes) per \
+         second, median of {repeats} rounds (~ marks a row flagged noisy):"
     );
     out.push_str(&grid(backend_rows, throughput));
     if let Some(line) = noise_line(backend_rows) {

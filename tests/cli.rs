@@ -254,14 +254,15 @@ fn list_names_expands_globs_in_registry_order() {
     let names = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         names.lines().collect::<Vec<_>>(),
-        ["treiber-ebr", "treiber-hp", "msqueue-hp"]
+        ["treiber-ebr", "treiber-hp", "msqueue-hp", "hmlist-hp", "hashmap-hp"],
+        "containers, then sets"
     );
     let all = bench(&["list", "--names"], Path::new("."));
     let count = String::from_utf8_lossy(&all.stdout).lines().count();
     assert_eq!(
         count,
-        reclaim_registry::entries().len() + 5,
-        "backends and strategies"
+        reclaim_registry::entries().len() + reclaim_registry::set_entries().len() + 5,
+        "backends, sets and strategies"
     );
 }
 
@@ -345,7 +346,8 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             &["run", "-w", "spsc"],
-            "[possible values: pairs, prodcons, mpsc, stalled, oversubscription, handoff, all]",
+            "[possible values: pairs, prodcons, mpsc, stalled, oversubscription, handoff, \
+             read-only, read-mostly, balanced, write-heavy, long-reader, all]",
         ),
         (
             &["run", "-b", "hopper", "-w", "prodcons", "-t", "4"],
@@ -473,7 +475,8 @@ fn suite_and_workload_names_are_clap_values() {
         (
             &["run", "-w", "pairs,spsc"],
             "invalid value 'spsc' for '--workload <WORKLOADS>'\n  [possible values: pairs, \
-             prodcons, mpsc, stalled, oversubscription, handoff, all]",
+             prodcons, mpsc, stalled, oversubscription, handoff, read-only, read-mostly, \
+             balanced, write-heavy, long-reader, all]",
         ),
         (
             &["--suite", "fast"],

@@ -32,6 +32,7 @@ pub fn time_iterations<B: Backend>(shape: Shape, iterations: u64) -> Result<Dura
         max_in_flight: MAX_IN_FLIGHT,
         pin: false,
         config: Config::default(),
+        set: None,
     };
     let repeat = driver::run_repeat::<B>(shape, &params)?;
     repeat

@@ -37,6 +37,7 @@
 
 mod check;
 mod roles;
+mod sets;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,12 +45,13 @@ use std::thread;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use reclaim_core::{Backend, Config, Container};
+use reclaim_core::{Backend, ConcurrentSet, Config, Container, ReclaimStats};
 
 use self::check::{Values, check};
 pub(crate) use self::roles::Stop;
 pub(crate) use self::roles::histogram;
 use self::roles::{Flow, Role, RunControl, Worker, consumer, pairs, producer, stalled};
+use self::sets::Sets;
 use crate::counters::{Counter, Counters, Readings};
 use crate::error::RepeatError;
 use crate::gate::Gate;
@@ -76,6 +78,63 @@ pub(crate) struct Params {
     pub pin: bool,
     /// The configuration the container is built with (where it may write files).
     pub config: Config,
+    /// For a set: the key range and the operation mix.
+    pub set: Option<crate::plan::SetRun>,
+}
+
+/// What a repeat drives: a container or a set, built fresh for the repeat, worked on by
+/// its threads and checked at the end. Everything else — the threads, the gate, the
+/// clock, the sampler, the counters — is the same for both.
+trait Subject: Send + Sync + Sized {
+    /// Builds it, and fills it as the run starts from (outside the measured region and
+    /// before the memory baseline is read).
+    fn build(params: &Params) -> Result<Self, RepeatError>;
+
+    /// What its reclamation scheme has retired and freed so far.
+    fn reclamation(&self) -> Option<ReclaimStats>;
+
+    /// Thread `index`'s loop in `role`: waits at the start gate, runs, fills in `w`.
+    fn work(&self, index: usize, role: Role, rig: &Rig, control: &RunControl<'_>, w: &mut Worker);
+
+    /// Whether what the workers did adds up to what it holds at the end (`workers` by
+    /// thread index).
+    fn check(&self, workers: &[(usize, Worker)]) -> Result<(), String>;
+}
+
+/// A container of `u64` values as a [`Subject`].
+struct Containers<C>(C);
+
+impl<C: Container<u64>> Subject for Containers<C> {
+    fn build(params: &Params) -> Result<Self, RepeatError> {
+        C::new(&params.config)
+            .map(Containers)
+            .map_err(RepeatError::Build)
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        self.0.reclamation()
+    }
+
+    #[inline]
+    fn work(&self, index: usize, role: Role, rig: &Rig, control: &RunControl<'_>, w: &mut Worker) {
+        let mut handle = self.0.handle();
+        let mut values = Values::new(index);
+        let flow = &rig.flow;
+        match role {
+            Role::Pairs => pairs(&mut handle, &mut values, control, w),
+            Role::Producer(p) => producer(&mut handle, &mut values, &flow.pushed[p], control, w),
+            Role::Consumer(c) => consumer(&mut handle, &flow.popped[c], control, w),
+            Role::Stalled => stalled(&mut handle, &mut values, control, w),
+            // Container shapes give no thread these roles; it would only pass the gate.
+            Role::Mixed | Role::Walker => {
+                control.start.wait();
+            }
+        }
+    }
+
+    fn check(&self, workers: &[(usize, Worker)]) -> Result<(), String> {
+        check(&self.0, workers.iter().map(|(_, w)| (w.pushed, w.popped)))
+    }
 }
 
 /// What one repeat measured.
@@ -98,6 +157,8 @@ pub(crate) struct Repeat {
     /// For `stalled`: whether the backend held anything (`Handle::stall`); baselines and
     /// channels hold nothing, and their rows are a contrast, not a stall.
     pub stall_held: Option<bool>,
+    /// For `long-reader`: the reader's walks and the nodes they passed, in all.
+    pub walks: Option<(u64, u64)>,
     /// What else the machine did meanwhile: steal, run-queue delay, preemptions.
     pub noise: Noise,
 }
@@ -121,6 +182,22 @@ impl Repeat {
 /// The container could not be built, or a thread could not be started or panicked: the
 /// run could not take place (a failed *check* is not an error: it is in [`Repeat::check`]).
 pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Repeat, RepeatError> {
+    run_subject::<Containers<B::Container<u64>>>(shape, params)
+}
+
+/// Runs one repeat of `shape` on a fresh set `S`, prefilled to half of `params.set`'s key
+/// range: as [`run_repeat`], with the set's own loop and check (`driver/sets.rs`).
+///
+/// # Errors
+/// As [`run_repeat`]; and `params.set` missing.
+pub(crate) fn run_set_repeat<S: ConcurrentSet>(
+    shape: Shape,
+    params: &Params,
+) -> Result<Repeat, RepeatError> {
+    run_subject::<Sets<S>>(shape, params)
+}
+
+fn run_subject<S: Subject>(shape: Shape, params: &Params) -> Result<Repeat, RepeatError> {
     let histograms: Vec<Option<Histogram<u64>>> = (0..shape.threads())
         .map(|_| params.latency.then(histogram))
         .collect();
@@ -128,11 +205,11 @@ pub(crate) fn run_repeat<B: Backend>(shape: Shape, params: &Params) -> Result<Re
     let control = rig.control(params.stop);
     // Built inside the scope, after the counters are opened, so that threads the backend
     // starts inherit them; outlives the scope, for the check.
-    let container: OnceLock<B::Container<u64>> = OnceLock::new();
+    let container: OnceLock<S> = OnceLock::new();
 
     let ended = thread::scope(|s| -> Result<Ended, RepeatError> {
         let mut crew = Crew::new(shape.threads());
-        let started = crew.start::<B>(s, &rig, &control, &container, histograms, params);
+        let started = crew.start::<S>(s, &rig, &control, &container, histograms, params);
         let cpu_before = crew.release(&rig.start, started.is_ok());
         // No early return until every thread was told to stop: the scope joins them all,
         // and a stalled thread or the sampler left waiting would hang it.
@@ -222,12 +299,12 @@ impl<'s> Crew<'s> {
 
     /// Steps 1 to 3: starts the sampler, opens the counters, builds the container and
     /// starts the workers, in that order; stops at the first that fails.
-    fn start<'e, B: Backend>(
+    fn start<'e, S: Subject>(
         &mut self,
         s: &'s thread::Scope<'s, 'e>,
         rig: &'e Rig,
         control: &'e RunControl<'e>,
-        container: &'e OnceLock<B::Container<u64>>,
+        container: &'e OnceLock<S>,
         histograms: Vec<Option<Histogram<u64>>>,
         params: &Params,
     ) -> Result<(), RepeatError> {
@@ -246,7 +323,7 @@ impl<'s> Crew<'s> {
             .map(|cpus| placement::spare(cpus, rig.shape.threads()))
             .filter(|spare| !spare.is_empty());
         let before = spare.and_then(|_| placement::threads());
-        let built = B::Container::<u64>::new(&params.config).map_err(RepeatError::Build)?;
+        let built = S::build(params)?;
         if let (Some(spare), Some(before), Some(after)) = (spare, before, placement::threads()) {
             for &tid in after.difference(&before) {
                 if !placement::confine(tid, spare) {
@@ -264,7 +341,7 @@ impl<'s> Crew<'s> {
             let body = move || work(index, role, latency, container, rig, control);
             let handle = spawn(s, "worker", body)?;
             self.participants += 1;
-            if matches!(role, Role::Stalled) {
+            if !role.churns() {
                 self.stallers.push(handle);
             } else {
                 self.churners.push(handle);
@@ -316,13 +393,13 @@ impl<'s> Crew<'s> {
     }
 }
 
-/// One worker thread: pins itself, takes its handle and runs its role's loop.
+/// One worker thread: pins itself, then takes its handle and runs its role's loop.
 #[inline]
-fn work<C: Container<u64>>(
+fn work<S: Subject>(
     index: usize,
     role: Role,
     latency: Option<Histogram<u64>>,
-    container: &C,
+    subject: &S,
     rig: &Rig,
     control: &RunControl<'_>,
 ) -> (usize, Worker) {
@@ -334,19 +411,7 @@ fn work<C: Container<u64>>(
         rig.pinned.store(false, Ordering::Relaxed);
     }
     let mut w = Worker::new(index, latency);
-    let mut handle = container.handle();
-    let mut values = Values::new(index);
-    let flow = &rig.flow;
-    match role {
-        Role::Pairs => pairs(&mut handle, &mut values, control, &mut w),
-        Role::Producer(p) => {
-            producer(&mut handle, &mut values, &flow.pushed[p], control, &mut w);
-        }
-        Role::Consumer(c) => {
-            consumer(&mut handle, &flow.popped[c], control, &mut w);
-        }
-        Role::Stalled => stalled(&mut handle, &mut values, control, &mut w),
-    }
+    subject.work(index, role, rig, control, &mut w);
     (index, w)
 }
 
@@ -392,22 +457,19 @@ struct Ended {
 
 impl Ended {
     /// The repeat's figures, and the check of what `container` was left with.
-    fn into_repeat<C: Container<u64>>(
+    fn into_repeat<S: Subject>(
         mut self,
         shape: Shape,
         params: &Params,
         sampler: Option<&Sampler>,
-        container: C,
+        container: S,
     ) -> Result<Repeat, RepeatError> {
         if params.counters {
             self.count_switches();
         }
         self.workers.sort_by_key(|(index, _)| *index);
         let peak_bytes = sampler.filter(|s| s.counting()).map(Sampler::peak_bytes);
-        let check = check(
-            &container,
-            self.workers.iter().map(|(_, w)| (w.pushed, w.popped)),
-        );
+        let check = container.check(&self.workers);
         drop(container);
         let elapsed = self.elapsed(shape);
         let latency = self.merged_latency()?;
@@ -420,6 +482,7 @@ impl Ended {
             counters: self.counters,
             check,
             stall_held: self.workers.iter().find_map(|(_, w)| w.held),
+            walks: self.workers.iter().find_map(|(_, w)| w.walks),
             noise: Noise::of(
                 self.cpu_before.as_ref(),
                 self.cpu_after.as_ref(),
@@ -468,7 +531,7 @@ impl Ended {
 fn churning(shape: Shape, workers: &[(usize, Worker)]) -> impl Iterator<Item = &Worker> {
     workers
         .iter()
-        .filter(move |(index, _)| !matches!(Role::of(shape, *index), Role::Stalled))
+        .filter(move |(index, _)| Role::of(shape, *index).churns())
         .map(|(_, w)| w)
 }
 

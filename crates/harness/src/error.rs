@@ -26,8 +26,11 @@ pub enum RepeatError {
     /// A backend row planned with a workload that drives no backend.
     #[error("{0} does not drive backends")]
     NotABackendWorkload(Workload),
+    /// A set row planned without a key range and mix (a workload sets do not run).
+    #[error("a set repeat needs a key range and an operation mix")]
+    NoKeyRange,
     /// `run --overhead` times backends only.
-    #[error("--overhead measures backends, not the handoff")]
+    #[error("--overhead measures container backends, not sets or the handoff")]
     NotTimed,
     /// The backend refused to build its container.
     #[error("could not build the container")]

@@ -59,7 +59,7 @@ pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan, targe
 pub use settings::{Settings, SettingsError, Suite, UnknownSuite};
 pub use workload::{Shape, ShapeError, UnknownWorkload, Workload};
 
-use reclaim_core::{Backend, Entry, Visitor};
+use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_results::Row;
 
 use crate::driver::Params;
@@ -113,6 +113,19 @@ pub(crate) fn measure(
                 .unwrap_or(Err(RepeatError::NotRegistered(entry.name)));
             (entry.info.settings.to_string(), measured)
         }
+        Target::Set(entry) => {
+            let mut visitor = MeasureSet {
+                planned,
+                entry,
+                settings,
+                measured: None,
+            };
+            reclaim_registry::visit_all(&mut visitor);
+            let measured = visitor
+                .measured
+                .unwrap_or(Err(RepeatError::NotRegistered(entry.name)));
+            (entry.info.settings.to_string(), measured)
+        }
         Target::Handoff(strategy) => (
             handoff::describe(settings),
             handoff::measure(strategy, settings),
@@ -120,8 +133,8 @@ pub(crate) fn measure(
     }
 }
 
-/// The measurement parameters of a backend repeat under `settings`.
-fn params(settings: &Settings) -> Params {
+/// The measurement parameters of a backend or set repeat under `settings`.
+fn params(settings: &Settings, set: Option<plan::SetRun>) -> Params {
     Params {
         stop: match settings.iterations {
             Some(n) => driver::Stop::Iterations(n),
@@ -136,6 +149,7 @@ fn params(settings: &Settings) -> Params {
             Some(dir) => reclaim_core::Config::default().with_scratch(dir),
             None => reclaim_core::Config::default(),
         },
+        set,
     }
 }
 
@@ -153,10 +167,34 @@ impl Visitor for MeasureBackend<'_> {
             return;
         }
         self.measured = Some(match self.planned.shape {
-            Some(shape) => {
-                driver::run_repeat::<B>(shape, &params(self.settings)).map(Measured::from)
-            }
+            Some(shape) => driver::run_repeat::<B>(shape, &params(self.settings, self.planned.set))
+                .map(Measured::from),
             None => Err(RepeatError::NotABackendWorkload(self.planned.workload)),
+        });
+    }
+}
+
+/// Finds the planned set among the registry's types and runs one repeat of it.
+struct MeasureSet<'a> {
+    planned: &'a Planned,
+    entry: SetEntry,
+    settings: &'a Settings,
+    measured: Option<Result<Measured, RepeatError>>,
+}
+
+impl Visitor for MeasureSet<'_> {
+    fn visit<B: Backend>(&mut self, _: Entry) {}
+
+    fn visit_set<B: SetBackend>(&mut self, entry: SetEntry) {
+        if entry.name != self.entry.name {
+            return;
+        }
+        self.measured = Some(match self.planned.shape {
+            Some(shape) => {
+                driver::run_set_repeat::<B::Set>(shape, &params(self.settings, self.planned.set))
+                    .map(Measured::from)
+            }
+            None => Err(RepeatError::NoKeyRange),
         });
     }
 }

@@ -4,11 +4,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use reclaim_core::Entry;
+use reclaim_core::{Entry, SetEntry};
 use reclaim_handoff::Strategy;
 
 use crate::settings::{MAX_THREADS, Settings};
-use crate::workload::{Shape, ShapeError, UnknownWorkload, Workload};
+use crate::workload::sets::{default_keys, named_mix};
+use crate::workload::{Mix, Shape, ShapeError, UnknownWorkload, Workload};
 
 /// What the user asked for. Empty lists mean "all".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub struct Selection {
 pub enum Target {
     /// A registered backend.
     Backend(Entry),
+    /// A registered set.
+    Set(SetEntry),
     /// A strategy of the handoff scenario.
     Handoff(Strategy),
 }
@@ -40,6 +43,7 @@ impl Target {
     pub fn name(&self) -> String {
         match self {
             Target::Backend(entry) => entry.name.to_string(),
+            Target::Set(entry) => entry.name.to_string(),
             Target::Handoff(strategy) => format!("handoff-{strategy}"),
         }
     }
@@ -48,6 +52,7 @@ impl Target {
     pub fn structure(&self) -> &'static str {
         match self {
             Target::Backend(entry) => entry.info.structure,
+            Target::Set(entry) => entry.info.structure,
             Target::Handoff(_) => "handoff",
         }
     }
@@ -56,6 +61,7 @@ impl Target {
     pub fn scheme(&self) -> String {
         match self {
             Target::Backend(entry) => entry.info.scheme.to_string(),
+            Target::Set(entry) => entry.info.scheme.to_string(),
             Target::Handoff(strategy) => strategy.to_string(),
         }
     }
@@ -72,6 +78,17 @@ pub struct Planned {
     pub threads: usize,
     /// The roles, for backend workloads.
     pub shape: Option<Shape>,
+    /// For sets: the key range and the mix.
+    pub set: Option<SetRun>,
+}
+
+/// What the threads of a set run operate on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetRun {
+    /// Keys are drawn from `0..keys`; the set is prefilled to half of them.
+    pub keys: u64,
+    /// Percentages of `contains`, `insert` and `remove`.
+    pub mix: Mix,
 }
 
 /// A combination the selection covered but that cannot run, and why.
@@ -102,7 +119,7 @@ impl Plan {
     /// repeat for setup and teardown (building and freeing containers, starting threads).
     pub fn estimate(&self, settings: &Settings) -> Duration {
         let per_repeat = |planned: &Planned| match planned.target {
-            Target::Backend(_) => settings.duration + Duration::from_millis(15),
+            Target::Backend(_) | Target::Set(_) => settings.duration + Duration::from_millis(15),
             Target::Handoff(_) => settings.handoff_period * settings.handoff_callbacks as u32,
         };
         self.runs
@@ -151,10 +168,15 @@ pub fn plan(
         )));
     }
     let mut plan = Plan::default();
+    let named = !selection.workloads.is_empty();
     for &workload in &workloads {
         for count in workload.thread_counts(&threads, cores) {
             for target in &targets {
-                plan_one(&mut plan, *target, workload, count, cores);
+                // Unnamed, sets run only their default workload (see `DEFAULT_SET_WORKLOAD`).
+                if matches!(target, Target::Set(_)) && !named && workload != DEFAULT_SET_WORKLOAD {
+                    continue;
+                }
+                plan_one(&mut plan, *target, workload, count, cores, settings);
             }
         }
     }
@@ -214,36 +236,66 @@ fn skip_reasons(skipped: &[Skipped]) -> String {
     lines.join("; ")
 }
 
-fn plan_one(plan: &mut Plan, target: Target, workload: Workload, threads: usize, cores: usize) {
+fn plan_one(
+    plan: &mut Plan,
+    target: Target,
+    workload: Workload,
+    threads: usize,
+    cores: usize,
+    settings: &Settings,
+) {
     let skip = |reason: ShapeError| Skipped {
         backend: target.name(),
         workload,
         threads,
         reason,
     };
-    match (target, workload) {
-        (Target::Handoff(_), Workload::Handoff) => plan.runs.push(Planned {
-            target,
-            workload,
-            threads,
-            shape: None,
-        }),
-        // Handoff strategies and backends never mix; not worth a line in the skip list.
-        (Target::Handoff(_), _) | (Target::Backend(_), Workload::Handoff) => {}
-        (Target::Backend(entry), _) => match workload.shape(&entry.info, threads, cores) {
-            Ok(shape) => plan.runs.push(Planned {
-                target,
-                workload,
-                threads,
-                shape: Some(shape),
-            }),
-            Err(reason) => plan.skipped.push(skip(reason)),
-        },
+    let mut planned = Planned {
+        target,
+        workload,
+        threads,
+        shape: None,
+        set: None,
+    };
+    let shape = match (target, workload) {
+        (Target::Handoff(_), Workload::Handoff) => {
+            plan.runs.push(planned);
+            return;
+        }
+        // Handoff strategies, containers and sets each run workloads of their own; the
+        // combinations across families are not worth a line in the skip list.
+        (Target::Handoff(_), _) | (_, Workload::Handoff) => return,
+        (Target::Backend(_), w) if w.sets_only() => return,
+        (Target::Set(_), Workload::Pairs | Workload::Prodcons | Workload::Mpsc) => return,
+        (Target::Backend(entry), _) => workload.shape(&entry.info, threads, cores),
+        (Target::Set(entry), _) => {
+            planned.set = named_mix(workload).map(|mix| SetRun {
+                keys: settings.keys.unwrap_or_else(|| default_keys(&entry.info)),
+                mix: settings.mix.unwrap_or(mix),
+            });
+            workload.set_shape(threads, cores)
+        }
+    };
+    match shape {
+        Ok(shape) => {
+            planned.shape = Some(shape);
+            plan.runs.push(planned);
+        }
+        Err(reason) => plan.skipped.push(skip(reason)),
     }
 }
 
+/// The workloads run when none is named: every container workload and handoff, and for
+/// sets only `read-mostly` — the mix the published comparisons lead with — so that the
+/// quick suite stays a few minutes long. `-w all`, or naming them, runs the others.
+pub const DEFAULT_SET_WORKLOAD: Workload = Workload::ReadMostly;
+
 fn select_workloads(names: &[String]) -> Result<Vec<Workload>, PlanError> {
-    if names.is_empty() || names.iter().any(|n| n == "all") {
+    if names.is_empty() {
+        let default = |w: &Workload| !w.sets_only() || *w == DEFAULT_SET_WORKLOAD;
+        return Ok(Workload::ALL.into_iter().filter(default).collect());
+    }
+    if names.iter().any(|n| n == "all") {
         return Ok(Workload::ALL.to_vec());
     }
     let mut workloads = Vec::new();
@@ -264,16 +316,27 @@ fn handoff_info(strategy: Strategy) -> (String, &'static str, String) {
     (target.name(), target.structure(), target.scheme())
 }
 
-/// The backends and handoff strategies `selection` names (by name or glob, structure and
-/// scheme), in registry order; an error naming the valid choices for an unknown one.
+/// The backends, sets and handoff strategies `selection` names (by name or glob,
+/// structure and scheme), in registry order; an error naming the valid choices for an
+/// unknown one. The container backends are `entries`; the sets, the registry's.
 pub fn targets(selection: &Selection, entries: &[Entry]) -> Result<Vec<Target>, PlanError> {
+    let sets = reclaim_registry::set_entries();
     let mut candidates: Vec<(Target, String, String, String)> = entries
         .iter()
-        .map(|e| {
-            let t = Target::Backend(*e);
-            (t, t.name(), t.structure().to_string(), t.scheme())
-        })
+        .map(|e| Target::Backend(*e))
+        .chain(sets.iter().map(|e| Target::Set(*e)))
+        .map(|t| (t, t.name(), t.structure().to_string(), t.scheme()))
         .collect();
+    for text in &selection.backends {
+        if let Some((name, why)) = reclaim_registry::NOT_REGISTERED
+            .iter()
+            .find(|(name, _)| name == text)
+        {
+            return Err(PlanError::Unknown(format!(
+                "`{name}` is not registered: {why}"
+            )));
+        }
+    }
     for strategy in Strategy::ALL {
         let (name, structure, scheme) = handoff_info(strategy);
         candidates.push((

@@ -342,7 +342,7 @@ fn reference_of(runs: &[Planned], i: usize, named: Option<&str>) -> usize {
     let structure = runs[i].target.structure();
     runs.iter()
         .position(|p| {
-            matches!(p.target, Target::Backend(_))
+            !matches!(p.target, Target::Handoff(_))
                 && p.target.structure() == structure
                 && p.target.scheme() == "ebr"
         })

@@ -51,6 +51,15 @@ impl From<Repeat> for Measured {
                 .stall_held
                 .map(|held| ("stall_held".to_string(), if held { 1.0 } else { 0.0 }))
                 .into_iter()
+                .chain(r.walks.into_iter().flat_map(|(walks, nodes)| {
+                    [
+                        ("long_reader_walks".to_string(), walks as f64),
+                        (
+                            "long_reader_nodes_per_walk".to_string(),
+                            nodes as f64 / walks.max(1) as f64,
+                        ),
+                    ]
+                }))
                 .collect(),
             check: r.check,
             noise: r.noise,
@@ -72,10 +81,27 @@ pub(crate) fn build(
         planned.threads,
     );
     row.scheme_settings = settings.to_string();
-    row.roles = match planned.shape {
-        Some(shape) => shape.to_string(),
-        None => "1 producer + 1 real-time consumer".to_string(),
+    row.roles = match (planned.shape, planned.set) {
+        (Some(shape), Some(set)) => format!(
+            "{shape}: {} % contains/insert/remove over {} keys, half prefilled, uniform",
+            set.mix, set.keys
+        ),
+        (Some(shape), None) => shape.to_string(),
+        (None, _) => "1 producer + 1 real-time consumer".to_string(),
     };
+    // The set's parameters as numbers too, for reports that group or plot by them.
+    let set_extra: Vec<(String, f64)> = planned
+        .set
+        .map(|set| {
+            vec![
+                ("keys".to_string(), set.keys as f64),
+                ("mix_contains_pct".to_string(), f64::from(set.mix.read)),
+                ("mix_insert_pct".to_string(), f64::from(set.mix.insert)),
+                ("mix_remove_pct".to_string(), f64::from(set.mix.remove)),
+            ]
+        })
+        .unwrap_or_default();
+    row.extra = set_extra.iter().cloned().collect();
     let repeats = match repeats {
         Ok(repeats) => repeats,
         Err(error) => {
@@ -112,7 +138,7 @@ pub(crate) fn build(
     row.counted_ops = median.per_thread_ops.iter().sum();
     row.counters = median.counters.values.clone();
     row.counter_errors = median.counters.errors.clone();
-    row.extra = median.extra.iter().cloned().collect();
+    row.extra.extend(median.extra.iter().cloned());
 
     row.latency_ns = merge_latency(repeats);
     row.noise = noise(repeats);

@@ -8,6 +8,8 @@ use std::time::Duration;
 use reclaim_results::{RunSettings, stats};
 
 use crate::batch::BATCH;
+use crate::workload::Mix;
+use crate::workload::sets::{MAX_KEYS, MIN_KEYS};
 
 /// The two suites a user picks from; anything overridden makes it `Custom`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +107,9 @@ pub enum SettingsError {
     /// The handoff callbacks.
     #[error("handoff callbacks must be 1 to {MAX_HANDOFF_CALLBACKS}, not {0}")]
     HandoffCallbacks(u64),
+    /// The set key range.
+    #[error("the key range must be {MIN_KEYS} to {MAX_KEYS} keys, not {0}")]
+    Keys(u64),
 }
 
 /// Settings of one `run`.
@@ -148,6 +153,11 @@ pub struct Settings {
     pub handoff_callbacks: u64,
     /// The handoff callback period.
     pub handoff_period: Duration,
+    /// Set workloads: the key range; `None` takes each structure's default
+    /// ([`default_keys`](crate::workload::sets::default_keys)).
+    pub keys: Option<u64>,
+    /// Set workloads: the operation mix instead of each workload's own.
+    pub mix: Option<Mix>,
 }
 
 /// Shortest repeat accepted: below this, thread start-up skew is a visible part of it.
@@ -197,6 +207,8 @@ impl Settings {
             instrumented: true,
             handoff_callbacks: 500,
             handoff_period: Duration::from_millis(1),
+            keys: None,
+            mix: None,
         }
     }
 
@@ -229,6 +241,8 @@ impl Settings {
             instrumented: true,
             handoff_callbacks: 10_000,
             handoff_period: Duration::from_millis(1),
+            keys: None,
+            mix: None,
         }
     }
 
@@ -270,6 +284,11 @@ impl Settings {
         }
         if !(1..=MAX_HANDOFF_CALLBACKS).contains(&self.handoff_callbacks) {
             return Err(SettingsError::HandoffCallbacks(self.handoff_callbacks));
+        }
+        if let Some(keys) = self.keys
+            && !(MIN_KEYS..=MAX_KEYS).contains(&keys)
+        {
+            return Err(SettingsError::Keys(keys));
         }
         Ok(())
     }

@@ -78,7 +78,7 @@ impl Stop {
 
     /// The deadline of a worker that started at `started`; with a count, none (push
     /// retries then never give up: the consumers always drain).
-    fn deadline(self, started: Instant) -> Instant {
+    pub(super) fn deadline(self, started: Instant) -> Instant {
         const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
         match self {
             Stop::After(duration) => started + duration,
@@ -89,7 +89,7 @@ impl Stop {
     /// How many iterations the next batch runs after `done` of them, or `None` when the
     /// loop is over (with a deadline, checked once per batch, so a batch is whole).
     #[inline]
-    fn next_batch(self, done: u64, deadline: Instant) -> Option<u32> {
+    pub(super) fn next_batch(self, done: u64, deadline: Instant) -> Option<u32> {
         match self {
             Stop::After(_) => (done == 0 || Instant::now() < deadline).then_some(BATCH),
             Stop::Iterations(n) => {
@@ -130,6 +130,9 @@ pub(super) struct Worker {
     pub(super) sched: ThreadSched,
     /// For the stalled thread: whether the backend held anything while it stalled.
     pub(super) held: Option<bool>,
+    /// For a set's long reader: its walks and the nodes they passed, in all; `None` if
+    /// the set cannot walk.
+    pub(super) walks: Option<(u64, u64)>,
 }
 
 impl Worker {
@@ -146,12 +149,13 @@ impl Worker {
             switches: None,
             sched: ThreadSched::default(),
             held: None,
+            walks: None,
         }
     }
 
     /// Marks the start: the clock and the thread's context switches so far.
     #[inline(never)]
-    fn start(&mut self) {
+    pub(super) fn start(&mut self) {
         self.switches = thread_context_switches();
         self.sched = ThreadSched::now();
         self.started = Instant::now();
@@ -159,7 +163,7 @@ impl Worker {
 
     /// Marks the end.
     #[inline(never)]
-    fn end(&mut self) {
+    pub(super) fn end(&mut self) {
         self.ended = Instant::now();
         self.switches = match (self.switches, thread_context_switches()) {
             (Some(before), Some(after)) => Some(after.saturating_sub(before)),
@@ -171,7 +175,7 @@ impl Worker {
     /// The operation of the next batch of `within` operations to time; `u32::MAX` (no
     /// operation) without latency timing.
     #[inline]
-    fn sample_position(&mut self, within: u32) -> u32 {
+    pub(super) fn sample_position(&mut self, within: u32) -> u32 {
         if self.latency.is_some() {
             self.positions.next(within)
         } else {
@@ -188,7 +192,7 @@ impl Worker {
     }
 
     #[inline]
-    fn record(&mut self, since: Instant) {
+    pub(super) fn record(&mut self, since: Instant) {
         if let Some(histogram) = &mut self.latency {
             let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
             histogram.saturating_record(nanos.max(1));
@@ -388,16 +392,25 @@ pub(super) fn stalled<H: Handle<u64>>(
 /// What thread `index` of a run does.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Role {
+    /// A set thread running the operation mix.
+    Mixed,
     Pairs,
     Producer(usize),
     Consumer(usize),
     Stalled,
+    /// A set thread that walks the whole set, again and again, until the others are done.
+    Walker,
 }
 
 impl Role {
-    /// Threads are numbered pairs first, then producers, consumers, the stalled one.
+    /// Threads are numbered set threads first, then pairs, producers, consumers, the
+    /// stalled one, the long reader.
     pub(super) fn of(shape: Shape, index: usize) -> Role {
         let mut i = index;
+        if i < shape.mixed {
+            return Role::Mixed;
+        }
+        i -= shape.mixed;
         if i < shape.pairs {
             return Role::Pairs;
         }
@@ -409,6 +422,17 @@ impl Role {
         if i < shape.consumers {
             return Role::Consumer(i);
         }
-        Role::Stalled
+        i -= shape.consumers;
+        if i < shape.stalled {
+            return Role::Stalled;
+        }
+        Role::Walker
+    }
+
+    /// Whether the thread churns: runs its loop to the deadline, and counts in the run's
+    /// elapsed time and throughput. The stalled thread and the long reader do not: they
+    /// go on until the churning threads are done.
+    pub(super) fn churns(self) -> bool {
+        !matches!(self, Role::Stalled | Role::Walker)
     }
 }

@@ -10,6 +10,7 @@ use reclaim_smr::{Ebr, Hp, Leak};
 use reclaim_structures::Treiber;
 
 use super::*;
+use crate::workload::Workload;
 
 const LOSE: u8 = 1;
 const DUPLICATE: u8 = 2;
@@ -107,6 +108,7 @@ fn params() -> Params {
         max_in_flight: 1 << 12,
         pin: false,
         config: Config::default(),
+        set: None,
     }
 }
 
@@ -333,4 +335,147 @@ fn a_count_of_iterations_is_the_same_work_every_time() {
     let popped: u64 = repeat.per_thread_ops[shape.producers..].iter().sum();
     assert_eq!(pushed, N * shape.producers as u64);
     assert_eq!(popped, pushed, "the consumers took every value");
+}
+
+/// A set behind a lock that misbehaves on every 13th call of one operation, as `MODE`
+/// says: `LOSE` reports an insert it did not make, `DUPLICATE` a remove of an absent key,
+/// `CORRUPT` a `contains` that misses a present key.
+struct LockedSet<const MODE: u8> {
+    keys: Mutex<(std::collections::BTreeSet<u64>, u64)>,
+}
+
+struct LockedSetHandle<'s, const MODE: u8>(&'s LockedSet<MODE>);
+
+impl<const MODE: u8> reclaim_core::ConcurrentSet for LockedSet<MODE> {
+    type Handle<'s> = LockedSetHandle<'s, MODE>;
+
+    fn new(_: &Config) -> Result<Self, BuildError> {
+        Ok(LockedSet {
+            keys: Mutex::new((std::collections::BTreeSet::new(), 0)),
+        })
+    }
+
+    fn handle(&self) -> LockedSetHandle<'_, MODE> {
+        LockedSetHandle(self)
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        None
+    }
+}
+
+impl<const MODE: u8> LockedSetHandle<'_, MODE> {
+    /// Whether this call of an operation misbehaving in `mode` is one that does.
+    fn strikes(&self, keys: &mut (std::collections::BTreeSet<u64>, u64), mode: u8) -> bool {
+        if MODE != mode {
+            return false;
+        }
+        keys.1 += 1;
+        keys.1.is_multiple_of(13)
+    }
+}
+
+impl<const MODE: u8> reclaim_core::SetHandle for LockedSetHandle<'_, MODE> {
+    fn insert(&mut self, key: u64) -> bool {
+        let mut keys = self.0.keys.lock().unwrap();
+        if self.strikes(&mut keys, LOSE) {
+            return !keys.0.contains(&key);
+        }
+        keys.0.insert(key)
+    }
+
+    fn remove(&mut self, key: u64) -> bool {
+        let mut keys = self.0.keys.lock().unwrap();
+        if self.strikes(&mut keys, DUPLICATE) && !keys.0.contains(&key) {
+            return true;
+        }
+        keys.0.remove(&key)
+    }
+
+    fn contains(&mut self, key: u64) -> bool {
+        let mut keys = self.0.keys.lock().unwrap();
+        let present = keys.0.contains(&key);
+        present && !self.strikes(&mut keys, CORRUPT)
+    }
+}
+
+fn set_params(mix: crate::workload::Mix) -> Params {
+    Params {
+        set: Some(crate::plan::SetRun { keys: 64, mix }),
+        ..params()
+    }
+}
+
+fn mixing(threads: usize) -> Shape {
+    Shape {
+        mixed: threads,
+        ..Shape::default()
+    }
+}
+
+#[test]
+fn honest_sets_pass_their_check_and_count_every_operation() {
+    use crate::workload::Mix;
+    for mix in [Mix::READ_MOSTLY, Mix::WRITE_HEAVY, Mix::READ_ONLY] {
+        let repeat = run_set_repeat::<LockedSet<HONEST>>(mixing(2), &set_params(mix)).unwrap();
+        assert_eq!(repeat.check, Ok(()), "{mix}");
+        assert!(
+            repeat.ops() > 0 && repeat.per_thread_ops.len() == 2,
+            "{mix}"
+        );
+        assert!(
+            !repeat.latency.unwrap().is_empty(),
+            "{mix}: operations timed"
+        );
+        let list =
+            run_set_repeat::<reclaim_structures::HmList<Ebr>>(mixing(2), &set_params(mix)).unwrap();
+        assert_eq!(list.check, Ok(()), "hmlist-ebr, {mix}");
+    }
+}
+
+#[test]
+fn a_lost_insert_a_double_remove_and_a_missed_key_fail_the_set_check() {
+    use crate::workload::Mix;
+    let lost = run_set_repeat::<LockedSet<LOSE>>(mixing(2), &set_params(Mix::BALANCED)).unwrap();
+    assert!(lost.check.is_err(), "a lost insert passed");
+    let twice =
+        run_set_repeat::<LockedSet<DUPLICATE>>(mixing(2), &set_params(Mix::BALANCED)).unwrap();
+    assert!(twice.check.is_err(), "a remove of an absent key passed");
+    // A read-only run: nothing moves, only the end's reading back can see the miss.
+    let missed =
+        run_set_repeat::<LockedSet<CORRUPT>>(mixing(1), &set_params(Mix::READ_ONLY)).unwrap();
+    let err = missed.check.unwrap_err();
+    assert!(err.contains("32 prefilled + 0 inserted"), "{err}");
+}
+
+#[test]
+fn a_set_repeat_without_a_key_range_is_an_error() {
+    assert!(matches!(
+        run_set_repeat::<LockedSet<HONEST>>(mixing(1), &params()),
+        Err(RepeatError::NoKeyRange)
+    ));
+}
+
+#[test]
+fn the_long_reader_walks_the_set_while_the_others_run_and_says_when_it_cannot() {
+    use crate::workload::Mix;
+    let shape = Workload::LongReader.set_shape(2, 2).unwrap();
+    let repeat =
+        run_set_repeat::<reclaim_structures::HmList<Hp>>(shape, &set_params(Mix::BALANCED))
+            .unwrap();
+    assert_eq!(repeat.check, Ok(()));
+    let (walks, nodes) = repeat.walks.expect("the reader walked");
+    assert!(walks > 0);
+    // 64 keys, half present, give or take the other thread's inserts and removes (and the
+    // marked nodes a walk unlinks on its way).
+    let per_walk = nodes as f64 / walks as f64;
+    assert!((1.0..=64.0).contains(&per_walk), "{per_walk} nodes a walk");
+    // The reader's loop is not the run's throughput: only the mixing thread's operations.
+    assert_eq!(repeat.per_thread_ops.len(), 2);
+    assert_eq!(
+        repeat.per_thread_ops[1], 0,
+        "the reader counts no operation"
+    );
+    let cannot = run_set_repeat::<LockedSet<HONEST>>(shape, &set_params(Mix::BALANCED)).unwrap();
+    assert!(cannot.check.unwrap_err().contains("cannot walk"));
 }

@@ -25,11 +25,27 @@ fn the_default_plan_covers_every_backend_and_workload() {
             entry.name
         );
     }
-    for workload in Workload::ALL {
+    for set in reclaim_registry::set_entries() {
+        let runs: Vec<&Planned> = plan
+            .runs
+            .iter()
+            .filter(|r| r.target == Target::Set(set))
+            .collect();
+        assert!(!runs.is_empty(), "{} never runs", set.name);
+        // Unnamed, sets run their default workload only, at their structure's key range.
         assert!(
-            plan.runs.iter().any(|r| r.workload == workload),
-            "{workload} never runs"
+            runs.iter().all(|r| r.workload == DEFAULT_SET_WORKLOAD),
+            "{}",
+            set.name
         );
+        let keys = crate::workload::sets::default_keys(&set.info);
+        assert!(runs.iter().all(|r| r.set.map(|s| s.keys) == Some(keys)));
+    }
+    for workload in Workload::ALL {
+        let runs = plan.runs.iter().any(|r| r.workload == workload);
+        // The other mixes run when named (below).
+        let default = !workload.sets_only() || workload == DEFAULT_SET_WORKLOAD;
+        assert_eq!(runs, default, "{workload}");
     }
     for strategy in Strategy::ALL {
         assert!(
@@ -192,4 +208,80 @@ fn the_estimate_adds_up_the_repeats() {
         estimate < settings.duration * settings.repeats * 2,
         "{estimate:?}"
     );
+}
+
+#[test]
+fn sets_run_the_mixes_and_containers_do_not() {
+    let s = select(|s| {
+        s.backends = vec![
+            "hmlist-ebr".into(),
+            "hashmap-hp".into(),
+            "treiber-ebr".into(),
+        ];
+        s.workloads = vec!["all".into()];
+        s.threads = Some(vec![1, 3]);
+    });
+    let mut settings = quick();
+    settings.keys = Some(500);
+    let plan = plan_for(&s, &entries(), &settings, 2).unwrap();
+    let of = |name: &str, w: Workload| {
+        plan.runs
+            .iter()
+            .filter(|r| r.target.name() == name && r.workload == w)
+            .count()
+    };
+    for w in [
+        Workload::ReadOnly,
+        Workload::ReadMostly,
+        Workload::Balanced,
+        Workload::WriteHeavy,
+    ] {
+        assert_eq!(of("hmlist-ebr", w), 2, "{w}");
+        assert_eq!(of("treiber-ebr", w), 0, "{w}");
+    }
+    for w in [
+        Workload::Pairs,
+        Workload::Prodcons,
+        Workload::Mpsc,
+        Workload::Handoff,
+    ] {
+        assert_eq!(of("hashmap-hp", w), 0, "{w}");
+    }
+    assert_eq!(
+        of("hashmap-hp", Workload::Stalled),
+        1,
+        "at 3 threads, not at 1"
+    );
+    assert_eq!(
+        of("hashmap-hp", Workload::Oversubscription),
+        1,
+        "at 3 threads"
+    );
+    let stalled = plan
+        .runs
+        .iter()
+        .find(|r| r.target.name() == "hmlist-ebr" && r.workload == Workload::Stalled)
+        .unwrap();
+    let shape = stalled.shape.unwrap();
+    assert_eq!((shape.mixed, shape.stalled), (2, 1));
+    let set = stalled.set.unwrap();
+    assert_eq!((set.keys, set.mix), (500, crate::workload::Mix::BALANCED));
+    // A mix given replaces every workload's own.
+    settings.mix = Some("80/10/10".parse().unwrap());
+    let plan = plan_for(&s, &entries(), &settings, 2).unwrap();
+    assert!(
+        plan.runs
+            .iter()
+            .filter_map(|r| r.set)
+            .all(|s| s.mix.to_string() == "80/10/10")
+    );
+}
+
+#[test]
+fn a_combination_left_out_on_purpose_is_refused_with_its_reason() {
+    let s = select(|s| s.backends = vec!["harris-hp".into()]);
+    let err = plan_for(&s, &entries(), &quick(), 2)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`harris-hp` is not registered: "), "{err}");
 }

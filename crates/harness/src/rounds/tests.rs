@@ -86,7 +86,7 @@ fn a_seed_reproduces_every_order_and_the_orders_vary() {
 
 #[test]
 fn each_row_is_compared_with_its_structures_ebr_or_the_named_one() {
-    let plan = plan_of(
+    let containers = plan_of(
         &[
             "treiber-leak",
             "treiber-ebr",
@@ -97,20 +97,33 @@ fn each_row_is_compared_with_its_structures_ebr_or_the_named_one() {
         &["pairs"],
         &[1],
     );
-    let runs = &groups(&plan)[0].runs;
-    let name = |i: usize| runs[i].target.name();
-    let reference = |i, named| name(reference_of(runs, i, named));
-    for i in 0..runs.len() {
-        let expected = match runs[i].target.structure() {
-            "treiber" => "treiber-ebr".to_string(),
-            "msqueue" => "msqueue-ebr".to_string(),
-            // A baseline has no ebr backend of its own: the group's first row.
-            _ => runs[0].target.name(),
-        };
-        assert_eq!(reference(i, None), expected, "{}", name(i));
-        assert_eq!(reference(i, Some("msqueue-hp")), "msqueue-hp");
-        // A name the group lacks falls back to the default.
-        assert_eq!(reference(i, Some("segqueue")), expected);
+    let sets = plan_of(
+        &[
+            "hmlist-leak",
+            "hmlist-ebr",
+            "hashmap-hp",
+            "hashmap-ebr",
+            "dashset",
+        ],
+        &["read-mostly"],
+        &[1],
+    );
+    for (plan, named) in [(containers, "msqueue-hp"), (sets, "hashmap-hp")] {
+        let runs = &groups(&plan)[0].runs;
+        assert_eq!(runs.len(), 5);
+        let name = |i: usize| runs[i].target.name();
+        let reference = |i, named| name(reference_of(runs, i, named));
+        for i in 0..runs.len() {
+            let expected = match runs[i].target.structure() {
+                s @ ("treiber" | "msqueue" | "hmlist" | "hashmap") => format!("{s}-ebr"),
+                // A baseline has no ebr backend of its own: the group's first row.
+                _ => runs[0].target.name(),
+            };
+            assert_eq!(reference(i, None), expected, "{}", name(i));
+            assert_eq!(reference(i, Some(named)), named);
+            // A name the group lacks falls back to the default.
+            assert_eq!(reference(i, Some("segqueue")), expected);
+        }
     }
 }
 

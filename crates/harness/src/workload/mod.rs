@@ -3,14 +3,19 @@
 //! A backend workload is a [`Shape`]: how many threads take each role. The roles are the
 //! same few loops for every workload (`driver`), so a workload file says only who does
 //! what, for which backends and thread counts that makes sense, and why. `handoff` is the
-//! exception: it drives the real-time handoff scenario's strategies, not a backend.
+//! exception: it drives the real-time handoff scenario's strategies, not a backend. The
+//! set family runs its own workloads, operation mixes over a key range (`sets.rs`), and
+//! `stalled` and `oversubscription` as well.
 
 mod handoff;
 mod mpsc;
 mod oversubscription;
 mod pairs;
 mod prodcons;
+pub mod sets;
 pub(crate) mod stalled;
+
+pub use sets::{BadMix, Mix};
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,6 +37,17 @@ pub enum Workload {
     Oversubscription,
     /// The real-time consumer scenario (strategies, not backends).
     Handoff,
+    /// Sets: only `contains`.
+    ReadOnly,
+    /// Sets: 90% `contains`, 5% `insert`, 5% `remove`.
+    ReadMostly,
+    /// Sets: 50% `contains`, 25% `insert`, 25% `remove`.
+    Balanced,
+    /// Sets: 50% `insert`, 50% `remove`.
+    WriteHeavy,
+    /// Sets: one thread walks the whole set again and again while the others run
+    /// `balanced`.
+    LongReader,
 }
 
 /// A workload name that is not one: the message lists the valid ones.
@@ -71,6 +87,12 @@ pub enum ShapeError {
     /// `handoff`, which drives strategies.
     #[error("{}", handoff::NOT_A_BACKEND_WORKLOAD)]
     NotABackendWorkload,
+    /// An operation mix, which only sets run.
+    #[error("an operation mix runs on sets only")]
+    SetsOnly,
+    /// A container workload (`pairs`, `prodcons`, `mpsc`), which sets do not run.
+    #[error("sets run the operation mixes, `stalled` and `oversubscription`")]
+    ContainersOnly,
     /// More threads popping than the backend allows consumers.
     #[error(
         "{shape} means {} threads popping at once, and this backend allows {consumers} consumer",
@@ -97,12 +119,16 @@ pub struct Shape {
     ///
     /// [`Handle::stall`]: reclaim_core::Handle::stall
     pub stalled: usize,
+    /// Set threads that run the operation mix.
+    pub mixed: usize,
+    /// Set threads that walk the whole set again and again (`long-reader`).
+    pub walkers: usize,
 }
 
 impl Shape {
     /// Every thread of the run.
     pub fn threads(&self) -> usize {
-        self.pairs + self.producers + self.consumers + self.stalled
+        self.pairs + self.producers + self.consumers + self.stalled + self.mixed + self.walkers
     }
 
     /// Threads that pop concurrently: the number a backend must allow.
@@ -114,10 +140,16 @@ impl Shape {
 impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts = [
+            (
+                self.mixed,
+                "thread running the mix",
+                "threads running the mix",
+            ),
             (self.pairs, "pair thread", "pair threads"),
             (self.producers, "producer", "producers"),
             (self.consumers, "consumer", "consumers"),
             (self.stalled, "stalled thread", "stalled threads"),
+            (self.walkers, "long reader", "long readers"),
         ];
         let words: Vec<String> = parts
             .iter()
@@ -125,7 +157,7 @@ impl fmt::Display for Shape {
             .map(|&(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
             .collect();
         f.write_str(&words.join(" + "))?;
-        if self.stalled > 0 {
+        if self.stalled > 0 && self.mixed == 0 {
             // The structure never starts empty, unlike in the other workloads: say so
             // where the row's numbers are read.
             write!(f, " ({} values pushed before the start)", stalled::PREFILL)?;
@@ -136,13 +168,18 @@ impl fmt::Display for Shape {
 
 impl Workload {
     /// Every workload, in listing and running order.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 11] = [
         Workload::Pairs,
         Workload::Prodcons,
         Workload::Mpsc,
         Workload::Stalled,
         Workload::Oversubscription,
         Workload::Handoff,
+        Workload::ReadOnly,
+        Workload::ReadMostly,
+        Workload::Balanced,
+        Workload::WriteHeavy,
+        Workload::LongReader,
     ];
 
     /// The name users select it by.
@@ -154,7 +191,24 @@ impl Workload {
             Workload::Stalled => "stalled",
             Workload::Oversubscription => "oversubscription",
             Workload::Handoff => "handoff",
+            Workload::ReadOnly => "read-only",
+            Workload::ReadMostly => "read-mostly",
+            Workload::Balanced => "balanced",
+            Workload::WriteHeavy => "write-heavy",
+            Workload::LongReader => "long-reader",
         }
+    }
+
+    /// Whether it runs only on sets (an operation mix).
+    pub fn sets_only(self) -> bool {
+        matches!(
+            self,
+            Workload::ReadOnly
+                | Workload::ReadMostly
+                | Workload::Balanced
+                | Workload::WriteHeavy
+                | Workload::LongReader
+        )
     }
 
     /// One line for `list`.
@@ -166,7 +220,21 @@ impl Workload {
             Workload::Stalled => stalled::SUMMARY,
             Workload::Oversubscription => oversubscription::SUMMARY,
             Workload::Handoff => handoff::SUMMARY,
+            Workload::LongReader => sets::LONG_READER_SUMMARY,
+            _ => sets::summary(sets::named_mix(self).expect("a set workload")),
         }
+    }
+
+    /// Who does what when this workload runs `threads` threads on a set, on a machine
+    /// with `cores` hardware threads, or why it cannot.
+    ///
+    /// # Errors
+    /// A workload sets do not run, or too few threads for its roles.
+    pub fn set_shape(self, threads: usize, cores: usize) -> Result<Shape, ShapeError> {
+        sets::shape(self, threads, cores).unwrap_or(Err(match self {
+            Workload::Handoff => ShapeError::NotABackendWorkload,
+            _ => ShapeError::ContainersOnly,
+        }))
     }
 
     /// Who does what when this workload runs `threads` threads on the backend `info`
@@ -187,6 +255,7 @@ impl Workload {
             Workload::Stalled => stalled::shape(threads)?,
             Workload::Oversubscription => oversubscription::shape(info, threads, cores)?,
             Workload::Handoff => return Err(ShapeError::NotABackendWorkload),
+            _ => return Err(ShapeError::SetsOnly),
         };
         if !info.consumers.allows(shape.poppers()) {
             return Err(ShapeError::TooManyConsumers {
