@@ -254,7 +254,13 @@ fn list_names_expands_globs_in_registry_order() {
     let names = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         names.lines().collect::<Vec<_>>(),
-        ["treiber-ebr", "treiber-hp", "msqueue-hp", "hmlist-hp", "hashmap-hp"],
+        [
+            "treiber-ebr",
+            "treiber-hp",
+            "msqueue-hp",
+            "hmlist-hp",
+            "hashmap-hp"
+        ],
         "containers, then sets"
     );
     let all = bench(&["list", "--names"], Path::new("."));

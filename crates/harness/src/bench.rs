@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use reclaim_core::{Backend, Config};
+use reclaim_core::{Backend, ConcurrentSet, Config};
 
 use crate::driver::{self, Params, Stop};
 use crate::error::RepeatError;
+use crate::plan::SetRun;
 use crate::workload::Shape;
 
 /// Producers wait while this many values are in flight, as in a `run`.
@@ -24,7 +25,35 @@ const MAX_IN_FLIGHT: u64 = 1 << 16;
 /// check (values lost, duplicated or corrupted, or the container reported a fault): a
 /// backend that fails its own workload does not get a time ([`RepeatError::Check`]).
 pub fn time_iterations<B: Backend>(shape: Shape, iterations: u64) -> Result<Duration, RepeatError> {
-    let params = Params {
+    timed(driver::run_repeat::<B>(shape, &params(iterations, None)))
+}
+
+/// Runs `iterations` operations of `run`'s mix on each of `threads` threads, on a fresh
+/// set `S` prefilled to half of `run`'s key range (outside the timed region, as thread
+/// start-up, the check and teardown are). Returns the time from the first worker's start
+/// to the last one's end.
+///
+/// # Errors
+/// The set could not be built, a thread could not start, or the run failed its check
+/// (the inserts and removes do not add up to what the set holds at the end).
+pub fn time_set_iterations<S: ConcurrentSet>(
+    threads: usize,
+    run: SetRun,
+    iterations: u64,
+) -> Result<Duration, RepeatError> {
+    let shape = Shape {
+        mixed: threads,
+        ..Shape::default()
+    };
+    timed(driver::run_set_repeat::<S>(
+        shape,
+        &params(iterations, Some(run)),
+    ))
+}
+
+/// A run of `iterations` per worker, uninstrumented.
+fn params(iterations: u64, set: Option<SetRun>) -> Params {
+    Params {
         stop: Stop::Iterations(iterations),
         latency: false,
         sample_interval: None,
@@ -32,9 +61,13 @@ pub fn time_iterations<B: Backend>(shape: Shape, iterations: u64) -> Result<Dura
         max_in_flight: MAX_IN_FLIGHT,
         pin: false,
         config: Config::default(),
-        set: None,
-    };
-    let repeat = driver::run_repeat::<B>(shape, &params)?;
+        set,
+    }
+}
+
+/// The repeat's time if it passed its check.
+fn timed(repeat: Result<driver::Repeat, RepeatError>) -> Result<Duration, RepeatError> {
+    let repeat = repeat?;
     repeat
         .check
         .map(|()| repeat.elapsed)
