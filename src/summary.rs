@@ -112,28 +112,50 @@ fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
 /// handoff strategies' callbacks, and every row that failed its check. A section with no
 /// rows is left out.
 pub fn summarize(file: &ResultFile) -> String {
-    let backend_rows: Vec<&Row> = file
+    let (set_rows, backend_rows): (Vec<&Row>, Vec<&Row>) = file
         .rows
         .iter()
         .filter(|r| r.workload != "handoff")
-        .collect();
-    let mut out = throughput_section(&backend_rows, file.settings.repeats);
+        .partition(|r| r.is_set());
+    let mut out = throughput_section(&backend_rows, file.settings.repeats, Family::Containers);
     out.push_str(&stalled_section(&backend_rows));
+    if !set_rows.is_empty() && !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&throughput_section(
+        &set_rows,
+        file.settings.repeats,
+        Family::Sets,
+    ));
+    out.push_str(&long_reader_section(&set_rows));
     out.push_str(&handoff_section(&file.rows));
     out.push_str(&failed_section(&file.rows));
     out
 }
 
+/// Which rows a throughput section shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Containers,
+    Sets,
+}
+
 /// Throughput, then the ratios: one line per backend, one column per workload × threads.
-fn throughput_section(backend_rows: &[&Row], repeats: u32) -> String {
+fn throughput_section(backend_rows: &[&Row], repeats: u32, family: Family) -> String {
     let mut out = String::new();
     if backend_rows.is_empty() {
         return out;
     }
+    let what = match family {
+        Family::Containers => "Throughput, operations (pushes + pops)",
+        Family::Sets => {
+            "Sets: throughput, operations (contains + inserts + removes, whether they \
+             found the key or not; a long reader's walks not included)"
+        }
+    };
     let _ = writeln!(
         out,
-        "Throughput, operations (pushes + pops; for sets, contains + inserts + removes) per \
-         second, median of {repeats} rounds (~ marks a row flagged noisy):"
+        "{what} per second, median of {repeats} rounds (~ marks a row flagged noisy):"
     );
     out.push_str(&grid(backend_rows, throughput));
     if let Some(line) = noise_line(backend_rows) {
@@ -147,6 +169,53 @@ fn throughput_section(backend_rows: &[&Row], repeats: u32) -> String {
     );
     out.push_str(&grid(backend_rows, ratio));
     out
+}
+
+/// Long reader: the walks, and what each scheme held back meanwhile.
+fn long_reader_section(set_rows: &[&Row]) -> String {
+    let lines: Vec<Vec<String>> = set_rows
+        .iter()
+        .filter(|r| r.workload == "long-reader" && r.valid)
+        .map(|r| {
+            let extra = |key: &str| {
+                r.extra
+                    .get(key)
+                    .map_or(MISSING.to_string(), |v| format::si(*v))
+            };
+            vec![
+                r.backend.clone(),
+                r.threads.to_string(),
+                extra("long_reader_walks"),
+                extra("long_reader_nodes_per_walk"),
+                r.garbage
+                    .as_ref()
+                    .map_or("no scheme counters".to_string(), |g| {
+                        format::si(g.peak as f64)
+                    }),
+                r.memory.as_ref().map_or("not counted".to_string(), |m| {
+                    format::bytes(m.peak_bytes as f64)
+                }),
+            ]
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let head = [
+        "BACKEND",
+        "THREADS",
+        "WALKS",
+        "NODES A WALK",
+        "PEAK GARBAGE (NODES)",
+        "PEAK MEMORY",
+    ]
+    .map(String::from);
+    format!(
+        "\nLong reader: one thread walks the whole set, again and again, in one read-side \
+         critical section a walk; what the others retired meanwhile waits for it under \
+         epochs (median round):\n{}",
+        table(&head, 1..usize::MAX, &lines)
+    )
 }
 
 /// Stalled: what each scheme kept while one thread held on.
@@ -336,6 +405,45 @@ mod tests {
             },
             rows: vec![stalled, handoff],
         }
+    }
+
+    /// Set rows get their own throughput section, apart from the containers', and
+    /// long-reader rows a table of walks and what was held back.
+    #[test]
+    fn sets_have_their_own_section_and_long_readers_their_table() {
+        let mut file = file();
+        for (backend, workload, ops, garbage) in [
+            ("hashmap-ebr", "read-mostly", 4.5e6, 10),
+            ("hashmap-ebr", "long-reader", 2.0e6, 11_500),
+            ("hashmap-hp", "long-reader", 1.5e6, 996),
+        ] {
+            let scheme = backend.trim_start_matches("hashmap-");
+            let mut row = Row::named(backend, "hashmap", scheme, workload, 2);
+            row.valid = true;
+            row.ops_per_sec = Spread::of(&[ops; 6]);
+            row.extra = [("keys".to_owned(), 100_000.0)].into();
+            if workload == "long-reader" {
+                row.extra.insert("long_reader_walks".into(), 46.0);
+                row.extra
+                    .insert("long_reader_nodes_per_walk".into(), 49_900.0);
+                row.garbage = Some(Garbage {
+                    peak: garbage,
+                    series: Vec::new(),
+                });
+            }
+            file.rows.push(row);
+        }
+        let summary = summarize(&file);
+        let containers = cells(&summary, "Throughput, operations", "BACKEND", "treiber-ebr");
+        assert!(!containers.contains_key("read-mostly/2"), "{summary}");
+        let sets = cells(&summary, "Sets: throughput", "BACKEND", "hashmap-ebr");
+        assert_eq!(sets["read-mostly/2"], "4.5M", "{summary}");
+        assert_eq!(sets["long-reader/2"], "2M", "{summary}");
+        assert!(!sets.contains_key("stalled/2"), "{summary}");
+        let reader = cells(&summary, "Long reader", "BACKEND", "hashmap-hp");
+        assert_eq!(reader["PEAK GARBAGE (NODES)"], "996");
+        assert_eq!(reader["WALKS"], "46");
+        assert_eq!(reader["NODES A WALK"], "49.9k");
     }
 
     /// The cells of a terminal table's line (cells two or more spaces apart), by the

@@ -231,6 +231,12 @@ pub struct Row {
 }
 
 impl Row {
+    /// Whether the row measured a set (the set family carries its key range in `extra`,
+    /// as `keys`), not a container or the handoff.
+    pub fn is_set(&self) -> bool {
+        self.extra.contains_key("keys")
+    }
+
     /// A row with identity fields empty and no numbers; the harness fills it in.
     pub fn empty() -> Row {
         Row {
