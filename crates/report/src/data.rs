@@ -15,10 +15,10 @@ use crate::chart::Ranks;
 pub(crate) const REFERENCE_SCHEME: &str = "leak";
 
 /// Workloads whose point is how memory and garbage evolve over the run (a stalled
-/// thread holding back reclamation; a consumer freeing what a producer allocated);
-/// they get time-series charts. Other workloads run at a steady state whose peak the
-/// tables already show.
-pub(crate) const TIME_SERIES_WORKLOADS: &[&str] = &["stalled", "handoff"];
+/// thread holding back reclamation; a set's long reader holding it back walk after walk;
+/// a consumer freeing what a producer allocated); they get time-series charts. Other
+/// workloads run at a steady state whose peak the tables already show.
+pub(crate) const TIME_SERIES_WORKLOADS: &[&str] = &["stalled", "long-reader", "handoff"];
 
 /// What identifies a measurement across files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -94,7 +94,8 @@ fn title(inputs: &[Input]) -> String {
 }
 
 const HOW_TO_READ: &str = "<div class=\"how\"><h2>How to read this</h2><p>\
-<b>ops/s</b> counts completed operations, pushes plus pops, per second of wall time. \
+<b>ops/s</b> counts completed operations, pushes plus pops (for sets: contains, inserts \
+and removes, found or not), per second of wall time. \
 The rows of a comparison group (a workload at a thread count) are measured in \
 <b>rounds</b>: each round runs every row once, in a shuffled order, so a slow moment of \
 the machine slows them all. Each point is the <b>median over the rounds</b>, and the \
