@@ -68,6 +68,7 @@ impl Visitor for Bench<'_, '_> {
         let run = SetRun {
             keys: default_keys(&entry.info),
             mix: self.mix,
+            zipf: None,
         };
         let (threads, group) = (self.threads, &self.name);
         self.group.bench_function(entry.name, |b| {

@@ -223,6 +223,10 @@ pub struct RunArgs {
     /// own mix.
     #[arg(long, value_name = "R/I/D", help_heading = MEASUREMENT)]
     mix: Option<reclaim_harness::workload::Mix>,
+    /// Sets: draw keys from a Zipf distribution of exponent S (0.99 is the usual model of
+    /// a skewed key popularity) instead of uniformly.
+    #[arg(long, value_name = "S", help_heading = MEASUREMENT)]
+    zipf: Option<f64>,
     /// Run bare: no sampler, latency timing, counters or allocation counting. Throughput
     /// and the self-check only; memory, garbage, latency and counters are null.
     #[arg(long, help_heading = MEASUREMENT)]

@@ -70,6 +70,7 @@ pub fn settings(args: &RunArgs, cores: usize) -> anyhow::Result<Settings> {
     }
     settings.keys = args.keys;
     settings.mix = args.mix;
+    settings.zipf = args.zipf.map(reclaim_harness::workload::Zipf);
     settings.reference.clone_from(&args.reference);
     if args.pin || args.no_pin {
         settings.pin = args.pin;

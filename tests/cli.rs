@@ -345,7 +345,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
 #[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 11] = [
         (
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
@@ -361,6 +361,10 @@ fn bad_input_is_a_clear_error() {
         ),
         (&["run", "-d", "soon"], "try `100ms` or `2s`"),
         (&["run", "-r", "0"], "repeats must be 1"),
+        (&["run", "--keys", "1"], "the key range must be 2 to"),
+        (&["run", "--zipf", "11"], "the Zipf exponent must be above 0"),
+        (&["run", "--mix", "50/50/1"], "adding up to 100, like 90/5/5"),
+        (&["run", "-b", "harris-hp"], "`harris-hp` is not registered: "),
         (&["report", "missing.json"], "missing.json"),
         (
             &["list", "--names", "treiber-*,qsbr"],

@@ -9,7 +9,7 @@ use reclaim_handoff::Strategy;
 
 use crate::settings::{MAX_THREADS, Settings};
 use crate::workload::sets::{default_keys, named_mix};
-use crate::workload::{Mix, Shape, ShapeError, UnknownWorkload, Workload};
+use crate::workload::{Mix, Shape, ShapeError, UnknownWorkload, Workload, Zipf};
 
 /// What the user asked for. Empty lists mean "all".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,6 +89,8 @@ pub struct SetRun {
     pub keys: u64,
     /// Percentages of `contains`, `insert` and `remove`.
     pub mix: Mix,
+    /// Keys drawn with this Zipf exponent instead of uniformly.
+    pub zipf: Option<Zipf>,
 }
 
 /// A combination the selection covered but that cannot run, and why.
@@ -272,6 +274,7 @@ fn plan_one(
             planned.set = named_mix(workload).map(|mix| SetRun {
                 keys: settings.keys.unwrap_or_else(|| default_keys(&entry.info)),
                 mix: settings.mix.unwrap_or(mix),
+                zipf: settings.zipf,
             });
             workload.set_shape(threads, cores)
         }

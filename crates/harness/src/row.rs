@@ -83,8 +83,10 @@ pub(crate) fn build(
     row.scheme_settings = settings.to_string();
     row.roles = match (planned.shape, planned.set) {
         (Some(shape), Some(set)) => format!(
-            "{shape}: {} % contains/insert/remove over {} keys, half prefilled, uniform",
-            set.mix, set.keys
+            "{shape}: {} % contains/insert/remove over {} keys, half prefilled, {}",
+            set.mix,
+            set.keys,
+            set.zipf.map_or("uniform".to_string(), |z| z.to_string())
         ),
         (Some(shape), None) => shape.to_string(),
         (None, _) => "1 producer + 1 real-time consumer".to_string(),
@@ -99,6 +101,9 @@ pub(crate) fn build(
                 ("mix_insert_pct".to_string(), f64::from(set.mix.insert)),
                 ("mix_remove_pct".to_string(), f64::from(set.mix.remove)),
             ]
+            .into_iter()
+            .chain(set.zipf.map(|z| ("zipf_s".to_string(), z.0)))
+            .collect::<Vec<_>>()
         })
         .unwrap_or_default();
     row.extra = set_extra.iter().cloned().collect();

@@ -8,8 +8,8 @@ use std::time::Duration;
 use reclaim_results::{RunSettings, stats};
 
 use crate::batch::BATCH;
-use crate::workload::Mix;
-use crate::workload::sets::{MAX_KEYS, MIN_KEYS};
+use crate::workload::sets::{MAX_KEYS, MAX_ZIPF, MIN_KEYS};
+use crate::workload::{Mix, Zipf};
 
 /// The two suites a user picks from; anything overridden makes it `Custom`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +110,9 @@ pub enum SettingsError {
     /// The set key range.
     #[error("the key range must be {MIN_KEYS} to {MAX_KEYS} keys, not {0}")]
     Keys(u64),
+    /// The Zipf exponent.
+    #[error("the Zipf exponent must be above 0 and at most {MAX_ZIPF}, not {0}")]
+    Zipf(f64),
 }
 
 /// Settings of one `run`.
@@ -158,6 +161,8 @@ pub struct Settings {
     pub keys: Option<u64>,
     /// Set workloads: the operation mix instead of each workload's own.
     pub mix: Option<Mix>,
+    /// Set workloads: Zipf-distributed keys of this exponent instead of uniform ones.
+    pub zipf: Option<Zipf>,
 }
 
 /// Shortest repeat accepted: below this, thread start-up skew is a visible part of it.
@@ -209,6 +214,7 @@ impl Settings {
             handoff_period: Duration::from_millis(1),
             keys: None,
             mix: None,
+            zipf: None,
         }
     }
 
@@ -243,6 +249,7 @@ impl Settings {
             handoff_period: Duration::from_millis(1),
             keys: None,
             mix: None,
+            zipf: None,
         }
     }
 
@@ -289,6 +296,11 @@ impl Settings {
             && !(MIN_KEYS..=MAX_KEYS).contains(&keys)
         {
             return Err(SettingsError::Keys(keys));
+        }
+        if let Some(Zipf(s)) = self.zipf
+            && !(s > 0.0 && s <= MAX_ZIPF)
+        {
+            return Err(SettingsError::Zipf(s));
         }
         Ok(())
     }

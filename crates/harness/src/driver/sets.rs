@@ -32,7 +32,7 @@ use crate::batch::BATCH;
 use crate::error::RepeatError;
 use crate::plan::SetRun;
 use crate::splitmix::SplitMix64;
-use crate::workload::Mix;
+use crate::workload::{Mix, Zipf};
 
 /// A set with what its prefill put in it.
 pub(super) struct Sets<S> {
@@ -110,27 +110,52 @@ struct Keys {
     /// `contains` below this in `0..2³²`, `insert` from it to `insert_below`.
     read_below: u64,
     insert_below: u64,
+    /// With `--zipf`: the ranks' distribution, and the prime that scatters them.
+    zipf: Option<(rand_distr::Zipf<f64>, u64)>,
 }
+
+/// Primes that scatter Zipf ranks over the key range: rank `r` is key `r × p mod keys`,
+/// a permutation of the range when `p` and `keys` are coprime, which one of the two is
+/// for every range up to 2³² (their product exceeds it).
+const SCATTER: [u64; 2] = [2_147_483_647, 3_037_000_493];
 
 impl Keys {
     fn new(index: usize, run: SetRun) -> Keys {
         let Mix { read, insert, .. } = run.mix;
         let share = |percent: u32| (u64::from(percent) << 32) / 100;
+        let zipf = run.zipf.map(|Zipf(s)| {
+            // Valid by `Settings::validate`: s in (0, 10], keys ≥ 2.
+            let ranks = rand_distr::Zipf::new(run.keys as f64, s)
+                .expect("the exponent and the range were checked");
+            let prime = SCATTER
+                .into_iter()
+                .find(|p| !run.keys.is_multiple_of(*p))
+                .expect("no range up to 2^32 is a multiple of both");
+            (ranks, prime)
+        });
         Keys {
             draws: SplitMix64::new(0x6b65_7973 ^ (index as u64).wrapping_mul(0x9e37_79b9)),
             keys: run.keys,
             read_below: share(u32::from(read)),
             insert_below: share(u32::from(read) + u32::from(insert)),
+            zipf,
         }
     }
 
-    /// The next operation's key (high half of the draw, scaled to the range) and its
-    /// kind (low half, against the mix's thresholds).
+    /// The next operation's key (high half of the draw, scaled to the range; or a Zipf
+    /// rank, scattered) and its kind (low half, against the mix's thresholds).
     #[inline]
     fn next(&mut self) -> (u64, Op) {
         let r = self.draws.next_u64();
-        // keys ≤ 2³²: the product fits 64 bits.
-        let key = ((r >> 32) * self.keys) >> 32;
+        let key = match &self.zipf {
+            // keys ≤ 2³²: the product fits 64 bits.
+            None => ((r >> 32) * self.keys) >> 32,
+            Some((ranks, prime)) => {
+                let rank = rand_distr::Distribution::sample(ranks, &mut self.draws) as u64;
+                // Ranks are 1 to keys; the product of two values below 2³² fits.
+                ((rank.clamp(1, self.keys) - 1) * (prime % self.keys)) % self.keys
+            }
+        };
         let low = r & 0xffff_ffff;
         let op = if low < self.read_below {
             Op::Contains
@@ -278,6 +303,7 @@ mod tests {
         let run = SetRun {
             keys: 1_000,
             mix: Mix::READ_MOSTLY,
+            zipf: None,
         };
         let mut keys = Keys::new(3, run);
         let (mut counts, mut seen) = ([0usize; 3], vec![false; 1_000]);
@@ -298,6 +324,7 @@ mod tests {
             SetRun {
                 keys: 10,
                 mix: Mix::READ_ONLY,
+                zipf: None,
             },
         );
         assert!((0..10_000).all(|_| read_only.next().1 == Op::Contains));
@@ -306,8 +333,43 @@ mod tests {
             SetRun {
                 keys: 10,
                 mix: Mix::WRITE_HEAVY,
+                zipf: None,
             },
         );
         assert!((0..10_000).all(|_| writes.next().1 != Op::Contains));
+    }
+
+    /// Zipf keys: every draw in the range, the hottest key far above its uniform share,
+    /// and the hot keys scattered rather than the first few of the range.
+    #[test]
+    fn zipf_keys_are_skewed_and_scattered() {
+        for keys in [1_000, 1 << 20, 2_147_483_647 * 2] {
+            let run = SetRun {
+                keys,
+                mix: Mix::READ_MOSTLY,
+                zipf: Some(Zipf(0.99)),
+            };
+            let mut draws = Keys::new(1, run);
+            let mut counts = std::collections::HashMap::new();
+            const DRAWS: usize = 100_000;
+            for _ in 0..DRAWS {
+                let (key, _) = draws.next();
+                assert!(key < keys);
+                *counts.entry(key).or_insert(0usize) += 1;
+            }
+            let (&hottest, &n) = counts.iter().max_by_key(|(_, n)| **n).unwrap();
+            assert!(n > DRAWS / 50, "{keys}: the hottest key drawn {n} times");
+            let mut hot: Vec<u64> = counts
+                .iter()
+                .filter(|(_, n)| **n > DRAWS / 1_000)
+                .map(|(k, _)| *k)
+                .collect();
+            hot.sort_unstable();
+            assert!(hot.len() >= 5, "{keys}: {hot:?}");
+            assert!(
+                hot.last().unwrap() - hot[0] > keys / 4,
+                "{keys}: hot keys bunched: {hot:?} (hottest {hottest})"
+            );
+        }
     }
 }

@@ -401,7 +401,11 @@ impl<const MODE: u8> reclaim_core::SetHandle for LockedSetHandle<'_, MODE> {
 
 fn set_params(mix: crate::workload::Mix) -> Params {
     Params {
-        set: Some(crate::plan::SetRun { keys: 64, mix }),
+        set: Some(crate::plan::SetRun {
+            keys: 64,
+            mix,
+            zipf: None,
+        }),
         ..params()
     }
 }

@@ -15,7 +15,7 @@ mod prodcons;
 pub mod sets;
 pub(crate) mod stalled;
 
-pub use sets::{BadMix, Mix};
+pub use sets::{BadMix, Mix, Zipf};
 
 use std::fmt;
 use std::str::FromStr;

@@ -26,6 +26,9 @@
 //! the small machines this tool targets, so that a run measures memory traffic, not a
 //! structure that fits in L1.
 //!
+//! With `--zipf S` the keys are drawn from a Zipf distribution of exponent `S` instead
+//! ([`Zipf`]); the prefill stays uniform.
+//!
 //! `stalled` and `oversubscription` run sets too, with the `balanced` mix (or `--mix`).
 //!
 //! # `long-reader`
@@ -110,6 +113,31 @@ impl FromStr for Mix {
         }
     }
 }
+
+/// The exponent `s` of Zipf-distributed keys (`--zipf S`): the key of rank `k` is drawn
+/// with probability proportional to `1 / k^s`, so a few keys take most operations, as
+/// real caches and indexes see (`s` near 1 is the usual model). Ranks are scattered over
+/// the range (multiplied by a prime coprime to it), so that the hot keys are not all at
+/// the head of a list. Compared as bits: equal exponents are equal settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Zipf(pub f64);
+
+impl PartialEq for Zipf {
+    fn eq(&self, other: &Zipf) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Zipf {}
+
+impl fmt::Display for Zipf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Zipf s = {}", self.0)
+    }
+}
+
+/// Largest Zipf exponent accepted: beyond it one key takes nearly every operation.
+pub const MAX_ZIPF: f64 = 10.0;
 
 /// Fewest keys a run accepts: half are prefilled, and the check needs some to move.
 pub const MIN_KEYS: u64 = 2;
