@@ -16,8 +16,11 @@ mod handle;
 pub mod harris;
 pub mod hashmap;
 pub mod hmlist;
+mod mark;
 pub mod msqueue;
 mod node;
+#[cfg(all(test, not(loom)))]
+mod set_tests;
 pub mod treiber;
 
 pub use handle::{LockFree, SchemeHandle};
