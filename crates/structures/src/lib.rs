@@ -21,6 +21,7 @@ pub mod msqueue;
 mod node;
 #[cfg(all(test, not(loom)))]
 mod set_tests;
+pub mod skiplist;
 pub mod treiber;
 
 pub use handle::{LockFree, SchemeHandle};
@@ -28,4 +29,5 @@ pub use harris::{Harris, HarrisList, HarrisListHandle};
 pub use hashmap::{HmHashMap, HmHashMapHandle, MichaelHashMap};
 pub use hmlist::{HarrisMichael, HmList, HmListHandle};
 pub use msqueue::{MichaelScott, MsQueue};
+pub use skiplist::{LockFreeSkipList, SkipList, SkipListHandle};
 pub use treiber::{Treiber, TreiberStack};
