@@ -14,7 +14,9 @@ use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
 use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
-use reclaim_structures::{Harris, HarrisMichael, MichaelHashMap, MichaelScott, Treiber};
+use reclaim_structures::{
+    Harris, HarrisMichael, LockFreeSkipList, MichaelHashMap, MichaelScott, Treiber,
+};
 
 /// Calls `visitor` once for every registered backend, in listing order.
 pub fn visit_all<V: Visitor>(visitor: &mut V) {
@@ -45,6 +47,9 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<MichaelHashMap<Leak>, V>(visitor, "hashmap-leak");
     add_set::<MichaelHashMap<Ebr>, V>(visitor, "hashmap-ebr");
     add_set::<MichaelHashMap<Hp>, V>(visitor, "hashmap-hp");
+    add_set::<LockFreeSkipList<Leak>, V>(visitor, "skiplist-leak");
+    add_set::<LockFreeSkipList<Ebr>, V>(visitor, "skiplist-ebr");
+    add_set::<LockFreeSkipList<Hp>, V>(visitor, "skiplist-hp");
     add_set::<RwLockBTreeSet, V>(visitor, "rwlock-btreeset");
     add_set::<MutexHashSet, V>(visitor, "mutex-hashset");
     add_set::<DashSetBackend, V>(visitor, "dashset");
@@ -115,9 +120,9 @@ mod tests {
     }
 
     #[test]
-    fn the_pointer_schemes_back_both_sets() {
+    fn the_pointer_schemes_back_every_hp_safe_set() {
         let sets = set_entries();
-        for structure in ["hmlist", "hashmap"] {
+        for structure in ["hmlist", "hashmap", "skiplist"] {
             for scheme in ["leak", "ebr", "hp"] {
                 assert!(
                     sets.iter()

@@ -24,7 +24,8 @@ use reclaim_core::{
 use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, PinProtects};
 
-use crate::hmlist::{SetNode, free_linked, is_marked, marked, unmarked};
+use crate::hmlist::{SetNode, free_linked};
+use crate::mark::{is_marked, marked, unmarked};
 
 /// Why `harris` is not registered over hazard pointers, for `list` and `run`.
 pub const NOT_OVER_HP: &str = "Harris's list walks through removed nodes, which hazard \

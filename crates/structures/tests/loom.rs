@@ -13,7 +13,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reclaim_core::{ConcurrentSet, Config, Container, Handle, SetHandle};
 use reclaim_smr::Leak;
-use reclaim_structures::{HarrisList, HmList, MsQueue, TreiberStack};
+use reclaim_structures::{HarrisList, HmList, MsQueue, SkipList, TreiberStack};
 
 fn build<C: Container<u32>>() -> Arc<C> {
     Arc::new(C::new(&Config::default()).expect("lock-free structures always build"))
@@ -131,6 +131,14 @@ fn harris_keeps_a_key_inserted_next_to_one_being_removed() {
     inserted_next_to_one_being_removed::<HarrisList<Leak>>();
 }
 
+/// The skip list's levels are such lists: here 1 and 3 have two-level towers and 2
+/// goes in with one level or two (each handle draws its own heights), so the insert
+/// links next to 1 on level 0, and maybe on level 1, while 1 is being unlinked from both.
+#[test]
+fn skiplist_keeps_a_key_inserted_next_to_one_being_removed() {
+    inserted_next_to_one_being_removed::<SkipList<Leak>>();
+}
+
 fn inserted_next_to_one_being_removed<L: ConcurrentSet + 'static>() {
     loom::model(|| {
         let list = Arc::new(L::new(&Config::default()).unwrap());
@@ -167,6 +175,11 @@ fn harris_removes_a_key_once() {
     removes_a_key_once::<HarrisList<Leak>>();
 }
 
+#[test]
+fn skiplist_removes_a_key_once() {
+    removes_a_key_once::<SkipList<Leak>>();
+}
+
 fn removes_a_key_once<L: ConcurrentSet + 'static>() {
     loom::model(|| {
         let list = Arc::new(L::new(&Config::default()).unwrap());
@@ -186,5 +199,36 @@ fn removes_a_key_once<L: ConcurrentSet + 'static>() {
         assert!(!list.handle().contains(5));
         let retired = list.reclamation().map(|stats| stats.retired);
         assert_eq!(retired, Some(1), "retired once");
+    });
+}
+
+/// The skip list's own hard case: a tower still going up while its key is removed. One
+/// thread inserts 5 with a two-level tower (the first height both handles draw), the
+/// other removes 5: the remove may mark the upper level before the insert links it
+/// there, or after, or find nothing yet. Whatever the order, the key is absent exactly
+/// when the remove succeeded, and the node is retired exactly then — so once both are
+/// done it is linked on no level, however late its upper level was linked.
+#[test]
+fn skiplist_retires_a_tower_removed_while_it_goes_up() {
+    loom::model(|| {
+        let set = Arc::new(SkipList::<Leak>::new(&Config::default()).unwrap());
+        let inserter = {
+            let set = Arc::clone(&set);
+            thread::spawn(move || set.handle().insert(5))
+        };
+        let remover = {
+            let set = Arc::clone(&set);
+            thread::spawn(move || set.handle().remove(5))
+        };
+        assert!(inserter.join().unwrap(), "5 was not there");
+        let removed = remover.join().unwrap();
+        // Before any other search, which would unlink what the two left linked.
+        let retired = set.reclamation().map(|stats| stats.retired);
+        assert_eq!(
+            retired,
+            Some(u64::from(removed)),
+            "retired once, when removed"
+        );
+        assert_eq!(set.handle().contains(5), !removed);
     });
 }
