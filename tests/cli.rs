@@ -259,7 +259,8 @@ fn list_names_expands_globs_in_registry_order() {
             "treiber-hp",
             "msqueue-hp",
             "hmlist-hp",
-            "hashmap-hp"
+            "hashmap-hp",
+            "skiplist-hp"
         ],
         "containers, then sets"
     );
@@ -362,9 +363,18 @@ fn bad_input_is_a_clear_error() {
         (&["run", "-d", "soon"], "try `100ms` or `2s`"),
         (&["run", "-r", "0"], "repeats must be 1"),
         (&["run", "--keys", "1"], "the key range must be 2 to"),
-        (&["run", "--zipf", "11"], "the Zipf exponent must be above 0"),
-        (&["run", "--mix", "50/50/1"], "adding up to 100, like 90/5/5"),
-        (&["run", "-b", "harris-hp"], "`harris-hp` is not registered: "),
+        (
+            &["run", "--zipf", "11"],
+            "the Zipf exponent must be above 0",
+        ),
+        (
+            &["run", "--mix", "50/50/1"],
+            "adding up to 100, like 90/5/5",
+        ),
+        (
+            &["run", "-b", "harris-hp"],
+            "`harris-hp` is not registered: ",
+        ),
         (&["report", "missing.json"], "missing.json"),
         (
             &["list", "--names", "treiber-*,qsbr"],

@@ -173,6 +173,9 @@ struct Search {
     succs: [*mut SkipNode; MAX_HEIGHT],
     /// Whether `succs[0]` holds the key.
     found: bool,
+    /// Nodes the search passed on the bottom level (in its last pass, if it started
+    /// again), `succs[0]` included.
+    visited: u64,
 }
 
 /// A lock-free sorted set of `u64` keys over reclamation scheme `S`.
@@ -246,17 +249,28 @@ impl<S: Scheme> SkipList<S> {
     /// `guard` is pinned in this set's domain, in a registration with
     /// `slots(self.levels)` slots.
     unsafe fn find<G: Guard>(&self, guard: &mut G, key: u64) -> Search {
+        // SAFETY: the caller's guarantee.
+        unsafe { self.find_below(guard, key, self.levels) }
+    }
+
+    /// [`find`](SkipList::find) on the `levels` lowest levels only, from the head's
+    /// tower: with one level, a walk of the bottom list from its first node.
+    ///
+    /// # Safety
+    /// As for [`find`](SkipList::find).
+    unsafe fn find_below<G: Guard>(&self, guard: &mut G, key: u64, levels: usize) -> Search {
         'again: loop {
             let mut pool = SlotPool::new(slots(self.levels));
             let mut search = Search {
                 preds: [ptr::null(); MAX_HEIGHT],
                 succs: [ptr::null_mut(); MAX_HEIGHT],
                 found: false,
+                visited: 0,
             };
             // The predecessor on the level walked: the head (null) or a node protected
             // in a slot the level above keeps.
             let mut pred: *mut SkipNode = ptr::null_mut();
-            for level in (0..self.levels).rev() {
+            for level in (0..levels).rev() {
                 // The predecessor's slot if this level moved it (so this level frees it).
                 let mut pred_slot: Option<usize> = None;
                 let mut cur_slot = pool.take();
@@ -278,6 +292,9 @@ impl<S: Scheme> SkipList<S> {
                     continue 'again;
                 }
                 while !cur.is_null() {
+                    if level == 0 {
+                        search.visited += 1;
+                    }
                     // SAFETY: `cur` is protected and was linked on this level, from `prev`
                     // unmarked, after its protection was visible (checked above, or below
                     // when it became `cur`).
@@ -590,6 +607,13 @@ impl<S: Scheme> SetHandle for SkipListHandle<'_, S> {
     fn contains(&mut self, key: u64) -> bool {
         // SAFETY: see above.
         unsafe { self.set.contains(&mut self.local.pin(), key) }
+    }
+
+    /// The bottom level from its first node to its last, under one guard: a search past
+    /// the last key that skips nothing.
+    fn walk(&mut self) -> Option<u64> {
+        // SAFETY: see above. Every key is at most `u64::MAX`: the search ends at the end.
+        Some(unsafe { self.set.find_below(&mut self.local.pin(), u64::MAX, 1) }.visited)
     }
 
     /// Enters an operation, protects the first node of level 0 and holds it while `wait`
