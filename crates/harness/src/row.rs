@@ -166,6 +166,14 @@ pub(crate) fn build(
                 peak,
                 series: points.clone(),
             });
+            // Garbage made per operation: what the median repeat retired, over its
+            // operations (the sampler's last sample is taken once the workers are done).
+            if let Some(retired) = points.last().and_then(|p| p.retired)
+                && row.counted_ops > 0
+            {
+                let per_op = retired as f64 / row.counted_ops as f64;
+                row.extra.insert("retired_per_op".to_string(), per_op);
+            }
         }
     }
     row

@@ -1,0 +1,48 @@
+//! A set row from end to end, through the public API as `run` uses it: planned from a
+//! selection, measured, and built into a result row with the set's parameters and its
+//! garbage per operation.
+
+use reclaim_harness::{Selection, Settings, plan};
+
+fn row(workload: &str) -> reclaim_results::Row {
+    let mut settings = Settings::quick();
+    settings.iterations = Some(20_000);
+    settings.repeats = 1;
+    settings.pin = false;
+    settings.keys = Some(256);
+    let selection = Selection {
+        backends: vec!["hmlist-ebr".into()],
+        workloads: vec![workload.into()],
+        threads: Some(vec![1]),
+        ..Selection::default()
+    };
+    let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
+    assert_eq!(plan.runs.len(), 1);
+    reclaim_harness::run(&plan.runs[0], &settings)
+}
+
+#[test]
+fn a_set_row_carries_its_mix_and_range_and_the_garbage_it_made() {
+    let writes = row("write-heavy");
+    assert!(writes.valid, "{:?}", writes.error);
+    assert!(writes.is_set());
+    assert_eq!(writes.counted_ops, 20_000);
+    assert!(
+        writes
+            .roles
+            .contains("0/50/50 % contains/insert/remove over 256 keys")
+    );
+    assert_eq!(writes.extra["keys"], 256.0);
+    assert_eq!(writes.extra["mix_remove_pct"], 50.0);
+    // Half the operations are removes, about half of which find their key: a quarter of
+    // the operations retire a node.
+    let per_op = writes.extra["retired_per_op"];
+    assert!(
+        (0.15..0.35).contains(&per_op),
+        "{per_op} retired an operation"
+    );
+
+    let reads = row("read-only");
+    assert!(reads.valid, "{:?}", reads.error);
+    assert_eq!(reads.extra["retired_per_op"], 0.0, "readers retire nothing");
+}
