@@ -89,11 +89,13 @@
 mod info;
 mod registry;
 mod set;
+pub mod splitmix;
 
 pub use info::{Consumers, Info, ItemOrder};
 
 pub use registry::{Entry, SetEntry, Visitor};
 pub use set::{ConcurrentSet, SetBackend, SetHandle, SetInfo};
+pub use splitmix::SplitMix64;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,7 +1,7 @@
 //! The rhythm of a measured loop: how many iterations run between two reads of the clock,
 //! and which operation of each such batch is timed on its own.
 
-use crate::splitmix::SplitMix64;
+use reclaim_core::SplitMix64;
 
 /// Loop iterations between two reads of the clock (and two publications of progress).
 /// Large enough that a clock read (20–50 ns under a hypervisor) costs under 1% of a batch

@@ -51,7 +51,6 @@ mod row;
 mod rusage;
 mod sampler;
 pub mod settings;
-mod splitmix;
 pub mod workload;
 
 pub use error::RepeatError;

@@ -26,8 +26,8 @@ use crate::error::RepeatError;
 use crate::plan::{Plan, Planned, Target};
 use crate::row::{self, Measured};
 use crate::settings::{MAX_REPEATS, Settings};
-use crate::splitmix::SplitMix64;
 use crate::workload::Workload;
+use reclaim_core::SplitMix64;
 
 /// The rows compared with one another: one workload at one thread count.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,11 +11,10 @@ pub(crate) const MIRI: bool = cfg!(miri);
 
 /// A splitmix64 step: reproducible keys and operations.
 pub(crate) fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    let mut draws = reclaim_core::SplitMix64::new(*state);
+    let value = draws.next_u64();
+    *state = draws.state();
+    value
 }
 
 /// A fresh set built for `keys` keys.

@@ -526,11 +526,8 @@ struct Heights(u64);
 impl Heights {
     /// A generator seeded from `seed` (any value: it is mixed, and never zero after).
     fn seeded(seed: u64) -> Self {
-        // The splitmix64 finalizer, so that consecutive seeds start far apart.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Heights((z ^ (z >> 31)) | 1)
+        // The splitmix64 mixer, so that consecutive seeds start far apart.
+        Heights(reclaim_core::splitmix::mix(seed) | 1)
     }
 
     /// The next height, `1..=levels`: each level above the first with probability 1/2.

@@ -31,8 +31,8 @@ use super::{Params, Rig, Subject};
 use crate::batch::BATCH;
 use crate::error::RepeatError;
 use crate::plan::SetRun;
-use crate::splitmix::SplitMix64;
 use crate::workload::{Mix, Zipf};
+use reclaim_core::SplitMix64;
 
 /// A set with what its prefill put in it.
 pub(super) struct Sets<S> {
@@ -103,9 +103,34 @@ fn prefill<S: ConcurrentSet>(set: &S, keys: u64) -> Digest {
     added
 }
 
+/// The harness's generator, as `rand_distr`'s distributions draw from one.
+struct Draws(SplitMix64);
+
+impl rand_core::TryRng for Draws {
+    type Error = std::convert::Infallible;
+
+    #[inline]
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.0.next_u64() >> 32) as u32)
+    }
+
+    #[inline]
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.0.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
 /// One thread's draws: a key and an operation per random number.
 struct Keys {
-    draws: SplitMix64,
+    draws: Draws,
     keys: u64,
     /// `contains` below this in `0..2³²`, `insert` from it to `insert_below`.
     read_below: u64,
@@ -134,7 +159,9 @@ impl Keys {
             (ranks, prime)
         });
         Keys {
-            draws: SplitMix64::new(0x6b65_7973 ^ (index as u64).wrapping_mul(0x9e37_79b9)),
+            draws: Draws(SplitMix64::new(
+                0x6b65_7973 ^ (index as u64).wrapping_mul(0x9e37_79b9),
+            )),
             keys: run.keys,
             read_below: share(u32::from(read)),
             insert_below: share(u32::from(read) + u32::from(insert)),
@@ -146,7 +173,7 @@ impl Keys {
     /// rank, scattered) and its kind (low half, against the mix's thresholds).
     #[inline]
     fn next(&mut self) -> (u64, Op) {
-        let r = self.draws.next_u64();
+        let r = self.draws.0.next_u64();
         let key = match &self.zipf {
             // keys ≤ 2³²: the product fits 64 bits.
             None => ((r >> 32) * self.keys) >> 32,

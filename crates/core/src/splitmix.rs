@@ -1,5 +1,7 @@
 //! SplitMix64 (Steele, Lea and Flood, 2014): a generator whose output function is a
-//! strong bijective mixer. The harness uses the mixer to checksum values (a wrapping sum
+//! strong bijective mixer — the one generator of the workspace, for everything that must
+//! be random yet reproducible (the harness's draws and shuffles, the structures' tower
+//! heights, the conformance suite's operations). The harness uses the mixer to checksum values (a wrapping sum
 //! of mixed values tells multisets apart that a plain sum would confuse: a lost 5 and a
 //! duplicated 2 and 3), and the generator for choices that must not line up with
 //! anything periodic — the timed operation of a batch, the order of rows in a round —
@@ -11,60 +13,42 @@ const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 /// The first output of a generator seeded with `value`: a bijection of the 64-bit
 /// values that spreads every input bit over the whole output.
 #[inline]
-pub(crate) fn mix(value: u64) -> u64 {
+pub fn mix(value: u64) -> u64 {
     let mut z = value.wrapping_add(GAMMA);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
-/// The generator: a state that walks by [`GAMMA`], each step's output its mix.
+/// The generator: a state that walks by a fixed odd step, each step's output its [`mix`].
 #[derive(Clone, Debug)]
-pub(crate) struct SplitMix64 {
+pub struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
     /// A generator from `seed`; the same seed gives the same outputs.
-    pub(crate) fn new(seed: u64) -> SplitMix64 {
+    pub fn new(seed: u64) -> SplitMix64 {
         SplitMix64 { state: seed }
     }
 
     /// The next 64 random bits.
     #[inline]
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let out = mix(self.state);
         self.state = self.state.wrapping_add(GAMMA);
         out
     }
 
+    /// The state: a generator made anew from it continues where this one is.
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
     /// A value in `0..n` (`n > 0`), by multiply-shift: uneven by at most `n / 2⁶⁴`.
     #[inline]
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
-
-/// So that `rand_distr`'s distributions (the Zipf keys of a set run) draw from it.
-impl rand_core::TryRng for SplitMix64 {
-    type Error = std::convert::Infallible;
-
-    #[inline]
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok((self.next_u64() >> 32) as u32)
-    }
-
-    #[inline]
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(self.next_u64())
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-        Ok(())
     }
 }
 
