@@ -63,8 +63,8 @@ fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io:
     out.write_all(backends(entries).as_bytes())?;
     writeln!(
         out,
-        "\nBackends, set family (insert, remove, contains of u64 keys; checked by the \
-         conformance suite, not run by the harness yet):"
+        "\nBackends, set family (insert, remove, contains of u64 keys; run by the set \
+         workloads below, with stalled and oversubscription):"
     )?;
     out.write_all(set_backends(sets).as_bytes())?;
     for (name, why) in reclaim_registry::NOT_REGISTERED {

@@ -3,8 +3,8 @@
 //! Adding a backend is one file (in `structures`, `baselines` or a crate of its own) plus
 //! one line in [`visit_all`]; the conformance suite, the CLI, the harness and the benches
 //! then pick it up with no other edit. Two families share the list: containers
-//! ([`Visitor::visit`]) and sets ([`Visitor::visit_set`]); the set family is listed and
-//! checked by the conformance suite, and the harness does not run it yet.
+//! ([`Visitor::visit`]) and sets ([`Visitor::visit_set`]); the conformance suite checks
+//! both, and the harness runs both (sets under their own workloads).
 
 use reclaim_baselines::{ArrayQueueBackend, MutexDequeBackend, MutexVecBackend, SegQueueBackend};
 use reclaim_baselines::{
