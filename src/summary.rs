@@ -171,6 +171,20 @@ fn throughput_section(backend_rows: &[&Row], repeats: u32, family: Family) -> St
     out
 }
 
+/// What a row's scheme held back: its peak garbage and peak memory, as cells.
+fn held_back(r: &Row) -> [String; 2] {
+    [
+        r.garbage
+            .as_ref()
+            .map_or("no scheme counters".to_string(), |g| {
+                format::si(g.peak as f64)
+            }),
+        r.memory.as_ref().map_or("not counted".to_string(), |m| {
+            format::bytes(m.peak_bytes as f64)
+        }),
+    ]
+}
+
 /// Long reader: the walks, and what each scheme held back meanwhile.
 fn long_reader_section(set_rows: &[&Row]) -> String {
     let lines: Vec<Vec<String>> = set_rows
@@ -187,15 +201,10 @@ fn long_reader_section(set_rows: &[&Row]) -> String {
                 r.threads.to_string(),
                 extra("long_reader_walks"),
                 extra("long_reader_nodes_per_walk"),
-                r.garbage
-                    .as_ref()
-                    .map_or("no scheme counters".to_string(), |g| {
-                        format::si(g.peak as f64)
-                    }),
-                r.memory.as_ref().map_or("not counted".to_string(), |m| {
-                    format::bytes(m.peak_bytes as f64)
-                }),
             ]
+            .into_iter()
+            .chain(held_back(r))
+            .collect()
         })
         .collect();
     if lines.is_empty() {
@@ -224,18 +233,10 @@ fn stalled_section(backend_rows: &[&Row]) -> String {
         .iter()
         .filter(|r| r.workload == "stalled" && r.valid)
         .map(|r| {
-            vec![
-                r.backend.clone(),
-                r.threads.to_string(),
-                r.garbage
-                    .as_ref()
-                    .map_or("no scheme counters".to_string(), |g| {
-                        format::si(g.peak as f64)
-                    }),
-                r.memory.as_ref().map_or("not counted".to_string(), |m| {
-                    format::bytes(m.peak_bytes as f64)
-                }),
-            ]
+            vec![r.backend.clone(), r.threads.to_string()]
+                .into_iter()
+                .chain(held_back(r))
+                .collect()
         })
         .collect();
     if stalled.is_empty() {

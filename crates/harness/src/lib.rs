@@ -99,32 +99,14 @@ pub(crate) fn measure(
     settings: &Settings,
 ) -> (String, Result<Measured, RepeatError>) {
     match planned.target {
-        Target::Backend(entry) => {
-            let mut visitor = MeasureBackend {
-                planned,
-                entry,
-                settings,
-                measured: None,
-            };
-            reclaim_registry::visit_all(&mut visitor);
-            let measured = visitor
-                .measured
-                .unwrap_or(Err(RepeatError::NotRegistered(entry.name)));
-            (entry.info.settings.to_string(), measured)
-        }
-        Target::Set(entry) => {
-            let mut visitor = MeasureSet {
-                planned,
-                entry,
-                settings,
-                measured: None,
-            };
-            reclaim_registry::visit_all(&mut visitor);
-            let measured = visitor
-                .measured
-                .unwrap_or(Err(RepeatError::NotRegistered(entry.name)));
-            (entry.info.settings.to_string(), measured)
-        }
+        Target::Backend(Entry { name, info }) => (
+            info.settings.to_string(),
+            measure_registered(planned, name, settings),
+        ),
+        Target::Set(SetEntry { name, info }) => (
+            info.settings.to_string(),
+            measure_registered(planned, name, settings),
+        ),
         Target::Handoff(strategy) => (
             handoff::describe(settings),
             handoff::measure(strategy, settings),
@@ -152,17 +134,35 @@ fn params(settings: &Settings, set: Option<plan::SetRun>) -> Params {
     }
 }
 
-/// Finds the planned backend among the registry's types and runs one repeat of it.
-struct MeasureBackend<'a> {
+/// One repeat of the registered backend or set `name`, found among the registry's types.
+fn measure_registered(
+    planned: &Planned,
+    name: &'static str,
+    settings: &Settings,
+) -> Result<Measured, RepeatError> {
+    let mut visitor = MeasureRegistered {
+        planned,
+        name,
+        settings,
+        measured: None,
+    };
+    reclaim_registry::visit_all(&mut visitor);
+    visitor
+        .measured
+        .unwrap_or(Err(RepeatError::NotRegistered(name)))
+}
+
+/// Finds the planned backend or set among the registry's types and runs one repeat of it.
+struct MeasureRegistered<'a> {
     planned: &'a Planned,
-    entry: Entry,
+    name: &'static str,
     settings: &'a Settings,
     measured: Option<Result<Measured, RepeatError>>,
 }
 
-impl Visitor for MeasureBackend<'_> {
+impl Visitor for MeasureRegistered<'_> {
     fn visit<B: Backend>(&mut self, entry: Entry) {
-        if entry.name != self.entry.name {
+        if entry.name != self.name {
             return;
         }
         self.measured = Some(match self.planned.shape {
@@ -171,21 +171,9 @@ impl Visitor for MeasureBackend<'_> {
             None => Err(RepeatError::NotABackendWorkload(self.planned.workload)),
         });
     }
-}
-
-/// Finds the planned set among the registry's types and runs one repeat of it.
-struct MeasureSet<'a> {
-    planned: &'a Planned,
-    entry: SetEntry,
-    settings: &'a Settings,
-    measured: Option<Result<Measured, RepeatError>>,
-}
-
-impl Visitor for MeasureSet<'_> {
-    fn visit<B: Backend>(&mut self, _: Entry) {}
 
     fn visit_set<B: SetBackend>(&mut self, entry: SetEntry) {
-        if entry.name != self.entry.name {
+        if entry.name != self.name {
             return;
         }
         self.measured = Some(match self.planned.shape {

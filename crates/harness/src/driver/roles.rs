@@ -376,17 +376,21 @@ pub(super) fn stalled<H: Handle<u64>>(
         }
     }
     // Held from before the start: nothing the others retire is reclaimed behind its back.
-    let held = handle.stall(&mut || {
-        if !control.start.wait() {
-            return;
-        }
-        w.start();
-        while !control.churned.load(Ordering::Acquire) {
-            thread::sleep(Duration::from_micros(200));
-        }
-        w.end();
-    });
+    let held = handle.stall(&mut || hold_until_churned(control, w));
     w.held = Some(held);
+}
+
+/// The stalled thread's wait, inside its operation: from the start until every churning
+/// thread is done, timed as its run.
+pub(super) fn hold_until_churned(control: &RunControl<'_>, w: &mut Worker) {
+    if !control.start.wait() {
+        return;
+    }
+    w.start();
+    while !control.churned.load(Ordering::Acquire) {
+        thread::sleep(Duration::from_micros(200));
+    }
+    w.end();
 }
 
 /// What thread `index` of a run does.

@@ -20,13 +20,12 @@
 //! present key — each unbalances it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reclaim_core::{ConcurrentSet, ReclaimStats, SetHandle};
 
 use super::check::Digest;
-use super::roles::{Role, RunControl, Worker};
+use super::roles::{Role, RunControl, Worker, hold_until_churned};
 use super::{Params, Rig, Subject};
 use crate::batch::BATCH;
 use crate::error::RepeatError;
@@ -245,16 +244,7 @@ fn mixed<H: SetHandle>(handle: &mut H, mut keys: Keys, control: &RunControl<'_>,
 /// Holds on inside an operation from before the start until every other thread is done:
 /// a reader that does not leave.
 fn stalled<H: SetHandle>(handle: &mut H, control: &RunControl<'_>, w: &mut Worker) {
-    let held = handle.stall(&mut || {
-        if !control.start.wait() {
-            return;
-        }
-        w.start();
-        while !control.churned.load(Ordering::Acquire) {
-            thread::sleep(Duration::from_micros(200));
-        }
-        w.end();
-    });
+    let held = handle.stall(&mut || hold_until_churned(control, w));
     w.held = Some(held);
 }
 
