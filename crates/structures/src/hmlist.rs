@@ -393,6 +393,10 @@ impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
     }
 }
 
+/// What `list` says of the list, in either family.
+pub(crate) const SUMMARY: &str =
+    "Harris–Michael list: sorted, a search unlinks the removed nodes it passes";
+
 /// The registry's marker for a Harris–Michael list over scheme `S`.
 #[derive(Debug)]
 pub struct HarrisMichael<S>(PhantomData<fn() -> S>);
@@ -402,7 +406,7 @@ impl<S: Scheme> SetBackend for HarrisMichael<S> {
         structure: "hmlist",
         scheme: S::NAME,
         ordered: true,
-        summary: "Harris–Michael list: sorted, a search unlinks the removed nodes it passes",
+        summary: SUMMARY,
         settings: S::SETTINGS,
     };
     type Set = HmList<S>;
@@ -411,160 +415,44 @@ impl<S: Scheme> SetBackend for HarrisMichael<S> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use reclaim_core::{ConcurrentSet, SetHandle};
+    use crate::set_tests;
     use reclaim_smr::{Ebr, Hp, Leak};
-    use std::collections::BTreeSet;
-
-    const MIRI: bool = cfg!(miri);
-
-    /// A splitmix64 step: reproducible keys and operations.
-    fn next(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Random operations on one thread give the answers a `BTreeSet` gives.
-    fn agrees_with_a_btreeset<S: Scheme>() {
-        let list = HmList::<S>::default();
-        let mut h = list.handle();
-        let mut model = BTreeSet::new();
-        let mut state = 7;
-        let (ops, keys) = if MIRI { (300, 16) } else { (20_000, 64) };
-        for i in 0..ops {
-            let r = next(&mut state);
-            let key = (r >> 8) % keys;
-            match r % 3 {
-                0 => assert_eq!(h.insert(key), model.insert(key), "op {i}: insert {key}"),
-                1 => assert_eq!(h.remove(key), model.remove(&key), "op {i}: remove {key}"),
-                _ => assert_eq!(h.contains(key), model.contains(&key), "op {i}: {key}?"),
-            }
-        }
-        for key in 0..keys {
-            assert_eq!(h.contains(key), model.contains(&key), "{key} at the end");
-        }
-    }
 
     #[test]
     fn agrees_with_a_btreeset_leak() {
-        agrees_with_a_btreeset::<Leak>();
+        set_tests::agrees_with_a_btreeset(&HmList::<Leak>::default());
     }
 
     #[test]
     fn agrees_with_a_btreeset_ebr() {
-        agrees_with_a_btreeset::<Ebr>();
+        set_tests::agrees_with_a_btreeset(&HmList::<Ebr>::default());
     }
 
     #[test]
     fn agrees_with_a_btreeset_hp() {
-        agrees_with_a_btreeset::<Hp>();
-    }
-
-    /// Threads inserting and removing over the same few keys: each key's successful
-    /// inserts minus successful removes is whether it is in the set at the end, and each
-    /// successful remove's node is retired exactly once (a remove that could not unlink
-    /// its node searches again, which unlinks it).
-    fn overlapping_keys_add_up<S: Scheme>() {
-        const THREADS: usize = 3;
-        // Few keys, so that removes and inserts meet at neighbouring nodes; enough
-        // operations that the threads overlap for a while (they start together).
-        let keys: u64 = 6;
-        let ops = if MIRI { 60 } else { 300_000 };
-        let start = std::sync::Barrier::new(THREADS);
-        let list = HmList::<S>::default();
-        let tallies: Vec<(Vec<i64>, u64)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..THREADS)
-                .map(|t| {
-                    let (list, start) = (&list, &start);
-                    s.spawn(move || {
-                        let mut h = list.handle();
-                        start.wait();
-                        let mut net = vec![0i64; keys as usize];
-                        let mut removed = 0;
-                        let mut state = t as u64 + 1;
-                        for _ in 0..ops {
-                            let r = next(&mut state);
-                            let key = (r >> 8) % keys;
-                            match r % 3 {
-                                0 => net[key as usize] += i64::from(h.insert(key)),
-                                1 if h.remove(key) => {
-                                    net[key as usize] -= 1;
-                                    removed += 1;
-                                }
-                                1 => {}
-                                _ => {
-                                    h.contains(key);
-                                }
-                            }
-                        }
-                        (net, removed)
-                    })
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().unwrap()).collect()
-        });
-        let mut h = list.handle();
-        for key in 0..keys {
-            let net: i64 = tallies.iter().map(|(t, _)| t[key as usize]).sum();
-            assert!(net == 0 || net == 1, "key {key}: net {net}");
-            assert_eq!(h.contains(key), net == 1, "key {key}");
-        }
-        let removed: u64 = tallies.iter().map(|(_, r)| r).sum();
-        assert_eq!(list.stats().retired, removed);
+        set_tests::agrees_with_a_btreeset(&HmList::<Hp>::default());
     }
 
     #[test]
     fn overlapping_keys_add_up_leak() {
-        overlapping_keys_add_up::<Leak>();
+        set_tests::overlapping_keys_add_up(&HmList::<Leak>::default());
     }
 
     #[test]
     fn overlapping_keys_add_up_ebr() {
-        overlapping_keys_add_up::<Ebr>();
+        set_tests::overlapping_keys_add_up(&HmList::<Ebr>::default());
     }
 
     #[test]
     fn overlapping_keys_add_up_hp() {
-        overlapping_keys_add_up::<Hp>();
+        set_tests::overlapping_keys_add_up(&HmList::<Hp>::default());
     }
 
-    /// Every key inserted on disjoint ranges by several threads is found afterwards, in
-    /// order, and removing them all empties the list.
+    /// Threads fill and empty disjoint ranges, and the list ends with no node at all.
     #[test]
     fn disjoint_ranges_fill_and_empty() {
-        let per: u64 = if MIRI { 10 } else { 500 };
         let list = HmList::<Hp>::default();
-        std::thread::scope(|s| {
-            for t in 0..3u64 {
-                let list = &list;
-                s.spawn(move || {
-                    let mut h = list.handle();
-                    // Interleaved ranges, so threads insert next to each other's keys.
-                    for i in 0..per {
-                        assert!(h.insert(i * 3 + t));
-                    }
-                });
-            }
-        });
-        let mut h = list.handle();
-        for key in 0..per * 3 {
-            assert!(h.contains(key), "{key}");
-            assert!(!h.insert(key), "{key} twice");
-        }
-        std::thread::scope(|s| {
-            for t in 0..3u64 {
-                let list = &list;
-                s.spawn(move || {
-                    let mut h = list.handle();
-                    for i in (0..per).rev() {
-                        assert!(h.remove(i * 3 + t));
-                    }
-                });
-            }
-        });
+        set_tests::disjoint_ranges_fill_and_empty(&list);
         assert!(list.head.is_empty(), "emptied");
-        assert_eq!(list.stats().retired, per * 3);
     }
 }

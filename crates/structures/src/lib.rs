@@ -18,6 +18,8 @@ pub mod hashmap;
 pub mod hmlist;
 pub mod msqueue;
 mod node;
+#[cfg(all(test, not(loom)))]
+mod set_tests;
 pub mod treiber;
 
 pub use handle::{LockFree, SchemeHandle};
