@@ -69,6 +69,11 @@ impl<B> Table<B> {
         let hash = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         &self.buckets[(hash >> self.shift) as usize]
     }
+
+    /// Every bucket, in table order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, B> {
+        self.buckets.iter()
+    }
 }
 
 /// A lock-free hash set of `u64` keys over reclamation scheme `S`.
