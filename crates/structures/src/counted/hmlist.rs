@@ -35,6 +35,13 @@
 //!   what the pointer family's tagged compare-and-swap would see too: the link holds `n`,
 //!   unmarked, right now.
 //!
+//! An immutable cell per link, `{ node, marked }`, swapped whole, would freeze links just
+//! as well (marking replaces the cell an insert compares against). It is not used because
+//! of what it adds to the measured path: every hop would take a count of a cell and reach
+//! the node through it (two dependent loads, two cache lines), and every insert and unlink
+//! would allocate a cell. With markers a hop is one counted load of the next node itself,
+//! as a hop of the pointer family is one load of it, and only a remove allocates extra.
+//!
 //! # Why it is linearizable
 //!
 //! Two invariants hold after every successful compare-and-swap: (1) a key node whose link
