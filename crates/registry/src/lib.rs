@@ -13,7 +13,9 @@ use reclaim_baselines::{
 use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
-use reclaim_structures::counted::{CountedMichaelScott, CountedTreiber};
+use reclaim_structures::counted::{
+    CountedHarrisMichael, CountedMichaelHashMap, CountedMichaelScott, CountedTreiber,
+};
 use reclaim_structures::{
     Harris, HarrisMichael, LockFreeSkipList, MichaelHashMap, MichaelScott, Treiber,
 };
@@ -41,12 +43,16 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<HarrisMichael<Leak>, V>(visitor, "hmlist-leak");
     add_set::<HarrisMichael<Ebr>, V>(visitor, "hmlist-ebr");
     add_set::<HarrisMichael<Hp>, V>(visitor, "hmlist-hp");
+    add_set::<CountedHarrisMichael<Rc>, V>(visitor, "hmlist-rc");
+    add_set::<CountedHarrisMichael<Sweep>, V>(visitor, "hmlist-sweep");
     // Not over hp: see `NOT_REGISTERED`.
     add_set::<Harris<Leak>, V>(visitor, "harris-leak");
     add_set::<Harris<Ebr>, V>(visitor, "harris-ebr");
     add_set::<MichaelHashMap<Leak>, V>(visitor, "hashmap-leak");
     add_set::<MichaelHashMap<Ebr>, V>(visitor, "hashmap-ebr");
     add_set::<MichaelHashMap<Hp>, V>(visitor, "hashmap-hp");
+    add_set::<CountedMichaelHashMap<Rc>, V>(visitor, "hashmap-rc");
+    add_set::<CountedMichaelHashMap<Sweep>, V>(visitor, "hashmap-sweep");
     add_set::<LockFreeSkipList<Leak>, V>(visitor, "skiplist-leak");
     add_set::<LockFreeSkipList<Ebr>, V>(visitor, "skiplist-ebr");
     add_set::<LockFreeSkipList<Hp>, V>(visitor, "skiplist-hp");
@@ -120,13 +126,24 @@ mod tests {
     }
 
     #[test]
-    fn the_pointer_schemes_back_every_hp_safe_set() {
+    fn the_pointer_schemes_back_every_hp_safe_set_and_the_counted_ones_the_lists() {
         let sets = set_entries();
+        let registered = |structure: &str, scheme: &str| {
+            sets.iter()
+                .any(|e| e.info.structure == structure && e.info.scheme == scheme)
+        };
         for structure in ["hmlist", "hashmap", "skiplist"] {
             for scheme in ["leak", "ebr", "hp"] {
                 assert!(
-                    sets.iter()
-                        .any(|e| e.info.structure == structure && e.info.scheme == scheme),
+                    registered(structure, scheme),
+                    "{structure} × {scheme} is not registered"
+                );
+            }
+        }
+        for structure in ["hmlist", "hashmap"] {
+            for scheme in ["rc", "sweep"] {
+                assert!(
+                    registered(structure, scheme),
                     "{structure} × {scheme} is not registered"
                 );
             }
@@ -167,5 +184,21 @@ mod tests {
     fn find_knows_registered_names_only() {
         assert_eq!(find("treiber-hp").map(|e| e.info.scheme), Some("hp"));
         assert_eq!(find("no-such-backend"), None);
+    }
+
+    /// The counted sets group with the pointer family's rows: same structure names.
+    #[test]
+    fn the_counted_sets_are_named_for_their_rows() {
+        let sets = set_entries();
+        for (name, structure, scheme) in [
+            ("hmlist-rc", "hmlist", "rc"),
+            ("hmlist-sweep", "hmlist", "sweep"),
+            ("hashmap-rc", "hashmap", "rc"),
+            ("hashmap-sweep", "hashmap", "sweep"),
+        ] {
+            let entry = sets.iter().find(|e| e.name == name);
+            let info = entry.map(|e| (e.info.structure, e.info.scheme));
+            assert_eq!(info, Some((structure, scheme)), "{name}");
+        }
     }
 }

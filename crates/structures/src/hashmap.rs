@@ -23,11 +23,62 @@ pub const DEFAULT_KEYS: u64 = 100_000;
 /// Keys a bucket holds on average when the set holds its whole key range.
 const KEYS_PER_BUCKET: u64 = 4;
 
-/// A lock-free hash set of `u64` keys over reclamation scheme `S`.
-pub struct HmHashMap<S: Scheme> {
-    buckets: Box<[Bucket]>,
+/// The fixed table of buckets both families' hash sets are made of: sized for a key
+/// range, a key's bucket picked by hashing.
+pub(crate) struct Table<B> {
+    buckets: Box<[B]>,
     /// `64 - log2(buckets.len())`: a key's bucket is the top bits of its hash.
     shift: u32,
+}
+
+impl<B: Default> Table<B> {
+    /// A table of empty buckets that suits `keys` distinct keys.
+    pub(crate) fn with_keys(keys: u64) -> Self {
+        // At least two buckets, so that the shift stays below 64.
+        let buckets = (keys / KEYS_PER_BUCKET).max(2).next_power_of_two();
+        Table {
+            buckets: (0..buckets).map(|_| B::default()).collect(),
+            shift: 64 - buckets.trailing_zeros(),
+        }
+    }
+
+    /// The table for the key range `config` gives ([`DEFAULT_KEYS`] if none).
+    ///
+    /// # Errors
+    /// A key range of 0 keys.
+    pub(crate) fn for_config(config: &Config) -> Result<Self, BuildError> {
+        match config.keys {
+            Some(0) => Err(BuildError::InvalidConfig {
+                backend: "hashmap",
+                reason: "a key range of 0 keys: the set could hold nothing".into(),
+            }),
+            keys => Ok(Self::with_keys(keys.unwrap_or(DEFAULT_KEYS))),
+        }
+    }
+}
+
+impl<B> Table<B> {
+    /// Buckets in the table.
+    pub(crate) fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// The bucket of `key`: Fibonacci hashing, the top bits of a multiplication, which
+    /// spreads consecutive keys over the whole table.
+    pub(crate) fn bucket(&self, key: u64) -> &B {
+        let hash = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        &self.buckets[(hash >> self.shift) as usize]
+    }
+
+    /// Every bucket, in table order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, B> {
+        self.buckets.iter()
+    }
+}
+
+/// A lock-free hash set of `u64` keys over reclamation scheme `S`.
+pub struct HmHashMap<S: Scheme> {
+    table: Table<Bucket>,
     domain: S::Domain,
 }
 
@@ -41,7 +92,7 @@ impl<S: Scheme> std::fmt::Debug for HmHashMap<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HmHashMap")
             .field("scheme", &S::NAME)
-            .field("buckets", &self.buckets.len())
+            .field("buckets", &self.table.len())
             .finish_non_exhaustive()
     }
 }
@@ -49,25 +100,19 @@ impl<S: Scheme> std::fmt::Debug for HmHashMap<S> {
 impl<S: Scheme> HmHashMap<S> {
     /// An empty set whose table suits `keys` distinct keys.
     pub fn with_keys(keys: u64) -> Self {
-        // At least two buckets, so that the shift stays below 64.
-        let buckets = (keys / KEYS_PER_BUCKET).max(2).next_power_of_two();
         HmHashMap {
-            buckets: (0..buckets).map(|_| Bucket::default()).collect(),
-            shift: 64 - buckets.trailing_zeros(),
+            table: Table::with_keys(keys),
             domain: S::new_domain(),
         }
     }
 
     /// Buckets in the table.
     pub fn buckets(&self) -> usize {
-        self.buckets.len()
+        self.table.len()
     }
 
-    /// The bucket of `key`: Fibonacci hashing, the top bits of a multiplication, which
-    /// spreads consecutive keys over the whole table.
     fn bucket(&self, key: u64) -> &Bucket {
-        let hash = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        &self.buckets[(hash >> self.shift) as usize]
+        self.table.bucket(key)
     }
 
     /// What the domain has retired and freed so far.
@@ -80,13 +125,10 @@ impl<S: Scheme> ConcurrentSet for HmHashMap<S> {
     type Handle<'s> = HmHashMapHandle<'s, S>;
 
     fn new(config: &Config) -> Result<Self, BuildError> {
-        match config.keys {
-            Some(0) => Err(BuildError::InvalidConfig {
-                backend: "hashmap",
-                reason: "a key range of 0 keys: the set could hold nothing".into(),
-            }),
-            keys => Ok(Self::with_keys(keys.unwrap_or(DEFAULT_KEYS))),
-        }
+        Ok(HmHashMap {
+            table: Table::for_config(config)?,
+            domain: S::new_domain(),
+        })
     }
 
     fn handle(&self) -> HmHashMapHandle<'_, S> {
@@ -137,7 +179,7 @@ impl<S: Scheme> SetHandle for HmHashMapHandle<'_, S> {
         // SAFETY: see above.
         Some(
             self.map
-                .buckets
+                .table
                 .iter()
                 .map(|bucket| unsafe { bucket.walk(&mut guard) })
                 .sum(),
@@ -153,6 +195,10 @@ impl<S: Scheme> SetHandle for HmHashMapHandle<'_, S> {
     }
 }
 
+/// What `list` says of the hash set, in either family.
+pub(crate) const SUMMARY: &str =
+    "Michael's hash set: a fixed table of Harris–Michael lists, ~4 keys a bucket";
+
 /// The registry's marker for Michael's hash set over scheme `S`.
 #[derive(Debug)]
 pub struct MichaelHashMap<S>(PhantomData<fn() -> S>);
@@ -162,7 +208,7 @@ impl<S: Scheme> SetBackend for MichaelHashMap<S> {
         structure: "hashmap",
         scheme: S::NAME,
         ordered: false,
-        summary: "Michael's hash set: a fixed table of Harris–Michael lists, ~4 keys a bucket",
+        summary: SUMMARY,
         settings: S::SETTINGS,
     };
     type Set = HmHashMap<S>;

@@ -405,6 +405,10 @@ impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
     }
 }
 
+/// What `list` says of the list, in either family.
+pub(crate) const SUMMARY: &str =
+    "Harris–Michael list: sorted, a search unlinks the removed nodes it passes";
+
 /// The registry's marker for a Harris–Michael list over scheme `S`.
 #[derive(Debug)]
 pub struct HarrisMichael<S>(PhantomData<fn() -> S>);
@@ -414,7 +418,7 @@ impl<S: Scheme> SetBackend for HarrisMichael<S> {
         structure: "hmlist",
         scheme: S::NAME,
         ordered: true,
-        summary: "Harris–Michael list: sorted, a search unlinks the removed nodes it passes",
+        summary: SUMMARY,
         settings: S::SETTINGS,
     };
     type Set = HmList<S>;

@@ -3,10 +3,11 @@
 //! pointer schemes ([`reclaim_smr::Scheme`]: leak, ebr, hp), and the same two over the
 //! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep).
 //! The sets, the [Harris–Michael list](hmlist) and [Michael's hash set](hashmap) built
-//! of such lists, are written against the same [`reclaim_smr::Scheme`] and registered
-//! as set backends ([`reclaim_core::SetBackend`]), and so is the ordered set that scales,
-//! the [skip list](skiplist), whose levels are such lists; [Harris's list](harris) needs a
-//! scheme whose pin protects ([`reclaim_smr::PinProtects`]) and is registered over those.
+//! of such lists, are written against the same [`reclaim_smr::Scheme`], and once more
+//! in [`counted`], and registered as set backends ([`reclaim_core::SetBackend`]), and so
+//! is the ordered set that scales, the [skip list](skiplist), whose levels are such lists;
+//! [Harris's list](harris) needs a scheme whose pin protects
+//! ([`reclaim_smr::PinProtects`]) and is registered over those.
 //!
 //! Each file holds one structure and its [`Backend`](reclaim_core::Backend) marker; the
 //! per-thread [`SchemeHandle`] the pointer family shares lives here.

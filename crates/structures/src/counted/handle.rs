@@ -1,7 +1,7 @@
 //! The handle of a counted structure: the structure and the thread's participation in its
 //! counters.
 
-use reclaim_core::Handle;
+use reclaim_core::{Handle, SetHandle};
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
@@ -75,6 +75,83 @@ impl<T, S: CountedOps<T>> Handle<T> for CountedHandle<'_, S> {
 
     fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
         self.participant.counting(|| self.structure.stall(wait));
+        true
+    }
+}
+
+/// A counted set's operations, the set family's [`CountedOps`]. Each runs inside the
+/// caller's [`counting`](Participant::counting) call.
+pub trait CountedSetOps: Sync {
+    /// The counted scheme under the set.
+    type Scheme: CountedScheme;
+
+    /// The set's domain.
+    fn domain(&self) -> &<Self::Scheme as CountedScheme>::Domain;
+
+    /// Adds `key`; `false` if it was there already.
+    fn insert(&self, key: u64, participant: &Participant<'_>) -> bool;
+
+    /// Removes `key`; `false` if it was not there. Nodes the operation unlinks count as
+    /// retired by `participant`.
+    fn remove(&self, key: u64, participant: &Participant<'_>) -> bool;
+
+    /// Whether `key` is in the set (a search unlinks removed nodes too, so it retires).
+    fn contains(&self, key: u64, participant: &Participant<'_>) -> bool;
+
+    /// Walks the whole set, a counted reference moved from node to node; the number of
+    /// nodes passed.
+    fn walk(&self, participant: &Participant<'_>) -> u64;
+
+    /// Calls `wait` while holding a counted reference to a first node, as a search
+    /// descheduled after its first load would.
+    fn stall(&self, wait: &mut dyn FnMut());
+}
+
+/// One thread's access to a counted set.
+#[derive(Debug)]
+pub struct CountedSetHandle<'s, S> {
+    set: &'s S,
+    participant: Participant<'s>,
+}
+
+impl<'s, S: CountedSetOps> CountedSetHandle<'s, S> {
+    /// Registers the calling thread with `set`'s counters.
+    pub fn new(set: &'s S) -> Self {
+        CountedSetHandle {
+            set,
+            participant: S::Scheme::counters(set.domain()).join(),
+        }
+    }
+}
+
+impl<S: CountedSetOps> SetHandle for CountedSetHandle<'_, S> {
+    #[inline]
+    fn insert(&mut self, key: u64) -> bool {
+        self.participant
+            .counting(|| self.set.insert(key, &self.participant))
+    }
+
+    #[inline]
+    fn remove(&mut self, key: u64) -> bool {
+        self.participant
+            .counting(|| self.set.remove(key, &self.participant))
+    }
+
+    #[inline]
+    fn contains(&mut self, key: u64) -> bool {
+        self.participant
+            .counting(|| self.set.contains(key, &self.participant))
+    }
+
+    fn walk(&mut self) -> Option<u64> {
+        Some(
+            self.participant
+                .counting(|| self.set.walk(&self.participant)),
+        )
+    }
+
+    fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
+        self.participant.counting(|| self.set.stall(wait));
         true
     }
 }

@@ -59,23 +59,28 @@ impl<T> Drop for Node<T> {
         if *self.retired.get_mut() {
             counters::note_freed();
         }
-        // Free the chain of successors this node was the last holder of with a loop:
-        // dropping `next` naively would recurse once per node of a long chain.
-        let mut next = self.next.swap(None);
-        while let Some(node) = next {
-            match Arc::try_unwrap(node) {
-                // Detach its successor before it drops, so its own drop does not recurse.
-                Ok(only_holder) => next = only_holder.next.swap(None),
-                // Someone else still holds it (a reader, or the sweep collector): only our
-                // count goes.
-                Err(_shared) => break,
-            }
+        drop_chain(self.next.swap(None), |node| node.next.swap(None));
+    }
+}
+
+/// Drops `first` and the chain of successors it was the last holder of with a loop, where
+/// dropping a node's link naively would recurse once per node of a long chain: `detach`
+/// takes a node's successor out of it before the node drops.
+pub(crate) fn drop_chain<N>(first: Option<Arc<N>>, detach: impl Fn(&N) -> Option<Arc<N>>) {
+    let mut next = first;
+    while let Some(node) = next {
+        match Arc::try_unwrap(node) {
+            // Detach its successor before it drops, so its own drop does not recurse.
+            Ok(only_holder) => next = detach(&only_holder),
+            // Someone else still holds it (a reader, or the sweep collector): only our
+            // count goes.
+            Err(_shared) => break,
         }
     }
 }
 
 /// Whether two links name the same node.
-pub(crate) fn same<T>(a: &Option<Arc<Node<T>>>, b: &Option<Arc<Node<T>>>) -> bool {
+pub(crate) fn same<N>(a: &Option<Arc<N>>, b: &Option<Arc<N>>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
         (None, None) => true,
