@@ -25,13 +25,39 @@ fn the_default_plan_covers_every_backend_and_workload() {
             entry.name
         );
     }
-    for set in reclaim_registry::set_entries() {
+    let sets = reclaim_registry::set_entries();
+    for name in QUICK_SETS {
+        assert!(
+            sets.iter().any(|s| s.name == *name),
+            "{name} is not registered"
+        );
+    }
+    // Every set runs when the suite is not the quick one (here: one thread count named).
+    let custom = Selection {
+        threads: Some(vec![1]),
+        ..Selection::default()
+    };
+    let mut settings = quick();
+    settings.suite = crate::settings::Suite::Custom;
+    let every = plan_for(&custom, &entries(), &settings, 2).unwrap();
+    for set in &sets {
         let runs: Vec<&Planned> = plan
             .runs
             .iter()
-            .filter(|r| r.target == Target::Set(set))
+            .filter(|r| r.target == Target::Set(*set))
             .collect();
-        assert!(!runs.is_empty(), "{} never runs", set.name);
+        // The quick suite runs its representative subset.
+        assert_eq!(
+            !runs.is_empty(),
+            QUICK_SETS.contains(&set.name),
+            "{}",
+            set.name
+        );
+        assert!(
+            every.runs.iter().any(|r| r.target == Target::Set(*set)),
+            "{} never runs",
+            set.name
+        );
         // Unnamed, sets run their default workload only, at their structure's key range.
         assert!(
             runs.iter().all(|r| r.workload == DEFAULT_SET_WORKLOAD),
