@@ -64,7 +64,8 @@ if [[ -z $bin ]]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mapfile -t backends < <("$bin" list --names "$patterns" | grep -v '^handoff-')
+# Containers only: the workload counted is `pairs`, which sets do not run.
+mapfile -t backends < <("$bin" list --names "$patterns" --family containers | grep -v '^handoff-')
 ((${#backends[@]})) || exit 1
 
 # One line per run: backend, iterations, the worker thread's instructions, and how many

@@ -25,14 +25,33 @@ pub fn list() -> anyhow::Result<()> {
     }
 }
 
-/// Prints the names of the backends `patterns` (comma-separated names or globs) select.
-pub fn names(patterns: &str) -> anyhow::Result<()> {
+/// The families `list --names --family` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Family {
+    /// Container backends, which push and pop (and the handoff strategies).
+    Containers,
+    /// Set backends, which insert, remove and look up keys.
+    Sets,
+}
+
+/// Prints the names of the backends `patterns` (comma-separated names or globs) select,
+/// of `family` only if given.
+pub fn names(patterns: &str, family: Option<Family>) -> anyhow::Result<()> {
     let selection = reclaim_harness::Selection {
         backends: patterns.split(',').map(str::to_owned).collect(),
         ..Default::default()
     };
     let targets = reclaim_harness::targets(&selection, &reclaim_registry::entries())?;
-    let names: String = targets.iter().map(|t| t.name() + "\n").collect();
+    let is_set = |t: &reclaim_harness::Target| matches!(t, reclaim_harness::Target::Set(_));
+    let names: String = targets
+        .iter()
+        .filter(|t| match family {
+            None => true,
+            Some(Family::Sets) => is_set(t),
+            Some(Family::Containers) => !is_set(t),
+        })
+        .map(|t| t.name() + "\n")
+        .collect();
     let mut out = io::stdout().lock();
     match out.write_all(names.as_bytes()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

@@ -74,6 +74,10 @@ enum Command {
         /// (for scripts: `list --names 'treiber-*'`).
         #[arg(long, value_name = "PATTERNS", num_args = 0..=1, default_missing_value = "*")]
         names: Option<String>,
+        /// With --names: only the container backends (and handoff strategies), or only
+        /// the sets.
+        #[arg(long, value_enum, requires = "names")]
+        family: Option<list::Family>,
         /// Print only the names of the counters a row records, one per line, in the order
         /// of the CSV columns (for scripts: `perf stat -e`).
         #[arg(long, conflicts_with = "names")]
@@ -316,8 +320,9 @@ fn main() -> ExitCode {
         Command::List { names: None, .. } => list::list(),
         Command::List {
             names: Some(patterns),
+            family,
             ..
-        } => list::names(&patterns),
+        } => list::names(&patterns, family),
         Command::Run(args) if args.overhead => overhead::overhead(&args),
         Command::Run(args) if args.only_repeat.is_some() => isolate::repeat_once(&args),
         Command::Run(args) => run::run(&args).map(|_| ()),

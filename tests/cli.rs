@@ -264,6 +264,19 @@ fn list_names_expands_globs_in_registry_order() {
         ],
         "containers, then sets"
     );
+    let families = |family: &str| {
+        let out = bench(
+            &["list", "--names", "*-hp", "--family", family],
+            Path::new("."),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(families("containers"), ["treiber-hp", "msqueue-hp"]);
+    assert_eq!(families("sets"), ["hmlist-hp", "hashmap-hp", "skiplist-hp"]);
     let all = bench(&["list", "--names"], Path::new("."));
     let count = String::from_utf8_lossy(&all.stdout).lines().count();
     assert_eq!(
