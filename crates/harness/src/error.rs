@@ -26,6 +26,19 @@ pub enum RepeatError {
     /// A backend row planned with a workload that drives no backend.
     #[error("{0} does not drive backends")]
     NotABackendWorkload(Workload),
+    /// The set would not take its prefill: its inserts kept failing.
+    #[error(
+        "the set took {inserted} of the {wanted} keys of its prefill in {draws} inserts of \
+         keys drawn at random: its inserts keep failing"
+    )]
+    Prefill {
+        /// Keys the set took.
+        inserted: u64,
+        /// Half the key range.
+        wanted: u64,
+        /// Inserts tried.
+        draws: u64,
+    },
     /// A set row planned without a key range and mix (a workload sets do not run).
     #[error("a set repeat needs a key range and an operation mix")]
     NoKeyRange,

@@ -47,7 +47,7 @@ impl<S: ConcurrentSet> Subject for Sets<S> {
         let run = params.set.ok_or(RepeatError::NoKeyRange)?;
         let config = params.config.clone().with_keys(run.keys);
         let set = S::new(&config).map_err(RepeatError::Build)?;
-        let prefilled = prefill(&set, run.keys);
+        let prefilled = prefill(&set, run.keys)?;
         Ok(Sets {
             set,
             run,
@@ -88,18 +88,34 @@ impl<S: ConcurrentSet> Subject for Sets<S> {
     }
 }
 
-/// Fills `set` with half of `0..keys`, drawn at random; the digest of what went in.
-fn prefill<S: ConcurrentSet>(set: &S, keys: u64) -> Digest {
+/// Draws the prefill may take per key of the range: half the range takes about 0.7
+/// draws a key on average (a draw finds a key not yet in with probability at least a
+/// half), so a set that still lacks half its keys after this many refuses inserts.
+const PREFILL_DRAWS_PER_KEY: u64 = 64;
+
+/// Fills `set` with half of `0..keys`, drawn at random; the digest of what went in. An
+/// error, not a hang, for a set whose inserts keep failing.
+fn prefill<S: ConcurrentSet>(set: &S, keys: u64) -> Result<Digest, RepeatError> {
     let mut handle = set.handle();
     let mut draws = SplitMix64::new(0x5e7_f111 ^ keys);
     let mut added = Digest::default();
+    let most = keys.saturating_mul(PREFILL_DRAWS_PER_KEY);
+    let mut drawn = 0;
     while added.count < keys / 2 {
+        if drawn == most {
+            return Err(RepeatError::Prefill {
+                inserted: added.count,
+                wanted: keys / 2,
+                draws: drawn,
+            });
+        }
+        drawn += 1;
         let key = draws.below(keys);
         if handle.insert(key) {
             added.add(key);
         }
     }
-    added
+    Ok(added)
 }
 
 /// The harness's generator, as `rand_distr`'s distributions draw from one.

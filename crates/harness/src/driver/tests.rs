@@ -452,6 +452,61 @@ fn a_lost_insert_a_double_remove_and_a_missed_key_fail_the_set_check() {
     assert!(err.contains("32 prefilled + 0 inserted"), "{err}");
 }
 
+/// A set whose inserts never take: the prefill gives up with an error instead of
+/// drawing keys for ever.
+struct Refusing;
+
+impl reclaim_core::ConcurrentSet for Refusing {
+    type Handle<'s> = Refusing;
+
+    fn new(_: &Config) -> Result<Self, BuildError> {
+        Ok(Refusing)
+    }
+
+    fn handle(&self) -> Refusing {
+        Refusing
+    }
+
+    fn reclamation(&self) -> Option<ReclaimStats> {
+        None
+    }
+}
+
+impl reclaim_core::SetHandle for Refusing {
+    fn insert(&mut self, _: u64) -> bool {
+        false
+    }
+
+    fn remove(&mut self, _: u64) -> bool {
+        false
+    }
+
+    fn contains(&mut self, _: u64) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_set_that_refuses_its_prefill_is_an_error_not_a_hang() {
+    let err = run_set_repeat::<Refusing>(mixing(1), &set_params(crate::workload::Mix::BALANCED))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RepeatError::Prefill {
+                inserted: 0,
+                wanted: 32,
+                draws: 4096
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("its inserts keep failing"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_set_repeat_without_a_key_range_is_an_error() {
     assert!(matches!(
