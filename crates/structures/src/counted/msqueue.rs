@@ -52,15 +52,12 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
         let node = Node::new(Some(value));
         loop {
             let tail = self.tail.load_full();
-            if let Some(next) = tail.next.load_full() {
+            if let Some(next) = tail.next.get() {
                 // The tail lags: help the enqueuer that linked `next`, then retry.
                 self.tail.compare_and_swap(&tail, next);
                 continue;
             }
-            let previous = tail
-                .next
-                .compare_and_swap(&None::<Arc<Node<T>>>, Some(Arc::clone(&node)));
-            if previous.is_none() {
+            if tail.next.set(Arc::clone(&node)).is_ok() {
                 // Tracked once linked, nearly in link order (see `CountedScheme::track`),
                 // before our own reference goes to the tail: nobody can free it first.
                 C::track(&self.domain, &node);
@@ -75,7 +72,7 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedMsQueue<T, C>
     fn pop(&self, participant: &Participant<'_>) -> Option<T> {
         let value = loop {
             let head = self.head.load_full();
-            let Some(next) = head.next.load_full() else {
+            let Some(next) = head.next.get() else {
                 break None;
             };
             let previous = self.head.compare_and_swap(&head, Arc::clone(&next));

@@ -43,7 +43,9 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
         let node = Node::new(Some(value));
         let mut head = self.head.load_full();
         loop {
-            node.next.store(head.clone());
+            // SAFETY: `node` is not published until the compare-and-swap below succeeds:
+            // no other thread can reach its link.
+            drop(unsafe { node.next.replace_unpublished(head.clone()) });
             let previous = self.head.compare_and_swap(&head, Some(Arc::clone(&node)));
             if same(&previous, &head) {
                 break;
@@ -64,7 +66,7 @@ impl<T: Send + 'static, C: CountedScheme> CountedOps<T> for CountedTreiberStack<
             let Some(head) = self.head.load_full() else {
                 break None;
             };
-            let next = head.next.load_full();
+            let next = head.next.get();
             let previous = self.head.compare_and_swap(&head, next);
             if previous.as_ref().is_some_and(|p| Arc::ptr_eq(p, &head)) {
                 head.retire(participant);
