@@ -109,8 +109,8 @@ fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
 }
 
 /// The summary of a run: throughput by backend and workload, what `stalled` kept, the
-/// handoff strategies' callbacks, and every row that failed its check. A section with no
-/// rows is left out.
+/// sets' nodes visited and long readers, the handoff strategies' callbacks, and every
+/// row that failed its check. A section with no rows is left out.
 pub fn summarize(file: &ResultFile) -> String {
     let (set_rows, backend_rows): (Vec<&Row>, Vec<&Row>) = file
         .rows
@@ -127,6 +127,7 @@ pub fn summarize(file: &ResultFile) -> String {
         file.settings.repeats,
         Family::Sets,
     ));
+    out.push_str(&visited_section(&set_rows));
     out.push_str(&long_reader_section(&set_rows));
     out.push_str(&handoff_section(&file.rows));
     out.push_str(&failed_section(&file.rows));
@@ -183,6 +184,26 @@ fn held_back(r: &Row) -> [String; 2] {
             format::bytes(m.peak_bytes as f64)
         }),
     ]
+}
+
+/// Nodes visited per operation, sampled: one line per set, one column per workload ×
+/// threads, as the throughput; left out when no set could say.
+fn visited_section(set_rows: &[&Row]) -> String {
+    const FIELD: &str = "visited_per_op";
+    if !set_rows.iter().any(|r| r.extra.contains_key(FIELD)) {
+        return String::new();
+    }
+    let visited = |r: &Row| {
+        r.extra
+            .get(FIELD)
+            .map_or(MISSING.to_string(), |v| format::per_op(*v))
+    };
+    format!(
+        "\nNodes visited per operation (the search that decided it, every level of a skip \
+         list), sampled: the last operation of each batch of 64, median round; – where the \
+         set cannot say (the baselines):\n{}",
+        grid(set_rows, visited)
+    )
 }
 
 /// Long reader: the walks, and what each scheme held back meanwhile.
@@ -408,8 +429,9 @@ mod tests {
         }
     }
 
-    /// Set rows get their own throughput section, apart from the containers', and
-    /// long-reader rows a table of walks and what was held back.
+    /// Set rows get their own throughput section, apart from the containers', a table of
+    /// the nodes their operations visited (– for a set that cannot say), and long-reader
+    /// rows a table of walks and what was held back.
     #[test]
     fn sets_have_their_own_section_and_long_readers_their_table() {
         let mut file = file();
@@ -417,12 +439,16 @@ mod tests {
             ("hashmap-ebr", "read-mostly", 4.5e6, 10),
             ("hashmap-ebr", "long-reader", 2.0e6, 11_500),
             ("hashmap-hp", "long-reader", 1.5e6, 996),
+            ("papaya", "read-mostly", 9.0e6, 0),
         ] {
             let scheme = backend.trim_start_matches("hashmap-");
             let mut row = Row::named(backend, "hashmap", scheme, workload, 2);
             row.valid = true;
             row.ops_per_sec = Spread::of(&[ops; 6]);
             row.extra = [("keys".to_owned(), 100_000.0)].into();
+            if backend != "papaya" {
+                row.extra.insert("visited_per_op".into(), 1.875);
+            }
             if workload == "long-reader" {
                 row.extra.insert("long_reader_walks".into(), 46.0);
                 row.extra
@@ -441,6 +467,10 @@ mod tests {
         assert_eq!(sets["read-mostly/2"], "4.5M", "{summary}");
         assert_eq!(sets["long-reader/2"], "2M", "{summary}");
         assert!(!sets.contains_key("stalled/2"), "{summary}");
+        let visited = cells(&summary, "Nodes visited", "BACKEND", "hashmap-ebr");
+        assert_eq!(visited["read-mostly/2"], "1.88", "{summary}");
+        let baseline = cells(&summary, "Nodes visited", "BACKEND", "papaya");
+        assert_eq!(baseline["read-mostly/2"], "–", "{summary}");
         let reader = cells(&summary, "Long reader", "BACKEND", "hashmap-hp");
         assert_eq!(reader["PEAK GARBAGE (NODES)"], "996");
         assert_eq!(reader["WALKS"], "46");

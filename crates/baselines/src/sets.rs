@@ -12,7 +12,9 @@
 //!   of the Hyaline family.
 //!
 //! None has per-thread state a handle must keep (papaya and the skip list pin per
-//! operation), so they share [`SetBaseline`]; none reports reclamation counters.
+//! operation), so they share [`SetBaseline`]; none reports reclamation counters, nor the
+//! nodes an operation visited ([`SetHandle::visited`] is `None`: a lock or a library's
+//! structure does not say how far its search went).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Mutex, PoisonError, RwLock};

@@ -72,6 +72,21 @@ pub trait SetHandle {
     /// Whether `key` is in the set.
     fn contains(&mut self, key: u64) -> bool;
 
+    /// How many nodes the most recent `insert`, `remove` or `contains` of this handle
+    /// passed: the nodes read by the search that decided it (its last pass, if it started
+    /// over), on every level for a skip list, so a node met on two levels counts twice.
+    /// Work an operation does after it is decided (a remove's second search to unlink
+    /// its node) is not counted. `Some(0)` before the handle's first operation.
+    ///
+    /// A set whose search counts its nodes anyway keeps the count of the last operation
+    /// in its handle (a plain field written once an operation), so the harness can read
+    /// it now and then without costing the operations anything. `None` for sets that
+    /// cannot see how far their operations went: the baselines, whose locks and library
+    /// structures do not say.
+    fn visited(&self) -> Option<u64> {
+        None
+    }
+
     /// Reads the whole set in one read-side critical section — one epoch pin, hazard
     /// pointers moved hand over hand from the first node to the last, one lock held — as
     /// a long-running reader (an iterator, a snapshot, a report) does. Returns the number

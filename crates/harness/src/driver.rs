@@ -33,7 +33,9 @@
 //! for the latency histogram — one in 64 operations for producers and consumers, one in
 //! 128 for pairs (an iteration is a push and a pop) — at a position drawn at random in
 //! each batch ([`SamplePosition`]), so that the timed operation never lines up with
-//! something periodic in the backend. `run --overhead` measures what all of it costs.
+//! something periodic in the backend. A set's loop also reads, once a batch, how many
+//! nodes the batch's last operation visited (`SetHandle::visited`, a field of the
+//! handle). `run --overhead` measures what all of it costs.
 
 mod check;
 mod roles;
@@ -159,6 +161,9 @@ pub(crate) struct Repeat {
     pub stall_held: Option<bool>,
     /// For `long-reader`: the reader's walks and the nodes they passed, in all.
     pub walks: Option<(u64, u64)>,
+    /// For sets: the nodes visited by the sampled operations of every mixed thread, and
+    /// how many were sampled; `None` for sets that cannot say (`SetHandle::visited`).
+    pub visits: Option<(u64, u64)>,
     /// What else the machine did meanwhile: steal, run-queue delay, preemptions.
     pub noise: Noise,
 }
@@ -483,6 +488,11 @@ impl Ended {
             check,
             stall_held: self.workers.iter().find_map(|(_, w)| w.held),
             walks: self.workers.iter().find_map(|(_, w)| w.walks),
+            visits: self
+                .workers
+                .iter()
+                .filter_map(|(_, w)| w.visits)
+                .reduce(|(v, n), (more, m)| (v + more, n + m)),
             noise: Noise::of(
                 self.cpu_before.as_ref(),
                 self.cpu_after.as_ref(),

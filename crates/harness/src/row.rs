@@ -60,6 +60,12 @@ impl From<Repeat> for Measured {
                         ),
                     ]
                 }))
+                .chain(r.visits.map(|(nodes, sampled)| {
+                    (
+                        "visited_per_op".to_string(),
+                        nodes as f64 / sampled.max(1) as f64,
+                    )
+                }))
                 .collect(),
             check: r.check,
             noise: r.noise,

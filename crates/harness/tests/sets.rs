@@ -1,17 +1,21 @@
 //! A set row from end to end, through the public API as `run` uses it: planned from a
 //! selection, measured, and built into a result row with the set's parameters and its
-//! garbage per operation.
+//! garbage per operation and the nodes its operations visited.
 
 use reclaim_harness::{Selection, Settings, plan};
 
 fn row(workload: &str) -> reclaim_results::Row {
+    row_of("hmlist-ebr", workload)
+}
+
+fn row_of(backend: &str, workload: &str) -> reclaim_results::Row {
     let mut settings = Settings::quick();
     settings.iterations = Some(20_000);
     settings.repeats = 1;
     settings.pin = false;
     settings.keys = Some(256);
     let selection = Selection {
-        backends: vec!["hmlist-ebr".into()],
+        backends: vec![backend.into()],
         workloads: vec![workload.into()],
         threads: Some(vec![1]),
         ..Selection::default()
@@ -45,4 +49,25 @@ fn a_set_row_carries_its_mix_and_range_and_the_garbage_it_made() {
     let reads = row("read-only");
     assert!(reads.valid, "{:?}", reads.error);
     assert_eq!(reads.extra["retired_per_op"], 0.0, "readers retire nothing");
+}
+
+#[test]
+fn a_set_row_carries_the_nodes_its_operations_visited_when_the_set_can_say() {
+    // 256 keys, half of them in the list: a search for a key drawn uniformly passes
+    // about half of the 128 nodes before it stops, so about 64 (a sample every 64
+    // operations, about 300 of them: the mean is within a few nodes of that).
+    let list = row("read-mostly");
+    assert!(list.valid, "{:?}", list.error);
+    let visited = list.extra["visited_per_op"];
+    assert!(
+        (32.0..96.0).contains(&visited),
+        "{visited} nodes an operation"
+    );
+
+    // A lock around a `BTreeSet` cannot say how far its search went: no figure, rather
+    // than a zero.
+    let locked = row_of("rwlock-btreeset", "read-mostly");
+    assert!(locked.valid, "{:?}", locked.error);
+    assert!(locked.is_set());
+    assert_eq!(locked.extra.get("visited_per_op"), None);
 }

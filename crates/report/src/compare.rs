@@ -1,6 +1,7 @@
 //! The comparison of result files: the same measurement (backend, workload, thread
-//! count) side by side across files, as a ratio to the first file, and each file's own
-//! ratio of the row to its reference.
+//! count, and for sets the keys' distribution: uniform or a Zipf exponent) side by side
+//! across files, as a ratio to the first file, and each file's own ratio of the row to
+//! its reference.
 //!
 //! Across files nothing is paired (two machines do not share rounds), so the ratio of
 //! two medians gets the interval that their two 95% intervals bound: from the lowest
@@ -257,7 +258,7 @@ fn text_header(inputs: usize, counters: &[CounterColumn]) -> Vec<String> {
 fn text_line(line: &Line<'_>, counters: &[CounterColumn]) -> Vec<String> {
     let mut cells = vec![
         line.key.backend.to_owned(),
-        line.key.workload.to_owned(),
+        line.key.workload_label(),
         line.key.threads.to_string(),
     ];
     for (index, cell) in line.cells.iter().enumerate() {
@@ -347,7 +348,7 @@ fn agreement(lines: &[Line<'_>], index: usize) -> Option<String> {
             format!(
                 "{} {} {} ({:+.0}%)",
                 line.key.backend,
-                line.key.workload,
+                line.key.workload_label(),
                 line.key.threads,
                 d * 100.0
             )

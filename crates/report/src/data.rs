@@ -20,12 +20,18 @@ pub(crate) const REFERENCE_SCHEME: &str = "leak";
 /// workloads run at a steady state whose peak the tables already show.
 pub(crate) const TIME_SERIES_WORKLOADS: &[&str] = &["stalled", "long-reader", "handoff"];
 
-/// What identifies a measurement across files.
+/// What identifies a measurement across files. A set's rows over Zipf keys measure
+/// something else than over uniform ones (the hot keys sit in cache, and writers meet
+/// on them): a uniform row and a Zipf one, or two Zipf rows of different exponents, are
+/// never the same measurement, and their workloads are labelled apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key<'a> {
     pub(crate) backend: &'a str,
     pub(crate) workload: &'a str,
     pub(crate) threads: usize,
+    /// The Zipf exponent of a set's keys (`extra.zipf_s`), as its bits; `None` for
+    /// uniform keys and for rows that are not sets.
+    pub(crate) zipf: Option<u64>,
 }
 
 impl<'a> Key<'a> {
@@ -34,8 +40,23 @@ impl<'a> Key<'a> {
             backend: &row.backend,
             workload: &row.workload,
             threads: row.threads,
+            zipf: zipf(row),
         }
     }
+
+    /// The workload as a table shows it: its name, and `(Zipf s = 0.99)` after it for
+    /// Zipf keys.
+    pub(crate) fn workload_label(&self) -> String {
+        match self.zipf {
+            None => self.workload.to_owned(),
+            Some(bits) => format!("{} (Zipf s = {})", self.workload, f64::from_bits(bits)),
+        }
+    }
+}
+
+/// The Zipf exponent of `row`'s keys as bits (comparable, hashable), if it has one.
+pub(crate) fn zipf(row: &Row) -> Option<u64> {
+    row.extra.get("zipf_s").map(|s| s.to_bits())
 }
 
 /// The median throughput of a row that passed its checks and has a finite one.
@@ -112,10 +133,17 @@ impl<'a> Context<'a> {
     }
 
     /// Every measurement in any input: backends in order of first appearance, then
-    /// workloads in order of first appearance, then thread counts ascending.
+    /// workloads in order of first appearance, then key distributions (uniform or a
+    /// Zipf exponent) in order of first appearance, then thread counts ascending.
     pub(crate) fn keys(&self) -> Vec<Key<'a>> {
         let rows: Vec<&'a Row> = self.inputs.iter().flat_map(|i| &i.file.rows).collect();
         let workloads = distinct(rows.iter().map(|r| r.workload.as_str()));
+        let mut distributions: Vec<Option<u64>> = Vec::new();
+        for row in &rows {
+            if !distributions.contains(&zipf(row)) {
+                distributions.push(zipf(row));
+            }
+        }
         let rank = |list: &[&str], name: &str| list.iter().position(|n| *n == name);
         let mut keys: Vec<Key<'a>> = Vec::new();
         for row in rows {
@@ -128,6 +156,7 @@ impl<'a> Context<'a> {
             (
                 rank(&self.backends, k.backend),
                 rank(&workloads, k.workload),
+                distributions.iter().position(|d| *d == k.zipf),
                 k.threads,
             )
         });

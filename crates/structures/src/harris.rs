@@ -74,6 +74,9 @@ impl<S: PinProtects> Drop for HarrisList<S> {
 struct Window {
     left: *const AtomicPtr<SetNode>,
     right: *mut SetNode,
+    /// Nodes the search passed, marked ones included (in its last pass, if it started
+    /// again), `right` included.
+    visited: u64,
 }
 
 impl<S: PinProtects> HarrisList<S> {
@@ -91,11 +94,13 @@ impl<S: PinProtects> HarrisList<S> {
             // `left`'s link as read: the first node after it, unmarked.
             let mut left_next = self.head.load(Ordering::Acquire);
             let mut cur = left_next;
+            let mut visited = 0;
             // Walk until an unmarked node not below `key`.
             loop {
                 if cur.is_null() {
                     break;
                 }
+                visited += 1;
                 // SAFETY: `cur` was read during the pin (from `left` or a node after it),
                 // so the scheme keeps it allocated until the guard is dropped.
                 let node = unsafe { &*cur };
@@ -138,7 +143,11 @@ impl<S: PinProtects> HarrisList<S> {
                     continue 'again;
                 }
             }
-            return Window { left, right };
+            return Window {
+                left,
+                right,
+                visited,
+            };
         }
     }
 }
@@ -155,6 +164,7 @@ impl<S: PinProtects> ConcurrentSet for HarrisList<S> {
             list: self,
             // No protection slots: the pin protects.
             local: S::register(&self.domain, 1),
+            visited: 0,
         }
     }
 
@@ -167,6 +177,8 @@ impl<S: PinProtects> ConcurrentSet for HarrisList<S> {
 pub struct HarrisListHandle<'l, S: PinProtects> {
     list: &'l HarrisList<S>,
     local: S::Local<'l>,
+    /// Nodes the last operation passed, marked ones included ([`SetHandle::visited`]).
+    visited: u64,
 }
 
 impl<S: PinProtects> std::fmt::Debug for HarrisListHandle<'_, S> {
@@ -181,6 +193,7 @@ impl<S: PinProtects> SetHandle for HarrisListHandle<'_, S> {
         let node = SetNode::alloc(key);
         loop {
             let at = self.list.search(&mut guard, key);
+            self.visited = at.visited;
             // SAFETY: `right` was read during the pin.
             if !at.right.is_null() && unsafe { (*at.right).key } == key {
                 // SAFETY: `node` was never published: it is still ours.
@@ -204,6 +217,7 @@ impl<S: PinProtects> SetHandle for HarrisListHandle<'_, S> {
         let mut guard = self.local.pin();
         loop {
             let at = self.list.search(&mut guard, key);
+            self.visited = at.visited;
             // SAFETY: `right` was read during the pin.
             if at.right.is_null() || unsafe { (*at.right).key } != key {
                 return false;
@@ -256,16 +270,25 @@ impl<S: PinProtects> SetHandle for HarrisListHandle<'_, S> {
         // A read-only walk through marked nodes (Harris's `find` without the unlinking):
         // the key is present if its node is reached unmarked.
         let mut cur = self.list.head.load(Ordering::Acquire);
+        let mut visited = 0;
         while !cur.is_null() {
+            visited += 1;
             // SAFETY: read during the pin.
             let node = unsafe { &*cur };
             let next = node.next.load(Ordering::Acquire);
             if node.key >= key {
+                self.visited = visited;
                 return node.key == key && !is_marked(next);
             }
             cur = unmarked(next);
         }
+        self.visited = visited;
         false
+    }
+
+    /// The nodes the last operation passed, marked ones included.
+    fn visited(&self) -> Option<u64> {
+        Some(self.visited)
     }
 
     /// Enters an operation and stays pinned while `wait` runs.
@@ -324,6 +347,16 @@ mod tests {
         removed_keys_are_retired_once::<Ebr>();
     }
 
+    #[test]
+    fn a_search_visits_the_keys_below_leak() {
+        crate::set_tests::a_sorted_list_visits_the_keys_below::<HarrisList<Leak>>();
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below_ebr() {
+        crate::set_tests::a_sorted_list_visits_the_keys_below::<HarrisList<Ebr>>();
+    }
+
     /// A chain of marked nodes (removes that marked and did not unlink, as when they lose
     /// the race to a neighbour) is unlinked by the next search in one step, and every
     /// node of it retired once.
@@ -346,8 +379,10 @@ mod tests {
             cur = unmarked(next);
         }
         assert!(!h.contains(2), "a marked key is absent");
+        assert_eq!(h.visited(), Some(3), "0, then 1 and 2 though marked");
         assert_eq!(list.stats().retired, 0, "contains does not unlink");
         assert!(h.insert(2), "the search unlinks the chain, then 2 goes in");
+        assert_eq!(h.visited(), Some(5), "0, the marked 1 to 3, and 4");
         assert_eq!(list.stats().retired, 3);
         for key in 0..6 {
             assert_eq!(h.contains(key), key != 1 && key != 3, "{key}");

@@ -177,15 +177,22 @@ impl Bucket {
             }
         }
     }
-    /// Adds `key`; `false` if it was there already.
+    /// Adds `key`; `false` if it was there already. `visited` is set to the nodes the
+    /// search that decided it passed.
     ///
     /// # Safety
     /// See [`Bucket`].
-    pub(crate) unsafe fn insert<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
+    pub(crate) unsafe fn insert<G: Guard>(
+        &self,
+        guard: &mut G,
+        key: u64,
+        visited: &mut u64,
+    ) -> bool {
         let node = SetNode::alloc(key);
         loop {
             // SAFETY: the caller's guard is of the bucket's domain.
             let at = unsafe { self.find(guard, key) };
+            *visited = at.visited;
             if at.found {
                 // SAFETY: `node` was never published: it is still ours.
                 drop(unsafe { Box::from_raw(node) });
@@ -204,14 +211,21 @@ impl Bucket {
         }
     }
 
-    /// Removes `key`; `false` if it was not there.
+    /// Removes `key`; `false` if it was not there. `visited` is set to the nodes the
+    /// search that decided it passed (not those of a second search that unlinks it).
     ///
     /// # Safety
     /// See [`Bucket`].
-    pub(crate) unsafe fn remove<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
+    pub(crate) unsafe fn remove<G: Guard>(
+        &self,
+        guard: &mut G,
+        key: u64,
+        visited: &mut u64,
+    ) -> bool {
         loop {
             // SAFETY: the caller's guard is of the bucket's domain.
             let at = unsafe { self.find(guard, key) };
+            *visited = at.visited;
             if !at.found {
                 return false;
             }
@@ -246,13 +260,20 @@ impl Bucket {
         }
     }
 
-    /// Whether `key` is in the list.
+    /// Whether `key` is in the list. `visited` is set to the nodes the search passed.
     ///
     /// # Safety
     /// See [`Bucket`].
-    pub(crate) unsafe fn contains<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
+    pub(crate) unsafe fn contains<G: Guard>(
+        &self,
+        guard: &mut G,
+        key: u64,
+        visited: &mut u64,
+    ) -> bool {
         // SAFETY: the caller's guard is of the bucket's domain.
-        unsafe { self.find(guard, key) }.found
+        let at = unsafe { self.find(guard, key) };
+        *visited = at.visited;
+        at.found
     }
 
     /// Walks the whole list under `guard` (unlinking the marked nodes it meets, as every
@@ -345,6 +366,7 @@ impl<S: Scheme> ConcurrentSet for HmList<S> {
         HmListHandle {
             list: self,
             local: S::register(&self.domain, SLOTS),
+            visited: 0,
         }
     }
 
@@ -364,6 +386,8 @@ impl<S: Scheme> HmList<S> {
 pub struct HmListHandle<'l, S: Scheme> {
     list: &'l HmList<S>,
     local: S::Local<'l>,
+    /// Nodes the last operation's search passed ([`SetHandle::visited`]).
+    visited: u64,
 }
 
 impl<S: Scheme> std::fmt::Debug for HmListHandle<'_, S> {
@@ -377,17 +401,33 @@ impl<S: Scheme> std::fmt::Debug for HmListHandle<'_, S> {
 impl<S: Scheme> SetHandle for HmListHandle<'_, S> {
     fn insert(&mut self, key: u64) -> bool {
         // SAFETY: see above.
-        unsafe { self.list.head.insert(&mut self.local.pin(), key) }
+        unsafe {
+            self.list
+                .head
+                .insert(&mut self.local.pin(), key, &mut self.visited)
+        }
     }
 
     fn remove(&mut self, key: u64) -> bool {
         // SAFETY: see above.
-        unsafe { self.list.head.remove(&mut self.local.pin(), key) }
+        unsafe {
+            self.list
+                .head
+                .remove(&mut self.local.pin(), key, &mut self.visited)
+        }
     }
 
     fn contains(&mut self, key: u64) -> bool {
         // SAFETY: see above.
-        unsafe { self.list.head.contains(&mut self.local.pin(), key) }
+        unsafe {
+            self.list
+                .head
+                .contains(&mut self.local.pin(), key, &mut self.visited)
+        }
+    }
+
+    fn visited(&self) -> Option<u64> {
+        Some(self.visited)
     }
 
     fn walk(&mut self) -> Option<u64> {
@@ -458,6 +498,21 @@ mod tests {
     #[test]
     fn overlapping_keys_add_up_hp() {
         set_tests::overlapping_keys_add_up::<HmList<Hp>>();
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below_leak() {
+        set_tests::a_sorted_list_visits_the_keys_below::<HmList<Leak>>();
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below_ebr() {
+        set_tests::a_sorted_list_visits_the_keys_below::<HmList<Ebr>>();
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below_hp() {
+        set_tests::a_sorted_list_visits_the_keys_below::<HmList<Hp>>();
     }
 
     /// Filled and emptied by three threads, the list holds no node, marked or not.

@@ -140,3 +140,69 @@ pub(crate) fn disjoint_ranges_fill_and_empty<C: ConcurrentSet>() -> C {
     assert_eq!(retired(&set), per * 3);
     set
 }
+
+/// Nodes visited by a sorted list's operations, which one thread makes exact: with keys
+/// `1..=n` inserted in order and nothing removed, a search for `k ≤ n` passes the `k − 1`
+/// nodes below it and stops on `k`'s, so it visits `k` nodes; a search past the last key
+/// passes all `n` and stops at the end, which is no node. A remove counts its deciding
+/// search only, so removing `k` visits `k` too, and the list is one node shorter after.
+pub(crate) fn a_sorted_list_visits_the_keys_below<C: ConcurrentSet>() {
+    let n: u64 = if MIRI { 20 } else { 500 };
+    let set = build::<C>(n);
+    let mut h = set.handle();
+    assert_eq!(h.visited(), Some(0), "no operation yet");
+    for key in 1..=n {
+        assert!(h.insert(key));
+        // The search for `key` passed every node before it and found the end.
+        assert_eq!(h.visited(), Some(key - 1), "insert {key}");
+    }
+    for key in [1, 2, n / 2, n - 1, n] {
+        assert!(h.contains(key));
+        assert_eq!(h.visited(), Some(key), "contains {key}");
+    }
+    assert!(!h.contains(0));
+    assert_eq!(h.visited(), Some(1), "0 stops at the first node, 1");
+    assert!(!h.contains(n + 1));
+    assert_eq!(h.visited(), Some(n), "past the end: every node");
+    assert!(!h.insert(n), "already there");
+    assert_eq!(h.visited(), Some(n), "a refused insert searched as far");
+    assert!(h.remove(n / 2));
+    assert_eq!(h.visited(), Some(n / 2), "remove {}", n / 2);
+    assert!(!h.remove(n / 2));
+    assert_eq!(
+        h.visited(),
+        Some(n / 2),
+        "{} is gone: stops on the next",
+        n / 2
+    );
+    assert!(h.contains(n));
+    assert_eq!(h.visited(), Some(n - 1), "one node fewer before {n}");
+}
+
+/// Nodes visited by a hash set's operations: only the key's bucket, sorted, so a search
+/// for a present key visits the keys of its bucket up to and including it. `set` is
+/// empty and sized for `keys` keys, so that buckets hold several; `bucket` names a key's
+/// bucket (any value that is equal for keys of one bucket).
+pub(crate) fn a_hash_set_visits_one_bucket<C: ConcurrentSet>(
+    set: &C,
+    keys: u64,
+    bucket: impl Fn(u64) -> usize,
+) {
+    let mut h = set.handle();
+    for key in 0..keys {
+        assert!(h.insert(key));
+    }
+    let mut most = 0;
+    for key in 0..keys {
+        assert!(h.contains(key));
+        let expected = (0..=key).filter(|&k| bucket(k) == bucket(key)).count() as u64;
+        assert_eq!(h.visited(), Some(expected), "contains {key}");
+        most = most.max(expected);
+    }
+    // Buckets of several keys were searched, and none is long: far from a list's
+    // `keys / 2` on average.
+    assert!(
+        (2..=8).contains(&most),
+        "a bucket holds {most} of {keys} keys"
+    );
+}

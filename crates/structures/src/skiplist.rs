@@ -173,8 +173,9 @@ struct Search {
     succs: [*mut SkipNode; MAX_HEIGHT],
     /// Whether `succs[0]` holds the key.
     found: bool,
-    /// Nodes the search passed on the bottom level (in its last pass, if it started
-    /// again), `succs[0]` included.
+    /// Nodes the search passed on every level it walked (in its last pass, if it started
+    /// again), each level's `succs` included: a node met on two levels counts twice. With
+    /// one level (a walk), the nodes of the bottom list.
     visited: u64,
 }
 
@@ -292,9 +293,7 @@ impl<S: Scheme> SkipList<S> {
                     continue 'again;
                 }
                 while !cur.is_null() {
-                    if level == 0 {
-                        search.visited += 1;
-                    }
+                    search.visited += 1;
                     // SAFETY: `cur` is protected and was linked on this level, from `prev`
                     // unmarked, after its protection was visible (checked above, or below
                     // when it became `cur`).
@@ -356,15 +355,24 @@ impl<S: Scheme> SkipList<S> {
     }
 
     /// Adds `key` with a tower of `height` levels; `false` if it was there already.
+    /// `visited` is set to the nodes the search that decided it passed (not those of the
+    /// searches that link its tower's upper levels).
     ///
     /// # Safety
     /// As for [`find`](SkipList::find).
-    unsafe fn insert<G: Guard>(&self, guard: &mut G, key: u64, height: usize) -> bool {
+    unsafe fn insert<G: Guard>(
+        &self,
+        guard: &mut G,
+        key: u64,
+        height: usize,
+        visited: &mut u64,
+    ) -> bool {
         debug_assert!((1..=self.levels).contains(&height));
         let node = SkipNode::alloc(key, height);
         let mut search = loop {
             // SAFETY: the caller's guard is of the set's domain.
             let search = unsafe { self.find(guard, key) };
+            *visited = search.visited;
             if search.found {
                 // SAFETY: `node` was never published: it is still ours.
                 drop(unsafe { Box::from_raw(node) });
@@ -447,13 +455,15 @@ impl<S: Scheme> SkipList<S> {
         true
     }
 
-    /// Removes `key`; `false` if it was not there.
+    /// Removes `key`; `false` if it was not there. `visited` is set to the nodes the
+    /// search that decided it passed (not those of the search that unlinks it).
     ///
     /// # Safety
     /// As for [`find`](SkipList::find).
-    unsafe fn remove<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
+    unsafe fn remove<G: Guard>(&self, guard: &mut G, key: u64, visited: &mut u64) -> bool {
         // SAFETY: the caller's guard is of the set's domain.
         let search = unsafe { self.find(guard, key) };
+        *visited = search.visited;
         if !search.found {
             return false;
         }
@@ -477,13 +487,15 @@ impl<S: Scheme> SkipList<S> {
         true
     }
 
-    /// Whether `key` is in the set.
+    /// Whether `key` is in the set. `visited` is set to the nodes the search passed.
     ///
     /// # Safety
     /// As for [`find`](SkipList::find).
-    unsafe fn contains<G: Guard>(&self, guard: &mut G, key: u64) -> bool {
+    unsafe fn contains<G: Guard>(&self, guard: &mut G, key: u64, visited: &mut u64) -> bool {
         // SAFETY: the caller's guard is of the set's domain.
-        unsafe { self.find(guard, key) }.found
+        let search = unsafe { self.find(guard, key) };
+        *visited = search.visited;
+        search.found
     }
 
     /// Whether no level links any node (marked or not).
@@ -565,6 +577,7 @@ impl<S: Scheme> ConcurrentSet for SkipList<S> {
             set: self,
             local: S::register(&self.domain, slots(self.levels)),
             heights: Heights::seeded(seed),
+            visited: 0,
         }
     }
 
@@ -578,6 +591,9 @@ pub struct SkipListHandle<'s, S: Scheme> {
     set: &'s SkipList<S>,
     local: S::Local<'s>,
     heights: Heights,
+    /// Nodes the last operation's search passed, over every level
+    /// ([`SetHandle::visited`]).
+    visited: u64,
 }
 
 impl<S: Scheme> std::fmt::Debug for SkipListHandle<'_, S> {
@@ -593,17 +609,32 @@ impl<S: Scheme> SetHandle for SkipListHandle<'_, S> {
     fn insert(&mut self, key: u64) -> bool {
         let height = self.heights.next(self.set.levels);
         // SAFETY: see above.
-        unsafe { self.set.insert(&mut self.local.pin(), key, height) }
+        unsafe {
+            self.set
+                .insert(&mut self.local.pin(), key, height, &mut self.visited)
+        }
     }
 
     fn remove(&mut self, key: u64) -> bool {
         // SAFETY: see above.
-        unsafe { self.set.remove(&mut self.local.pin(), key) }
+        unsafe {
+            self.set
+                .remove(&mut self.local.pin(), key, &mut self.visited)
+        }
     }
 
     fn contains(&mut self, key: u64) -> bool {
         // SAFETY: see above.
-        unsafe { self.set.contains(&mut self.local.pin(), key) }
+        unsafe {
+            self.set
+                .contains(&mut self.local.pin(), key, &mut self.visited)
+        }
+    }
+
+    /// The nodes the last operation's search passed on every level, a node met on two
+    /// levels twice.
+    fn visited(&self) -> Option<u64> {
+        Some(self.visited)
     }
 
     /// The bottom level from its first node to its last, under one guard: a search past
@@ -771,6 +802,39 @@ mod tests {
         drop(h);
         assert_eq!(set.check_levels(), keys as usize / 2);
         assert_eq!(set.stats().retired, keys / 2);
+    }
+
+    /// A search visits a few nodes a level, not the bottom list: in a set of 1,000 keys
+    /// (ten levels), about two a level on average, where the bottom list alone would
+    /// take 500. Each search visits at least the node it stops on, and a walk (one
+    /// level) visits every node.
+    #[test]
+    fn a_search_visits_a_few_nodes_a_level() {
+        let keys: u64 = if MIRI { 64 } else { 1_000 };
+        let set = SkipList::<Ebr>::with_keys(keys);
+        let mut h = set.handle();
+        assert_eq!(h.visited(), Some(0), "no operation yet");
+        for i in 0..keys {
+            assert!(h.insert(i.wrapping_mul(0x9e37_79b9) % keys));
+        }
+        let (mut total, mut most) = (0, 0);
+        for key in 0..keys {
+            assert!(h.contains(key));
+            let visited = h.visited().unwrap();
+            assert!(visited >= 1, "contains {key}: {visited}");
+            total += visited;
+            most = most.max(visited);
+        }
+        let mean = total as f64 / keys as f64;
+        let levels = set.levels() as f64;
+        assert!(
+            mean < 4.0 * levels && most < 200,
+            "{mean} nodes a search on average over {levels} levels, at most {most}"
+        );
+        assert!(h.remove(keys / 2));
+        let removed = h.visited().unwrap();
+        assert!((1..200).contains(&removed), "remove: {removed}");
+        assert_eq!(h.walk(), Some(keys - 1));
     }
 
     /// Dropping a set frees the nodes still linked, each once, whatever levels they are

@@ -133,6 +133,10 @@ pub(super) struct Worker {
     /// For a set's long reader: its walks and the nodes they passed, in all; `None` if
     /// the set cannot walk.
     pub(super) walks: Option<(u64, u64)>,
+    /// For a set's mixed loop: the nodes visited by the operations it sampled (the last
+    /// of each batch, `SetHandle::visited`), and how many it sampled; `None` if the set
+    /// cannot say.
+    pub(super) visits: Option<(u64, u64)>,
 }
 
 impl Worker {
@@ -150,6 +154,7 @@ impl Worker {
             sched: ThreadSched::default(),
             held: None,
             walks: None,
+            visits: None,
         }
     }
 

@@ -9,6 +9,9 @@
 //! batches of [`BATCH`] operations between clock reads, one operation per batch timed at
 //! a random position — is the containers' (`roles.rs`). An operation is counted whether
 //! it succeeds or not: an `insert` of a present key is as much work as one that adds it.
+//! After each batch the loop reads how many nodes the batch's last operation visited
+//! (`SetHandle::visited`), for the row's `visited_per_op`: a sample of one operation in
+//! [`BATCH`], every kind in the mix's proportion.
 //!
 //! # The check
 //!
@@ -218,7 +221,10 @@ enum Op {
 }
 
 /// Runs the mix: `contains`, `insert` and `remove` on drawn keys, tallying what the
-/// inserts added (`w.pushed`) and the removes took (`w.popped`).
+/// inserts added (`w.pushed`) and the removes took (`w.popped`), and sampling the nodes
+/// visited (`w.visits`): after each batch, what the batch's last operation visited
+/// (`SetHandle::visited`) — one operation in [`BATCH`], of a kind drawn like any other,
+/// for a read of a field and an addition a batch.
 #[inline(never)]
 fn mixed<H: SetHandle>(handle: &mut H, mut keys: Keys, control: &RunControl<'_>, w: &mut Worker) {
     if !control.start.wait() {
@@ -227,6 +233,7 @@ fn mixed<H: SetHandle>(handle: &mut H, mut keys: Keys, control: &RunControl<'_>,
     w.start();
     let deadline = control.stop.deadline(w.started);
     let mut done = 0;
+    let (mut visited, mut sampled) = (0u64, 0u64);
     while let Some(batch) = control.stop.next_batch(done, deadline) {
         let sample = w.sample_position(BATCH);
         for i in 0..batch {
@@ -251,10 +258,16 @@ fn mixed<H: SetHandle>(handle: &mut H, mut keys: Keys, control: &RunControl<'_>,
                 w.record(t);
             }
         }
+        // A constant `None` for sets that cannot say: the branch folds away.
+        if let Some(nodes) = handle.visited() {
+            visited += nodes;
+            sampled += 1;
+        }
         done += u64::from(batch);
     }
     w.end();
     w.ops = done;
+    w.visits = (sampled > 0).then_some((visited, sampled));
 }
 
 /// Holds on inside an operation from before the start until every other thread is done:

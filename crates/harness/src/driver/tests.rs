@@ -437,6 +437,30 @@ fn honest_sets_pass_their_check_and_count_every_operation() {
     }
 }
 
+/// The nodes visited are sampled once a batch, by every mixed thread: one operation in
+/// 64 for a list, which can say; never for a set behind a lock, which cannot.
+#[test]
+fn the_nodes_visited_are_sampled_once_a_batch() {
+    let params = Params {
+        stop: Stop::Iterations(6_400 + 10),
+        ..set_params(crate::workload::Mix::READ_MOSTLY)
+    };
+    let list = run_set_repeat::<reclaim_structures::HmList<Ebr>>(mixing(2), &params).unwrap();
+    assert_eq!(list.check, Ok(()));
+    let (nodes, sampled) = list.visits.expect("a list says what it visited");
+    // 100 full batches and a short one, on each of two threads.
+    assert_eq!(sampled, 2 * 101);
+    // About 32 of the 64 keys in the list: more than one node a search on average, and
+    // never more than the range's 64.
+    assert!(
+        nodes > sampled && nodes <= sampled * 64,
+        "{nodes} over {sampled}"
+    );
+    let locked = run_set_repeat::<LockedSet<HONEST>>(mixing(2), &params).unwrap();
+    assert_eq!(locked.check, Ok(()));
+    assert_eq!(locked.visits, None);
+}
+
 #[test]
 fn a_lost_insert_a_double_remove_and_a_missed_key_fail_the_set_check() {
     use crate::workload::Mix;

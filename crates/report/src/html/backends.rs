@@ -105,15 +105,19 @@ fn throughput(ctx: &Context<'_>, backend: &str, rows: &[(usize, &Row)]) -> Strin
     throughput_chart(frame, &all, series).render()
 }
 
-/// Median ops/s per workload and thread count, a bar per input side by side.
+/// Median ops/s per workload and thread count, a bar per input side by side. A set's
+/// workload over Zipf keys is a group of its own, apart from the same workload over
+/// uniform keys ([`data::Key`]).
 fn grouped_bars(ctx: &Context<'_>, backend: &str, rows: &[(usize, &Row)]) -> String {
-    let workloads = data::distinct(rows.iter().map(|(_, r)| r.workload.as_str()));
+    let label = |r: &Row| data::Key::of(r).workload_label();
+    let labels: Vec<String> = rows.iter().map(|(_, r)| label(r)).collect();
+    let workloads = data::distinct(labels.iter().map(String::as_str));
     let mut groups = Vec::new();
     let mut keys: Vec<(&str, usize)> = Vec::new();
     for workload in workloads {
         let threads = data::thread_counts(
             rows.iter()
-                .filter(|(_, r)| r.workload == workload)
+                .filter(|(_, r)| label(r) == workload)
                 .map(|(_, r)| *r),
         );
         keys.extend(threads.iter().map(|&t| (workload, t)));
@@ -130,9 +134,7 @@ fn grouped_bars(ctx: &Context<'_>, backend: &str, rows: &[(usize, &Row)]) -> Str
                 .iter()
                 .map(|&(workload, threads)| {
                     rows.iter()
-                        .find(|(i, r)| {
-                            *i == index && r.workload == workload && r.threads == threads
-                        })
+                        .find(|(i, r)| *i == index && label(r) == workload && r.threads == threads)
                         .and_then(|(_, r)| data::median(r))
                 })
                 .collect(),

@@ -17,8 +17,10 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
          medians' intervals leave room for no difference (an interval of at least 90%, from \
          two 95% ones, since runs on two machines are not paired). <b>vs ref</b> is each \
          input's own ratio of the row to its reference, paired by round on its machine: \
-         ratios transfer between machines better than ops/s. “–” marks a measurement \
-         missing from an input or invalid there.</p>\n",
+         ratios transfer between machines better than ops/s. A set's workload over Zipf \
+         keys, labelled with its exponent, is a measurement apart from the same workload \
+         over uniform keys. “–” marks a measurement missing from an input or invalid \
+         there.</p>\n",
         html(&ctx.inputs[0].label)
     );
     let mut head = heads(&["backend", "workload", "threads"]);
@@ -36,7 +38,7 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
         .map(|line| {
             let mut cells = vec![
                 html(line.key.backend),
-                html(line.key.workload),
+                html(&line.key.workload_label()),
                 line.key.threads.to_string(),
             ];
             let base = line.cells.first().and_then(|c| c.median);

@@ -162,6 +162,7 @@ fn stalled_memory(file: &ResultFile, row: &Row) -> String {
         backend: &row.backend,
         workload: "stalled",
         threads: row.threads,
+        zipf: data::zipf(row),
     };
     let peak = data::find(file, &key)
         .filter(|r| r.valid)

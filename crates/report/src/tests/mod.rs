@@ -679,3 +679,72 @@ fn compare_marks_ratios_within_noise_and_shows_each_files_reference_ratio() {
     assert!(comparison.contains("≈1.03×"), "{comparison}");
     assert!(comparison.contains("reference"), "{comparison}");
 }
+
+/// A run over uniform keys and one over Zipf keys do not measure the same thing: the
+/// comparison gives each its own line, labelled with the exponent, and never divides one
+/// by the other; two files over the same exponent share a line.
+#[test]
+fn sets_over_uniform_and_zipf_keys_are_compared_apart() {
+    let file = |zipf: Option<f64>, median: f64| {
+        let mut f = fixture::laptop();
+        f.rows.clear();
+        let mut row = fixture::row("hashmap-ebr", "hashmap", "ebr", "read-mostly", 1, median);
+        row.extra.insert("keys".into(), 100_000.0);
+        if let Some(s) = zipf {
+            row.extra.insert("zipf_s".into(), s);
+        }
+        f.rows.push(row);
+        f
+    };
+    let inputs = vec![
+        input(file(None, 10e6)),
+        input(file(Some(0.99), 20e6)),
+        input(file(Some(0.99), 30e6)),
+    ];
+    let text = compare_text(&inputs);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("hashmap-ebr"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    // Uniform first (it came first), then Zipf: each with dashes where the other is.
+    let uniform: Vec<&str> = lines[0]
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        uniform[..5],
+        ["hashmap-ebr", "read-mostly", "1", "10M", "–"],
+        "{text}"
+    );
+    let zipf: Vec<&str> = lines[1]
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        zipf[..7],
+        [
+            "hashmap-ebr",
+            "read-mostly (Zipf s = 0.99)",
+            "1",
+            "–",
+            "20M",
+            "–",
+            "30M"
+        ],
+        "{text}"
+    );
+    assert!(
+        !text.contains("2.00×") && !text.contains("3.00×"),
+        "Zipf over uniform: {text}"
+    );
+
+    let html = render_html(&inputs);
+    let comparison = section(&html, "comparison");
+    assert!(
+        comparison.contains("<td>read-mostly (Zipf s = 0.99)</td>"),
+        "{comparison}"
+    );
+}

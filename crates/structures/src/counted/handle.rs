@@ -88,15 +88,16 @@ pub trait CountedSetOps: Sync {
     /// The set's domain.
     fn domain(&self) -> &<Self::Scheme as CountedScheme>::Domain;
 
-    /// Adds `key`; `false` if it was there already.
-    fn insert(&self, key: u64, participant: &Participant<'_>) -> bool;
+    /// Adds `key`; `false` if it was there already. Each operation sets `visited` to the
+    /// nodes the search that decided it passed ([`SetHandle::visited`]).
+    fn insert(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool;
 
     /// Removes `key`; `false` if it was not there. Nodes the operation unlinks count as
     /// retired by `participant`.
-    fn remove(&self, key: u64, participant: &Participant<'_>) -> bool;
+    fn remove(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool;
 
     /// Whether `key` is in the set (a search unlinks removed nodes too, so it retires).
-    fn contains(&self, key: u64, participant: &Participant<'_>) -> bool;
+    fn contains(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool;
 
     /// Walks the whole set, a counted reference moved from node to node; the number of
     /// nodes passed.
@@ -112,6 +113,8 @@ pub trait CountedSetOps: Sync {
 pub struct CountedSetHandle<'s, S> {
     set: &'s S,
     participant: Participant<'s>,
+    /// Nodes the last operation's search passed ([`SetHandle::visited`]).
+    visited: u64,
 }
 
 impl<'s, S: CountedSetOps> CountedSetHandle<'s, S> {
@@ -120,6 +123,7 @@ impl<'s, S: CountedSetOps> CountedSetHandle<'s, S> {
         CountedSetHandle {
             set,
             participant: S::Scheme::counters(set.domain()).join(),
+            visited: 0,
         }
     }
 }
@@ -128,19 +132,23 @@ impl<S: CountedSetOps> SetHandle for CountedSetHandle<'_, S> {
     #[inline]
     fn insert(&mut self, key: u64) -> bool {
         self.participant
-            .counting(|| self.set.insert(key, &self.participant))
+            .counting(|| self.set.insert(key, &self.participant, &mut self.visited))
     }
 
     #[inline]
     fn remove(&mut self, key: u64) -> bool {
         self.participant
-            .counting(|| self.set.remove(key, &self.participant))
+            .counting(|| self.set.remove(key, &self.participant, &mut self.visited))
     }
 
     #[inline]
     fn contains(&mut self, key: u64) -> bool {
         self.participant
-            .counting(|| self.set.contains(key, &self.participant))
+            .counting(|| self.set.contains(key, &self.participant, &mut self.visited))
+    }
+
+    fn visited(&self) -> Option<u64> {
+        Some(self.visited)
     }
 
     fn walk(&mut self) -> Option<u64> {

@@ -58,19 +58,19 @@ impl<C: CountedScheme> CountedSetOps for CountedHmHashMap<C> {
         &self.domain
     }
 
-    fn insert(&self, key: u64, participant: &Participant<'_>) -> bool {
+    fn insert(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool {
         let bucket = self.table.bucket(key);
-        bucket.insert::<C>(&self.domain, key, participant)
+        bucket.insert::<C>(&self.domain, key, participant, visited)
     }
 
-    fn remove(&self, key: u64, participant: &Participant<'_>) -> bool {
+    fn remove(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool {
         let bucket = self.table.bucket(key);
-        bucket.remove::<C>(&self.domain, key, participant)
+        bucket.remove::<C>(&self.domain, key, participant, visited)
     }
 
-    fn contains(&self, key: u64, participant: &Participant<'_>) -> bool {
+    fn contains(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool {
         let bucket = self.table.bucket(key);
-        bucket.contains::<C>(&self.domain, key, participant)
+        bucket.contains::<C>(&self.domain, key, participant, visited)
     }
 
     /// Every bucket in turn.
@@ -159,6 +159,27 @@ mod tests {
     #[test]
     fn agrees_with_a_btreeset_sweep() {
         drops_every_node_once(set_tests::agrees_with_a_btreeset::<CountedHmHashMap<Sweep>>);
+    }
+
+    /// A search visits its key's bucket only, as in the pointer family's hash set.
+    fn a_search_visits_one_bucket<C: CountedScheme>() {
+        drops_every_node_once(|| {
+            let keys = if MIRI { 40 } else { 1_000 };
+            let map = CountedHmHashMap::<C>::with_keys(keys);
+            let bucket = |key| std::ptr::from_ref(map.table.bucket(key)) as usize;
+            set_tests::a_hash_set_visits_one_bucket(&map, keys, bucket);
+            map
+        });
+    }
+
+    #[test]
+    fn a_search_visits_one_bucket_rc() {
+        a_search_visits_one_bucket::<Rc>();
+    }
+
+    #[test]
+    fn a_search_visits_one_bucket_sweep() {
+        a_search_visits_one_bucket::<Sweep>();
     }
 
     #[test]

@@ -226,17 +226,20 @@ impl Bucket {
         }
     }
 
-    /// Adds `key`; `false` if it was there already.
+    /// Adds `key`; `false` if it was there already. `visited` is set to the nodes the
+    /// search that decided it passed.
     pub(crate) fn insert<C: CountedScheme>(
         &self,
         domain: &C::Domain,
         key: u64,
         participant: &Participant<'_>,
+        visited: &mut u64,
     ) -> bool {
         // Allocated once the key is known absent, and kept across retries.
         let mut node: Link = None;
         let inserted = loop {
             let at = self.find(key, participant);
+            *visited = at.visited;
             if at.found {
                 break false;
             }
@@ -261,17 +264,20 @@ impl Bucket {
         inserted
     }
 
-    /// Removes `key`; `false` if it was not there.
+    /// Removes `key`; `false` if it was not there. `visited` is set to the nodes the
+    /// search that decided it passed (not those of a second search that unlinks it).
     pub(crate) fn remove<C: CountedScheme>(
         &self,
         domain: &C::Domain,
         key: u64,
         participant: &Participant<'_>,
+        visited: &mut u64,
     ) -> bool {
         // Allocated once the key is found, and kept across retries.
         let mut marker: Link = None;
         let removed = loop {
             let at = self.find(key, participant);
+            *visited = at.visited;
             let Some(node) = at.cur.as_ref().filter(|_| at.found) else {
                 break false;
             };
@@ -309,14 +315,18 @@ impl Bucket {
         removed
     }
 
-    /// Whether `key` is in the list.
+    /// Whether `key` is in the list. `visited` is set to the nodes the search passed.
     pub(crate) fn contains<C: CountedScheme>(
         &self,
         domain: &C::Domain,
         key: u64,
         participant: &Participant<'_>,
+        visited: &mut u64,
     ) -> bool {
-        let found = self.find(key, participant).found;
+        let at = self.find(key, participant);
+        *visited = at.visited;
+        let found = at.found;
+        drop(at);
         C::released(domain);
         found
     }
@@ -389,16 +399,19 @@ impl<C: CountedScheme> CountedSetOps for CountedHmList<C> {
         &self.domain
     }
 
-    fn insert(&self, key: u64, participant: &Participant<'_>) -> bool {
-        self.head.insert::<C>(&self.domain, key, participant)
+    fn insert(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool {
+        self.head
+            .insert::<C>(&self.domain, key, participant, visited)
     }
 
-    fn remove(&self, key: u64, participant: &Participant<'_>) -> bool {
-        self.head.remove::<C>(&self.domain, key, participant)
+    fn remove(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool {
+        self.head
+            .remove::<C>(&self.domain, key, participant, visited)
     }
 
-    fn contains(&self, key: u64, participant: &Participant<'_>) -> bool {
-        self.head.contains::<C>(&self.domain, key, participant)
+    fn contains(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool {
+        self.head
+            .contains::<C>(&self.domain, key, participant, visited)
     }
 
     fn walk(&self, participant: &Participant<'_>) -> u64 {
@@ -496,6 +509,18 @@ pub(crate) mod tests {
     #[test]
     fn agrees_with_a_btreeset_sweep() {
         drops_every_node_once(set_tests::agrees_with_a_btreeset::<CountedHmList<Sweep>>);
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below_rc() {
+        drops_every_node_once(set_tests::a_sorted_list_visits_the_keys_below::<CountedHmList<Rc>>);
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below_sweep() {
+        drops_every_node_once(
+            set_tests::a_sorted_list_visits_the_keys_below::<CountedHmList<Sweep>>,
+        );
     }
 
     #[test]
