@@ -284,6 +284,10 @@ pub struct ReclaimStats {
     pub retired: u64,
     /// Retired objects whose memory has been returned to the allocator.
     pub freed: u64,
+    /// CPU time, in nanoseconds, of the threads the scheme runs on its own (the `sweep`
+    /// collector) since the structure was built; `None` for schemes that run none, or
+    /// where the platform cannot tell a thread's CPU time.
+    pub reclaimer_cpu_ns: Option<u64>,
 }
 
 impl ReclaimStats {

@@ -59,6 +59,7 @@ fn repeat(
             outstanding: outstanding.live(),
             retired: None,
             freed: None,
+            reclaimer_cpu_ns: None,
         })
     };
     let (report, elapsed, series, counters) = thread::scope(|s| {

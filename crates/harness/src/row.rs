@@ -180,6 +180,16 @@ pub(crate) fn build(
                 let per_op = retired as f64 / row.counted_ops as f64;
                 row.extra.insert("retired_per_op".to_string(), per_op);
             }
+            // What freeing costs a scheme that frees on a thread of its own: the
+            // collector's CPU time over the objects freed, both as of the last sample.
+            if let (Some(cpu), Some(freed)) =
+                (series.reclaimer_cpu_ns, points.last().and_then(|p| p.freed))
+                && freed > 0
+            {
+                let per_freed = cpu as f64 / freed as f64;
+                row.extra
+                    .insert("reclaimer_cpu_ns_per_freed".to_string(), per_freed);
+            }
         }
     }
     row

@@ -19,12 +19,14 @@ use reclaim_results::{GarbagePoint, MemoryPoint};
 
 use crate::gate::Gate;
 
-/// What a sample reads from the run besides memory: garbage outstanding.
+/// What a sample reads from the run besides memory: garbage outstanding, and the CPU time
+/// of the scheme's own threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Probe {
     pub outstanding: u64,
     pub retired: Option<u64>,
     pub freed: Option<u64>,
+    pub reclaimer_cpu_ns: Option<u64>,
 }
 
 impl Probe {
@@ -35,6 +37,7 @@ impl Probe {
             outstanding: s.outstanding(),
             retired: Some(s.retired),
             freed: Some(s.freed),
+            reclaimer_cpu_ns: s.reclaimer_cpu_ns,
         })
     }
 }
@@ -46,6 +49,10 @@ pub(crate) struct Series {
     pub memory: Vec<MemoryPoint>,
     /// Garbage outstanding; `None` when the run has no reclamation counters.
     pub garbage: Option<Vec<GarbagePoint>>,
+    /// The CPU time of the scheme's own threads (the `sweep` collector) at the latest
+    /// sample, since the structure was built; `None` for schemes that run none.
+    #[serde(default)]
+    pub reclaimer_cpu_ns: Option<u64>,
 }
 
 /// One run's sampler. Build it, run it on its own thread, [`rebase`](Sampler::rebase) it
@@ -75,6 +82,7 @@ impl Sampler {
         let buffers = Mutex::new(Series {
             memory: Vec::with_capacity(capacity),
             garbage: Some(Vec::with_capacity(capacity)),
+            reclaimer_cpu_ns: None,
         });
         let counting = reclaim_alloc::counting();
         let baseline = reclaim_alloc::live();
@@ -161,6 +169,7 @@ impl Sampler {
                         freed: p.freed,
                     });
                 }
+                series.reclaimer_cpu_ns = p.reclaimer_cpu_ns;
             }
             None => series.garbage = None,
         }

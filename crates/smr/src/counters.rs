@@ -89,6 +89,7 @@ impl Counters {
             .fold(ReclaimStats::default(), |acc, s| ReclaimStats {
                 retired: acc.retired + s.retired.load(Ordering::Relaxed),
                 freed: acc.freed + s.freed.load(Ordering::Relaxed),
+                reclaimer_cpu_ns: None,
             })
     }
 
@@ -197,7 +198,8 @@ mod tests {
             counters.stats(),
             ReclaimStats {
                 retired: 2,
-                freed: 1
+                freed: 1,
+                reclaimer_cpu_ns: None,
             }
         );
         assert_eq!(counters.stats().outstanding(), 1);
@@ -276,7 +278,8 @@ mod tests {
             counters.stats(),
             ReclaimStats {
                 retired: 400,
-                freed: 400
+                freed: 400,
+                reclaimer_cpu_ns: None,
             }
         );
     }

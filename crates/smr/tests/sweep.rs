@@ -64,6 +64,27 @@ fn a_released_object_is_freed_on_the_collector_thread() {
     assert_eq!((stats.tracked, stats.freed, stats.leaked), (1, 1, 0));
 }
 
+/// The collector reads its own thread's CPU clock, and the count only grows.
+#[test]
+fn the_collector_reports_its_own_cpu_time() {
+    let collector = collector();
+    let tracker = collector.tracker();
+    for _ in 0..1_000 {
+        drop(tracker.wrap(Probe::default()));
+    }
+    wait_for("the frees", || collector.stats().freed == 1_000);
+    let during = collector.stats().cpu_nanos;
+    let stats = collector.shutdown();
+    if cfg!(all(unix, not(miri))) {
+        let (during, after) = (
+            during.expect("a unix thread clock"),
+            stats.cpu_nanos.unwrap(),
+        );
+        assert!(after >= during, "{after} < {during}");
+        assert!(after > 0, "a thousand frees took no CPU time");
+    }
+}
+
 #[test]
 fn a_weak_reference_cannot_resurrect_a_freed_object() {
     let collector = collector();

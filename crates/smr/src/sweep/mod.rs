@@ -16,6 +16,8 @@ use std::sync::Arc;
 use crate::counted::CountedScheme;
 #[cfg(not(loom))]
 use crate::counters::Counters;
+#[cfg(not(loom))]
+use reclaim_core::ReclaimStats;
 
 #[cfg(not(loom))]
 /// Arc-count sweeping: a collector thread per structure frees what only it still holds.
@@ -75,5 +77,12 @@ impl CountedScheme for Sweep {
     fn teardown<R>(_: &mut SweepDomain, free: impl FnOnce() -> R) -> R {
         // Nothing is freed on the thread that drops the structure: the collector is.
         free()
+    }
+
+    fn stats(domain: &SweepDomain) -> ReclaimStats {
+        ReclaimStats {
+            reclaimer_cpu_ns: domain.collector.stats().cpu_nanos,
+            ..domain.counters.stats()
+        }
     }
 }
