@@ -192,6 +192,24 @@ mod seize {
         check::<TreiberStack<u64, Seize>>();
         check::<MsQueue<u64, Seize>>();
     }
+
+    /// seize frees in guard drops, on whichever thread leaves last: each of those runs
+    /// inside its participant's scope (see `no_free_is_counted_outside_its_domain`).
+    #[test]
+    fn no_free_is_counted_outside_its_domain() {
+        let structure = MsQueue::<u64, Seize>::default();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let mut local = Seize::register(structure.domain(), 2);
+                    // SAFETY: `local` is registered with `structure`'s domain.
+                    unsafe { churn(&structure, &mut local, CHURN / 2) };
+                });
+            }
+        });
+        assert!(Seize::stats(structure.domain()).freed > 0);
+        assert_eq!(stray_frees(), 0);
+    }
 }
 
 /// Every free ran inside a scope of its own domain. Runs alongside the other tests, which
@@ -201,12 +219,6 @@ fn no_free_is_counted_outside_its_domain() {
     for _ in 0..3 {
         let structure = TreiberStack::<u64, Ebr>::default();
         let mut local = Ebr::register(structure.domain(), 1);
-        // SAFETY: `local` is registered with `structure`'s domain.
-        unsafe { churn(&structure, &mut local, CHURN) };
-    }
-    for _ in 0..3 {
-        let structure = MsQueue::<u64, Seize>::default();
-        let mut local = Seize::register(structure.domain(), 2);
         // SAFETY: `local` is registered with `structure`'s domain.
         unsafe { churn(&structure, &mut local, CHURN) };
     }
