@@ -4,25 +4,27 @@
 //! One group per operation, one function per scheme, so criterion's report puts the
 //! schemes side by side (throughput is one operation per iteration):
 //!
-//! - `micro/enter-leave` (`leak`, `ebr`, `hp`): `local.pin()` and dropping the guard — the
+//! - `micro/enter-leave` (`leak`, `ebr`, `hp`, `seize`): `local.pin()` and dropping the guard — the
 //!   bracket around every operation. `ebr` pins the epoch (a SeqCst fence or locked
 //!   instruction; crossbeam-epoch also tries to advance the epoch and collect every 128th
 //!   pin, included) and names the participant's counter shard in a thread-local around
-//!   the pin (where it may free); `hp` clears its hazard slots on drop. `leak` only builds
+//!   the pin (where it may free); `hp` clears its hazard slots on drop; `seize` marks the
+//!   thread active with a store, and on drop swaps it inactive and frees the batches it was
+//!   the last to hold, with the counter shard named around the drop. `leak` only builds
 //!   the guard.
-//! - `micro/protect` (`leak`, `ebr`, `hp`): `guard.protect(slot, &AtomicPtr)` on a live
+//! - `micro/protect` (`leak`, `ebr`, `hp`, `seize`): `guard.protect(slot, &AtomicPtr)` on a live
 //!   node, inside one guard pinned once for the whole benchmark — the cost of protecting
-//!   one more pointer within an operation (`hp`: publish, fence, reload; the others: a
-//!   plain Acquire load).
-//! - `micro/protected-read` (all five): a complete read of a shared node, as a reader
-//!   does it under each scheme. For `leak`, `ebr`, `hp`: pin, protect, read the node's
+//!   one more pointer within an operation (`hp`: publish, fence, reload; `seize`: a SeqCst
+//!   load; the others: a plain Acquire load).
+//! - `micro/protected-read` (all six): a complete read of a shared node, as a reader
+//!   does it under each scheme. For `leak`, `ebr`, `hp`, `seize`: pin, protect, read the node's
 //!   value, drop the guard. For `rc` and `sweep`, which have no guards: arc-swap's
 //!   `load_full` from an `ArcSwapOption` (the protected load the counted structures use),
 //!   read the value, drop the loaded `Arc`. This is the group that compares the two
 //!   families; `rc` and `sweep` run the same code here (the scheme only differs in who
 //!   frees, and nothing is freed), with the node tracked by the collector under `sweep`.
-//! - `micro/retire` (`inline-free`, all five): the amortized cost of one node going
-//!   through reclamation, allocation to free. For `leak`, `ebr`, `hp`: pin, allocate a
+//! - `micro/retire` (`inline-free`, all six): the amortized cost of one node going
+//!   through reclamation, allocation to free. For `leak`, `ebr`, `hp`, `seize`: pin, allocate a
 //!   value-and-link node (16 bytes on 64-bit targets) with `Box::into_raw`, `retire` it,
 //!   drop the guard — what a pop pays, so it includes `micro/enter-leave`. For `rc`:
 //!   allocate the same node in an `Arc` (16 more bytes of counts), count it retired, drop
@@ -39,12 +41,14 @@
 //! iterations runs as several such rounds, see `ROUND_ITERATIONS`). Timed: the
 //! allocation, the scheme's bookkeeping (the counters' retire count; `leak`'s list push,
 //! with its occasional growth; `ebr`'s deferred-function bag and the collections pins
-//! run; `hp`'s retired list and the scans its retires trigger), and every free that
+//! run; `hp`'s retired list and the scans its retires trigger; `seize`'s batches, the
+//! system-wide barrier each full one costs, and the frees on leaving), and every free that
 //! happens during the sample.
 //! Not timed: what is still unfreed when the sample ends and is freed by dropping the
 //! domain — for `leak` that is every node (so its number is allocation plus bookkeeping,
 //! with no free at all), for `ebr` the last few bags, for `hp` what is below its scan
-//! threshold, for `sweep` whatever the collector had not reached. `sweep`'s frees run on
+//! threshold, for `seize` the last batch not yet full, for `sweep` whatever the collector
+//! had not reached. `sweep`'s frees run on
 //! the collector thread, concurrently: the number is what the worker pays, and on a
 //! machine with few cores the collector competes with it for CPU.
 //!
@@ -57,8 +61,8 @@
 //! `rc` and `sweep` have no guard to enter or leave and no protection separate from the
 //! load, so they appear only in `micro/protected-read` and `micro/retire`.
 //! `protect_from` (the re-validation the Michael–Scott queue needs) is not benched on its
-//! own: on `leak` and `ebr` it does nothing, and on `hp` it is the same publish-and-fence
-//! as `protect`. The counted schemes' `compare_and_swap` (arc-swap, paying other
+//! own: on `leak` and `ebr` it does nothing, on `hp` it is the same publish-and-fence
+//! as `protect`, and on `seize` the same load as `protect`. The counted schemes' `compare_and_swap` (arc-swap, paying other
 //! threads' debts) only has a cost worth measuring under contention, which the workloads
 //! bench covers.
 //!
@@ -79,7 +83,7 @@ use arc_swap::ArcSwapOption;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use reclaim_smr::counters;
-use reclaim_smr::{CountedScheme, Ebr, Guard, Hp, Leak, Local, Rc, Scheme, Sweep};
+use reclaim_smr::{CountedScheme, Ebr, Guard, Hp, Leak, Local, Rc, Scheme, Seize, Sweep};
 
 /// Protection slots each thread registers with: one pointer protected at a time here.
 const SLOTS: usize = 1;
@@ -267,18 +271,21 @@ fn micro(c: &mut Criterion) {
     enter_leave::<Leak>(&mut g);
     enter_leave::<Ebr>(&mut g);
     enter_leave::<Hp>(&mut g);
+    enter_leave::<Seize>(&mut g);
     g.finish();
 
     let mut g = group(c, "micro/protect");
     protect::<Leak>(&mut g);
     protect::<Ebr>(&mut g);
     protect::<Hp>(&mut g);
+    protect::<Seize>(&mut g);
     g.finish();
 
     let mut g = group(c, "micro/protected-read");
     protected_read::<Leak>(&mut g);
     protected_read::<Ebr>(&mut g);
     protected_read::<Hp>(&mut g);
+    protected_read::<Seize>(&mut g);
     counted_protected_read::<Rc>(&mut g);
     counted_protected_read::<Sweep>(&mut g);
     g.finish();
@@ -288,6 +295,7 @@ fn micro(c: &mut Criterion) {
     retire::<Leak>(&mut g);
     retire::<Ebr>(&mut g);
     retire::<Hp>(&mut g);
+    retire::<Seize>(&mut g);
     counted_retire::<Rc>(&mut g);
     counted_retire::<Sweep>(&mut g);
     g.finish();

@@ -4,7 +4,7 @@
 # tree borrows.
 #
 # Permissive provenance: crossbeam-epoch and haphazard turn pointers into integers (tagged
-# pointers, hazard records). No -Zmiri-ignore-leaks: every structure owns a local
+# pointers, hazard records), and seize uses integers as sentinel pointers. No -Zmiri-ignore-leaks: every structure owns a local
 # collector or domain, dropped with it, and `leak` frees its retired nodes at teardown.
 #
 # Usage: [MIRI_SEEDS=0..4] [MIRI_CONFORMANCE="treiber- msqueue-"] scripts/miri.sh
@@ -20,7 +20,8 @@
 #   RECLAIM_STRESS_ITERS  stress round trips per backend (default here 2)
 #   MIRI_SKIP             test-name filters the schemes' and structures' run leaves out,
 #                         space-separated (default none; CI leaves out the counted sets,
-#                         which hold no unsafe code of their own)
+#                         which hold no unsafe code of their own, and the seize scheme's
+#                         tests, for time)
 # Example: MIRI_SEEDS=0..1 MIRI_CONFORMANCE="treiber-ebr" scripts/miri.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -138,7 +138,7 @@ pub struct RunArgs {
     /// Only backends of these structures (`treiber`, `msqueue`, `mutex-vec`, `handoff`, …).
     #[arg(long = "structure", value_delimiter = ',', help_heading = WHAT)]
     structures: Vec<String>,
-    /// Only backends of these schemes (`leak`, `ebr`, `hp`, `rc`, `sweep`, `lock`, …).
+    /// Only backends of these schemes (`leak`, `ebr`, `hp`, `seize`, `rc`, `sweep`, `lock`, …).
     #[arg(long = "scheme", value_delimiter = ',', help_heading = WHAT)]
     schemes: Vec<String>,
     /// Workloads; repeat or separate with commas (default: all).

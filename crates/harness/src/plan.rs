@@ -18,7 +18,7 @@ pub struct Selection {
     pub backends: Vec<String>,
     /// Structures (`treiber`, `msqueue`, `mutex-vec`, …, `handoff`).
     pub structures: Vec<String>,
-    /// Schemes (`leak`, `ebr`, `hp`, `rc`, `sweep`, `lock`, `internal`, or a handoff
+    /// Schemes (`leak`, `ebr`, `hp`, `seize`, `rc`, `sweep`, `lock`, `internal`, or a handoff
     /// strategy).
     pub schemes: Vec<String>,
     /// Workload names.
@@ -310,6 +310,7 @@ pub const QUICK_SETS: &[&str] = &[
     "hashmap-hp",
     "hashmap-rc",
     "hashmap-sweep",
+    "hashmap-seize",
     "hmlist-ebr",
     "hmlist-hp",
     "skiplist-ebr",

@@ -12,7 +12,7 @@ use reclaim_baselines::{
 };
 use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
-use reclaim_smr::{Ebr, Hp, Leak, Rc, Sweep};
+use reclaim_smr::{Ebr, Hp, Leak, Rc, Seize, Sweep};
 use reclaim_structures::counted::{
     CountedHarrisMichael, CountedMichaelHashMap, CountedMichaelScott, CountedTreiber,
 };
@@ -26,11 +26,13 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<Treiber<Leak>, V>(visitor, "treiber-leak");
     add::<Treiber<Ebr>, V>(visitor, "treiber-ebr");
     add::<Treiber<Hp>, V>(visitor, "treiber-hp");
+    add::<Treiber<Seize>, V>(visitor, "treiber-seize");
     add::<CountedTreiber<Rc>, V>(visitor, "treiber-rc");
     add::<CountedTreiber<Sweep>, V>(visitor, "treiber-sweep");
     add::<MichaelScott<Leak>, V>(visitor, "msqueue-leak");
     add::<MichaelScott<Ebr>, V>(visitor, "msqueue-ebr");
     add::<MichaelScott<Hp>, V>(visitor, "msqueue-hp");
+    add::<MichaelScott<Seize>, V>(visitor, "msqueue-seize");
     add::<CountedMichaelScott<Rc>, V>(visitor, "msqueue-rc");
     add::<CountedMichaelScott<Sweep>, V>(visitor, "msqueue-sweep");
     add::<MutexVecBackend, V>(visitor, "mutex-vec");
@@ -43,19 +45,22 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<HarrisMichael<Leak>, V>(visitor, "hmlist-leak");
     add_set::<HarrisMichael<Ebr>, V>(visitor, "hmlist-ebr");
     add_set::<HarrisMichael<Hp>, V>(visitor, "hmlist-hp");
+    add_set::<HarrisMichael<Seize>, V>(visitor, "hmlist-seize");
     add_set::<CountedHarrisMichael<Rc>, V>(visitor, "hmlist-rc");
     add_set::<CountedHarrisMichael<Sweep>, V>(visitor, "hmlist-sweep");
-    // Not over hp: see `NOT_REGISTERED`.
+    // Not over hp or seize: see `NOT_REGISTERED`.
     add_set::<Harris<Leak>, V>(visitor, "harris-leak");
     add_set::<Harris<Ebr>, V>(visitor, "harris-ebr");
     add_set::<MichaelHashMap<Leak>, V>(visitor, "hashmap-leak");
     add_set::<MichaelHashMap<Ebr>, V>(visitor, "hashmap-ebr");
     add_set::<MichaelHashMap<Hp>, V>(visitor, "hashmap-hp");
+    add_set::<MichaelHashMap<Seize>, V>(visitor, "hashmap-seize");
     add_set::<CountedMichaelHashMap<Rc>, V>(visitor, "hashmap-rc");
     add_set::<CountedMichaelHashMap<Sweep>, V>(visitor, "hashmap-sweep");
     add_set::<LockFreeSkipList<Leak>, V>(visitor, "skiplist-leak");
     add_set::<LockFreeSkipList<Ebr>, V>(visitor, "skiplist-ebr");
     add_set::<LockFreeSkipList<Hp>, V>(visitor, "skiplist-hp");
+    add_set::<LockFreeSkipList<Seize>, V>(visitor, "skiplist-seize");
     add_set::<RwLockBTreeSet, V>(visitor, "rwlock-btreeset");
     add_set::<MutexHashSet, V>(visitor, "mutex-hashset");
     add_set::<DashSetBackend, V>(visitor, "dashset");
@@ -65,8 +70,10 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
 
 /// Combinations left out on purpose, and why: `list` shows them, and `run` refuses them
 /// with the reason rather than as unknown names.
-pub const NOT_REGISTERED: &[(&str, &str)] =
-    &[("harris-hp", reclaim_structures::harris::NOT_OVER_HP)];
+pub const NOT_REGISTERED: &[(&str, &str)] = &[
+    ("harris-hp", reclaim_structures::harris::NOT_OVER_HP),
+    ("harris-seize", reclaim_structures::harris::NOT_OVER_SEIZE),
+];
 
 fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {
     visitor.visit::<B>(Entry::of::<B>(name));
@@ -133,7 +140,7 @@ mod tests {
                 .any(|e| e.info.structure == structure && e.info.scheme == scheme)
         };
         for structure in ["hmlist", "hashmap", "skiplist"] {
-            for scheme in ["leak", "ebr", "hp"] {
+            for scheme in ["leak", "ebr", "hp", "seize"] {
                 assert!(
                     registered(structure, scheme),
                     "{structure} × {scheme} is not registered"
@@ -158,7 +165,7 @@ mod tests {
     fn every_scheme_backs_both_lock_free_structures() {
         let entries = entries();
         for structure in ["treiber", "msqueue"] {
-            for scheme in ["leak", "ebr", "hp", "rc", "sweep"] {
+            for scheme in ["leak", "ebr", "hp", "seize", "rc", "sweep"] {
                 assert!(
                     entries
                         .iter()
@@ -178,6 +185,8 @@ mod tests {
             assert!(why.len() > 20, "{name}: no reason given");
         }
         assert!(sets.iter().any(|e| e.name == "harris-ebr"));
+        let left_out: Vec<&str> = NOT_REGISTERED.iter().map(|(name, _)| *name).collect();
+        assert_eq!(left_out, ["harris-hp", "harris-seize"]);
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! `reclaim_structures::TreiberStack`, is this with values of any type.)
 //!
 //! ```
-//! use reclaim_smr::{Ebr, Guard, Hp, Leak, Local, Scheme};
+//! use reclaim_smr::{Ebr, Guard, Hp, Leak, Local, Scheme, Seize};
 //! use std::ptr;
 //! use std::sync::atomic::{AtomicPtr, Ordering};
 //!
@@ -135,6 +135,7 @@
 //! exercise::<Leak>();
 //! exercise::<Ebr>();
 //! exercise::<Hp>();
+//! exercise::<Seize>();
 //! ```
 //!
 //! # The schemes
@@ -144,6 +145,7 @@
 //! | [`Leak`] | plain load | keeps the node until the domain is dropped | none: grows with every pop |
 //! | [`Ebr`] | plain load, valid while pinned | deferred by epochs (crossbeam-epoch) | none if a thread stays pinned |
 //! | [`Hp`] | publish + fence + re-validate | freed when no hazard names it (haphazard) | bounded by threads × slots |
+//! | [`Seize`] | `SeqCst` load, valid while inside | in batches, freed by the last thread active at retirement (seize) | none if a thread stays inside |
 //!
 //! Counted-reference schemes ([`Rc`], [`Sweep`]) do not fit this protocol: their links own
 //! a count, and reclamation is a side effect of dropping the last one, not a `retire` call.
@@ -162,6 +164,8 @@ mod hp;
 mod leak;
 #[cfg(not(loom))]
 mod rc;
+#[cfg(not(loom))]
+mod seize;
 pub mod sweep;
 pub mod sync;
 
@@ -175,13 +179,15 @@ pub use leak::{Leak, LeakDomain, LeakGuard, LeakLocal};
 pub use rc::{Rc, RcDomain};
 pub use reclaim_core::ReclaimStats;
 #[cfg(not(loom))]
+pub use seize::{Seize, SeizeDomain, SeizeGuard, SeizeLocal};
+#[cfg(not(loom))]
 pub use sweep::{Sweep, SweepDomain};
 
 use sync::AtomicPtr;
 
 /// A reclamation scheme: a per-structure domain, per-thread locals, per-operation guards.
 pub trait Scheme: 'static {
-    /// The name users select the scheme by: `"leak"`, `"ebr"`, `"hp"`.
+    /// The name users select the scheme by: `"leak"`, `"ebr"`, `"hp"`, `"seize"`.
     const NAME: &'static str;
 
     /// One line on how the scheme reclaims, for listings.
@@ -212,7 +218,8 @@ pub trait Scheme: 'static {
 /// while a guard is pinned stays allocated until that guard is dropped, whether or not
 /// it was passed to [`Guard::protect`]. Epochs give this (a node retired during the pin
 /// is freed only after it), and so does the leak scheme; hazard pointers do not (only
-/// the pointers published in slots are safe), nor do counted references.
+/// the pointers published in slots are safe), nor do counted references, nor does seize
+/// (it promises validity for pointers loaded through its `protect` only: see [`Seize`]).
 ///
 /// Structures that traverse through removed nodes — Harris's original list, which skips
 /// over a chain of marked nodes and unlinks it in one step — are sound only over such a

@@ -6,10 +6,10 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
-use reclaim_smr::{Ebr, Guard, Hp, Leak, Local, Scheme};
+use reclaim_smr::{Ebr, Guard, Hp, Leak, Local, Scheme, Seize};
 
-/// Enough retires to trigger a haphazard scan (it scans every 1,000) and several
-/// crossbeam-epoch collections (every 128 pins).
+/// Enough retires to trigger a haphazard scan (it scans every 1,000), several
+/// crossbeam-epoch collections (every 128 pins) and many seize batches (of 32).
 const RETIRES: usize = 1_500;
 
 struct Canary(Arc<AtomicBool>);
@@ -73,6 +73,11 @@ fn epochs_keep_a_protected_object_and_free_it_after() {
 }
 
 #[test]
+fn seize_keeps_a_protected_object_and_frees_it_after() {
+    assert_eq!(protected_canary::<Seize>(), (false, true));
+}
+
+#[test]
 fn leak_frees_nothing_until_the_domain_goes() {
     assert_eq!(protected_canary::<Leak>(), (false, false));
 }
@@ -99,6 +104,7 @@ fn every_scheme_frees_its_garbage_with_the_domain() {
     check::<Leak>();
     check::<Ebr>();
     check::<Hp>();
+    check::<Seize>();
 }
 
 /// The re-validation a Michael–Scott queue relies on for `head.next` (haphazard issue 55):

@@ -12,7 +12,8 @@
 //! node reachable during it makes that safe ([`PinProtects`]: epochs, leak). Hazard
 //! pointers cannot: a hazard published for a marked node is no proof that the node is
 //! still linked, so `harris-hp` is not registered (as in smr-benchmark, which leaves it
-//! out for the same reason).
+//! out for the same reason). Nor is `harris-seize`: seize promises validity only for
+//! pointers loaded through its `protect` (see `reclaim_smr::Seize`).
 
 use std::marker::PhantomData;
 use std::ptr;
@@ -31,6 +32,12 @@ use crate::mark::{is_marked, marked, unmarked};
 pub const NOT_OVER_HP: &str = "Harris's list walks through removed nodes, which hazard \
     pointers cannot protect (a hazard on a marked node does not prove it is still linked); \
     use hmlist-hp, the variant that unlinks before it steps";
+
+/// Why `harris` is not registered over seize, for `list` and `run`.
+pub const NOT_OVER_SEIZE: &str = "Harris's list walks through removed nodes with plain \
+    loads, and seize keeps only what was loaded through its protect alive (its pin alone \
+    does not protect where it falls back to fences: under Miri, without membarrier); \
+    use hmlist-seize, the variant that unlinks before it steps";
 
 /// A lock-free sorted set of `u64` keys, Harris's algorithm, over scheme `S`.
 pub struct HarrisList<S: PinProtects> {

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reclaim_smr::counters::stray_frees;
-use reclaim_smr::{Ebr, Hp, Leak, Local, Scheme};
+use reclaim_smr::{Ebr, Hp, Leak, Local, Scheme, Seize};
 use reclaim_structures::{LockFree, MsQueue, TreiberStack};
 
 /// Enough retires for every scheme to have reclaimed at least once: haphazard scans after
-/// 1,000 retires, crossbeam-epoch collects every 128 pins.
+/// 1,000 retires, crossbeam-epoch collects every 128 pins, seize fills a batch every 32.
 const CHURN: u64 = if cfg!(miri) { 1_100 } else { 20_000 };
 
 /// Elements in the "drop a huge structure" tests: deep enough that a recursive drop would
@@ -163,6 +163,52 @@ mod hp {
     fn a_stalled_participant_does_not_stop_reclamation() {
         assert!(freed_while_one_participant_stalls::<Hp, TreiberStack<u64, Hp>>() > 0);
         assert!(freed_while_one_participant_stalls::<Hp, MsQueue<u64, Hp>>() > 0);
+    }
+}
+
+mod seize {
+    use super::*;
+    for_both_structures!(Seize: retires_one_node_per_pop, reclaims_while_running, drops_a_huge_structure);
+
+    /// seize: a participant inside an operation holds back every batch retired meanwhile
+    /// (here on its own thread, as in the conformance suite's stall check), and leaving
+    /// frees the full ones at once.
+    #[test]
+    fn a_stalled_participant_holds_back_what_is_retired_meanwhile() {
+        fn check<C: LockFree<u64, Seize> + Default>() {
+            let structure = C::default();
+            let mut stalled = Seize::register(structure.domain(), C::SLOTS);
+            let mut worker = Seize::register(structure.domain(), C::SLOTS);
+            let guard = stalled.pin();
+            // SAFETY: `worker` is registered with `structure`'s domain.
+            unsafe { churn(&structure, &mut worker, CHURN) };
+            assert_eq!(Seize::stats(structure.domain()).freed, 0);
+            drop(guard);
+            let stats = Seize::stats(structure.domain());
+            assert_eq!(stats.retired, CHURN);
+            // All but the last batch, which is not full (seize batches hold at least 32).
+            assert!(stats.freed > CHURN / 2, "{stats:?}");
+        }
+        check::<TreiberStack<u64, Seize>>();
+        check::<MsQueue<u64, Seize>>();
+    }
+
+    /// seize frees in guard drops, on whichever thread leaves last: each of those runs
+    /// inside its participant's scope (see `no_free_is_counted_outside_its_domain`).
+    #[test]
+    fn no_free_is_counted_outside_its_domain() {
+        let structure = MsQueue::<u64, Seize>::default();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let mut local = Seize::register(structure.domain(), 2);
+                    // SAFETY: `local` is registered with `structure`'s domain.
+                    unsafe { churn(&structure, &mut local, CHURN / 2) };
+                });
+            }
+        });
+        assert!(Seize::stats(structure.domain()).freed > 0);
+        assert_eq!(stray_frees(), 0);
     }
 }
 
