@@ -1,22 +1,10 @@
 //! The CPU time a scheme's own thread spends freeing, per object freed, from end to end:
 //! a `sweep` row carries it, a row whose scheme frees on the workers' threads does not.
 
-use reclaim_harness::{Selection, Settings, plan};
+mod common;
 
 fn row_of(backend: &str) -> reclaim_results::Row {
-    let mut settings = Settings::quick();
-    settings.iterations = Some(20_000);
-    settings.repeats = 1;
-    settings.pin = false;
-    let selection = Selection {
-        backends: vec![backend.into()],
-        workloads: vec!["pairs".into()],
-        threads: Some(vec![1]),
-        ..Selection::default()
-    };
-    let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
-    assert_eq!(plan.runs.len(), 1);
-    reclaim_harness::run(&plan.runs[0], &settings)
+    common::row_of(backend, "pairs", None)
 }
 
 #[test]

@@ -2,27 +2,14 @@
 //! selection, measured, and built into a result row with the set's parameters and its
 //! garbage per operation and the nodes its operations visited.
 
-use reclaim_harness::{Selection, Settings, plan};
+mod common;
 
 fn row(workload: &str) -> reclaim_results::Row {
     row_of("hmlist-ebr", workload)
 }
 
 fn row_of(backend: &str, workload: &str) -> reclaim_results::Row {
-    let mut settings = Settings::quick();
-    settings.iterations = Some(20_000);
-    settings.repeats = 1;
-    settings.pin = false;
-    settings.keys = Some(256);
-    let selection = Selection {
-        backends: vec![backend.into()],
-        workloads: vec![workload.into()],
-        threads: Some(vec![1]),
-        ..Selection::default()
-    };
-    let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
-    assert_eq!(plan.runs.len(), 1);
-    reclaim_harness::run(&plan.runs[0], &settings)
+    common::row_of(backend, workload, Some(256))
 }
 
 #[test]
