@@ -59,11 +59,7 @@ impl<T> Drop for Node<T> {
         if *self.retired.get_mut() {
             counters::note_freed();
         }
-        drop_chain(self.next.take(), |node| {
-            // SAFETY: `drop_chain` hands over a node it was the last holder of, about to
-            // be dropped: no other thread can reach its link.
-            unsafe { node.next.replace_unpublished(None) }
-        });
+        drop_chain(self.next.take(), |node| node.next.take());
     }
 }
 
@@ -133,8 +129,7 @@ impl<N> Link<N> {
     /// # Safety
     ///
     /// No other thread can reach this link: its node is not yet published (a push
-    /// writing its node's `next` before the compare-and-swap that links it) or is being
-    /// dropped by its last holder.
+    /// writing its node's `next` before the compare-and-swap that links it).
     pub(crate) unsafe fn replace_unpublished(&self, node: Option<Arc<N>>) -> Option<Arc<N>> {
         let new = node.map_or(ptr::null_mut(), |n| Arc::into_raw(n).cast_mut());
         // Relaxed: no other thread reads the link until the node is published, and the
@@ -148,7 +143,8 @@ impl<N> Link<N> {
     /// Takes the linked node out, leaving the link empty.
     pub(crate) fn take(&mut self) -> Option<Arc<N>> {
         let old = std::mem::replace(self.ptr.get_mut(), ptr::null_mut());
-        // SAFETY: as in `replace_unpublished`; `&mut self` excludes every reader.
+        // SAFETY: non-null, `old` came from `Arc::into_raw` and its count was the link's;
+        // `&mut self` excludes every reader, so the count is the caller's now.
         (!old.is_null()).then(|| unsafe { Arc::from_raw(old) })
     }
 }
@@ -161,13 +157,14 @@ impl<N> Drop for Link<N> {
 
 /// Drops `first` and the chain of successors it was the last holder of with a loop, where
 /// dropping a node's link naively would recurse once per node of a long chain: `detach`
-/// takes a node's successor out of it before the node drops.
-pub(crate) fn drop_chain<N>(first: Option<Arc<N>>, detach: impl Fn(&N) -> Option<Arc<N>>) {
+/// takes a node's successor out of it before the node drops, given the node itself (it
+/// was the last holder's, so nobody else can reach it).
+pub(crate) fn drop_chain<N>(first: Option<Arc<N>>, detach: impl Fn(&mut N) -> Option<Arc<N>>) {
     let mut next = first;
     while let Some(node) = next {
         match Arc::try_unwrap(node) {
             // Detach its successor before it drops, so its own drop does not recurse.
-            Ok(only_holder) => next = detach(&only_holder),
+            Ok(mut only_holder) => next = detach(&mut only_holder),
             // Someone else still holds it (a reader, or the sweep collector): only our
             // count goes.
             Err(_shared) => break,
