@@ -475,8 +475,7 @@ fn run(shared: &CollectorState, interval: Duration) {
                 .store(thread_cpu_nanos(), Ordering::Relaxed);
             return;
         }
-        // Once a wake-up, not once a pass: a clock read costs about as much as a pass over
-        // a short clean list, and a reader of the stats sees at most one wake-up's lag.
+        // Once a wake-up: a reader of the stats sees at most one wake-up's lag.
         shared
             .cpu_nanos
             .store(thread_cpu_nanos(), Ordering::Relaxed);
