@@ -707,22 +707,21 @@ fn sets_over_uniform_and_zipf_keys_are_compared_apart() {
         .filter(|l| l.starts_with("hashmap-ebr"))
         .collect();
     assert_eq!(lines.len(), 2, "{text}");
+    let cells = |line: &str| -> Vec<String> {
+        line.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
     // Uniform first (it came first), then Zipf: each with dashes where the other is.
-    let uniform: Vec<&str> = lines[0]
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let uniform = cells(lines[0]);
     assert_eq!(
         uniform[..5],
         ["hashmap-ebr", "read-mostly", "1", "10M", "–"],
         "{text}"
     );
-    let zipf: Vec<&str> = lines[1]
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let zipf = cells(lines[1]);
     assert_eq!(
         zipf[..7],
         [
