@@ -12,7 +12,9 @@
 //!
 //! # How
 //!
-//! [`CountingAlloc`] wraps [`System`] and, around every successful call:
+//! [`CountingAlloc`] wraps another global allocator — [`System`], or [`Chosen`], which is
+//! the system allocator, mimalloc or jemalloc as the process's environment says (see
+//! [`Chosen`]'s module) — and, around every successful call:
 //!
 //! - bumps the calling thread's [`Tally`] (allocations, frees, bytes allocated, bytes
 //!   freed). The tally lives in a `thread_local!` with `const` initialization and no
@@ -76,16 +78,29 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use crossbeam_utils::CachePadded;
 
-/// A global allocator that delegates to [`System`] and counts (see the crate docs).
+mod chosen;
+
+pub use chosen::{ALLOCATOR_ENV, Allocator, Chosen, UnknownAllocator, chosen};
+
+/// A global allocator that delegates to another one, `A` ([`System`] unless told
+/// otherwise), and counts (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct CountingAlloc {
-    _private: (),
+pub struct CountingAlloc<A = System> {
+    inner: A,
 }
 
-impl CountingAlloc {
-    /// The allocator, for a `#[global_allocator]` static.
-    pub const fn new() -> CountingAlloc {
-        CountingAlloc { _private: () }
+impl CountingAlloc<System> {
+    /// The allocator over [`System`], for a `#[global_allocator]` static.
+    pub const fn new() -> CountingAlloc<System> {
+        CountingAlloc { inner: System }
+    }
+}
+
+impl<A> CountingAlloc<A> {
+    /// The allocator over `inner` (say [`Chosen`], the allocator the process is started
+    /// with), for a `#[global_allocator]` static.
+    pub const fn wrapping(inner: A) -> CountingAlloc<A> {
+        CountingAlloc { inner }
     }
 }
 
@@ -273,7 +288,7 @@ pub fn thread_tally() -> Tally {
 static COUNTING: AtomicBool = AtomicBool::new(true);
 
 /// Stops counting for the rest of the process: from now on the allocator only forwards to
-/// [`System`], and what remains of the instrumentation is one relaxed load and a branch
+/// the allocator it wraps, and what remains of the instrumentation is one relaxed load and a branch
 /// per call. For a process that is to run bare (`run --no-instrumentation`).
 pub fn stop_counting() {
     set_counting(false);
@@ -375,13 +390,13 @@ fn count_free(size: usize) {
     });
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and
-// returns its result unchanged, so `System`'s guarantees are ours. The counting around the
-// calls never allocates (const thread-local `Cell`s and static atomics) and never unwinds.
-unsafe impl GlobalAlloc for CountingAlloc {
+// SAFETY: every method forwards to `A` with the caller's arguments unchanged and returns
+// its result unchanged, so `A`'s guarantees are ours. The counting around the calls never
+// allocates (const thread-local `Cell`s and static atomics) and never unwinds.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size).
-        let ptr = unsafe { System.alloc(layout) };
+        let ptr = unsafe { self.inner.alloc(layout) };
         if !ptr.is_null() {
             count_alloc(layout.size());
         }
@@ -390,7 +405,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc_zeroed`'s contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
+        let ptr = unsafe { self.inner.alloc_zeroed(layout) };
         if !ptr.is_null() {
             count_alloc(layout.size());
         }
@@ -399,15 +414,15 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller guarantees `ptr` was allocated by this allocator (hence by
-        // `System`) with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
+        // `A`) with `layout`.
+        unsafe { self.inner.dealloc(ptr, layout) };
         count_free(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller guarantees `ptr` came from this allocator (hence `System`)
-        // with `layout`, and that `new_size` is valid for `layout.align()`.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        // SAFETY: the caller guarantees `ptr` came from this allocator (hence `A`) with
+        // `layout`, and that `new_size` is valid for `layout.align()`.
+        let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             // On failure the old block is untouched and still live: nothing to count.
             count_free(layout.size());
