@@ -1,6 +1,7 @@
 //! `run --isolate`: every repeat in a fresh process of this binary, so that no row
 //! inherits the allocator's and the kernel's state from the rows before it; and the
-//! `--only-repeat` side that such a process runs.
+//! `--only-repeat` side that such a process runs. `run --allocator` runs its repeats so
+//! too: the fresh process gets the row's allocator through `RECLAIM_ALLOCATOR`.
 
 use std::fs;
 
@@ -43,7 +44,8 @@ pub fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Re
     command
         .arg("run")
         .args(options)
-        .args(["--quiet", "--only-repeat", &spec]);
+        .args(["--quiet", "--only-repeat", &spec])
+        .env(reclaim_alloc::ALLOCATOR_ENV, planned.allocator.name());
     let output = runner.output(&mut command)?;
     if !output.status.success() {
         bail!(
@@ -68,6 +70,8 @@ pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
     let cores = metadata::cores();
     let mut settings = settings(args, cores)?;
     settings.repeats = 1;
+    // On this process's allocator (`RECLAIM_ALLOCATOR`, which `main` checked), whatever
+    // `--allocator` the parent was given.
     let selection = Selection {
         backends: vec![backend.to_string()],
         workloads: vec![workload.to_string()],

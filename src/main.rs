@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
-use reclaim_alloc::CountingAlloc;
+use reclaim_alloc::{Allocator, Chosen, CountingAlloc};
 use reclaim_harness::{Suite, Workload};
 
 /// The exit status, for `--help` (and the README, which says the same).
@@ -36,9 +36,11 @@ const EXIT_STATUS_READING: &str = "Exit status:
      cannot be read or written";
 
 /// Counts live memory for the memory and garbage series (its cost is what
-/// `run --overhead` measures).
+/// `run --overhead` measures), over the allocator `RECLAIM_ALLOCATOR` chose when the
+/// process started (the system's unless set; `run --allocator` sets it for the processes
+/// it starts).
 #[global_allocator]
-static ALLOCATOR: CountingAlloc = CountingAlloc::new();
+static ALLOCATOR: CountingAlloc<Chosen> = CountingAlloc::wrapping(Chosen::new());
 
 #[derive(Debug, Parser)]
 #[command(
@@ -153,6 +155,20 @@ pub struct RunArgs {
     /// Thread counts, e.g. `1,2,4` (default: the suite's).
     #[arg(short, long, value_delimiter = ',', help_heading = WHAT)]
     threads: Option<Vec<usize>>,
+    /// Run every row on each of these allocators: `system`, `mimalloc`, `jemalloc`
+    /// (default: the one this process runs on, the system's unless `RECLAIM_ALLOCATOR`
+    /// says otherwise). Rows on another allocator run each repeat in a fresh process, and
+    /// then so do all rows, so that every row is measured alike; the rows of all
+    /// allocators share the rounds, and each row's ratio is to a reference on its own
+    /// allocator.
+    #[arg(
+        long = "allocator",
+        value_delimiter = ',',
+        value_name = "NAMES",
+        conflicts_with = "overhead",
+        help_heading = WHAT
+    )]
+    allocators: Vec<Allocator>,
     /// Measure the instrumentation's cost instead: each row in pairs of repeats with it on
     /// and off, back to back; reports the throughput lost with a 95% interval. `-r` sets
     /// the pairs per row.
@@ -298,6 +314,24 @@ fn workload_names() -> PossibleValuesParser {
     )
 }
 
+/// That the allocator this process runs on is the one `RECLAIM_ALLOCATOR` asks for: the
+/// name is known, and this binary has it.
+fn check_allocator() -> anyhow::Result<()> {
+    let env = reclaim_alloc::ALLOCATOR_ENV;
+    let Some(requested) = Allocator::requested().map_err(|e| anyhow::anyhow!("{env}: {e}"))? else {
+        return Ok(());
+    };
+    requested
+        .available()
+        .map_err(|why| anyhow::anyhow!("{env}={requested}: {why}"))?;
+    let chosen = reclaim_alloc::chosen();
+    anyhow::ensure!(
+        chosen == requested,
+        "{env}={requested}, but this process runs on {chosen}"
+    );
+    Ok(())
+}
+
 /// A duration on the command line. clap prints the error's message alone, so the cause
 /// is in it.
 fn parse_duration(text: &str) -> anyhow::Result<Duration> {
@@ -306,6 +340,12 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
 }
 
 fn main() -> ExitCode {
+    // Before anything else: a process asked to run on an allocator it cannot give would
+    // measure the wrong one.
+    if let Err(err) = check_allocator() {
+        eprintln!("reclaim-bench: {err:#}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     // No command: `run` with the options given at the top level; with none, the main
     // job (the quick suite, every backend).

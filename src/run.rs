@@ -103,6 +103,7 @@ pub fn selection(args: &RunArgs) -> Selection {
         schemes: args.schemes.clone(),
         workloads: args.workloads.clone(),
         threads: args.threads.clone(),
+        allocators: (!args.allocators.is_empty()).then(|| args.allocators.clone()),
     }
 }
 
@@ -197,6 +198,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         settings: settings.record(),
         rows: Vec::with_capacity(plan.runs.len()),
     };
+    for planned in &plan.runs {
+        let name = planned.allocator.name().to_string();
+        if !file.metadata.allocators.contains(&name) {
+            file.metadata.allocators.push(name);
+        }
+    }
     let output = args.output.clone().unwrap_or_else(|| default_output(&file));
     let report = prepare_outputs(args, &output, &mut file)?;
     if !args.quiet {
@@ -325,8 +332,14 @@ fn measure(
     let fresh_process = |planned: &reclaim_harness::Planned| {
         crate::isolate::repeat_in_fresh_process(planned).map_err(Into::into)
     };
+    // A row on another allocator than this process's needs a process of its own; then
+    // every row gets one, so that all are measured alike.
+    let other_allocator = groups
+        .iter()
+        .flat_map(|g| &g.runs)
+        .any(|p| p.allocator != reclaim_alloc::chosen());
     let isolate: Option<reclaim_harness::rounds::Isolate<'_>> =
-        args.isolate.then_some(&fresh_process as _);
+        (args.isolate || other_allocator).then_some(&fresh_process as _);
     for (i, group) in groups.iter().enumerate() {
         if !interactive && !args.quiet {
             say_group(i, groups.len(), group);

@@ -74,31 +74,42 @@ fn ratio(row: &Row) -> String {
     }
 }
 
-/// One line per backend, one column per workload × threads, each cell `cell(row)`.
+/// One line per backend, one column per workload × threads, each cell `cell(row)`. When
+/// the rows ran on several allocators (`run --allocator`), one line per backend and
+/// allocator: `treiber-ebr on jemalloc`.
 fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
+    let several = rows.iter().any(|r| r.allocator != rows[0].allocator);
+    let line_of = |row: &Row| {
+        if several {
+            format!("{} on {}", row.backend, row.allocator)
+        } else {
+            row.backend.clone()
+        }
+    };
     let mut columns: Vec<(String, usize)> = Vec::new();
-    let mut backends: Vec<&str> = Vec::new();
-    let mut cells: BTreeMap<(&str, &str, usize), String> = BTreeMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut cells: BTreeMap<(String, &str, usize), String> = BTreeMap::new();
     for row in rows {
         let key = (row.workload.clone(), row.threads);
         if !columns.contains(&key) {
             columns.push(key);
         }
-        if !backends.contains(&row.backend.as_str()) {
-            backends.push(&row.backend);
+        let name = line_of(row);
+        if !names.contains(&name) {
+            names.push(name.clone());
         }
-        cells.insert((&row.backend, &row.workload, row.threads), cell(row));
+        cells.insert((name, &row.workload, row.threads), cell(row));
     }
     let header: Vec<String> = std::iter::once("BACKEND".to_string())
         .chain(columns.iter().map(|(w, t)| format!("{w}/{t}")))
         .collect();
-    let lines: Vec<Vec<String>> = backends
+    let lines: Vec<Vec<String>> = names
         .iter()
-        .map(|b| {
-            std::iter::once(b.to_string())
+        .map(|name| {
+            std::iter::once(name.clone())
                 .chain(columns.iter().map(|(w, t)| {
                     cells
-                        .get(&(*b, w.as_str(), *t))
+                        .get(&(name.clone(), w.as_str(), *t))
                         .cloned()
                         .unwrap_or_else(|| MISSING.into())
                 }))
@@ -410,6 +421,7 @@ mod tests {
                 governor: None,
                 scratch_dir: None,
                 scratch_fs: None,
+                allocators: Vec::new(),
             },
             settings: RunSettings {
                 suite: "custom".into(),
@@ -475,6 +487,33 @@ mod tests {
         assert_eq!(reader["PEAK GARBAGE (NODES)"], "996");
         assert_eq!(reader["WALKS"], "46");
         assert_eq!(reader["NODES A WALK"], "49.9k");
+    }
+
+    /// Rows on several allocators get a line each, named with the allocator; rows on one
+    /// allocator keep the backend's name alone.
+    #[test]
+    fn rows_on_several_allocators_get_a_line_each() {
+        let mut file = file();
+        for (allocator, ops) in [("system", 2.0e6), ("jemalloc", 3.0e6)] {
+            let mut row = Row::named("treiber-ebr", "treiber", "ebr", "pairs", 1);
+            row.valid = true;
+            row.allocator = allocator.into();
+            row.ops_per_sec = Spread::of(&[ops; 6]);
+            file.rows.push(row);
+        }
+        let summary = summarize(&file);
+        let title = "Throughput, operations";
+        let system = cells(&summary, title, "BACKEND", "treiber-ebr on system");
+        assert_eq!(system["pairs/1"], "2M", "{summary}");
+        let jemalloc = cells(&summary, title, "BACKEND", "treiber-ebr on jemalloc");
+        assert_eq!(jemalloc["pairs/1"], "3M", "{summary}");
+        file.rows.pop();
+        let summary = summarize(&file);
+        assert!(!summary.contains(" on system"), "{summary}");
+        assert_eq!(
+            cells(&summary, title, "BACKEND", "treiber-ebr")["pairs/1"],
+            "2M"
+        );
     }
 
     /// The cells of a terminal table's line (cells two or more spaces apart), by the

@@ -247,6 +247,67 @@ fn isolated_repeats_run_in_fresh_processes_and_pair_by_round() {
     );
 }
 
+/// `--allocator`: every row on each allocator, in fresh processes that really run on it
+/// (the child refuses to run on another, see `main`), paired by round, each ratio to a
+/// reference on the row's own allocator; the report compares the allocators. An unknown
+/// `RECLAIM_ALLOCATOR` is refused before anything runs.
+#[test]
+fn rows_run_on_each_allocator_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = run_command(short_run(
+        "treiber-ebr,treiber-hp",
+        "2",
+        &[
+            "--allocator",
+            "system,mimalloc,jemalloc",
+            "-q",
+            "-o",
+            "a.json",
+        ],
+    ));
+    let out = bench(&args, dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = ResultFile::load(&dir.path().join("a.json")).unwrap();
+    assert_eq!(file.metadata.allocators, ["system", "mimalloc", "jemalloc"]);
+    let mut seen: Vec<(&str, &str)> = file
+        .rows
+        .iter()
+        .map(|r| (r.backend.as_str(), r.allocator.as_str()))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            ("treiber-ebr", "jemalloc"),
+            ("treiber-ebr", "mimalloc"),
+            ("treiber-ebr", "system"),
+            ("treiber-hp", "jemalloc"),
+            ("treiber-hp", "mimalloc"),
+            ("treiber-hp", "system"),
+        ]
+    );
+    for row in &file.rows {
+        assert!(row.valid, "{row:?}");
+        assert_eq!(row.repeat_ops_per_sec.len(), 2, "a repeat per round");
+        assert_eq!(row.ratio.as_ref().unwrap().reference, "treiber-ebr");
+    }
+    let report = read(dir.path(), "a.html");
+    assert!(
+        report.contains(" · jemalloc"),
+        "the report compares allocators"
+    );
+
+    let refused = bench_with(&["list"], dir.path(), |c| {
+        c.env("RECLAIM_ALLOCATOR", "tcmalloc");
+    });
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("RECLAIM_ALLOCATOR: unknown allocator `tcmalloc`"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
 #[test]
 fn list_names_expands_globs_in_registry_order() {
     let out = bench(&["list", "--names", "*-hp,treiber-e*"], Path::new("."));
@@ -359,7 +420,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
 #[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 11] = [
+    let cases: [(&[&str], &str); 12] = [
         (
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
@@ -374,6 +435,10 @@ fn bad_input_is_a_clear_error() {
             "allows one consumer",
         ),
         (&["run", "-d", "soon"], "try `100ms` or `2s`"),
+        (
+            &["run", "--allocator", "system,tcmalloc"],
+            "unknown allocator `tcmalloc` (the allocators: system, mimalloc, jemalloc)",
+        ),
         (&["run", "-r", "0"], "repeats must be 1"),
         (&["run", "--keys", "1"], "the key range must be 2 to"),
         (

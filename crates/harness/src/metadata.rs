@@ -49,6 +49,7 @@ pub fn collect(build: &Build, command: &str) -> Metadata {
         governor: crate::noise::governor(),
         scratch_dir: None,
         scratch_fs: None,
+        allocators: Vec::new(),
     }
 }
 

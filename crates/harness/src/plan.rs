@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use reclaim_alloc::Allocator;
 use reclaim_core::{Entry, SetEntry};
 use reclaim_handoff::Strategy;
 
@@ -25,6 +26,9 @@ pub struct Selection {
     pub workloads: Vec<String>,
     /// Thread counts; `None` takes the suite's.
     pub threads: Option<Vec<usize>>,
+    /// The allocators every row runs on; `None`: only the one this process runs on
+    /// ([`reclaim_alloc::chosen`]).
+    pub allocators: Option<Vec<Allocator>>,
 }
 
 /// What a planned run drives.
@@ -80,6 +84,9 @@ pub struct Planned {
     pub shape: Option<Shape>,
     /// For sets: the key range and the mix.
     pub set: Option<SetRun>,
+    /// The allocator underneath. A row on another allocator than this process's runs in
+    /// a fresh process of its own (see [`reclaim_alloc::Chosen`]).
+    pub allocator: Allocator,
 }
 
 /// What the threads of a set run operate on.
@@ -169,6 +176,7 @@ pub fn plan(
             "thread counts must be 1 to {MAX_THREADS}"
         )));
     }
+    let allocators = select_allocators(selection.allocators.as_deref())?;
     let mut plan = Plan::default();
     let named = !selection.workloads.is_empty();
     // The quick suite over everything runs the sets' representative subset.
@@ -176,6 +184,7 @@ pub fn plan(
         && *selection
             == (Selection {
                 threads: selection.threads.clone(),
+                allocators: selection.allocators.clone(),
                 ..Selection::default()
             });
     for &workload in &workloads {
@@ -188,7 +197,10 @@ pub fn plan(
                 {
                     continue;
                 }
-                plan_one(&mut plan, *target, workload, count, cores, settings);
+                for &allocator in &allocators {
+                    let run = (*target, workload, count, allocator);
+                    plan_one(&mut plan, run, cores, settings);
+                }
             }
         }
     }
@@ -248,11 +260,28 @@ fn skip_reasons(skipped: &[Skipped]) -> String {
     lines.join("; ")
 }
 
+/// The allocators asked for, each once and each one this binary has; this process's own
+/// when none were named.
+fn select_allocators(named: Option<&[Allocator]>) -> Result<Vec<Allocator>, PlanError> {
+    let Some(named) = named.filter(|n| !n.is_empty()) else {
+        return Ok(vec![reclaim_alloc::chosen()]);
+    };
+    let mut allocators: Vec<Allocator> = Vec::new();
+    for &allocator in named {
+        allocator
+            .available()
+            .map_err(|why| PlanError::Unknown(format!("allocator {allocator}: {why}")))?;
+        if !allocators.contains(&allocator) {
+            allocators.push(allocator);
+        }
+    }
+    Ok(allocators)
+}
+
+/// Plans `target` × `workload` at `threads` on `allocator`, or records why it cannot run.
 fn plan_one(
     plan: &mut Plan,
-    target: Target,
-    workload: Workload,
-    threads: usize,
+    (target, workload, threads, allocator): (Target, Workload, usize, Allocator),
     cores: usize,
     settings: &Settings,
 ) {
@@ -268,6 +297,7 @@ fn plan_one(
         threads,
         shape: None,
         set: None,
+        allocator,
     };
     let shape = match (target, workload) {
         (Target::Handoff(_), Workload::Handoff) => {
@@ -459,7 +489,11 @@ impl fmt::Display for Planned {
             self.target.name(),
             self.workload,
             self.threads
-        )
+        )?;
+        if self.allocator != reclaim_alloc::chosen() {
+            write!(f, " on {}", self.allocator)?;
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,9 @@
 //! round had in common, with its own distribution-free interval (`reclaim_results::stats`).
 //!
 //! The reference of a row is `--reference` where the group has it, else the `ebr` backend
-//! of the row's structure where the group has one, else the group's first row.
+//! of the row's structure where the group has one, else the group's first row — each
+//! among the rows on the row's own allocator, when a run measures several
+//! (`--allocator`): rows on different allocators share the rounds, not references.
 //!
 //! How many rounds: the number asked for (`-r`, 6 by default: the fewest that give a 95%
 //! interval), or, with a target (`--ci-target PCT`), rounds are added until every valid
@@ -331,22 +333,27 @@ fn within_target(row: &Row, target: f64) -> bool {
     median && ratio
 }
 
-/// The index in `runs` of the reference of row `i`.
+/// The index in `runs` of the reference of row `i`: among the rows on the same
+/// allocator, so that a row's ratio compares schemes, not allocators.
 fn reference_of(runs: &[Planned], i: usize, named: Option<&str>) -> usize {
-    let name = |p: &Planned| p.target.name();
+    let allocator = runs[i].allocator;
+    let find = |wanted: &dyn Fn(&Planned) -> bool| {
+        runs.iter()
+            .position(|p| p.allocator == allocator && wanted(p))
+    };
     if let Some(named) = named
-        && let Some(at) = runs.iter().position(|p| name(p) == named)
+        && let Some(at) = find(&|p| p.target.name() == named)
     {
         return at;
     }
     let structure = runs[i].target.structure();
-    runs.iter()
-        .position(|p| {
-            !matches!(p.target, Target::Handoff(_))
-                && p.target.structure() == structure
-                && p.target.scheme() == "ebr"
-        })
-        .unwrap_or(0)
+    find(&|p| {
+        !matches!(p.target, Target::Handoff(_))
+            && p.target.structure() == structure
+            && p.target.scheme() == "ebr"
+    })
+    .or_else(|| find(&|_| true))
+    .unwrap_or(i)
 }
 
 /// Splits the time cap among `groups` evenly: each gets its share, whatever the others

@@ -87,6 +87,7 @@ pub(crate) fn build(
         planned.threads,
     );
     row.scheme_settings = settings.to_string();
+    row.allocator = planned.allocator.name().to_string();
     row.roles = match (planned.shape, planned.set) {
         (Some(shape), Some(set)) => format!(
             "{shape}: {} % contains/insert/remove over {} keys, half prefilled, {}",

@@ -99,7 +99,7 @@ fn short_sha(sha: &str) -> &str {
 /// data: empty inputs, rows without numbers, a single thread count and values that a
 /// log axis cannot show all render as notes or empty charts.
 pub fn render_html(inputs: &[Input]) -> String {
-    html::page(inputs)
+    html::page(&by_allocator(inputs))
 }
 
 /// A plain-text table for the terminal: for every backend × workload × threads in any
@@ -107,7 +107,37 @@ pub fn render_html(inputs: &[Input]) -> String {
 /// where a row is missing or invalid; instructions and cache misses per operation when
 /// the files have them; and a line per input saying what machine it came from.
 pub fn compare_text(inputs: &[Input]) -> String {
-    compare::text(inputs)
+    compare::text(&by_allocator(inputs))
+}
+
+/// `inputs`, with each file whose rows ran on several allocators (`run --allocator`)
+/// split into one input per allocator, labelled `… · jemalloc`, in the order the
+/// allocators first appear: the report and the comparison then show allocators side by
+/// side the way they show machines. Files on one allocator stay as they are.
+pub fn by_allocator(inputs: &[Input]) -> Vec<Input> {
+    let mut split = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let rows = &input.file.rows;
+        let mut allocators: Vec<&str> = Vec::new();
+        for row in rows {
+            if !allocators.contains(&row.allocator.as_str()) {
+                allocators.push(&row.allocator);
+            }
+        }
+        if allocators.len() < 2 {
+            split.push(input.clone());
+            continue;
+        }
+        for allocator in allocators {
+            let mut file = input.file.clone();
+            file.rows.retain(|r| r.allocator == allocator);
+            split.push(Input {
+                label: format!("{} · {allocator}", input.label),
+                file,
+            });
+        }
+    }
+    split
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
         ("backend", row.backend.clone()),
         ("structure", row.structure.clone()),
         ("scheme", row.scheme.clone()),
+        ("allocator", row.allocator.clone()),
         ("workload", row.workload.clone()),
         ("threads", row.threads.to_string()),
         ("valid", row.valid.to_string()),

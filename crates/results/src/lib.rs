@@ -111,6 +111,10 @@ pub struct Metadata {
     /// measure memory.
     #[serde(default)]
     pub scratch_fs: Option<String>,
+    /// The allocators the rows ran on (`run --allocator`), in the order given; each row
+    /// says its own in [`Row::allocator`]. Empty in files written before it existed.
+    #[serde(default)]
+    pub allocators: Vec<String>,
 }
 
 /// Settings every row of a file shares.
@@ -160,6 +164,11 @@ pub struct RunSettings {
     pub pinned: Option<bool>,
 }
 
+/// The allocator of rows from files that predate [`Row::allocator`].
+fn system_allocator() -> String {
+    "system".to_owned()
+}
+
 /// The result of one backend on one workload at one thread count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
@@ -172,6 +181,11 @@ pub struct Row {
     pub scheme: String,
     /// The scheme's tuning, in words (thresholds, intervals).
     pub scheme_settings: String,
+    /// The allocator underneath (`system`, `mimalloc`, `jemalloc`): what `malloc` and
+    /// `free` of the row's process went to. `system` in files written before the field
+    /// existed, which ran on nothing else.
+    #[serde(default = "system_allocator")]
+    pub allocator: String,
     /// The workload (`pairs`, `prodcons`, `mpsc`, `handoff`, `stalled`,
     /// `oversubscription`).
     pub workload: String,
@@ -244,6 +258,7 @@ impl Row {
             structure: String::new(),
             scheme: String::new(),
             scheme_settings: String::new(),
+            allocator: system_allocator(),
             workload: String::new(),
             threads: 0,
             roles: String::new(),

@@ -18,6 +18,7 @@ fn metadata() -> Metadata {
         governor: None,
         scratch_dir: None,
         scratch_fs: None,
+        allocators: Vec::new(),
     }
 }
 
@@ -105,6 +106,31 @@ fn a_file_from_before_the_emulation_field_reads_as_native() {
     assert!(!older.contains("\"emulation\""));
     std::fs::write(&path, older).unwrap();
     assert_eq!(ResultFile::load(&path).unwrap().metadata.emulation, None);
+}
+
+/// Files from before `--allocator` ran everything on the system allocator: their rows
+/// read as `system`, and their metadata names no allocators.
+#[test]
+fn a_file_from_before_the_allocator_field_reads_as_the_system_allocator() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.json");
+    let mut row = valid_row();
+    row.allocator = "jemalloc".into();
+    let mut newer = file(vec![row]);
+    newer.metadata.allocators = vec!["jemalloc".into()];
+    newer.save(&path).unwrap();
+    assert_eq!(ResultFile::load(&path).unwrap(), newer);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["rows"][0].as_object_mut().unwrap().remove("allocator");
+    json["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("allocators");
+    std::fs::write(&path, json.to_string()).unwrap();
+    let older = ResultFile::load(&path).unwrap();
+    assert_eq!(older.rows[0].allocator, "system");
+    assert!(older.metadata.allocators.is_empty());
 }
 
 /// A version 1 file (no rounds, ratios or intervals) still reads, with those absent.

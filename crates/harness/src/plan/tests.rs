@@ -311,3 +311,31 @@ fn a_combination_left_out_on_purpose_is_refused_with_its_reason() {
         .to_string();
     assert!(err.contains("`harris-hp` is not registered: "), "{err}");
 }
+
+/// Every run on each allocator asked for, each allocator once, in the order given; with
+/// none asked for, every run is on this process's own.
+#[test]
+fn each_run_is_planned_on_every_allocator_asked_for() {
+    use reclaim_alloc::Allocator::{Jemalloc, Mimalloc, System};
+    let on = |allocators: Option<Vec<reclaim_alloc::Allocator>>| {
+        let selection = select(|s| {
+            s.backends = vec!["treiber-ebr".into()];
+            s.workloads = vec!["pairs".into()];
+            s.threads = Some(vec![1, 2]);
+            s.allocators = allocators;
+        });
+        let plan = plan_for(&selection, &entries(), &quick(), 2).unwrap();
+        plan.runs
+            .iter()
+            .map(|r| (r.threads, r.allocator))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        on(Some(vec![Jemalloc, System, Jemalloc])),
+        [(1, Jemalloc), (1, System), (2, Jemalloc), (2, System)]
+    );
+    let own = reclaim_alloc::chosen();
+    assert_eq!(on(None), [(1, own), (2, own)]);
+    assert_eq!(on(Some(Vec::new())), [(1, own), (2, own)]);
+    assert_eq!(on(Some(vec![Mimalloc])), [(1, Mimalloc), (2, Mimalloc)]);
+}

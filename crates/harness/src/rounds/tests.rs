@@ -127,6 +127,34 @@ fn each_row_is_compared_with_its_structures_ebr_or_the_named_one() {
     }
 }
 
+/// With several allocators the rows share one group (and its rounds), and each row's
+/// reference is on the row's own allocator: `treiber-hp` on jemalloc against
+/// `treiber-ebr` on jemalloc, never on the system allocator.
+#[test]
+fn rows_on_several_allocators_share_a_group_and_keep_references_on_their_own() {
+    use reclaim_alloc::Allocator;
+    let selection = Selection {
+        backends: vec!["treiber-ebr".into(), "treiber-hp".into()],
+        workloads: vec!["pairs".into()],
+        threads: Some(vec![1]),
+        allocators: Some(vec![Allocator::System, Allocator::Jemalloc]),
+        ..Selection::default()
+    };
+    let plan = plan(&selection, &reclaim_registry::entries(), &settings(), 2).unwrap();
+    let groups = groups(&plan);
+    assert_eq!(groups.len(), 1);
+    let runs = &groups[0].runs;
+    assert_eq!(runs.len(), 4);
+    for i in 0..runs.len() {
+        let reference = &runs[reference_of(runs, i, None)];
+        assert_eq!(reference.target.name(), "treiber-ebr");
+        assert_eq!(reference.allocator, runs[i].allocator, "{}", runs[i]);
+        let named = &runs[reference_of(runs, i, Some("treiber-hp"))];
+        assert_eq!(named.target.name(), "treiber-hp");
+        assert_eq!(named.allocator, runs[i].allocator, "{}", runs[i]);
+    }
+}
+
 #[test]
 fn rows_measured_in_rounds_carry_paired_ratios() {
     let settings = settings();

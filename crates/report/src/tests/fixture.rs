@@ -58,6 +58,7 @@ pub(super) fn metadata(host: &str, target: &str, sha: &str) -> Metadata {
         governor: None,
         scratch_dir: None,
         scratch_fs: None,
+        allocators: Vec::new(),
     }
 }
 

@@ -747,3 +747,58 @@ fn sets_over_uniform_and_zipf_keys_are_compared_apart() {
         "{comparison}"
     );
 }
+
+/// A run on several allocators (`run --allocator`) reads as one input per allocator, in
+/// the order they first appear: the comparison and the page put them side by side with
+/// ratios to the first, as they do machines. A file on one allocator stays one input.
+#[test]
+fn a_run_on_several_allocators_is_compared_allocator_by_allocator() {
+    let mut file = fixture::laptop();
+    let jemalloc: Vec<Row> = file
+        .rows
+        .iter()
+        .map(|row| {
+            let mut row = row.clone();
+            row.allocator = "jemalloc".to_owned();
+            row.ops_per_sec = row.ops_per_sec.map(|s| Spread {
+                median: s.median * 2.0,
+                ..s
+            });
+            row
+        })
+        .collect();
+    file.rows.extend(jemalloc);
+    let inputs = crate::by_allocator(&[input(file.clone())]);
+    let labels: Vec<&str> = inputs.iter().map(|i| i.label.as_str()).collect();
+    let label = label_for(&file);
+    assert_eq!(
+        labels,
+        [format!("{label} · system"), format!("{label} · jemalloc")]
+    );
+    assert!(inputs[0].file.rows.iter().all(|r| r.allocator == "system"));
+    assert!(
+        inputs[1]
+            .file
+            .rows
+            .iter()
+            .all(|r| r.allocator == "jemalloc")
+    );
+    assert_eq!(inputs[0].file.rows.len(), inputs[1].file.rows.len());
+
+    let text = compare_text(&[input(file.clone())]);
+    let ebr = text
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .take(3)
+                .eq(["treiber-ebr", "pairs", "2"])
+        })
+        .unwrap_or_else(|| panic!("no treiber-ebr line in\n{text}"));
+    assert_eq!(ebr.split_whitespace().nth(5), Some("2.00×"), "{ebr}");
+    let html = render_html(&[input(file)]);
+    assert!(html.contains("· jemalloc"));
+
+    let one = crate::by_allocator(&[input(fixture::laptop())]);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].label, label_for(&fixture::laptop()));
+}
