@@ -13,6 +13,7 @@ use reclaim_baselines::{
 use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Seize, Sweep};
+use reclaim_structures::circ::{CircMichaelScott, CircTreiber};
 use reclaim_structures::counted::{
     CountedHarrisMichael, CountedMichaelHashMap, CountedMichaelScott, CountedTreiber,
 };
@@ -29,12 +30,14 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<Treiber<Seize>, V>(visitor, "treiber-seize");
     add::<CountedTreiber<Rc>, V>(visitor, "treiber-rc");
     add::<CountedTreiber<Sweep>, V>(visitor, "treiber-sweep");
+    add::<CircTreiber, V>(visitor, "treiber-circ");
     add::<MichaelScott<Leak>, V>(visitor, "msqueue-leak");
     add::<MichaelScott<Ebr>, V>(visitor, "msqueue-ebr");
     add::<MichaelScott<Hp>, V>(visitor, "msqueue-hp");
     add::<MichaelScott<Seize>, V>(visitor, "msqueue-seize");
     add::<CountedMichaelScott<Rc>, V>(visitor, "msqueue-rc");
     add::<CountedMichaelScott<Sweep>, V>(visitor, "msqueue-sweep");
+    add::<CircMichaelScott, V>(visitor, "msqueue-circ");
     add::<MutexVecBackend, V>(visitor, "mutex-vec");
     add::<MutexDequeBackend, V>(visitor, "mutex-deque");
     add::<SegQueueBackend, V>(visitor, "segqueue");
@@ -165,7 +168,7 @@ mod tests {
     fn every_scheme_backs_both_lock_free_structures() {
         let entries = entries();
         for structure in ["treiber", "msqueue"] {
-            for scheme in ["leak", "ebr", "hp", "seize", "rc", "sweep"] {
+            for scheme in ["leak", "ebr", "hp", "seize", "rc", "sweep", "circ"] {
                 assert!(
                     entries
                         .iter()
