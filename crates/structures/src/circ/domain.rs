@@ -59,7 +59,8 @@ impl CircDomain {
         &self.counters
     }
 
-    /// The tally a retired node counts its free into, for [`Node::retire`](super::node::Node::retire).
+    /// The tally a retired node counts its free into
+    /// ([`Retired::retire`](super::node::Retired::retire)).
     pub(crate) fn tally(&self) -> NonNull<Tally> {
         self.tally
     }

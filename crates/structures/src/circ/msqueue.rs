@@ -109,7 +109,7 @@ impl<T: Send + 'static> CircOps<T> for CircMsQueue<T> {
                     }
                     // Marked before the head link's count of it goes, so it cannot be
                     // destroyed unmarked.
-                    dummy.retire(participant, &self.domain);
+                    dummy.retired.retire(participant, &self.domain);
                     // SAFETY: our compare-and-swap made `first` the new dummy: we alone
                     // take its value, once.
                     let value = unsafe { first.take() };

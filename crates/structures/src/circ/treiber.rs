@@ -82,7 +82,7 @@ impl<T: Send + 'static> CircOps<T> for CircTreiberStack<T> {
                 Ok(unlinked) => {
                     // Marked before the head link's count of it goes, so it cannot be
                     // destroyed unmarked.
-                    node.retire(participant, &self.domain);
+                    node.retired.retire(participant, &self.domain);
                     // SAFETY: our compare-and-swap unlinked `node`: we alone take its value.
                     let value = unsafe { node.take() };
                     unlinked.finalize(&guard);
