@@ -1,7 +1,7 @@
 //! The handle of a circ structure: the structure and the thread's participation in its
 //! retire counters.
 
-use reclaim_core::Handle;
+use reclaim_core::{Handle, SetHandle};
 use reclaim_smr::counters::Participant;
 
 use super::domain::CircDomain;
@@ -69,6 +69,88 @@ impl<S> Drop for CircHandle<'_, S> {
         // The thread's deferred destructions go to the global queue now, where any thread
         // that collects (the structure's teardown included) can run them, rather than wait
         // in this thread's bag until it fills or the thread exits.
+        CircDomain::collect_once();
+    }
+}
+
+/// A circ set's operations, the set family's [`CircOps`]. Each enters its own critical
+/// section.
+pub trait CircSetOps: Sync {
+    /// The set's domain.
+    fn domain(&self) -> &CircDomain;
+
+    /// Adds `key`; `false` if it was there already. Each operation sets `visited` to the
+    /// nodes the search that decided it passed ([`SetHandle::visited`]).
+    fn insert(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool;
+
+    /// Removes `key`; `false` if it was not there. Nodes the operation unlinks count as
+    /// retired by `participant`.
+    fn remove(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool;
+
+    /// Whether `key` is in the set (a search unlinks removed nodes too, so it retires).
+    fn contains(&self, key: u64, participant: &Participant<'_>, visited: &mut u64) -> bool;
+
+    /// Walks the whole set in one critical section; the number of nodes passed.
+    fn walk(&self, participant: &Participant<'_>) -> u64;
+
+    /// Calls `wait` inside a critical section holding a `Snapshot` of a first node, as a
+    /// search descheduled after its first load would.
+    fn stall(&self, wait: &mut dyn FnMut());
+}
+
+/// One thread's access to a circ set.
+#[derive(Debug)]
+pub struct CircSetHandle<'s, S> {
+    set: &'s S,
+    participant: Participant<'s>,
+    /// Nodes the last operation's search passed ([`SetHandle::visited`]).
+    visited: u64,
+}
+
+impl<'s, S: CircSetOps> CircSetHandle<'s, S> {
+    /// Registers the calling thread with `set`'s counters.
+    pub fn new(set: &'s S) -> Self {
+        CircSetHandle {
+            set,
+            participant: set.domain().counters().join(),
+            visited: 0,
+        }
+    }
+}
+
+impl<S: CircSetOps> SetHandle for CircSetHandle<'_, S> {
+    #[inline]
+    fn insert(&mut self, key: u64) -> bool {
+        self.set.insert(key, &self.participant, &mut self.visited)
+    }
+
+    #[inline]
+    fn remove(&mut self, key: u64) -> bool {
+        self.set.remove(key, &self.participant, &mut self.visited)
+    }
+
+    #[inline]
+    fn contains(&mut self, key: u64) -> bool {
+        self.set.contains(key, &self.participant, &mut self.visited)
+    }
+
+    fn visited(&self) -> Option<u64> {
+        Some(self.visited)
+    }
+
+    fn walk(&mut self) -> Option<u64> {
+        Some(self.set.walk(&self.participant))
+    }
+
+    fn stall(&mut self, wait: &mut dyn FnMut()) -> bool {
+        self.set.stall(wait);
+        true
+    }
+}
+
+impl<S> Drop for CircSetHandle<'_, S> {
+    fn drop(&mut self) {
+        // As for a container's handle: this thread's deferred destructions go global.
         CircDomain::collect_once();
     }
 }

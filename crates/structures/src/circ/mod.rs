@@ -1,7 +1,9 @@
 //! The structure family of the `circ` scheme: concurrent immediate reference counting
 //! with the [circ](https://docs.rs/circ) crate (Jung, Kim, Parkinson and Kang, PLDI 2024).
-//! The same algorithms as the other families — the [Treiber stack](CircTreiberStack) and
-//! the [Michael–Scott queue](CircMsQueue) — written once more, because circ's pointers are
+//! The same algorithms as the other families — the [Treiber stack](CircTreiberStack), the
+//! [Michael–Scott queue](CircMsQueue), and the sets: the [Harris–Michael list](CircHmList)
+//! and [Michael's hash set](CircHmHashMap) of such lists — written once more, because
+//! circ's pointers are
 //! its own: nodes live in `circ::Rc`s with the count inside the allocation, links are
 //! `AtomicRc`s, and a thread reads through uncounted `Snapshot`s that circ's epoch-based
 //! reclamation (EBR) keeps valid while the thread is inside a critical section (`cs()`).
@@ -40,6 +42,8 @@
 
 mod domain;
 mod handle;
+mod hashmap;
+mod hmlist;
 mod msqueue;
 mod node;
 mod treiber;
@@ -48,6 +52,8 @@ mod treiber;
 mod tests;
 
 pub use domain::CircDomain;
-pub use handle::{CircHandle, CircOps};
+pub use handle::{CircHandle, CircOps, CircSetHandle, CircSetOps};
+pub use hashmap::{CircHmHashMap, CircMichaelHashMap};
+pub use hmlist::{CircHarrisMichael, CircHmList};
 pub use msqueue::{CircMichaelScott, CircMsQueue};
 pub use treiber::{CircTreiber, CircTreiberStack};

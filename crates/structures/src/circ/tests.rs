@@ -79,7 +79,15 @@ fn counters_stay_consistent_while_running<C: Container<u64> + Sync>() {
     let structure = build::<C, u64>();
     thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| churn(&structure, CHURN));
+            s.spawn(|| {
+                // Shared: a pop may take the other thread's value, but never finds the
+                // structure empty right after this thread's push.
+                let mut handle = structure.handle();
+                for i in 0..CHURN {
+                    handle.push(i).unwrap();
+                    assert!(handle.pop().is_some());
+                }
+            });
         }
         s.spawn(|| {
             for _ in 0..100 {
@@ -168,4 +176,88 @@ fn debug_names_the_structure_and_scheme() {
         format!("{queue:?}"),
         r#"CircMsQueue { scheme: "circ", .. }"#
     );
+}
+
+mod sets {
+    use reclaim_core::{ConcurrentSet, SetHandle};
+
+    use super::*;
+    use crate::circ::{CircHmHashMap, CircHmList};
+    use crate::set_tests;
+
+    #[test]
+    fn the_list_agrees_with_a_btreeset() {
+        set_tests::agrees_with_a_btreeset::<CircHmList>();
+    }
+
+    #[test]
+    fn the_hash_set_agrees_with_a_btreeset() {
+        set_tests::agrees_with_a_btreeset::<CircHmHashMap>();
+    }
+
+    #[test]
+    fn overlapping_keys_add_up() {
+        set_tests::overlapping_keys_add_up::<CircHmList>();
+        set_tests::overlapping_keys_add_up::<CircHmHashMap>();
+    }
+
+    #[test]
+    fn a_search_visits_the_keys_below() {
+        set_tests::a_sorted_list_visits_the_keys_below::<CircHmList>();
+    }
+
+    #[test]
+    fn a_hash_set_search_visits_one_bucket() {
+        let keys = if cfg!(miri) { 40 } else { 1_000 };
+        let map = CircHmHashMap::with_keys(keys);
+        let bucket = |key| std::ptr::from_ref(map.table.bucket(key)) as usize;
+        set_tests::a_hash_set_visits_one_bucket(&map, keys, bucket);
+    }
+
+    /// Filled and emptied by three threads, the list holds no node, marked or not, and
+    /// every node it unlinked is freed and counted once.
+    #[test]
+    fn disjoint_ranges_fill_and_empty() {
+        let list = set_tests::disjoint_ranges_fill_and_empty::<CircHmList>();
+        assert!(list.head.is_empty(), "emptied");
+        wait_for("circ's collector", || {
+            CircDomain::collect_once();
+            let stats = list.reclamation().unwrap();
+            stats.freed == stats.retired
+        });
+        assert!(list.reclamation().unwrap().retired > 0);
+    }
+
+    /// Every removed key's node is retired once: by the remove, or by a search that
+    /// unlinked it for a remove whose own unlink failed.
+    fn removes_retire_once<S: ConcurrentSet + Sync>() {
+        let set = S::new(&Config::default()).unwrap();
+        let keys = if cfg!(miri) { 20 } else { 2_000 };
+        thread::scope(|s| {
+            for offset in 0..2 {
+                let set = &set;
+                s.spawn(move || {
+                    let mut handle = set.handle();
+                    for key in 0..keys {
+                        handle.insert(key * 2 + offset);
+                    }
+                    for key in 0..keys {
+                        assert!(handle.remove(key * 2 + offset));
+                    }
+                });
+            }
+        });
+        wait_for("circ's collector", || {
+            CircDomain::collect_once();
+            let stats = set.reclamation().unwrap();
+            stats.freed == stats.retired
+        });
+        assert_eq!(set.reclamation().unwrap().retired, 2 * keys);
+    }
+
+    #[test]
+    fn every_removed_node_is_retired_and_freed_once() {
+        removes_retire_once::<CircHmList>();
+        removes_retire_once::<CircHmHashMap>();
+    }
 }
