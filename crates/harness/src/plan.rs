@@ -311,6 +311,7 @@ pub const QUICK_SETS: &[&str] = &[
     "hashmap-rc",
     "hashmap-sweep",
     "hashmap-seize",
+    "hashmap-circ",
     "hmlist-ebr",
     "hmlist-hp",
     "skiplist-ebr",
