@@ -3,10 +3,10 @@
 //! The same algorithms as the other families — the [Treiber stack](CircTreiberStack), the
 //! [Michael–Scott queue](CircMsQueue), and the sets: the [Harris–Michael list](CircHmList)
 //! and [Michael's hash set](CircHmHashMap) of such lists — written once more, because
-//! circ's pointers are
-//! its own: nodes live in `circ::Rc`s with the count inside the allocation, links are
-//! `AtomicRc`s, and a thread reads through uncounted `Snapshot`s that circ's epoch-based
-//! reclamation (EBR) keeps valid while the thread is inside a critical section (`cs()`).
+//! circ's pointers are its own: nodes live in `circ::Rc`s with the count inside the
+//! allocation, links are `AtomicRc`s, and a thread reads through uncounted `Snapshot`s
+//! that circ's epoch-based reclamation (EBR) keeps valid while the thread is inside a
+//! critical section (`cs()`).
 //!
 //! A node whose count reaches zero is not destroyed at once: circ defers it through EBR,
 //! then destroys it and, along the edges its [`RcObject`](circ::RcObject) names (here the
