@@ -4,33 +4,40 @@
 //! One group per operation, one function per scheme, so criterion's report puts the
 //! schemes side by side (throughput is one operation per iteration):
 //!
-//! - `micro/enter-leave` (`leak`, `ebr`, `hp`, `seize`): `local.pin()` and dropping the guard — the
+//! - `micro/enter-leave` (`leak`, `ebr`, `hp`, `seize`, `circ`): `local.pin()` and dropping the guard — the
 //!   bracket around every operation. `ebr` pins the epoch (a SeqCst fence or locked
 //!   instruction; crossbeam-epoch also tries to advance the epoch and collect every 128th
 //!   pin, included) and names the participant's counter shard in a thread-local around
 //!   the pin (where it may free); `hp` clears its hazard slots on drop; `seize` marks the
 //!   thread active with a store, and on drop swaps it inactive and frees the batches it was
 //!   the last to hold, with the counter shard named around the drop. `leak` only builds
-//!   the guard.
-//! - `micro/protect` (`leak`, `ebr`, `hp`, `seize`): `guard.protect(slot, &AtomicPtr)` on a live
+//!   the guard. `circ` enters and leaves a critical section of circ's own EBR
+//!   (`circ::cs()`), which collects now and then on leaving.
+//! - `micro/protect` (`leak`, `ebr`, `hp`, `seize`, `circ`): `guard.protect(slot, &AtomicPtr)` on a live
 //!   node, inside one guard pinned once for the whole benchmark — the cost of protecting
 //!   one more pointer within an operation (`hp`: publish, fence, reload; `seize`: a SeqCst
-//!   load; the others: a plain Acquire load).
-//! - `micro/protected-read` (all six): a complete read of a shared node, as a reader
+//!   load; `circ`: a `Snapshot` loaded from an `AtomicRc`; the others: a plain Acquire
+//!   load).
+//! - `micro/protected-read` (all seven): a complete read of a shared node, as a reader
 //!   does it under each scheme. For `leak`, `ebr`, `hp`, `seize`: pin, protect, read the node's
 //!   value, drop the guard. For `rc` and `sweep`, which have no guards: arc-swap's
 //!   `load_full` from an `ArcSwapOption` (the protected load the counted structures use),
 //!   read the value, drop the loaded `Arc`. This is the group that compares the two
 //!   families; `rc` and `sweep` run the same code here (the scheme only differs in who
 //!   frees, and nothing is freed), with the node tracked by the collector under `sweep`.
-//! - `micro/retire` (`inline-free`, all six): the amortized cost of one node going
+//!   For `circ`: enter a critical section, load a `Snapshot`, read the value, leave: no
+//!   count is touched.
+//! - `micro/retire` (`inline-free`, all seven): the amortized cost of one node going
 //!   through reclamation, allocation to free. For `leak`, `ebr`, `hp`, `seize`: pin, allocate a
 //!   value-and-link node (16 bytes on 64-bit targets) with `Box::into_raw`, `retire` it,
 //!   drop the guard — what a pop pays, so it includes `micro/enter-leave`. For `rc`:
 //!   allocate the same node in an `Arc` (16 more bytes of counts), count it retired, drop
 //!   the last reference (freed inline). For `sweep`: allocate, `track` (the collector
 //!   takes a clone), count it retired, drop our reference, `released` (the dirty hint);
-//!   the free happens later on the collector thread. `inline-free` is the floor: allocate
+//!   the free happens later on the collector thread. For `circ`: enter a critical section,
+//!   allocate the node in a `circ::Rc` (8 more bytes of count), count it retired, give up
+//!   the last count (its destruction is deferred through circ's EBR, and runs in a later
+//!   collection), leave. `inline-free` is the floor: allocate
 //!   a node and free it at once, no scheme at all.
 //!
 //! # What `retire` includes, and what it does not
@@ -48,7 +55,8 @@
 //! domain — for `leak` that is every node (so its number is allocation plus bookkeeping,
 //! with no free at all), for `ebr` the last few bags, for `hp` what is below its scan
 //! threshold, for `seize` the last batch not yet full, for `sweep` whatever the collector
-//! had not reached. `sweep`'s frees run on
+//! had not reached, for `circ` what its collector had not run yet (flushed after the
+//! clock stops, but circ's collector is global, so this is a best effort). `sweep`'s frees run on
 //! the collector thread, concurrently: the number is what the worker pays, and on a
 //! machine with few cores the collector competes with it for CPU.
 //!
@@ -76,13 +84,14 @@
 use std::hint::black_box;
 use std::ptr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use circ::{AtomicRc, RcObject};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use reclaim_smr::counters;
+use reclaim_smr::counters::{self, Counters};
 use reclaim_smr::{CountedScheme, Ebr, Guard, Hp, Leak, Local, Rc, Scheme, Seize, Sweep};
 
 /// Protection slots each thread registers with: one pointer protected at a time here.
@@ -115,6 +124,28 @@ impl Drop for CountedNode {
     }
 }
 
+/// A node in a `circ::Rc`: a value and a link, as the circ stack's node.
+struct CircNode {
+    value: u64,
+    next: AtomicRc<CircNode>,
+}
+
+// SAFETY: `pop_edges` hands circ only the `Rc` this node's own link owned.
+unsafe impl RcObject for CircNode {
+    fn pop_edges(&mut self, out: &mut Vec<circ::Rc<Self>>) {
+        out.push(self.next.take());
+    }
+}
+
+impl CircNode {
+    fn new(value: u64) -> CircNode {
+        CircNode {
+            value,
+            next: AtomicRc::null(),
+        }
+    }
+}
+
 type Group<'c> = BenchmarkGroup<'c, WallTime>;
 
 fn enter_leave<S: Scheme>(group: &mut Group<'_>) {
@@ -123,6 +154,15 @@ fn enter_leave<S: Scheme>(group: &mut Group<'_>) {
     group.bench_function(S::NAME, |b| {
         b.iter(|| {
             let guard = local.pin();
+            black_box(&guard);
+        });
+    });
+}
+
+fn circ_enter_leave(group: &mut Group<'_>) {
+    group.bench_function("circ", |b| {
+        b.iter(|| {
+            let guard = circ::cs();
             black_box(&guard);
         });
     });
@@ -152,6 +192,25 @@ fn protected_read<S: Scheme>(group: &mut Group<'_>) {
             // SAFETY: `src` only ever holds a pointer to `node`, which lives on this stack
             // frame past the benchmark and is never retired; it is read, never written.
             unsafe { (*protected).value }
+        });
+    });
+}
+
+fn circ_protect(group: &mut Group<'_>) {
+    let src = AtomicRc::new(CircNode::new(1));
+    let guard = circ::cs();
+    group.bench_function("circ", |b| {
+        b.iter(|| black_box(&src).load(Ordering::Acquire, &guard));
+    });
+}
+
+fn circ_protected_read(group: &mut Group<'_>) {
+    let src = AtomicRc::new(CircNode::new(1));
+    group.bench_function("circ", |b| {
+        b.iter(|| {
+            let guard = circ::cs();
+            let node = black_box(&src).load(Ordering::Acquire, &guard);
+            node.as_ref().map(|node| node.value)
         });
     });
 }
@@ -248,6 +307,32 @@ fn counted_retire<S: CountedScheme>(group: &mut Group<'_>) {
     });
 }
 
+fn circ_retire(group: &mut Group<'_>) {
+    group.bench_function("circ", |b| {
+        b.iter_custom(|iters| {
+            in_rounds(iters, |iters| {
+                let counters = Counters::default();
+                let participant = counters.join();
+                let start = Instant::now();
+                for i in 0..iters {
+                    let guard = circ::cs();
+                    let node = circ::Rc::new(CircNode::new(black_box(i)));
+                    black_box(&node);
+                    participant.note_retired();
+                    node.finalize(&guard);
+                }
+                let elapsed = start.elapsed();
+                // What circ has not destroyed yet goes to its global queue and is collected
+                // outside the clock, as far as this thread can.
+                for _ in 0..64 {
+                    circ::cs().flush();
+                }
+                elapsed
+            })
+        });
+    });
+}
+
 /// Allocation and an immediate free, with no scheme: the floor under `micro/retire`.
 fn inline_free(group: &mut Group<'_>) {
     group.bench_function("inline-free", |b| {
@@ -272,6 +357,7 @@ fn micro(c: &mut Criterion) {
     enter_leave::<Ebr>(&mut g);
     enter_leave::<Hp>(&mut g);
     enter_leave::<Seize>(&mut g);
+    circ_enter_leave(&mut g);
     g.finish();
 
     let mut g = group(c, "micro/protect");
@@ -279,6 +365,7 @@ fn micro(c: &mut Criterion) {
     protect::<Ebr>(&mut g);
     protect::<Hp>(&mut g);
     protect::<Seize>(&mut g);
+    circ_protect(&mut g);
     g.finish();
 
     let mut g = group(c, "micro/protected-read");
@@ -288,6 +375,7 @@ fn micro(c: &mut Criterion) {
     protected_read::<Seize>(&mut g);
     counted_protected_read::<Rc>(&mut g);
     counted_protected_read::<Sweep>(&mut g);
+    circ_protected_read(&mut g);
     g.finish();
 
     let mut g = group(c, "micro/retire");
@@ -298,6 +386,7 @@ fn micro(c: &mut Criterion) {
     retire::<Seize>(&mut g);
     counted_retire::<Rc>(&mut g);
     counted_retire::<Sweep>(&mut g);
+    circ_retire(&mut g);
     g.finish();
 }
 

@@ -7,6 +7,12 @@
 # pointers, hazard records), and seize uses integers as sentinel pointers. No -Zmiri-ignore-leaks: every structure owns a local
 # collector or domain, dropped with it, and `leak` frees its retired nodes at teardown.
 #
+# The circ family (treiber-circ, msqueue-circ and their unit tests, `circ::`) is always left
+# out: the circ crate reads its tagged pointers back through an `AtomicUsize` view of the
+# word, so what it loads is an integer with no provenance, and Miri stops at circ's own
+# global queue (a dangling-reference error inside circ 0.2, on the first flush of a bag)
+# before any of our code is reached; its one global collector would also leak by design.
+#
 # Usage: [MIRI_SEEDS=0..4] [MIRI_CONFORMANCE="treiber- msqueue-"] scripts/miri.sh
 #        (needs: rustup component add miri rust-src --toolchain nightly)
 #   -h, --help   this text; the script takes no other arguments
@@ -34,7 +40,7 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-tree-borrows -Zmiri-permissive-provenance}
 # Two round trips per backend: Miri is ~1000x slower than native.
 export RECLAIM_STRESS_ITERS="${RECLAIM_STRESS_ITERS:-2}"
 
-skips=()
+skips=(--skip circ::)
 for skip in ${MIRI_SKIP:-}; do
     skips+=(--skip "$skip")
 done
@@ -44,7 +50,7 @@ SEEDS="${MIRI_SEEDS:-0..4}"
 read -r -a filters <<<"${MIRI_CONFORMANCE:-treiber- msqueue-}"
 for filter in "${filters[@]}"; do
     MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$SEEDS" \
-        cargo +nightly miri test --locked -p reclaim-conformance --test registry -- "$filter"
+        cargo +nightly miri test --locked -p reclaim-conformance --test registry -- "$filter" --skip circ::
 done
 # The channel's memory queue: its unit tests and the leases' (the crate's other unit tests
 # need the file system, which Miri isolates). Blocks installed, slots passed by the

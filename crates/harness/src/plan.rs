@@ -341,6 +341,7 @@ pub const QUICK_SETS: &[&str] = &[
     "hashmap-rc",
     "hashmap-sweep",
     "hashmap-seize",
+    "hashmap-circ",
     "hmlist-ebr",
     "hmlist-hp",
     "skiplist-ebr",

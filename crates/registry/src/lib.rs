@@ -13,6 +13,9 @@ use reclaim_baselines::{
 use reclaim_baselines::{Hopper, HopperBackend};
 use reclaim_core::{Backend, Entry, SetBackend, SetEntry, Visitor};
 use reclaim_smr::{Ebr, Hp, Leak, Rc, Seize, Sweep};
+use reclaim_structures::circ::{
+    CircHarrisMichael, CircMichaelHashMap, CircMichaelScott, CircTreiber,
+};
 use reclaim_structures::counted::{
     CountedHarrisMichael, CountedMichaelHashMap, CountedMichaelScott, CountedTreiber,
 };
@@ -29,12 +32,14 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<Treiber<Seize>, V>(visitor, "treiber-seize");
     add::<CountedTreiber<Rc>, V>(visitor, "treiber-rc");
     add::<CountedTreiber<Sweep>, V>(visitor, "treiber-sweep");
+    add::<CircTreiber, V>(visitor, "treiber-circ");
     add::<MichaelScott<Leak>, V>(visitor, "msqueue-leak");
     add::<MichaelScott<Ebr>, V>(visitor, "msqueue-ebr");
     add::<MichaelScott<Hp>, V>(visitor, "msqueue-hp");
     add::<MichaelScott<Seize>, V>(visitor, "msqueue-seize");
     add::<CountedMichaelScott<Rc>, V>(visitor, "msqueue-rc");
     add::<CountedMichaelScott<Sweep>, V>(visitor, "msqueue-sweep");
+    add::<CircMichaelScott, V>(visitor, "msqueue-circ");
     add::<MutexVecBackend, V>(visitor, "mutex-vec");
     add::<MutexDequeBackend, V>(visitor, "mutex-deque");
     add::<SegQueueBackend, V>(visitor, "segqueue");
@@ -48,6 +53,7 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<HarrisMichael<Seize>, V>(visitor, "hmlist-seize");
     add_set::<CountedHarrisMichael<Rc>, V>(visitor, "hmlist-rc");
     add_set::<CountedHarrisMichael<Sweep>, V>(visitor, "hmlist-sweep");
+    add_set::<CircHarrisMichael, V>(visitor, "hmlist-circ");
     // Not over hp or seize: see `NOT_REGISTERED`.
     add_set::<Harris<Leak>, V>(visitor, "harris-leak");
     add_set::<Harris<Ebr>, V>(visitor, "harris-ebr");
@@ -57,6 +63,7 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<MichaelHashMap<Seize>, V>(visitor, "hashmap-seize");
     add_set::<CountedMichaelHashMap<Rc>, V>(visitor, "hashmap-rc");
     add_set::<CountedMichaelHashMap<Sweep>, V>(visitor, "hashmap-sweep");
+    add_set::<CircMichaelHashMap, V>(visitor, "hashmap-circ");
     add_set::<LockFreeSkipList<Leak>, V>(visitor, "skiplist-leak");
     add_set::<LockFreeSkipList<Ebr>, V>(visitor, "skiplist-ebr");
     add_set::<LockFreeSkipList<Hp>, V>(visitor, "skiplist-hp");
@@ -133,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pointer_schemes_back_every_hp_safe_set_and_the_counted_ones_the_lists() {
+    fn the_pointer_schemes_back_every_hp_safe_set_and_the_counted_and_circ_ones_the_lists() {
         let sets = set_entries();
         let registered = |structure: &str, scheme: &str| {
             sets.iter()
@@ -148,7 +155,7 @@ mod tests {
             }
         }
         for structure in ["hmlist", "hashmap"] {
-            for scheme in ["rc", "sweep"] {
+            for scheme in ["rc", "sweep", "circ"] {
                 assert!(
                     registered(structure, scheme),
                     "{structure} × {scheme} is not registered"
@@ -165,7 +172,7 @@ mod tests {
     fn every_scheme_backs_both_lock_free_structures() {
         let entries = entries();
         for structure in ["treiber", "msqueue"] {
-            for scheme in ["leak", "ebr", "hp", "seize", "rc", "sweep"] {
+            for scheme in ["leak", "ebr", "hp", "seize", "rc", "sweep", "circ"] {
                 assert!(
                     entries
                         .iter()
@@ -195,7 +202,8 @@ mod tests {
         assert_eq!(find("no-such-backend"), None);
     }
 
-    /// The counted sets group with the pointer family's rows: same structure names.
+    /// The counted and circ sets group with the pointer family's rows: same structure
+    /// names.
     #[test]
     fn the_counted_sets_are_named_for_their_rows() {
         let sets = set_entries();
@@ -204,6 +212,8 @@ mod tests {
             ("hmlist-sweep", "hmlist", "sweep"),
             ("hashmap-rc", "hashmap", "rc"),
             ("hashmap-sweep", "hashmap", "sweep"),
+            ("hmlist-circ", "hmlist", "circ"),
+            ("hashmap-circ", "hashmap", "circ"),
         ] {
             let entry = sets.iter().find(|e| e.name == name);
             let info = entry.map(|e| (e.info.structure, e.info.scheme));

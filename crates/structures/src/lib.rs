@@ -1,7 +1,8 @@
 //! Lock-free structures, each written once per family and registered for every scheme of
 //! the family: a [Treiber stack](treiber) and a [Michael–Scott queue](msqueue) over the
 //! pointer schemes ([`reclaim_smr::Scheme`]: leak, ebr, hp), and the same two over the
-//! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep).
+//! counted-reference schemes in [`counted`] ([`reclaim_smr::CountedScheme`]: rc, sweep),
+//! and once more over the circ crate's reference counting in [`circ`].
 //! The sets, the [Harris–Michael list](hmlist) and [Michael's hash set](hashmap) built
 //! of such lists, are written against the same [`reclaim_smr::Scheme`], and once more
 //! in [`counted`], and registered as set backends ([`reclaim_core::SetBackend`]), and so
@@ -12,6 +13,8 @@
 //! Each file holds one structure and its [`Backend`](reclaim_core::Backend) marker; the
 //! per-thread [`SchemeHandle`] the pointer family shares lives here.
 
+#[cfg(not(loom))]
+pub mod circ;
 #[cfg(not(loom))]
 pub mod counted;
 mod handle;
