@@ -205,8 +205,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = HOW_LONG)]
     handoff_callbacks: Option<u64>,
 
-    /// The backend every ratio is taken against, in the groups it is in (default: each
-    /// row's structure's `ebr` backend, else the group's first row).
+    /// What every ratio is taken against: a backend (`treiber-leak`), in the groups it is
+    /// in, or a scheme (`circ`): each row's structure's backend of that scheme, where the
+    /// group has one (default: each row's structure's `ebr` backend, else the group's
+    /// first row).
     #[arg(long, value_name = "NAME", help_heading = MEASUREMENT)]
     reference: Option<String>,
     /// The seed of the rounds' shuffled orders; the same seed gives the same orders.

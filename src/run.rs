@@ -185,9 +185,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         cores,
     )?;
     if let Some(reference) = &settings.reference
-        && !plan.runs.iter().any(|p| &p.target.name() == reference)
+        && !plan
+            .runs
+            .iter()
+            .any(|p| &p.target.name() == reference || &p.target.scheme() == reference)
     {
-        bail!("the reference `{reference}` is not among the selected backends");
+        bail!("the reference `{reference}` is not among the selected backends or their schemes");
     }
     let groups = reclaim_harness::rounds::groups(&plan);
     let budget = reclaim_harness::rounds::budget_per_group(&settings, groups.len());

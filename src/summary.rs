@@ -152,6 +152,23 @@ enum Family {
     Sets,
 }
 
+/// The references the rows' ratios were taken against, as the ratio table's heading
+/// names them: every one, in order of first appearance, up to a handful.
+fn references(rows: &[&Row]) -> String {
+    const SHOWN: usize = 6;
+    let mut names: Vec<&str> = Vec::new();
+    for ratio in rows.iter().filter_map(|r| r.ratio.as_ref()) {
+        if !names.contains(&ratio.reference.as_str()) {
+            names.push(&ratio.reference);
+        }
+    }
+    match names.len() {
+        0 => "none: no row has a ratio".to_owned(),
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
 /// Throughput, then the ratios: one line per backend, one column per workload × threads.
 fn throughput_section(backend_rows: &[&Row], repeats: u32, family: Family) -> String {
     let mut out = String::new();
@@ -175,9 +192,10 @@ fn throughput_section(backend_rows: &[&Row], repeats: u32, family: Family) -> St
     }
     let _ = writeln!(
         out,
-        "\nRatio to the reference of each comparison group (the structure's ebr backend, \
-         else the group's first row), paired by round: 1.23× where the 95% interval lies \
-         clear of 1, ≈ where it contains 1 (within noise), ? where there is no interval:"
+        "\nRatio to the reference of each comparison group ({}), paired by round: 1.23× \
+         where the 95% interval lies clear of 1, ≈ where it contains 1 (within noise), ? \
+         where there is no interval:",
+        references(backend_rows)
     );
     out.push_str(&grid(backend_rows, ratio));
     out
@@ -361,7 +379,7 @@ mod tests {
     use super::*;
     use reclaim_report::{Input, compare_text, render_html};
     use reclaim_results::{
-        Garbage, Latency, Memory, Metadata, RunSettings, SCHEMA_VERSION, Spread,
+        Garbage, Latency, Memory, Metadata, Ratio, RunSettings, SCHEMA_VERSION, Spread,
     };
 
     /// A file with a `stalled` row and a `handoff` row whose numbers need every unit:
@@ -499,6 +517,7 @@ mod tests {
             row.valid = true;
             row.allocator = allocator.into();
             row.ops_per_sec = Spread::of(&[ops; 6]);
+            row.ratio = Ratio::paired("treiber-ebr", &[ops; 6], &[ops; 6]);
             file.rows.push(row);
         }
         let summary = summarize(&file);
@@ -510,6 +529,11 @@ mod tests {
         file.rows.pop();
         let summary = summarize(&file);
         assert!(!summary.contains(" on system"), "{summary}");
+        // The ratio table names the references the rows were measured against.
+        assert!(
+            summary.contains("Ratio to the reference of each comparison group (treiber-ebr)"),
+            "{summary}"
+        );
         assert_eq!(
             cells(&summary, title, "BACKEND", "treiber-ebr")["pairs/1"],
             "2M"

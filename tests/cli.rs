@@ -434,7 +434,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
 #[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 13] = [
         (
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
@@ -449,6 +449,10 @@ fn bad_input_is_a_clear_error() {
             "allows one consumer",
         ),
         (&["run", "-d", "soon"], "try `100ms` or `2s`"),
+        (
+            &["run", "-b", "treiber-ebr", "--reference", "qsbr"],
+            "the reference `qsbr` is not among the selected backends or their schemes",
+        ),
         (
             &["run", "--allocator", "system,tcmalloc"],
             "unknown allocator `tcmalloc` (the allocators: system, mimalloc, jemalloc)",

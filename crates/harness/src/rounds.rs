@@ -9,8 +9,9 @@
 //! [`Ratio`] to its reference: the median of the per-round ratios, which cancel what a
 //! round had in common, with its own distribution-free interval (`reclaim_results::stats`).
 //!
-//! The reference of a row is `--reference` where the group has it, else the `ebr` backend
-//! of the row's structure where the group has one, else the group's first row — each
+//! The reference of a row is `--reference` where the group has it (a backend by name, or
+//! a scheme: the row's structure's backend of that scheme), else the `ebr` backend of
+//! the row's structure where the group has one, else the group's first row — each
 //! among the rows on the row's own allocator, when a run measures several
 //! (`--allocator`): rows on different allocators share the rounds, not references.
 //!
@@ -341,12 +342,18 @@ fn reference_of(runs: &[Planned], i: usize, named: Option<&str>) -> usize {
         runs.iter()
             .position(|p| p.allocator == allocator && wanted(p))
     };
+    let structure = runs[i].target.structure();
     if let Some(named) = named
-        && let Some(at) = find(&|p| p.target.name() == named)
+        && let Some(at) = find(&|p| p.target.name() == named).or_else(|| {
+            find(&|p| {
+                !matches!(p.target, Target::Handoff(_))
+                    && p.target.structure() == structure
+                    && p.target.scheme() == named
+            })
+        })
     {
         return at;
     }
-    let structure = runs[i].target.structure();
     find(&|p| {
         !matches!(p.target, Target::Handoff(_))
             && p.target.structure() == structure

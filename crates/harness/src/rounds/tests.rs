@@ -123,6 +123,12 @@ fn each_row_is_compared_with_its_structures_ebr_or_the_named_one() {
             assert_eq!(reference(i, Some(named)), named);
             // A name the group lacks falls back to the default.
             assert_eq!(reference(i, Some("segqueue")), expected);
+            // A scheme: the row's structure's backend of it, where there is one.
+            let by_scheme = match runs[i].target.structure() {
+                s @ ("treiber" | "hmlist") => format!("{s}-leak"),
+                _ => expected.clone(),
+            };
+            assert_eq!(reference(i, Some("leak")), by_scheme, "{}", name(i));
         }
     }
 }
