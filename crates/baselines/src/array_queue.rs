@@ -43,6 +43,7 @@ impl Backend for ArrayQueueBackend {
         bounded: true,
         summary: "crossbeam-queue ArrayQueue: bounded lock-free ring, allocated once, nothing to reclaim",
         settings: "4096 slots (the default capacity), allocated once",
+        knobs: &[],
     };
     type Container<T: Item> = Baseline<ArrayQueue<T>>;
 }

@@ -40,6 +40,7 @@ impl<const MEMORY_BYTES: usize> Backend for HopperBackend<MEMORY_BYTES> {
         } else {
             "1 MiB in memory (encoded-size accounting), 256 MiB segment files, no fsync"
         },
+        knobs: &[],
     };
     type Container<T: Item> = HopperChannel<T, MEMORY_BYTES>;
 }

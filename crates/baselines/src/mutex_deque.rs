@@ -46,6 +46,7 @@ impl Backend for MutexDequeBackend {
         bounded: false,
         summary: "std Mutex<VecDeque>: a queue behind one lock, freed inline",
         settings: "std Mutex, no preallocation",
+        knobs: &[],
     };
     type Container<T: Item> = Baseline<MutexDeque<T>>;
 }

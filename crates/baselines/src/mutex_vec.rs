@@ -43,6 +43,7 @@ impl Backend for MutexVecBackend {
         bounded: false,
         summary: "std Mutex<Vec>: a stack behind one lock, freed inline",
         settings: "std Mutex, no preallocation",
+        knobs: &[],
     };
     type Container<T: Item> = Baseline<MutexVec<T>>;
 }

@@ -34,6 +34,7 @@ impl Backend for SegQueueBackend {
         bounded: false,
         summary: "crossbeam-queue SegQueue: lock-free queue of blocks, reclaimed by its own counters",
         settings: "crossbeam-queue 0.3 defaults: 31-slot blocks",
+        knobs: &[],
     };
     type Container<T: Item> = Baseline<SegQueue<T>>;
 }

@@ -286,6 +286,7 @@ macro_rules! set_baseline {
                 ordered: $ordered,
                 summary: $summary,
                 settings: "",
+                knobs: &[],
             };
             type Set = SetBaseline<$set>;
         }

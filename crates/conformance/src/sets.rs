@@ -421,6 +421,7 @@ mod tests {
             ordered: true,
             summary: "a set broken on purpose",
             settings: "",
+            knobs: &[],
         };
         type Set = Faulty<F>;
     }

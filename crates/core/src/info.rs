@@ -23,6 +23,9 @@ pub struct Info {
     /// The reclamation scheme's tuning in words (thresholds, intervals, capacities), so a
     /// result row says what was measured: `"crossbeam-epoch defaults: …"`.
     pub settings: &'static str,
+    /// The scheme's tuning knobs, which `run --scheme-setting` can set; empty for schemes
+    /// without any (and baselines).
+    pub knobs: &'static [Knob],
 }
 
 /// The order in which a backend hands values back. (Not an atomic memory ordering: the
@@ -90,5 +93,51 @@ impl fmt::Display for Consumers {
             Consumers::One => "one",
             Consumers::Many => "many",
         })
+    }
+}
+
+/// A tuning knob a reclamation scheme exposes, which `run --scheme-setting KEY=V1,V2,…`
+/// sweeps: the same rows at each value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Knob {
+    /// The name users set it by: `batch-size`, `interval-us`.
+    pub key: &'static str,
+    /// What it changes, in one line.
+    pub summary: &'static str,
+    /// The value the scheme runs with when it is not set.
+    pub default: u64,
+    /// The smallest value accepted.
+    pub min: u64,
+    /// The largest value accepted.
+    pub max: u64,
+}
+
+impl Knob {
+    /// Whether `value` is in range, or why not.
+    pub fn check(&self, value: u64) -> Result<(), String> {
+        if (self.min..=self.max).contains(&value) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}={value} is out of range: {} to {}",
+                self.key, self.min, self.max
+            ))
+        }
+    }
+}
+
+/// One knob set to one value for a container's scheme ([`Config::scheme_setting`]
+/// (crate::Config::scheme_setting)).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SchemeSetting {
+    /// The knob's [`key`](Knob::key).
+    pub key: String,
+    /// Its value.
+    pub value: u64,
+}
+
+impl fmt::Display for SchemeSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
     }
 }

@@ -41,6 +41,7 @@
 //!         bounded: false,
 //!         summary: "std Mutex<VecDeque>: a queue behind one lock",
 //!         settings: "std Mutex",
+//!         knobs: &[],
 //!     };
 //!     type Container<T: Item> = Queue<T>;
 //! }
@@ -91,7 +92,7 @@ mod registry;
 mod set;
 pub mod splitmix;
 
-pub use info::{Consumers, Info, ItemOrder};
+pub use info::{Consumers, Info, ItemOrder, Knob, SchemeSetting};
 
 pub use registry::{Entry, SetEntry, Visitor};
 pub use set::{ConcurrentSet, SetBackend, SetHandle, SetInfo};
@@ -142,6 +143,10 @@ pub struct Config {
     /// How many distinct keys a set will hold at most (its key range), for sets that
     /// size a table by it; `None` takes the set's default. Containers ignore it.
     pub keys: Option<u64>,
+    /// One of the scheme's [knobs](Info::knobs) set to a value (`run --scheme-setting`);
+    /// `None` runs the scheme at its defaults. A backend whose scheme has no such knob
+    /// refuses to build ([`BuildError::InvalidConfig`]).
+    pub scheme_setting: Option<SchemeSetting>,
 }
 
 impl Config {

@@ -37,6 +37,8 @@ pub struct SetInfo {
     pub summary: &'static str,
     /// The scheme's tuning in words, for result rows.
     pub settings: &'static str,
+    /// The scheme's tuning knobs, as [`Info::knobs`](crate::Info::knobs).
+    pub knobs: &'static [crate::Knob],
 }
 
 /// The shared set: built once, used by every thread through its own handle.

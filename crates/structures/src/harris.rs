@@ -317,6 +317,7 @@ impl<S: PinProtects> SetBackend for Harris<S> {
         ordered: true,
         summary: "Harris's list: sorted, a search walks through removed nodes and unlinks them in a batch",
         settings: S::SETTINGS,
+        knobs: &[],
     };
     type Set = HarrisList<S>;
 }

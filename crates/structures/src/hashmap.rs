@@ -230,6 +230,7 @@ impl<S: Scheme> SetBackend for MichaelHashMap<S> {
         ordered: false,
         summary: SUMMARY,
         settings: S::SETTINGS,
+        knobs: &[],
     };
     type Set = HmHashMap<S>;
 }

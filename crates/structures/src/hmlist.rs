@@ -460,6 +460,7 @@ impl<S: Scheme> SetBackend for HarrisMichael<S> {
         ordered: true,
         summary: SUMMARY,
         settings: S::SETTINGS,
+        knobs: &[],
     };
     type Set = HmList<S>;
 }

@@ -177,6 +177,7 @@ impl<S: Scheme> Backend for MichaelScott<S> {
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
         settings: S::SETTINGS,
+        knobs: &[],
     };
     type Container<T: Item> = MsQueue<T, S>;
 }

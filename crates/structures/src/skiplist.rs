@@ -666,6 +666,7 @@ impl<S: Scheme> SetBackend for LockFreeSkipList<S> {
         ordered: true,
         summary: "lock-free skip list: sorted, logarithmic searches that unlink the removed nodes they pass",
         settings: S::SETTINGS,
+        knobs: &[],
     };
     type Set = SkipList<S>;
 }

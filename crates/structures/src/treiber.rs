@@ -133,6 +133,7 @@ impl<S: Scheme> Backend for Treiber<S> {
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
         settings: S::SETTINGS,
+        knobs: &[],
     };
     type Container<T: Item> = TreiberStack<T, S>;
 }

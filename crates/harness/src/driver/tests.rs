@@ -43,6 +43,7 @@ impl<const MODE: u8> Backend for Broken<MODE> {
         bounded: false,
         summary: "a test backend that misbehaves",
         settings: "",
+        knobs: &[],
     };
     type Container<T: Item> = BrokenQueue<T, MODE>;
 }

@@ -10,6 +10,7 @@ fn info(consumers: Consumers) -> Info {
         bounded: false,
         summary: "",
         settings: "",
+        knobs: &[],
     }
 }
 

@@ -106,6 +106,7 @@ impl SetBackend for CircMichaelHashMap {
         ordered: false,
         summary: crate::hashmap::SUMMARY,
         settings: domain::SETTINGS,
+        knobs: &[],
     };
     type Set = CircHmHashMap;
 }

@@ -338,6 +338,7 @@ impl SetBackend for CircHarrisMichael {
         ordered: true,
         summary: crate::hmlist::SUMMARY,
         settings: domain::SETTINGS,
+        knobs: &[],
     };
     type Set = CircHmList;
 }

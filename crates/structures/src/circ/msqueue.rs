@@ -163,6 +163,7 @@ impl Backend for CircMichaelScott {
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
         settings: domain::SETTINGS,
+        knobs: &[],
     };
     type Container<T: Item> = CircMsQueue<T>;
 }

@@ -132,6 +132,7 @@ impl Backend for CircTreiber {
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
         settings: domain::SETTINGS,
+        knobs: &[],
     };
     type Container<T: Item> = CircTreiberStack<T>;
 }

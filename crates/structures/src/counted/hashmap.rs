@@ -125,6 +125,7 @@ impl<C: CountedScheme> SetBackend for CountedMichaelHashMap<C> {
         ordered: false,
         summary: crate::hashmap::SUMMARY,
         settings: C::SETTINGS,
+        knobs: &[],
     };
     type Set = CountedHmHashMap<C>;
 }

@@ -460,6 +460,7 @@ impl<C: CountedScheme> SetBackend for CountedHarrisMichael<C> {
         ordered: true,
         summary: crate::hmlist::SUMMARY,
         settings: C::SETTINGS,
+        knobs: &[],
     };
     type Set = CountedHmList<C>;
 }

@@ -124,6 +124,7 @@ impl<C: CountedScheme> Backend for CountedMichaelScott<C> {
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
         settings: C::SETTINGS,
+        knobs: &[],
     };
     type Container<T: Item> = CountedMsQueue<T, C>;
 }

@@ -109,6 +109,7 @@ impl<C: CountedScheme> Backend for CountedTreiber<C> {
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
         settings: C::SETTINGS,
+        knobs: &[],
     };
     type Container<T: Item> = CountedTreiberStack<T, C>;
 }
