@@ -126,8 +126,8 @@ impl Knob {
     }
 }
 
-/// One knob set to one value for a container's scheme ([`Config::scheme_setting`]
-/// (crate::Config::scheme_setting)).
+/// One knob set to one value for a container's scheme
+/// ([`Config::scheme_setting`](crate::Config::scheme_setting)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SchemeSetting {
     /// The knob's [`key`](Knob::key).
