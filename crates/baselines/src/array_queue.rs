@@ -10,6 +10,8 @@ use crate::{Baseline, SharedCollection};
 pub const DEFAULT_CAPACITY: usize = 4096;
 
 impl<T: Send> SharedCollection<T> for ArrayQueue<T> {
+    type Backend = ArrayQueueBackend;
+
     fn build(config: &Config) -> Result<Self, BuildError> {
         match config.capacity.unwrap_or(DEFAULT_CAPACITY) {
             // `ArrayQueue::new` panics on zero; a bad setting is an error, not a crash.

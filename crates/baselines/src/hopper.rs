@@ -73,7 +73,10 @@ impl<T: Item, const MEMORY_BYTES: usize> Container<T> for HopperChannel<T, MEMOR
         Self: 'c;
 
     fn new(config: &Config) -> Result<Self, BuildError> {
-        let backend = <HopperBackend<MEMORY_BYTES> as Backend>::INFO.structure;
+        let info = <HopperBackend<MEMORY_BYTES> as Backend>::INFO;
+        let backend = info.structure;
+        // A channel has no reclamation scheme, hence no knobs.
+        config.refuse_scheme_setting(backend, info.scheme)?;
         let mut dir = tempfile::Builder::new();
         dir.prefix("reclaim-hopper-");
         let dir = match &config.scratch {

@@ -20,12 +20,15 @@ pub use sets::{
     SharedSet, SkipSet, SkipSetBackend,
 };
 
-use reclaim_core::{BuildError, Config, Container, Handle, ReclaimStats};
+use reclaim_core::{Backend, BuildError, Config, Container, Handle, ReclaimStats};
 
 /// A collection every thread uses through a shared reference: the whole of a baseline
 /// (a lock, or a library structure) with no per-thread state, which [`Baseline`] turns
 /// into a registry container.
 pub trait SharedCollection<T>: Send + Sync + Sized {
+    /// The registry's marker, whose `Info` names the baseline in build errors.
+    type Backend: Backend;
+
     /// Builds an empty container.
     fn build(config: &Config) -> Result<Self, BuildError>;
     /// Adds `value`, or hands it back if the container is full.
@@ -45,7 +48,10 @@ impl<T, C: SharedCollection<T>> Container<T> for Baseline<C> {
     where
         Self: 'c;
 
+    /// Builds the collection; refuses a scheme setting (a baseline has no knobs).
     fn new(config: &Config) -> Result<Self, BuildError> {
+        let info = C::Backend::INFO;
+        config.refuse_scheme_setting(info.structure, info.scheme)?;
         C::build(config).map(Baseline)
     }
 

@@ -12,6 +12,8 @@ use crate::{Baseline, SharedCollection};
 pub struct MutexDeque<T>(Mutex<VecDeque<T>>);
 
 impl<T: Send> SharedCollection<T> for MutexDeque<T> {
+    type Backend = MutexDequeBackend;
+
     fn build(_: &Config) -> Result<Self, BuildError> {
         Ok(MutexDeque(Mutex::default()))
     }

@@ -11,6 +11,8 @@ use crate::{Baseline, SharedCollection};
 pub struct MutexVec<T>(Mutex<Vec<T>>);
 
 impl<T: Send> SharedCollection<T> for MutexVec<T> {
+    type Backend = MutexVecBackend;
+
     fn build(_: &Config) -> Result<Self, BuildError> {
         Ok(MutexVec(Mutex::default()))
     }

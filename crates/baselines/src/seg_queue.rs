@@ -7,6 +7,8 @@ use reclaim_core::{Backend, BuildError, Config, Consumers, Info, Item, ItemOrder
 use crate::{Baseline, SharedCollection};
 
 impl<T: Send> SharedCollection<T> for SegQueue<T> {
+    type Backend = SegQueueBackend;
+
     fn build(_: &Config) -> Result<Self, BuildError> {
         Ok(SegQueue::new())
     }

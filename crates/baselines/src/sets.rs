@@ -26,6 +26,9 @@ use reclaim_core::{
 /// A set every thread uses through a shared reference, which [`SetBaseline`] turns into
 /// a registry set.
 pub trait SharedSet: Send + Sync + Sized {
+    /// The registry's marker, whose `SetInfo` names the baseline in build errors.
+    type Backend: SetBackend;
+
     /// An empty set for up to `keys` distinct keys (a hint: none of these must be sized).
     fn build(keys: Option<u64>) -> Self;
     /// Adds `key`; `false` if it was there.
@@ -49,7 +52,10 @@ impl<C: SharedSet> ConcurrentSet for SetBaseline<C> {
     where
         Self: 's;
 
+    /// Builds the set; refuses a scheme setting (a baseline has no knobs).
     fn new(config: &Config) -> Result<Self, BuildError> {
+        let info = C::Backend::INFO;
+        config.refuse_scheme_setting(info.structure, info.scheme)?;
         Ok(SetBaseline(C::build(config.keys)))
     }
 
@@ -93,6 +99,8 @@ fn reserve(keys: Option<u64>) -> usize {
 }
 
 impl SharedSet for RwLock<BTreeSet<u64>> {
+    type Backend = RwLockBTreeSet;
+
     fn build(_keys: Option<u64>) -> Self {
         RwLock::new(BTreeSet::new())
     }
@@ -125,6 +133,8 @@ impl SharedSet for RwLock<BTreeSet<u64>> {
 }
 
 impl SharedSet for Mutex<HashSet<u64>> {
+    type Backend = MutexHashSet;
+
     fn build(keys: Option<u64>) -> Self {
         Mutex::new(HashSet::with_capacity(reserve(keys)))
     }
@@ -155,6 +165,8 @@ impl SharedSet for Mutex<HashSet<u64>> {
 }
 
 impl SharedSet for dashmap::DashSet<u64> {
+    type Backend = DashSetBackend;
+
     fn build(keys: Option<u64>) -> Self {
         dashmap::DashSet::with_capacity(reserve(keys))
     }
@@ -203,6 +215,8 @@ fn token() -> u64 {
 }
 
 impl SharedSet for SkipSet {
+    type Backend = SkipSetBackend;
+
     fn build(_keys: Option<u64>) -> Self {
         SkipSet(crossbeam_skiplist::SkipMap::new())
     }
@@ -250,6 +264,8 @@ impl SharedSet for SkipSet {
 }
 
 impl SharedSet for papaya::HashSet<u64> {
+    type Backend = PapayaBackend;
+
     fn build(keys: Option<u64>) -> Self {
         papaya::HashSet::with_capacity(reserve(keys))
     }

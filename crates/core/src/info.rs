@@ -126,8 +126,8 @@ impl Knob {
     }
 }
 
-/// One knob set to one value for a container's scheme ([`Config::scheme_setting`]
-/// (crate::Config::scheme_setting)).
+/// One knob set to one value for a container's scheme
+/// ([`Config::scheme_setting`](crate::Config::scheme_setting)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SchemeSetting {
     /// The knob's [`key`](Knob::key).
@@ -136,8 +136,81 @@ pub struct SchemeSetting {
     pub value: u64,
 }
 
+impl SchemeSetting {
+    /// The knob among `knobs`, those of the scheme named `scheme`, that this setting sets,
+    /// once its value is in the knob's range; otherwise why not, in words that name the
+    /// key (and the scheme's knobs, or that it has none).
+    pub fn knob<'k>(&self, scheme: &str, knobs: &'k [Knob]) -> Result<&'k Knob, String> {
+        let knob = knobs
+            .iter()
+            .find(|knob| knob.key == self.key)
+            .ok_or_else(|| no_such_knob(scheme, knobs, &self.key))?;
+        knob.check(self.value)?;
+        Ok(knob)
+    }
+}
+
+/// Why a scheme refuses a setting of `key`, which is none of its `knobs`.
+pub(crate) fn no_such_knob(scheme: &str, knobs: &[Knob], key: &str) -> String {
+    if knobs.is_empty() {
+        format!("the {scheme} scheme has no knob {key} (it has none)")
+    } else {
+        let keys: Vec<&str> = knobs.iter().map(|knob| knob.key).collect();
+        format!(
+            "the {scheme} scheme has no knob {key} (its knobs: {})",
+            keys.join(", ")
+        )
+    }
+}
+
 impl fmt::Display for SchemeSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOBS: &[Knob] = &[
+        Knob {
+            key: "batch-size",
+            summary: "objects per batch",
+            default: 32,
+            min: 1,
+            max: 64,
+        },
+        Knob {
+            key: "depth",
+            summary: "levels",
+            default: 2,
+            min: 2,
+            max: 3,
+        },
+    ];
+
+    fn setting(key: &str, value: u64) -> SchemeSetting {
+        SchemeSetting {
+            key: key.to_string(),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_setting_finds_its_knob_in_range_or_says_why_not() {
+        assert_eq!(setting("depth", 3).knob("x", KNOBS), Ok(&KNOBS[1]));
+        assert_eq!(
+            setting("batch-size", 0).knob("x", KNOBS),
+            Err("batch-size=0 is out of range: 1 to 64".to_string())
+        );
+        assert_eq!(
+            setting("interval-us", 10).knob("x", KNOBS),
+            Err("the x scheme has no knob interval-us (its knobs: batch-size, depth)".into())
+        );
+        assert_eq!(
+            setting("batch-size", 4).knob("ebr", &[]),
+            Err("the ebr scheme has no knob batch-size (it has none)".into())
+        );
     }
 }

@@ -169,6 +169,26 @@ impl Config {
         self.keys = Some(keys);
         self
     }
+
+    /// Refuses a [`scheme_setting`](Config::scheme_setting), if there is one, for a
+    /// backend whose scheme has no knobs (a baseline, a structure over the circ crate):
+    /// `backend` names the structure, `scheme` its scheme.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidConfig`] naming the key, when a setting is given.
+    pub fn refuse_scheme_setting(
+        &self,
+        backend: &'static str,
+        scheme: &str,
+    ) -> Result<(), BuildError> {
+        match &self.scheme_setting {
+            None => Ok(()),
+            Some(setting) => Err(BuildError::InvalidConfig {
+                backend,
+                reason: info::no_such_knob(scheme, &[], &setting.key),
+            }),
+        }
+    }
 }
 
 /// Why a container could not be built.
@@ -314,6 +334,24 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("{0}")]
     struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn a_knobless_backend_refuses_any_scheme_setting() {
+        let mut config = Config::default();
+        assert!(config.refuse_scheme_setting("mutex-vec", "lock").is_ok());
+        config.scheme_setting = Some(SchemeSetting {
+            key: "batch-size".into(),
+            value: 4,
+        });
+        let refused = config
+            .refuse_scheme_setting("mutex-vec", "lock")
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "invalid configuration for mutex-vec: \
+             the lock scheme has no knob batch-size (it has none)"
+        );
+    }
 
     #[test]
     fn error_chain_says_what_failed_then_why_once() {

@@ -20,6 +20,8 @@
 
 use std::sync::Arc;
 
+use reclaim_core::{Knob, SchemeSetting};
+
 use crate::ReclaimStats;
 use crate::counters::Counters;
 
@@ -37,8 +39,25 @@ pub trait CountedScheme: 'static {
     /// Per-structure state (counters; the collector for `sweep`).
     type Domain: Send + Sync;
 
+    /// The tuning knobs a domain can be built with, as [`Scheme::KNOBS`](crate::Scheme::KNOBS);
+    /// none by default.
+    const KNOBS: &'static [Knob] = &[];
+
     /// A fresh domain.
     fn new_domain() -> Self::Domain;
+
+    /// A fresh domain with one of [`KNOBS`](CountedScheme::KNOBS) set, or at its defaults
+    /// for `None`, as [`Scheme::new_domain_with`](crate::Scheme::new_domain_with).
+    ///
+    /// # Errors
+    /// The key is none of the scheme's knobs, or the value is out of range; the default
+    /// refuses every setting.
+    fn new_domain_with(setting: Option<&SchemeSetting>) -> Result<Self::Domain, String> {
+        match setting {
+            None => Ok(Self::new_domain()),
+            Some(setting) => Err(crate::unapplied(Self::NAME, Self::KNOBS, setting)),
+        }
+    }
 
     /// The domain's retire/free counters.
     fn counters(domain: &Self::Domain) -> &Counters;

@@ -10,6 +10,10 @@
 //! operation — not `HazardPointer::new()` per operation, which would walk the domain's
 //! record list each time. Each structure owns its domain, so its garbage is freed when it
 //! is dropped and its hazard records are scanned by its own retires only.
+//!
+//! No knobs: the scan threshold is haphazard 0.1's private constant `RCOUNT_THRESHOLD`
+//! (1000 retires pending, or twice the domain's hazard pointers if that is more), which no
+//! function of the crate sets at run time, and neither is its 2 s scan period.
 
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
@@ -37,8 +41,9 @@ impl Scheme for Hp {
     const SUMMARY: &'static str =
         "hazard pointers (haphazard): bounded garbage, a fence per protected pointer";
     const SETTINGS: &'static str = "haphazard 0.1 defaults, one domain per structure, \
-        hazard pointers reused per thread: scan after 1000 retires (5 under Miri) \
-        or 2 s since the last scan (64-bit targets only)";
+        hazard pointers reused per thread: scan once more than 1000 retires are pending \
+        (or twice the domain's hazard pointers, if more), or at a retire 2 s after the last \
+        scan (64-bit targets only)";
     type Domain = HpDomain;
     type Local<'d> = HpLocal<'d>;
 

@@ -183,7 +183,18 @@ pub use seize::{Seize, SeizeDomain, SeizeGuard, SeizeLocal};
 #[cfg(not(loom))]
 pub use sweep::{Sweep, SweepDomain};
 
+use reclaim_core::{Knob, SchemeSetting};
 use sync::AtomicPtr;
+
+/// Why the default `new_domain_with` refuses `setting`: the key is none of `knobs`, or
+/// out of range, or (a scheme that lists knobs but does not override `new_domain_with`)
+/// not applied.
+pub(crate) fn unapplied(scheme: &str, knobs: &[Knob], setting: &SchemeSetting) -> String {
+    match setting.knob(scheme, knobs) {
+        Err(reason) => reason,
+        Ok(knob) => format!("the {scheme} scheme does not apply its knob {}", knob.key),
+    }
+}
 
 /// A reclamation scheme: a per-structure domain, per-thread locals, per-operation guards.
 pub trait Scheme: 'static {
@@ -203,8 +214,26 @@ pub trait Scheme: 'static {
     /// One thread's registration with a domain.
     type Local<'d>: Local;
 
+    /// The tuning knobs a domain can be built with ([`new_domain_with`](Scheme::new_domain_with)),
+    /// for the structures' `Info::knobs`; none by default.
+    const KNOBS: &'static [Knob] = &[];
+
     /// A fresh domain.
     fn new_domain() -> Self::Domain;
+
+    /// A fresh domain with one of [`KNOBS`](Scheme::KNOBS) set, or at its defaults for
+    /// `None` (the same domain as [`new_domain`](Scheme::new_domain)).
+    ///
+    /// # Errors
+    /// The key is none of the scheme's knobs, or the value is out of the knob's range: the
+    /// message names the key (and the scheme's knobs, or that it has none). The default
+    /// refuses every setting; a scheme with knobs overrides it.
+    fn new_domain_with(setting: Option<&SchemeSetting>) -> Result<Self::Domain, String> {
+        match setting {
+            None => Ok(Self::new_domain()),
+            Some(setting) => Err(unapplied(Self::NAME, Self::KNOBS, setting)),
+        }
+    }
 
     /// Registers the calling thread with `domain`, with `slots` protection slots (the most
     /// pointers one operation of the structure protects at once).

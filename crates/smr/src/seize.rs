@@ -47,6 +47,7 @@
 
 use std::mem::ManuallyDrop;
 
+use reclaim_core::{Knob, SchemeSetting};
 use seize::{Collector, Guard as _, LocalGuard};
 
 use crate::counters::{self, Counters, Participant};
@@ -63,18 +64,27 @@ impl Scheme for Seize {
         a stalled thread holds back only what was retired while it was inside";
     const SETTINGS: &'static str = "seize 0.5 defaults, one collector per structure: \
         batches of 32 retired objects (or the machine's CPU count if larger, rounded up to \
-        a power of two), freed by the last thread to leave; membarrier on Linux, \
-        SeqCst fences under Miri";
+        a power of two) unless batch-size is set, freed by the last thread to leave; \
+        membarrier on Linux, SeqCst fences under Miri";
+    const KNOBS: &'static [Knob] = &[BATCH_SIZE];
     type Domain = SeizeDomain;
     type Local<'d> = SeizeLocal<'d>;
 
     fn new_domain() -> SeizeDomain {
-        SeizeDomain {
-            // The defaults papaya uses too: the `papaya` baseline and the `*-seize` rows
-            // run the same reclamation.
-            collector: ManuallyDrop::new(Collector::new()),
-            counters: Counters::default(),
-        }
+        // The defaults papaya uses too: the `papaya` baseline and the `*-seize` rows run
+        // the same reclamation.
+        SeizeDomain::new(None)
+    }
+
+    fn new_domain_with(setting: Option<&SchemeSetting>) -> Result<SeizeDomain, String> {
+        let Some(setting) = setting else {
+            return Ok(Self::new_domain());
+        };
+        // The one knob there is: `batch-size`, in range.
+        setting.knob(Self::NAME, Self::KNOBS)?;
+        let batch_size = usize::try_from(setting.value)
+            .map_err(|_| format!("{setting} does not fit this machine's usize"))?;
+        Ok(SeizeDomain::new(Some(batch_size)))
     }
 
     fn register(domain: &SeizeDomain, _slots: usize) -> SeizeLocal<'_> {
@@ -91,21 +101,70 @@ impl Scheme for Seize {
     }
 }
 
+/// The `batch-size` knob: seize's `Collector::batch_size`.
+///
+/// seize takes a set batch size as is (its own default, `max(32, CPUs)`, is rounded up to
+/// a power of two; a set value is not). A batch goes out once it holds this many objects
+/// and at least as many as there are threads active at that moment, so a batch smaller
+/// than the number of active threads grows until it matches it. Each thread's batch
+/// reserves room for this many entries (32 bytes each) when it starts, hence the upper
+/// bound: 2 MiB per thread and structure.
+const BATCH_SIZE: Knob = Knob {
+    key: "batch-size",
+    summary: "retired objects per batch before it goes out to the active threads \
+        (default 32, or the CPU count rounded up to a power of two if larger)",
+    default: DEFAULT_BATCH_SIZE as u64,
+    min: 1,
+    max: 65_536,
+};
+
+/// seize's `Collector::DEFAULT_BATCH_SIZE` (private to the crate).
+const DEFAULT_BATCH_SIZE: usize = 32;
+
 /// A structure's collector and counters.
 #[derive(Debug)]
 pub struct SeizeDomain {
     /// Dropped by hand before `counters`, counting in its teardown shard.
     collector: ManuallyDrop<Collector>,
+    /// The batch size set through the `batch-size` knob; `None` for seize's default.
+    batch_size: Option<usize>,
     counters: Counters,
 }
 
 impl SeizeDomain {
+    fn new(batch_size: Option<usize>) -> SeizeDomain {
+        SeizeDomain {
+            collector: ManuallyDrop::new(collector(batch_size)),
+            batch_size,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The number of retired objects per batch this domain's collector runs with: the
+    /// `batch-size` knob's value if it was set, otherwise seize's default, 32 or the
+    /// machine's CPU count if larger, rounded up to a power of two.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.unwrap_or_else(|| {
+            let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+            cpus.max(DEFAULT_BATCH_SIZE).next_power_of_two()
+        })
+    }
+
     /// Drops the collector, freeing everything still retired (counted in the teardown
-    /// shard), and puts a fresh one in its place. Only with `&mut self`: no local is alive.
+    /// shard), and puts a fresh one with the same batch size in its place. Only with
+    /// `&mut self`: no local is alive.
     #[cfg(test)]
     fn flush_by_teardown(&mut self) {
-        let old = std::mem::replace(&mut *self.collector, Collector::new());
+        let old = std::mem::replace(&mut *self.collector, collector(self.batch_size));
         self.counters.teardown(|| drop(old));
+    }
+}
+
+/// A seize collector with `batch_size` objects per batch, or seize's default for `None`.
+fn collector(batch_size: Option<usize>) -> Collector {
+    match batch_size {
+        None => Collector::new(),
+        Some(batch_size) => Collector::new().batch_size(batch_size),
     }
 }
 
@@ -276,6 +335,74 @@ mod tests {
         }
         domain.flush_by_teardown();
         assert_eq!(Seize::stats(&domain).freed, retires);
+    }
+
+    fn batch_size(value: u64) -> SchemeSetting {
+        SchemeSetting {
+            key: "batch-size".into(),
+            value,
+        }
+    }
+
+    /// With `batch-size=4`, one thread's retires go out four at a time: nothing is freed
+    /// before the fourth, all four as soon as the guard that retired it is dropped (the
+    /// retiring thread was the only one active). At the default, four retires free nothing.
+    #[test]
+    fn a_set_batch_size_is_the_batch() {
+        let mut domain = Seize::new_domain_with(Some(&batch_size(4))).unwrap();
+        assert_eq!(domain.batch_size(), 4);
+        assert!(
+            format!("{domain:?}").contains("batch_size: 4"),
+            "{domain:?}"
+        );
+        {
+            let mut local = Seize::register(&domain, 1);
+            let freed_after = |local: &mut SeizeLocal<'_>, n| {
+                retire_fresh(local, n);
+                Seize::stats(&domain).freed
+            };
+            assert_eq!(freed_after(&mut local, 3), 0);
+            assert_eq!(freed_after(&mut local, 1), 4);
+            assert_eq!(freed_after(&mut local, 3), 4);
+            assert_eq!(freed_after(&mut local, 1), 8);
+            assert_eq!(freed_after(&mut local, 2), 8);
+        }
+        domain.flush_by_teardown();
+        assert_eq!(
+            Seize::stats(&domain),
+            ReclaimStats {
+                retired: 10,
+                freed: 10,
+                reclaimer_cpu_ns: None,
+            }
+        );
+
+        let default = Seize::new_domain_with(None).unwrap();
+        assert!(default.batch_size() >= 32);
+        let shown = format!("batch_size: {}", default.batch_size());
+        assert!(format!("{default:?}").contains(&shown), "{default:?}");
+        retire_fresh(&mut Seize::register(&default, 1), 4);
+        assert_eq!(Seize::stats(&default).freed, 0);
+    }
+
+    #[test]
+    fn a_batch_size_out_of_range_or_another_key_is_refused() {
+        for value in [0, 65_537] {
+            let refused = Seize::new_domain_with(Some(&batch_size(value))).unwrap_err();
+            assert_eq!(
+                refused,
+                format!("batch-size={value} is out of range: 1 to 65536")
+            );
+        }
+        let interval = SchemeSetting {
+            key: "interval-us".into(),
+            value: 100,
+        };
+        assert_eq!(
+            Seize::new_domain_with(Some(&interval)).unwrap_err(),
+            "the seize scheme has no knob interval-us (its knobs: batch-size)"
+        );
+        assert!(Seize::new_domain_with(Some(&batch_size(65_536))).is_ok());
     }
 
     #[test]

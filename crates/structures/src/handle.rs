@@ -1,8 +1,19 @@
 //! The handle every scheme-generic structure hands out: the structure plus the thread's
 //! registration with the structure's reclamation domain.
 
-use reclaim_core::Handle;
+use reclaim_core::{BuildError, Config, Handle};
 use reclaim_smr::Scheme;
+
+/// A domain of scheme `S` for the structure named `backend`, built with `config`: with its
+/// [`scheme_setting`](Config::scheme_setting) applied, or refused as an invalid
+/// configuration of `backend` when `S` has no such knob or the value is out of range.
+pub(crate) fn scheme_domain<S: Scheme>(
+    backend: &'static str,
+    config: &Config,
+) -> Result<S::Domain, BuildError> {
+    S::new_domain_with(config.scheme_setting.as_ref())
+        .map_err(|reason| BuildError::InvalidConfig { backend, reason })
+}
 
 /// A lock-free structure whose operations take the calling thread's scheme registration.
 ///
@@ -109,17 +120,22 @@ impl<T, C: LockFree<T, S>, S: Scheme> Handle<T> for SchemeHandle<'_, C, S> {
 }
 
 /// Implements [`Container`](reclaim_core::Container) for a scheme-generic structure that is
-/// `Default` and [`LockFree`]: handles are [`SchemeHandle`]s, counters are the scheme's.
+/// [`LockFree`] and has a `with_domain(S::Domain)` constructor, registered as `$marker<S>`:
+/// handles are [`SchemeHandle`]s, counters are the scheme's, and `new` builds the domain
+/// with the configuration's scheme setting ([`scheme_domain`]).
 macro_rules! scheme_container {
-    ($structure:ident) => {
+    ($structure:ident, $marker:ident) => {
         impl<T: Send, S: reclaim_smr::Scheme> reclaim_core::Container<T> for $structure<T, S> {
             type Handle<'c>
                 = $crate::SchemeHandle<'c, Self, S>
             where
                 Self: 'c;
 
-            fn new(_config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
-                Ok(Self::default())
+            fn new(config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
+                let backend = <$marker<S> as reclaim_core::Backend>::INFO.structure;
+                Ok(Self::with_domain($crate::handle::scheme_domain::<S>(
+                    backend, config,
+                )?))
             }
 
             fn handle(&self) -> Self::Handle<'_> {

@@ -25,6 +25,7 @@ use reclaim_core::{
 use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, PinProtects};
 
+use crate::handle::scheme_domain;
 use crate::hmlist::{SetNode, free_linked};
 use crate::mark::{is_marked, marked, unmarked};
 
@@ -61,9 +62,15 @@ impl<S: PinProtects> std::fmt::Debug for HarrisList<S> {
 
 impl<S: PinProtects> Default for HarrisList<S> {
     fn default() -> Self {
+        Self::with_domain(S::new_domain())
+    }
+}
+
+impl<S: PinProtects> HarrisList<S> {
+    fn with_domain(domain: S::Domain) -> Self {
         HarrisList {
             head: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
-            domain: S::new_domain(),
+            domain,
         }
     }
 }
@@ -162,8 +169,9 @@ impl<S: PinProtects> HarrisList<S> {
 impl<S: PinProtects> ConcurrentSet for HarrisList<S> {
     type Handle<'s> = HarrisListHandle<'s, S>;
 
-    fn new(_config: &Config) -> Result<Self, BuildError> {
-        Ok(Self::default())
+    fn new(config: &Config) -> Result<Self, BuildError> {
+        let backend = Harris::<S>::INFO.structure;
+        Ok(Self::with_domain(scheme_domain::<S>(backend, config)?))
     }
 
     fn handle(&self) -> HarrisListHandle<'_, S> {
@@ -317,7 +325,7 @@ impl<S: PinProtects> SetBackend for Harris<S> {
         ordered: true,
         summary: "Harris's list: sorted, a search walks through removed nodes and unlinks them in a batch",
         settings: S::SETTINGS,
-        knobs: &[],
+        knobs: S::KNOBS,
     };
     type Set = HarrisList<S>;
 }

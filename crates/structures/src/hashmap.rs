@@ -15,6 +15,7 @@ use reclaim_core::{
 };
 use reclaim_smr::{Local, Scheme};
 
+use crate::handle::scheme_domain;
 use crate::hmlist::{Bucket, SLOTS};
 
 /// The key range a table is sized for when the configuration gives none.
@@ -125,9 +126,11 @@ impl<S: Scheme> ConcurrentSet for HmHashMap<S> {
     type Handle<'s> = HmHashMapHandle<'s, S>;
 
     fn new(config: &Config) -> Result<Self, BuildError> {
+        let table = Table::for_config(config)?;
+        let backend = MichaelHashMap::<S>::INFO.structure;
         Ok(HmHashMap {
-            table: Table::for_config(config)?,
-            domain: S::new_domain(),
+            table,
+            domain: scheme_domain::<S>(backend, config)?,
         })
     }
 
@@ -230,7 +233,7 @@ impl<S: Scheme> SetBackend for MichaelHashMap<S> {
         ordered: false,
         summary: SUMMARY,
         settings: S::SETTINGS,
-        knobs: &[],
+        knobs: S::KNOBS,
     };
     type Set = HmHashMap<S>;
 }

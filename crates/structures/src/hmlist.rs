@@ -29,6 +29,7 @@ use reclaim_core::{
 use reclaim_smr::sync::{AtomicPtr, Ordering};
 use reclaim_smr::{Guard, Local, Scheme};
 
+use crate::handle::scheme_domain;
 use crate::mark::{MARK, is_marked, marked, unmarked};
 
 /// A node of the list. Its `next` pointer carries the mark in its low bit.
@@ -347,9 +348,15 @@ impl<S: Scheme> std::fmt::Debug for HmList<S> {
 
 impl<S: Scheme> Default for HmList<S> {
     fn default() -> Self {
+        Self::with_domain(S::new_domain())
+    }
+}
+
+impl<S: Scheme> HmList<S> {
+    fn with_domain(domain: S::Domain) -> Self {
         HmList {
             head: CachePadded::new(Bucket::default()),
-            domain: S::new_domain(),
+            domain,
         }
     }
 }
@@ -357,8 +364,9 @@ impl<S: Scheme> Default for HmList<S> {
 impl<S: Scheme> ConcurrentSet for HmList<S> {
     type Handle<'s> = HmListHandle<'s, S>;
 
-    fn new(_config: &Config) -> Result<Self, BuildError> {
-        Ok(Self::default())
+    fn new(config: &Config) -> Result<Self, BuildError> {
+        let backend = HarrisMichael::<S>::INFO.structure;
+        Ok(Self::with_domain(scheme_domain::<S>(backend, config)?))
     }
 
     /// A thread's handle on the list: its registration with the list's domain.
@@ -460,7 +468,7 @@ impl<S: Scheme> SetBackend for HarrisMichael<S> {
         ordered: true,
         summary: SUMMARY,
         settings: S::SETTINGS,
-        knobs: &[],
+        knobs: S::KNOBS,
     };
     type Set = HmList<S>;
 }

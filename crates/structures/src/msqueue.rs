@@ -57,11 +57,17 @@ impl<T, S: Scheme> std::fmt::Debug for MsQueue<T, S> {
 
 impl<T: Send, S: Scheme> Default for MsQueue<T, S> {
     fn default() -> Self {
+        Self::with_domain(S::new_domain())
+    }
+}
+
+impl<T, S: Scheme> MsQueue<T, S> {
+    fn with_domain(domain: S::Domain) -> Self {
         let dummy = Node::alloc_dummy();
         MsQueue {
             head: CachePadded::new(AtomicPtr::new(dummy)),
             tail: CachePadded::new(AtomicPtr::new(dummy)),
-            domain: S::new_domain(),
+            domain,
             _owns: PhantomData,
         }
     }
@@ -177,12 +183,12 @@ impl<S: Scheme> Backend for MichaelScott<S> {
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
         settings: S::SETTINGS,
-        knobs: &[],
+        knobs: S::KNOBS,
     };
     type Container<T: Item> = MsQueue<T, S>;
 }
 
-scheme_container!(MsQueue);
+scheme_container!(MsQueue, MichaelScott);
 
 #[cfg(all(test, not(loom)))]
 mod tests {

@@ -67,6 +67,7 @@ use reclaim_core::{
 use reclaim_smr::sync::{AtomicPtr, AtomicUsize, Ordering, fence};
 use reclaim_smr::{Guard, Local, Scheme};
 
+use crate::handle::scheme_domain;
 use crate::hashmap::DEFAULT_KEYS;
 use crate::mark::{MARK, is_marked, marked, unmarked};
 
@@ -211,12 +212,16 @@ impl<S: Scheme> SkipList<S> {
     /// An empty set whose towers suit `keys` distinct keys: up to log2(`keys`) levels
     /// (at least one, at most [`MAX_HEIGHT`]).
     pub fn with_keys(keys: u64) -> Self {
+        Self::with_keys_in(keys, S::new_domain())
+    }
+
+    fn with_keys_in(keys: u64, domain: S::Domain) -> Self {
         let log2 = (u64::BITS - keys.saturating_sub(1).leading_zeros()) as usize;
         SkipList {
             head: CachePadded::new(std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut()))),
             levels: log2.clamp(1, MAX_HEIGHT),
             handles: std::sync::atomic::AtomicU64::new(0),
-            domain: S::new_domain(),
+            domain,
         }
     }
 
@@ -563,7 +568,11 @@ impl<S: Scheme> ConcurrentSet for SkipList<S> {
                 backend: "skiplist",
                 reason: "a key range of 0 keys: the set could hold nothing".into(),
             }),
-            keys => Ok(Self::with_keys(keys.unwrap_or(DEFAULT_KEYS))),
+            keys => {
+                let backend = LockFreeSkipList::<S>::INFO.structure;
+                let domain = scheme_domain::<S>(backend, config)?;
+                Ok(Self::with_keys_in(keys.unwrap_or(DEFAULT_KEYS), domain))
+            }
         }
     }
 
@@ -666,7 +675,7 @@ impl<S: Scheme> SetBackend for LockFreeSkipList<S> {
         ordered: true,
         summary: "lock-free skip list: sorted, logarithmic searches that unlink the removed nodes they pass",
         settings: S::SETTINGS,
-        knobs: &[],
+        knobs: S::KNOBS,
     };
     type Set = SkipList<S>;
 }

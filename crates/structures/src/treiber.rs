@@ -43,9 +43,15 @@ impl<T, S: Scheme> std::fmt::Debug for TreiberStack<T, S> {
 
 impl<T: Send, S: Scheme> Default for TreiberStack<T, S> {
     fn default() -> Self {
+        Self::with_domain(S::new_domain())
+    }
+}
+
+impl<T, S: Scheme> TreiberStack<T, S> {
+    fn with_domain(domain: S::Domain) -> Self {
         TreiberStack {
             head: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
-            domain: S::new_domain(),
+            domain,
             _owns: PhantomData,
         }
     }
@@ -133,9 +139,9 @@ impl<S: Scheme> Backend for Treiber<S> {
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
         settings: S::SETTINGS,
-        knobs: &[],
+        knobs: S::KNOBS,
     };
     type Container<T: Item> = TreiberStack<T, S>;
 }
 
-scheme_container!(TreiberStack);
+scheme_container!(TreiberStack, Treiber);

@@ -253,6 +253,8 @@ impl CollectorState {
 /// what is freed and what is leaked then).
 pub struct Collector {
     shared: Arc<CollectorState>,
+    /// The time between passes the thread was started with.
+    interval: Duration,
     /// `None` once stopped.
     thread: Option<JoinHandle<()>>,
 }
@@ -261,6 +263,7 @@ pub struct Collector {
 impl std::fmt::Debug for Collector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Collector")
+            .field("interval", &self.interval)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
@@ -286,19 +289,26 @@ impl Collector {
     fn start(config: SweepConfig, counters: Option<std::sync::Arc<Counters>>) -> Collector {
         let shared = Arc::new(CollectorState::new());
         let thread_shared = Arc::clone(&shared);
+        let interval = config.interval;
         let thread = thread::Builder::new()
             .name("reclaim-sweep".into())
             .spawn(move || match counters.as_deref().map(Counters::join) {
                 Some(participant) => {
-                    participant.counting(|| run(&thread_shared, config.interval));
+                    participant.counting(|| run(&thread_shared, interval));
                 }
-                None => run(&thread_shared, config.interval),
+                None => run(&thread_shared, interval),
             })
             .expect("failed to start the sweep collector thread");
         Collector {
             shared,
+            interval,
             thread: Some(thread),
         }
+    }
+
+    /// The time between passes this collector's thread runs with.
+    pub fn interval(&self) -> Duration {
+        self.interval
     }
 
     /// A handle workers use to track and release objects.

@@ -156,9 +156,10 @@ impl<S> Drop for CircSetHandle<'_, S> {
 }
 
 /// Implements [`Container`](reclaim_core::Container) for a circ structure `$structure<T>`
-/// that is `Default` and [`CircOps`] with its domain in a `domain` field, and `Debug`.
+/// that is `Default` and [`CircOps`] with its domain in a `domain` field, registered as
+/// `$marker` (circ has no knobs: `new` refuses any scheme setting), and `Debug`.
 macro_rules! circ_container {
-    ($structure:ident) => {
+    ($structure:ident, $marker:ident) => {
         impl<T> std::fmt::Debug for $structure<T> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($structure))
@@ -173,7 +174,9 @@ macro_rules! circ_container {
             where
                 Self: 'c;
 
-            fn new(_config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
+            fn new(config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
+                let info = <$marker as reclaim_core::Backend>::INFO;
+                config.refuse_scheme_setting(info.structure, info.scheme)?;
                 Ok(Self::default())
             }
 

@@ -80,6 +80,8 @@ impl ConcurrentSet for CircHmHashMap {
     type Handle<'s> = CircSetHandle<'s, Self>;
 
     fn new(config: &Config) -> Result<Self, BuildError> {
+        let info = CircMichaelHashMap::INFO;
+        config.refuse_scheme_setting(info.structure, info.scheme)?;
         Ok(CircHmHashMap {
             table: Table::for_config(config)?,
             domain: CircDomain::default(),

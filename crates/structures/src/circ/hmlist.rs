@@ -314,7 +314,9 @@ impl CircSetOps for CircHmList {
 impl ConcurrentSet for CircHmList {
     type Handle<'s> = CircSetHandle<'s, Self>;
 
-    fn new(_config: &Config) -> Result<Self, BuildError> {
+    fn new(config: &Config) -> Result<Self, BuildError> {
+        let info = CircHarrisMichael::INFO;
+        config.refuse_scheme_setting(info.structure, info.scheme)?;
         Ok(Self::default())
     }
 

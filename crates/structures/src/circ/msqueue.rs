@@ -148,7 +148,7 @@ impl<T> Drop for CircMsQueue<T> {
     }
 }
 
-circ_container!(CircMsQueue);
+circ_container!(CircMsQueue, CircMichaelScott);
 
 /// The registry's marker for a Michael–Scott queue over circ.
 #[derive(Debug)]

@@ -117,7 +117,7 @@ impl<T> Drop for CircTreiberStack<T> {
     }
 }
 
-circ_container!(CircTreiberStack);
+circ_container!(CircTreiberStack, CircTreiber);
 
 /// The registry's marker for a Treiber stack over circ.
 #[derive(Debug)]

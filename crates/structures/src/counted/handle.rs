@@ -1,9 +1,20 @@
 //! The handle of a counted structure: the structure and the thread's participation in its
 //! counters.
 
-use reclaim_core::{Handle, SetHandle};
+use reclaim_core::{BuildError, Config, Handle, SetHandle};
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
+
+/// A domain of counted scheme `C` for the structure named `backend`, built with `config`:
+/// with its [`scheme_setting`](Config::scheme_setting) applied, or refused as an invalid
+/// configuration of `backend` when `C` has no such knob or the value is out of range.
+pub(crate) fn counted_domain<C: CountedScheme>(
+    backend: &'static str,
+    config: &Config,
+) -> Result<C::Domain, BuildError> {
+    C::new_domain_with(config.scheme_setting.as_ref())
+        .map_err(|reason| BuildError::InvalidConfig { backend, reason })
+}
 
 /// A counted structure's operations. Each runs inside the caller's
 /// [`counting`](Participant::counting) call, so frees it triggers (under `rc`) count in the
@@ -165,10 +176,11 @@ impl<S: CountedSetOps> SetHandle for CountedSetHandle<'_, S> {
 }
 
 /// Implements [`Container`](reclaim_core::Container) for a counted structure
-/// `$structure<T, C>` that is `Default` and [`CountedOps`], and `Debug`: its name and
-/// scheme.
+/// `$structure<T, C>` that is [`CountedOps`] and has a `with_domain(C::Domain)`
+/// constructor, registered as `$marker<C>` (`new` builds the domain with the
+/// configuration's scheme setting, [`counted_domain`]), and `Debug`: its name and scheme.
 macro_rules! counted_container {
-    ($structure:ident) => {
+    ($structure:ident, $marker:ident) => {
         impl<T, C: reclaim_smr::CountedScheme> std::fmt::Debug for $structure<T, C> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($structure))
@@ -185,8 +197,11 @@ macro_rules! counted_container {
             where
                 Self: 'c;
 
-            fn new(_config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
-                Ok(Self::default())
+            fn new(config: &reclaim_core::Config) -> Result<Self, reclaim_core::BuildError> {
+                let backend = <$marker<C> as reclaim_core::Backend>::INFO.structure;
+                Ok(Self::with_domain(
+                    $crate::counted::handle::counted_domain::<C>(backend, config)?,
+                ))
             }
 
             fn handle(&self) -> Self::Handle<'_> {

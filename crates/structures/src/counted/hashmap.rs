@@ -12,7 +12,7 @@ use reclaim_core::{BuildError, ConcurrentSet, Config, ReclaimStats, SetBackend, 
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::Participant;
 
-use super::handle::{CountedSetHandle, CountedSetOps};
+use super::handle::{CountedSetHandle, CountedSetOps, counted_domain};
 use super::hmlist::Bucket;
 use crate::hashmap::Table;
 
@@ -91,9 +91,11 @@ impl<C: CountedScheme> ConcurrentSet for CountedHmHashMap<C> {
     type Handle<'s> = CountedSetHandle<'s, Self>;
 
     fn new(config: &Config) -> Result<Self, BuildError> {
+        let table = Table::for_config(config)?;
+        let backend = CountedMichaelHashMap::<C>::INFO.structure;
         Ok(CountedHmHashMap {
-            table: Table::for_config(config)?,
-            domain: C::new_domain(),
+            table,
+            domain: counted_domain::<C>(backend, config)?,
         })
     }
 
@@ -125,7 +127,7 @@ impl<C: CountedScheme> SetBackend for CountedMichaelHashMap<C> {
         ordered: false,
         summary: crate::hashmap::SUMMARY,
         settings: C::SETTINGS,
-        knobs: &[],
+        knobs: C::KNOBS,
     };
     type Set = CountedHmHashMap<C>;
 }

@@ -95,7 +95,7 @@ use reclaim_core::{BuildError, ConcurrentSet, Config, ReclaimStats, SetBackend, 
 use reclaim_smr::CountedScheme;
 use reclaim_smr::counters::{self, Participant};
 
-use super::handle::{CountedSetHandle, CountedSetOps, stall_holding};
+use super::handle::{CountedSetHandle, CountedSetOps, counted_domain, stall_holding};
 use super::node::{drop_chain, same};
 
 /// A node of a counted list: a key, or the marker of a removed key's node.
@@ -378,14 +378,18 @@ impl<C: CountedScheme> std::fmt::Debug for CountedHmList<C> {
 
 impl<C: CountedScheme> Default for CountedHmList<C> {
     fn default() -> Self {
-        CountedHmList {
-            head: CachePadded::new(Bucket::default()),
-            domain: C::new_domain(),
-        }
+        Self::with_domain(C::new_domain())
     }
 }
 
 impl<C: CountedScheme> CountedHmList<C> {
+    fn with_domain(domain: C::Domain) -> Self {
+        CountedHmList {
+            head: CachePadded::new(Bucket::default()),
+            domain,
+        }
+    }
+
     /// What the domain has retired and freed so far.
     pub fn stats(&self) -> ReclaimStats {
         C::stats(&self.domain)
@@ -426,8 +430,9 @@ impl<C: CountedScheme> CountedSetOps for CountedHmList<C> {
 impl<C: CountedScheme> ConcurrentSet for CountedHmList<C> {
     type Handle<'s> = CountedSetHandle<'s, Self>;
 
-    fn new(_config: &Config) -> Result<Self, BuildError> {
-        Ok(Self::default())
+    fn new(config: &Config) -> Result<Self, BuildError> {
+        let backend = CountedHarrisMichael::<C>::INFO.structure;
+        Ok(Self::with_domain(counted_domain::<C>(backend, config)?))
     }
 
     fn handle(&self) -> Self::Handle<'_> {
@@ -460,7 +465,7 @@ impl<C: CountedScheme> SetBackend for CountedHarrisMichael<C> {
         ordered: true,
         summary: crate::hmlist::SUMMARY,
         settings: C::SETTINGS,
-        knobs: &[],
+        knobs: C::KNOBS,
     };
     type Set = CountedHmList<C>;
 }

@@ -30,7 +30,12 @@ pub struct CountedMsQueue<T, C: CountedScheme> {
 
 impl<T: Send + 'static, C: CountedScheme> Default for CountedMsQueue<T, C> {
     fn default() -> Self {
-        let domain = C::new_domain();
+        Self::with_domain(C::new_domain())
+    }
+}
+
+impl<T: Send + 'static, C: CountedScheme> CountedMsQueue<T, C> {
+    fn with_domain(domain: C::Domain) -> Self {
         let dummy = Node::new(None);
         C::track(&domain, &dummy);
         CountedMsQueue {
@@ -109,7 +114,7 @@ impl<T, C: CountedScheme> Drop for CountedMsQueue<T, C> {
     }
 }
 
-counted_container!(CountedMsQueue);
+counted_container!(CountedMsQueue, CountedMichaelScott);
 
 /// The registry's marker for a Michael–Scott queue over counted scheme `C`.
 #[derive(Debug)]
@@ -124,7 +129,7 @@ impl<C: CountedScheme> Backend for CountedMichaelScott<C> {
         bounded: false,
         summary: "Michael-Scott queue: dummy head, helping tail, two CASes per enqueue",
         settings: C::SETTINGS,
-        knobs: &[],
+        knobs: C::KNOBS,
     };
     type Container<T: Item> = CountedMsQueue<T, C>;
 }

@@ -25,9 +25,15 @@ pub struct CountedTreiberStack<T, C: CountedScheme> {
 
 impl<T, C: CountedScheme> Default for CountedTreiberStack<T, C> {
     fn default() -> Self {
+        Self::with_domain(C::new_domain())
+    }
+}
+
+impl<T, C: CountedScheme> CountedTreiberStack<T, C> {
+    fn with_domain(domain: C::Domain) -> Self {
         CountedTreiberStack {
             head: CachePadded::new(ArcSwapOption::empty()),
-            domain: C::new_domain(),
+            domain,
         }
     }
 }
@@ -94,7 +100,7 @@ impl<T, C: CountedScheme> Drop for CountedTreiberStack<T, C> {
     }
 }
 
-counted_container!(CountedTreiberStack);
+counted_container!(CountedTreiberStack, CountedTreiber);
 
 /// The registry's marker for a Treiber stack over counted scheme `C`.
 #[derive(Debug)]
@@ -109,7 +115,7 @@ impl<C: CountedScheme> Backend for CountedTreiber<C> {
         bounded: false,
         summary: "Treiber stack: one CAS on the head per operation",
         settings: C::SETTINGS,
-        knobs: &[],
+        knobs: C::KNOBS,
     };
     type Container<T: Item> = CountedTreiberStack<T, C>;
 }
