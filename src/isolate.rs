@@ -7,8 +7,8 @@ use std::fs;
 
 use anyhow::{Context, anyhow, bail};
 use reclaim_emulation::Runner;
-use reclaim_harness::Selection;
 use reclaim_harness::metadata;
+use reclaim_harness::{Selection, TuningSweep};
 
 use crate::RunArgs;
 use crate::run::settings;
@@ -35,12 +35,15 @@ pub fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Re
         .collect();
     let runner = Runner::from_env("RECLAIM_EXEC_RUNNER");
     let mut command = runner.command(&exe);
-    let spec = format!(
+    let mut spec = format!(
         "{}:{}:{}",
         planned.target.name(),
         planned.workload,
         planned.threads
     );
+    if let Some(tuning) = planned.tuning {
+        spec.push_str(&format!(":{tuning}"));
+    }
     command
         .arg("run")
         .args(options)
@@ -58,12 +61,19 @@ pub fn repeat_in_fresh_process(planned: &reclaim_harness::Planned) -> anyhow::Re
     String::from_utf8(output.stdout).context("it printed something that is not UTF-8")
 }
 
-/// `run --only-repeat BACKEND:WORKLOAD:THREADS`: one repeat, printed as JSON.
+/// `run --only-repeat BACKEND:WORKLOAD:THREADS[:KEY=VALUE]`: one repeat, printed as JSON
+/// (with the scheme's knob set, for `--scheme-setting`).
 pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
     let spec = args.only_repeat.as_deref().unwrap_or_default();
-    let [backend, workload, threads] = spec.splitn(3, ':').collect::<Vec<_>>()[..] else {
-        bail!("--only-repeat `{spec}`: expected BACKEND:WORKLOAD:THREADS");
+    let (backend, workload, threads, tuning) = match spec.split(':').collect::<Vec<_>>()[..] {
+        [backend, workload, threads] => (backend, workload, threads, None),
+        [backend, workload, threads, tuning] => (backend, workload, threads, Some(tuning)),
+        _ => bail!("--only-repeat `{spec}`: expected BACKEND:WORKLOAD:THREADS[:KEY=VALUE]"),
     };
+    let tuning: Option<TuningSweep> = tuning
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--only-repeat `{spec}`: {e}"))?;
     let threads: usize = threads
         .parse()
         .with_context(|| format!("--only-repeat `{spec}`: {threads} is not a thread count"))?;
@@ -76,13 +86,18 @@ pub fn repeat_once(args: &RunArgs) -> anyhow::Result<()> {
         backends: vec![backend.to_string()],
         workloads: vec![workload.to_string()],
         threads: Some(vec![threads]),
+        tuning: tuning.clone(),
         ..Selection::default()
     };
     let plan = reclaim_harness::plan(&selection, &reclaim_registry::entries(), &settings, cores)?;
     let planned = plan
         .runs
         .iter()
-        .find(|p| p.target.name() == backend && p.threads == threads)
+        .find(|p| {
+            p.target.name() == backend
+                && p.threads == threads
+                && p.tuning.map(|t| t.value) == tuning.as_ref().map(|t| t.values[0])
+        })
         .ok_or_else(|| anyhow!("--only-repeat `{spec}`: no such row"))?;
     if let Some(scratch) = &settings.scratch {
         fs::create_dir_all(scratch).with_context(|| {

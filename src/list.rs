@@ -89,6 +89,21 @@ fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io:
     for (name, why) in reclaim_registry::NOT_REGISTERED {
         writeln!(out, "  Not registered: {name}. {why}.")?;
     }
+    writeln!(
+        out,
+        "\nScheme knobs (`run --scheme-setting KEY=V1,V2,…` runs the backends of the \
+         scheme once per value):"
+    )?;
+    out.write_all(knobs(entries, sets).as_bytes())?;
+    writeln!(out, "\nAllocators (`run --allocator NAMES`):")?;
+    for allocator in reclaim_alloc::Allocator::ALL {
+        let status = match allocator.available() {
+            Ok(()) if allocator == reclaim_alloc::chosen() => "this process runs on it".into(),
+            Ok(()) => "available".to_string(),
+            Err(why) => format!("unavailable: {why}"),
+        };
+        writeln!(out, "  {allocator}: {status}")?;
+    }
     writeln!(out, "\nWorkloads:")?;
     let workloads: Vec<Vec<String>> = Workload::ALL
         .iter()
@@ -122,6 +137,38 @@ fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io:
     writeln!(
         out,
         "  context-switches is taken from getrusage per worker thread, whatever perf says."
+    )
+}
+
+/// The knobs of the registered schemes, each scheme once: key, default, range, summary;
+/// a line saying so when no scheme has one.
+fn knobs(entries: &[Entry], sets: &[SetEntry]) -> String {
+    let all = entries
+        .iter()
+        .map(|e| (e.info.scheme, e.info.knobs))
+        .chain(sets.iter().map(|s| (s.info.scheme, s.info.knobs)));
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (scheme, knobs) in all {
+        for knob in knobs {
+            let row = vec![
+                scheme.to_string(),
+                knob.key.to_string(),
+                knob.default.to_string(),
+                format!("{}–{}", knob.min, knob.max),
+                knob.summary.to_string(),
+            ];
+            if !rows.contains(&row) {
+                rows.push(row);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return "  none: no registered scheme has a knob.\n".to_owned();
+    }
+    table(
+        &["SCHEME", "KNOB", "DEFAULT", "RANGE", "WHAT IT CHANGES"],
+        2..4,
+        &rows,
     )
 }
 

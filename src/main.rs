@@ -169,6 +169,16 @@ pub struct RunArgs {
         help_heading = WHAT
     )]
     allocators: Vec<Allocator>,
+    /// Run the backends whose scheme has this knob once per value, the others once as
+    /// references: `batch-size=8,32,128` (seize), `interval-us=100,1000,10000` (sweep).
+    /// `list` shows each scheme's knobs.
+    #[arg(
+        long,
+        value_name = "KEY=V1,V2,…",
+        conflicts_with = "overhead",
+        help_heading = WHAT
+    )]
+    scheme_setting: Option<reclaim_harness::TuningSweep>,
     /// Measure the instrumentation's cost instead: each row in pairs of repeats with it on
     /// and off, back to back; reports the throughput lost with a 95% interval. `-r` sets
     /// the pairs per row.

@@ -104,6 +104,7 @@ pub fn selection(args: &RunArgs) -> Selection {
         workloads: args.workloads.clone(),
         threads: args.threads.clone(),
         allocators: (!args.allocators.is_empty()).then(|| args.allocators.clone()),
+        tuning: args.scheme_setting.clone(),
     }
 }
 

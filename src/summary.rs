@@ -74,17 +74,21 @@ fn ratio(row: &Row) -> String {
     }
 }
 
-/// One line per backend, one column per workload × threads, each cell `cell(row)`. When
-/// the rows ran on several allocators (`run --allocator`), one line per backend and
-/// allocator: `treiber-ebr on jemalloc`.
+/// One line per backend, one column per workload × threads, each cell `cell(row)`. A row
+/// that set a scheme knob has a line of its own (`treiber-seize batch-size=8`); when the
+/// rows ran on several allocators (`run --allocator`), so has each allocator's
+/// (`treiber-ebr on jemalloc`).
 fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
     let several = rows.iter().any(|r| r.allocator != rows[0].allocator);
     let line_of = |row: &Row| {
-        if several {
-            format!("{} on {}", row.backend, row.allocator)
-        } else {
-            row.backend.clone()
+        let mut name = row.backend.clone();
+        if let Some(tuning) = &row.tuning {
+            name = format!("{name} {tuning}");
         }
+        if several {
+            name = format!("{name} on {}", row.allocator);
+        }
+        name
     };
     let mut columns: Vec<(String, usize)> = Vec::new();
     let mut names: Vec<String> = Vec::new();

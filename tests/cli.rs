@@ -308,6 +308,52 @@ fn rows_run_on_each_allocator_asked_for() {
     );
 }
 
+/// `--scheme-setting`: the backends whose scheme has the knob run once per value, in
+/// fresh processes too (`--isolate`), each row saying its value; the others run once at
+/// their defaults; the report plots the rows against the knob.
+#[test]
+fn a_knob_sweep_runs_each_value_beside_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = run_command(short_run(
+        "treiber-ebr,treiber-seize",
+        "2",
+        &[
+            "--scheme-setting",
+            "batch-size=4,64",
+            "--isolate",
+            "-q",
+            "-o",
+            "k.json",
+        ],
+    ));
+    let out = bench(&args, dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = ResultFile::load(&dir.path().join("k.json")).unwrap();
+    let rows: Vec<(String, Option<u64>)> = file
+        .rows
+        .iter()
+        .map(|r| (r.backend.clone(), r.tuning.as_ref().map(|t| t.value)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("treiber-ebr".to_owned(), None),
+            ("treiber-seize".to_owned(), Some(4)),
+            ("treiber-seize".to_owned(), Some(64)),
+        ]
+    );
+    for row in &file.rows {
+        assert!(row.valid, "{row:?}");
+        if let Some(tuning) = &row.tuning {
+            assert_eq!(tuning.key, "batch-size");
+            let said = format!("set for this row: batch-size={}", tuning.value);
+            assert!(row.scheme_settings.ends_with(&said), "{row:?}");
+        }
+    }
+    let report = read(dir.path(), "k.html");
+    assert!(report.contains("data-chart=\"tuning\""), "no knob charts");
+}
+
 #[test]
 fn list_names_expands_globs_in_registry_order() {
     let out = bench(&["list", "--names", "*-hp,treiber-e*"], Path::new("."));
@@ -434,7 +480,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
 #[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 13] = [
+    let cases: [(&[&str], &str); 15] = [
         (
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
@@ -449,6 +495,26 @@ fn bad_input_is_a_clear_error() {
             "allows one consumer",
         ),
         (&["run", "-d", "soon"], "try `100ms` or `2s`"),
+        (
+            &[
+                "run",
+                "-b",
+                "treiber-seize",
+                "--scheme-setting",
+                "batch-size=0",
+            ],
+            "batch-size=0 is out of range: 1 to 65536",
+        ),
+        (
+            &[
+                "run",
+                "-b",
+                "treiber-ebr",
+                "--scheme-setting",
+                "batch-size=8",
+            ],
+            "no selected backend's scheme has a knob `batch-size`",
+        ),
         (
             &["run", "-b", "treiber-ebr", "--reference", "qsbr"],
             "the reference `qsbr` is not among the selected backends or their schemes",

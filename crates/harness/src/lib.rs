@@ -54,7 +54,9 @@ pub mod settings;
 pub mod workload;
 
 pub use error::RepeatError;
-pub use plan::{Plan, PlanError, Planned, Selection, Skipped, Target, plan, targets};
+pub use plan::{
+    Plan, PlanError, Planned, PlannedTuning, Selection, Skipped, Target, TuningSweep, plan, targets,
+};
 pub use settings::{Settings, SettingsError, Suite, UnknownSuite};
 pub use workload::{Shape, ShapeError, UnknownWorkload, Workload};
 
@@ -100,11 +102,11 @@ pub(crate) fn measure(
 ) -> (String, Result<Measured, RepeatError>) {
     match planned.target {
         Target::Backend(Entry { name, info }) => (
-            info.settings.to_string(),
+            describe(info.settings, planned.tuning),
             measure_registered(planned, name, settings),
         ),
         Target::Set(SetEntry { name, info }) => (
-            info.settings.to_string(),
+            describe(info.settings, planned.tuning),
             measure_registered(planned, name, settings),
         ),
         Target::Handoff(strategy) => (
@@ -114,8 +116,17 @@ pub(crate) fn measure(
     }
 }
 
-/// The measurement parameters of a backend or set repeat under `settings`.
-fn params(settings: &Settings, set: Option<plan::SetRun>) -> Params {
+/// A scheme's settings in words, with the knob the run set, if any, after them.
+fn describe(settings: &str, tuning: Option<PlannedTuning>) -> String {
+    match tuning {
+        None => settings.to_string(),
+        Some(tuning) => format!("{settings}; set for this row: {tuning}"),
+    }
+}
+
+/// The measurement parameters of a backend or set repeat under `settings`, with the
+/// scheme's knob set to `tuning`.
+fn params(settings: &Settings, set: Option<plan::SetRun>, tuning: Option<PlannedTuning>) -> Params {
     Params {
         stop: match settings.iterations {
             Some(n) => driver::Stop::Iterations(n),
@@ -126,9 +137,16 @@ fn params(settings: &Settings, set: Option<plan::SetRun>) -> Params {
         counters: settings.instrumented,
         max_in_flight: settings.max_in_flight,
         pin: settings.pin,
-        config: match &settings.scratch {
-            Some(dir) => reclaim_core::Config::default().with_scratch(dir),
-            None => reclaim_core::Config::default(),
+        config: {
+            let mut config = match &settings.scratch {
+                Some(dir) => reclaim_core::Config::default().with_scratch(dir),
+                None => reclaim_core::Config::default(),
+            };
+            config.scheme_setting = tuning.map(|t| reclaim_core::SchemeSetting {
+                key: t.key.to_owned(),
+                value: t.value,
+            });
+            config
         },
         set,
     }
@@ -166,8 +184,11 @@ impl Visitor for MeasureRegistered<'_> {
             return;
         }
         self.measured = Some(match self.planned.shape {
-            Some(shape) => driver::run_repeat::<B>(shape, &params(self.settings, self.planned.set))
-                .map(Measured::from),
+            Some(shape) => driver::run_repeat::<B>(
+                shape,
+                &params(self.settings, self.planned.set, self.planned.tuning),
+            )
+            .map(Measured::from),
             None => Err(RepeatError::NotABackendWorkload(self.planned.workload)),
         });
     }
@@ -177,10 +198,11 @@ impl Visitor for MeasureRegistered<'_> {
             return;
         }
         self.measured = Some(match self.planned.shape {
-            Some(shape) => {
-                driver::run_set_repeat::<B::Set>(shape, &params(self.settings, self.planned.set))
-                    .map(Measured::from)
-            }
+            Some(shape) => driver::run_set_repeat::<B::Set>(
+                shape,
+                &params(self.settings, self.planned.set, self.planned.tuning),
+            )
+            .map(Measured::from),
             None => Err(RepeatError::NoKeyRange),
         });
     }

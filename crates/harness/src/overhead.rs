@@ -64,7 +64,7 @@ impl Visitor for Timed<'_> {
         if entry.name != self.entry.name {
             return;
         }
-        let mut params = params(self.settings, None);
+        let mut params = params(self.settings, None, None);
         params.stop = driver::Stop::Iterations(self.iterations);
         self.result = Some(match self.which {
             Loop::Harness => driver::run_repeat::<B>(self.shape, &params).and_then(|repeat| {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use reclaim_alloc::Allocator;
-use reclaim_core::{Entry, SetEntry};
+use reclaim_core::{Entry, Knob, SetEntry};
 use reclaim_handoff::Strategy;
 
 use crate::settings::{MAX_THREADS, Settings};
@@ -29,6 +29,58 @@ pub struct Selection {
     /// The allocators every row runs on; `None`: only the one this process runs on
     /// ([`reclaim_alloc::chosen`]).
     pub allocators: Option<Vec<Allocator>>,
+    /// A scheme knob and the values to run it at (`--scheme-setting KEY=V1,V2,…`): each
+    /// backend whose scheme has the knob runs once per value; the others run once, at
+    /// their defaults, as references.
+    pub tuning: Option<TuningSweep>,
+}
+
+/// A knob and the values a run sweeps it over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TuningSweep {
+    /// The knob's key (`batch-size`).
+    pub key: String,
+    /// Its values, in the order given.
+    pub values: Vec<u64>,
+}
+
+impl std::str::FromStr for TuningSweep {
+    type Err = String;
+
+    /// `KEY=V1,V2,…`, values as whole numbers.
+    fn from_str(text: &str) -> Result<TuningSweep, String> {
+        let (key, values) = text
+            .split_once('=')
+            .filter(|(key, values)| !key.is_empty() && !values.is_empty())
+            .ok_or_else(|| format!("`{text}`: expected KEY=V1,V2,… (like batch-size=8,64)"))?;
+        let values = values
+            .split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("`{text}`: `{v}` is not a whole number"))
+            })
+            .collect::<Result<Vec<u64>, String>>()?;
+        Ok(TuningSweep {
+            key: key.trim().to_owned(),
+            values,
+        })
+    }
+}
+
+/// One knob at one value, for one planned run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedTuning {
+    /// The knob's key, as its scheme declares it.
+    pub key: &'static str,
+    /// The value.
+    pub value: u64,
+}
+
+impl fmt::Display for PlannedTuning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
 }
 
 /// What a planned run drives.
@@ -61,6 +113,15 @@ impl Target {
         }
     }
 
+    /// The knobs of its scheme (none for baselines and handoff strategies).
+    pub fn knobs(&self) -> &'static [Knob] {
+        match self {
+            Target::Backend(entry) => entry.info.knobs,
+            Target::Set(entry) => entry.info.knobs,
+            Target::Handoff(_) => &[],
+        }
+    }
+
     /// The scheme rows carry (the strategy for handoff).
     pub fn scheme(&self) -> String {
         match self {
@@ -87,6 +148,8 @@ pub struct Planned {
     /// The allocator underneath. A row on another allocator than this process's runs in
     /// a fresh process of its own (see [`reclaim_alloc::Chosen`]).
     pub allocator: Allocator,
+    /// The scheme's knob this run sets, if any (`--scheme-setting`).
+    pub tuning: Option<PlannedTuning>,
 }
 
 /// What the threads of a set run operate on.
@@ -177,6 +240,7 @@ pub fn plan(
         )));
     }
     let allocators = select_allocators(selection.allocators.as_deref())?;
+    check_tuning(selection.tuning.as_ref(), &targets)?;
     let mut plan = Plan::default();
     let named = !selection.workloads.is_empty();
     // The quick suite over everything runs the sets' representative subset.
@@ -185,6 +249,7 @@ pub fn plan(
             == (Selection {
                 threads: selection.threads.clone(),
                 allocators: selection.allocators.clone(),
+                tuning: selection.tuning.clone(),
                 ..Selection::default()
             });
     for &workload in &workloads {
@@ -198,8 +263,10 @@ pub fn plan(
                     continue;
                 }
                 for &allocator in &allocators {
-                    let run = (*target, workload, count, allocator);
-                    plan_one(&mut plan, run, cores, settings);
+                    for tuning in tunings(selection.tuning.as_ref(), target) {
+                        let run = (*target, workload, count, allocator, tuning);
+                        plan_one(&mut plan, run, cores, settings);
+                    }
                 }
             }
         }
@@ -278,10 +345,86 @@ fn select_allocators(named: Option<&[Allocator]>) -> Result<Vec<Allocator>, Plan
     Ok(allocators)
 }
 
-/// Plans `target` × `workload` at `threads` on `allocator`, or records why it cannot run.
+/// That a swept knob is one that some selected backend's scheme has, and that every
+/// value is in its range; the message lists the knobs there are.
+fn check_tuning(tuning: Option<&TuningSweep>, targets: &[Target]) -> Result<(), PlanError> {
+    let Some(tuning) = tuning else {
+        return Ok(());
+    };
+    let knob = targets
+        .iter()
+        .flat_map(|t| t.knobs())
+        .find(|k| k.key == tuning.key);
+    let Some(knob) = knob else {
+        let mut known: Vec<String> = Vec::new();
+        for target in targets {
+            for k in target.knobs() {
+                let entry = format!("{} ({})", k.key, target.scheme());
+                if !known.contains(&entry) {
+                    known.push(entry);
+                }
+            }
+        }
+        let known = if known.is_empty() {
+            "none of the selected backends' schemes has a knob (seize and sweep do)".to_owned()
+        } else {
+            format!("the selected backends' knobs: {}", known.join(", "))
+        };
+        return Err(PlanError::Unknown(format!(
+            "--scheme-setting: no selected backend's scheme has a knob `{}`; {known}",
+            tuning.key
+        )));
+    };
+    if tuning.values.is_empty() {
+        return Err(PlanError::Unknown(format!(
+            "--scheme-setting {}: no values",
+            tuning.key
+        )));
+    }
+    for &value in &tuning.values {
+        knob.check(value)
+            .map_err(|why| PlanError::Unknown(format!("--scheme-setting: {why}")))?;
+    }
+    Ok(())
+}
+
+/// The settings `target` runs at: one per swept value when its scheme has the knob (each
+/// value once), else its defaults alone.
+fn tunings(tuning: Option<&TuningSweep>, target: &Target) -> Vec<Option<PlannedTuning>> {
+    let knob = tuning.and_then(|t| target.knobs().iter().find(|k| k.key == t.key));
+    match (tuning, knob) {
+        (Some(tuning), Some(knob)) => {
+            let mut values: Vec<u64> = Vec::new();
+            for &value in &tuning.values {
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            values
+                .into_iter()
+                .map(|value| {
+                    Some(PlannedTuning {
+                        key: knob.key,
+                        value,
+                    })
+                })
+                .collect()
+        }
+        _ => vec![None],
+    }
+}
+
+/// Plans `target` × `workload` at `threads` on `allocator` with `tuning`, or records why
+/// it cannot run.
 fn plan_one(
     plan: &mut Plan,
-    (target, workload, threads, allocator): (Target, Workload, usize, Allocator),
+    (target, workload, threads, allocator, tuning): (
+        Target,
+        Workload,
+        usize,
+        Allocator,
+        Option<PlannedTuning>,
+    ),
     cores: usize,
     settings: &Settings,
 ) {
@@ -298,6 +441,7 @@ fn plan_one(
         shape: None,
         set: None,
         allocator,
+        tuning,
     };
     let shape = match (target, workload) {
         (Target::Handoff(_), Workload::Handoff) => {
@@ -491,6 +635,9 @@ impl fmt::Display for Planned {
             self.workload,
             self.threads
         )?;
+        if let Some(tuning) = self.tuning {
+            write!(f, " at {tuning}")?;
+        }
         if self.allocator != reclaim_alloc::chosen() {
             write!(f, " on {}", self.allocator)?;
         }

@@ -88,6 +88,10 @@ pub(crate) fn build(
     );
     row.scheme_settings = settings.to_string();
     row.allocator = planned.allocator.name().to_string();
+    row.tuning = planned.tuning.map(|t| reclaim_results::Tuning {
+        key: t.key.to_owned(),
+        value: t.value,
+    });
     row.roles = match (planned.shape, planned.set) {
         (Some(shape), Some(set)) => format!(
             "{shape}: {} % contains/insert/remove over {} keys, half prefilled, {}",

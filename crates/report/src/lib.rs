@@ -28,7 +28,7 @@ pub use reclaim_results::format;
 
 use std::path::Path;
 
-use reclaim_results::ResultFile;
+use reclaim_results::{ResultFile, Tuning};
 
 /// A result file and the name it goes by in the report.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ fn short_sha(sha: &str) -> &str {
 /// data: empty inputs, rows without numbers, a single thread count and values that a
 /// log axis cannot show all render as notes or empty charts.
 pub fn render_html(inputs: &[Input]) -> String {
-    html::page(&by_allocator(inputs))
+    html::page(&split_inputs(inputs))
 }
 
 /// A plain-text table for the terminal: for every backend × workload × threads in any
@@ -107,34 +107,55 @@ pub fn render_html(inputs: &[Input]) -> String {
 /// where a row is missing or invalid; instructions and cache misses per operation when
 /// the files have them; and a line per input saying what machine it came from.
 pub fn compare_text(inputs: &[Input]) -> String {
-    compare::text(&by_allocator(inputs))
+    compare::text(&split_inputs(inputs))
 }
 
-/// `inputs`, with each file whose rows ran on several allocators (`run --allocator`)
-/// split into one input per allocator, labelled `… · jemalloc`, in the order the
-/// allocators first appear: the report and the comparison then show allocators side by
-/// side the way they show machines. Files on one allocator stay as they are.
-pub fn by_allocator(inputs: &[Input]) -> Vec<Input> {
+/// `inputs`, with each file split where its rows measure the same backends under
+/// different conditions, so that the report and the comparison show those side by side
+/// the way they show machines (one column each, ratios to the first):
+///
+/// - rows on several allocators (`run --allocator`): one input per allocator, labelled
+///   `… · jemalloc`, in the order the allocators first appear;
+/// - rows that set a scheme knob (`run --scheme-setting`): one input per value, labelled
+///   `… · batch-size=8`, each with the rows at that value and the file's rows at the
+///   defaults (the references they were measured beside).
+///
+/// A file with neither stays as it is.
+pub fn split_inputs(inputs: &[Input]) -> Vec<Input> {
     let mut split = Vec::with_capacity(inputs.len());
     for input in inputs {
         let rows = &input.file.rows;
-        let mut allocators: Vec<&str> = Vec::new();
-        for row in rows {
-            if !allocators.contains(&row.allocator.as_str()) {
-                allocators.push(&row.allocator);
+        let allocators = data::distinct(rows.iter().map(|r| r.allocator.as_str()));
+        let mut tunings: Vec<&Tuning> = Vec::new();
+        for tuning in rows.iter().filter_map(|r| r.tuning.as_ref()) {
+            if !tunings.contains(&tuning) {
+                tunings.push(tuning);
             }
         }
-        if allocators.len() < 2 {
+        if allocators.len() < 2 && tunings.is_empty() {
             split.push(input.clone());
             continue;
         }
-        for allocator in allocators {
-            let mut file = input.file.clone();
-            file.rows.retain(|r| r.allocator == allocator);
-            split.push(Input {
-                label: format!("{} · {allocator}", input.label),
-                file,
-            });
+        let values: Vec<Option<&Tuning>> = if tunings.is_empty() {
+            vec![None]
+        } else {
+            tunings.iter().copied().map(Some).collect()
+        };
+        for &allocator in &allocators {
+            for &value in &values {
+                let mut file = input.file.clone();
+                file.rows.retain(|r| {
+                    r.allocator == allocator && (r.tuning.is_none() || r.tuning.as_ref() == value)
+                });
+                let mut label = input.label.clone();
+                if let Some(value) = value {
+                    label = format!("{label} · {value}");
+                }
+                if allocators.len() > 1 {
+                    label = format!("{label} · {allocator}");
+                }
+                split.push(Input { label, file });
+            }
         }
     }
     split

@@ -164,6 +164,21 @@ pub struct RunSettings {
     pub pinned: Option<bool>,
 }
 
+/// A scheme's knob set to a value, as a row records it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tuning {
+    /// The knob (`batch-size`, `interval-us`).
+    pub key: String,
+    /// Its value.
+    pub value: u64,
+}
+
+impl std::fmt::Display for Tuning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
 /// The allocator of rows from files that predate [`Row::allocator`].
 fn system_allocator() -> String {
     "system".to_owned()
@@ -186,6 +201,10 @@ pub struct Row {
     /// existed, which ran on nothing else.
     #[serde(default = "system_allocator")]
     pub allocator: String,
+    /// The scheme's knob this row set (`run --scheme-setting KEY=V1,V2,…`: one row per
+    /// value); `null` at the scheme's defaults, and in files written before it existed.
+    #[serde(default)]
+    pub tuning: Option<Tuning>,
     /// The workload (`pairs`, `prodcons`, `mpsc`, `handoff`, `stalled`,
     /// `oversubscription`).
     pub workload: String,
@@ -259,6 +278,7 @@ impl Row {
             scheme: String::new(),
             scheme_settings: String::new(),
             allocator: system_allocator(),
+            tuning: None,
             workload: String::new(),
             threads: 0,
             roles: String::new(),

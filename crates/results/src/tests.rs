@@ -109,13 +109,17 @@ fn a_file_from_before_the_emulation_field_reads_as_native() {
 }
 
 /// Files from before `--allocator` ran everything on the system allocator: their rows
-/// read as `system`, and their metadata names no allocators.
+/// read as `system`, and their metadata names no allocators; nor did they set knobs.
 #[test]
-fn a_file_from_before_the_allocator_field_reads_as_the_system_allocator() {
+fn a_file_from_before_allocators_and_knobs_reads_as_system_and_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.json");
     let mut row = valid_row();
     row.allocator = "jemalloc".into();
+    row.tuning = Some(crate::Tuning {
+        key: "batch-size".into(),
+        value: 8,
+    });
     let mut newer = file(vec![row]);
     newer.metadata.allocators = vec!["jemalloc".into()];
     newer.save(&path).unwrap();
@@ -123,6 +127,7 @@ fn a_file_from_before_the_allocator_field_reads_as_the_system_allocator() {
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     json["rows"][0].as_object_mut().unwrap().remove("allocator");
+    json["rows"][0].as_object_mut().unwrap().remove("tuning");
     json["metadata"]
         .as_object_mut()
         .unwrap()
@@ -130,6 +135,7 @@ fn a_file_from_before_the_allocator_field_reads_as_the_system_allocator() {
     std::fs::write(&path, json.to_string()).unwrap();
     let older = ResultFile::load(&path).unwrap();
     assert_eq!(older.rows[0].allocator, "system");
+    assert_eq!(older.rows[0].tuning, None);
     assert!(older.metadata.allocators.is_empty());
 }
 

@@ -339,3 +339,75 @@ fn each_run_is_planned_on_every_allocator_asked_for() {
     assert_eq!(on(Some(Vec::new())), [(1, own), (2, own)]);
     assert_eq!(on(Some(vec![Mimalloc])), [(1, Mimalloc), (2, Mimalloc)]);
 }
+
+#[test]
+fn a_tuning_sweep_parses_and_bad_ones_say_what_is_expected() {
+    let sweep: TuningSweep = "batch-size=8, 64,8".parse().unwrap();
+    assert_eq!(sweep.key, "batch-size");
+    assert_eq!(sweep.values, [8, 64, 8]);
+    for bad in [
+        "batch-size",
+        "=8",
+        "batch-size=",
+        "batch-size=8,x",
+        "batch-size=-1",
+    ] {
+        let error = bad.parse::<TuningSweep>().unwrap_err();
+        assert!(error.contains(&format!("`{bad}`")), "{bad}: {error}");
+    }
+}
+
+/// The backends whose scheme has the knob run once per value (each value once, in the
+/// order given), the others once at their defaults; an unknown knob lists the ones the
+/// selection has, and a value out of range names the range.
+#[test]
+fn a_knob_is_swept_on_the_backends_that_have_it_and_only_there() {
+    let sweep = |backends: &[&str], text: &str| {
+        let selection = select(|s| {
+            s.backends = backends.iter().map(|b| b.to_string()).collect();
+            s.workloads = vec!["pairs".into()];
+            s.threads = Some(vec![1]);
+            s.tuning = Some(text.parse().unwrap());
+        });
+        plan_for(&selection, &entries(), &quick(), 2)
+    };
+    let plan = sweep(&["treiber-ebr", "treiber-seize"], "batch-size=8,64,8").unwrap();
+    let runs: Vec<String> = plan
+        .runs
+        .iter()
+        .map(|r| match r.tuning {
+            Some(t) => format!("{} {t}", r.target.name()),
+            None => r.target.name(),
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            "treiber-ebr",
+            "treiber-seize batch-size=8",
+            "treiber-seize batch-size=64"
+        ]
+    );
+    let unknown = sweep(&["treiber-ebr", "treiber-sweep"], "batch-size=8")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("no selected backend's scheme has a knob `batch-size`")
+            && unknown.contains("interval-us (sweep)"),
+        "{unknown}"
+    );
+    let none = sweep(&["treiber-ebr"], "batch-size=8")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        none.contains("none of the selected backends' schemes has a knob"),
+        "{none}"
+    );
+    let out_of_range = sweep(&["treiber-seize"], "batch-size=0")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        out_of_range.contains("batch-size=0 is out of range"),
+        "{out_of_range}"
+    );
+}

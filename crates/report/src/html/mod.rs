@@ -15,6 +15,7 @@ mod ranking;
 mod tables;
 mod throughput;
 mod timeline;
+mod tuning;
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -60,6 +61,10 @@ pub(crate) fn page(inputs: &[Input]) -> String {
         ("counters", "Counters", tables::counters(&ctx)),
         ("invalid", "Invalid rows", tables::invalid(&ctx)),
     ];
+    let tuning = tuning::section(&ctx);
+    if !tuning.is_empty() {
+        sections.push(("tuning", "Scheme knobs", tuning));
+    }
     if inputs.len() > 1 {
         sections.push((
             "comparison",

@@ -768,7 +768,7 @@ fn a_run_on_several_allocators_is_compared_allocator_by_allocator() {
         })
         .collect();
     file.rows.extend(jemalloc);
-    let inputs = crate::by_allocator(&[input(file.clone())]);
+    let inputs = crate::split_inputs(&[input(file.clone())]);
     let labels: Vec<&str> = inputs.iter().map(|i| i.label.as_str()).collect();
     let label = label_for(&file);
     assert_eq!(
@@ -798,7 +798,65 @@ fn a_run_on_several_allocators_is_compared_allocator_by_allocator() {
     let html = render_html(&[input(file)]);
     assert!(html.contains("· jemalloc"));
 
-    let one = crate::by_allocator(&[input(fixture::laptop())]);
+    let one = crate::split_inputs(&[input(fixture::laptop())]);
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].label, label_for(&fixture::laptop()));
+}
+
+/// A run that swept a knob reads as one input per value, each with the rows at the
+/// defaults it was measured beside, and the page plots throughput and garbage against
+/// the knob for the rows that set it.
+#[test]
+fn a_knob_sweep_is_compared_value_by_value_and_plotted_against_the_knob() {
+    let mut file = fixture::laptop();
+    let seize: Vec<Row> = [8_u64, 64]
+        .into_iter()
+        .map(|value| {
+            let mut row = file
+                .rows
+                .iter()
+                .find(|r| r.backend == "treiber-ebr" && r.workload == "pairs" && r.threads == 2)
+                .unwrap()
+                .clone();
+            row.backend = "treiber-seize".into();
+            row.scheme = "seize".into();
+            row.tuning = Some(reclaim_results::Tuning {
+                key: "batch-size".into(),
+                value,
+            });
+            row
+        })
+        .collect();
+    let untuned = file.rows.len();
+    file.rows.extend(seize);
+    let inputs = crate::split_inputs(&[input(file.clone())]);
+    let label = label_for(&file);
+    let labels: Vec<&str> = inputs.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            format!("{label} · batch-size=8"),
+            format!("{label} · batch-size=64")
+        ]
+    );
+    for (input, value) in inputs.iter().zip([8, 64]) {
+        assert_eq!(input.file.rows.len(), untuned + 1);
+        let tuned: Vec<u64> = input
+            .file
+            .rows
+            .iter()
+            .filter_map(|r| r.tuning.as_ref().map(|t| t.value))
+            .collect();
+        assert_eq!(tuned, [value]);
+    }
+    let html = render_html(&[input(file)]);
+    let tuning = section(&html, "tuning");
+    assert_eq!(
+        tuning.matches("data-chart=\"tuning\"").count(),
+        2,
+        "{tuning}"
+    );
+    assert!(tuning.contains("against batch-size"));
+    let plain = render_html(&one());
+    assert!(!plain.contains("<section id=\"tuning\">"));
 }
