@@ -1,0 +1,258 @@
+//! Conformance for every strategy: the model, the census, the drop counts, the leak, and
+//! threads for the thread-safe ones. Nothing here asserts a timing.
+
+use reclaim_core::SplitMix64;
+
+use crate::{
+    ArcWeak, BaconRajanCc, Collect, GraphConfig, GraphError, GraphStrategy, GraphVisitor, Model,
+    RcLeak, SharedGraph, visit_all,
+};
+
+/// A small graph (smaller under Miri), and how many operations to run on it.
+fn small() -> (GraphConfig, usize) {
+    let config = GraphConfig {
+        nodes: if cfg!(miri) { 48 } else { 600 },
+        max_edges: 4,
+        subgraph: if cfg!(miri) { 6 } else { 12 },
+        tree: if cfg!(miri) { 16 } else { 50 },
+        seed: 17,
+    };
+    (config, if cfg!(miri) { 30 } else { 1_000 })
+}
+
+/// Whether a test may run `G` here: under Miri, a leaking strategy fails the run at exit
+/// (Miri reports the leak, which is the row's point), so it runs natively only.
+fn runs_here<G: GraphStrategy>() -> bool {
+    !(cfg!(miri) && G::INFO.leaks_cycles)
+}
+
+/// Everything one strategy must satisfy, as a list of failures (empty when it passes).
+fn conformance<G: GraphStrategy>() -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut fail = |what: String| failures.push(format!("{}: {what}", G::INFO.name));
+    let (config, ops) = small();
+    let mut graph = G::new(&config).unwrap();
+    let mut model = Model::new(&config).unwrap();
+    let (mut rng, mut model_rng) = (SplitMix64::new(99), SplitMix64::new(99));
+    for op in 0..ops {
+        graph.replace(&mut rng);
+        model.replace(&mut model_rng);
+        if op % 97 == 0 || op + 1 == ops {
+            let expected = model.walk().unwrap();
+            match graph.verify() {
+                Ok(found) if found == expected => {}
+                other => fail(format!(
+                    "after {op} operations: {other:?}, model {expected:?}"
+                )),
+            }
+            if graph.counts().created != model.counts().created {
+                fail(format!(
+                    "created {:?}, model {:?}",
+                    graph.counts(),
+                    model.counts()
+                ));
+            }
+            let no_garbage = !G::INFO.leaks_cycles && !G::INFO.forced_collection;
+            if no_garbage && graph.counts().dropped != model.counts().dropped {
+                fail(format!(
+                    "dropped {:?}, model {:?}",
+                    graph.counts(),
+                    model.counts()
+                ));
+            }
+        }
+    }
+    // The generators stayed in step: the strategy drew exactly what the model drew.
+    if rng.state() != model_rng.state() {
+        fail("drew a different number of random values than the model".into());
+    }
+    let reachable = graph.census().nodes;
+    assert_eq!(reachable, config.nodes as u64);
+    let forced = graph.collect(Collect::Full);
+    if forced != G::INFO.forced_collection {
+        fail(format!("collect(Full) returned {forced}"));
+    }
+    let counts = graph.counts();
+    let leaked = counts.leaked(reachable);
+    if G::INFO.leaks_cycles {
+        if leaked == 0 {
+            fail(format!("leaked nothing after {ops} operations: {counts:?}"));
+        }
+    } else if leaked != 0 || counts.dropped != model.counts().dropped {
+        fail(format!(
+            "leaked {leaked} after a forced collection: {counts:?}"
+        ));
+    }
+    if let Err(error) = graph.verify() {
+        fail(format!("after the forced collection: {error}"));
+    }
+    let end = graph.teardown();
+    if end.bad_drops != 0 {
+        fail(format!("dropped a node twice: {end:?}"));
+    }
+    if G::INFO.leaks_cycles {
+        if end.dropped >= end.created {
+            fail(format!("teardown freed the leaked cycles: {end:?}"));
+        }
+    } else if end.dropped != end.created {
+        fail(format!("teardown left nodes undropped: {end:?}"));
+    }
+    failures
+}
+
+#[test]
+fn every_strategy_follows_the_model_and_drops_each_node_once() {
+    struct Conform(Vec<String>);
+    impl GraphVisitor for Conform {
+        fn visit<G: GraphStrategy>(&mut self) {
+            if runs_here::<G>() {
+                self.0.extend(conformance::<G>());
+            }
+        }
+    }
+    let mut failures = Conform(Vec::new());
+    visit_all(&mut failures);
+    assert!(failures.0.is_empty(), "{:#?}", failures.0);
+}
+
+#[test]
+fn the_family_is_listed_once_each() {
+    struct Names(Vec<&'static str>);
+    impl GraphVisitor for Names {
+        fn visit<G: GraphStrategy>(&mut self) {
+            self.0.push(G::INFO.name);
+        }
+    }
+    let mut names = Names(Vec::new());
+    visit_all(&mut names);
+    assert_eq!(
+        names.0,
+        ["rc-weak", "rc-leak", "arc-weak", "bacon-rajan-cc"]
+    );
+}
+
+#[test]
+fn the_model_keeps_the_node_count_and_frees_what_it_unlinks() {
+    let (config, ops) = small();
+    let mut model = Model::new(&config).unwrap();
+    let mut rng = SplitMix64::new(5);
+    for _ in 0..ops {
+        model.replace(&mut rng);
+    }
+    let census = model.walk().unwrap();
+    assert_eq!(census.nodes, config.nodes as u64);
+    let counts = model.counts();
+    assert!(counts.dropped > 0, "operations unlinked nothing");
+    assert_eq!(counts.created - counts.dropped, census.nodes);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "the leak is the point, and Miri fails a run that leaks"
+)]
+fn rc_leak_leaks_what_it_unlinks_in_cycles() {
+    let (config, ops) = small();
+    let mut graph = RcLeak::new(&config).unwrap();
+    let mut rng = SplitMix64::new(1);
+    let mut leaked = Vec::new();
+    for _ in 0..4 {
+        for _ in 0..ops / 4 {
+            graph.replace(&mut rng);
+        }
+        leaked.push(graph.counts().leaked(graph.census().nodes));
+    }
+    assert!(leaked[0] > 0, "{leaked:?}");
+    assert!(leaked.windows(2).all(|w| w[0] <= w[1]), "{leaked:?}");
+    assert!(leaked[3] > leaked[0], "the leak does not grow: {leaked:?}");
+    graph.verify().unwrap();
+}
+
+#[test]
+fn bacon_rajan_cc_collects_when_its_buffer_fills() {
+    let (config, _) = small();
+    let mut graph = BaconRajanCc::new(&config).unwrap();
+    // Start from an empty buffer: other tests on this thread may have left roots in it.
+    graph.collect(Collect::Full);
+    assert!(!graph.collection_due());
+    assert!(!graph.collect(Collect::Due));
+    let mut rng = SplitMix64::new(2);
+    let mut ops = 0;
+    while !graph.collection_due() {
+        graph.replace(&mut rng);
+        ops += 1;
+        assert!(ops < 100_000, "no collection due after {ops} operations");
+    }
+    let before = graph.counts();
+    assert!(before.leaked(graph.census().nodes) > 0, "{before:?}");
+    assert!(graph.collect(Collect::Due));
+    assert!(!graph.collection_due());
+    let after = graph.counts();
+    assert_eq!(after.leaked(graph.census().nodes), 0, "{after:?}");
+    graph.verify().unwrap();
+    let end = graph.teardown();
+    assert_eq!(end.dropped, end.created);
+}
+
+/// Several threads, each with its own generator, replace subtrees of one `arc-weak` graph;
+/// then the graph is whole, and every unlinked node was dropped exactly once.
+#[test]
+fn arc_weak_threads_share_one_graph() {
+    let (config, ops) = small();
+    let graph = ArcWeak::new(&config).unwrap();
+    let threads = 4;
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let graph = &graph;
+            scope.spawn(move || {
+                let mut rng = SplitMix64::new(t);
+                for _ in 0..ops {
+                    graph.replace_shared(&mut rng);
+                }
+            });
+        }
+    });
+    let census = graph.verify().unwrap();
+    assert_eq!(census.nodes, config.nodes as u64);
+    let counts = graph.counts();
+    assert_eq!(counts.leaked(census.nodes), 0, "{counts:?}");
+    assert!(counts.created > config.nodes as u64 * 2, "{counts:?}");
+    let end = graph.teardown();
+    assert_eq!((end.dropped, end.bad_drops), (end.created, 0));
+}
+
+#[test]
+fn out_of_range_configurations_are_refused() {
+    let good = GraphConfig::default();
+    for bad in [
+        GraphConfig {
+            nodes: 0,
+            ..good.clone()
+        },
+        GraphConfig {
+            max_edges: 1,
+            ..good.clone()
+        },
+        GraphConfig {
+            subgraph: 0,
+            ..good.clone()
+        },
+        GraphConfig { tree: 0, ..good },
+    ] {
+        let error = ArcWeak::new(&bad).unwrap_err();
+        assert!(matches!(error, GraphError::InvalidConfig { .. }), "{error}");
+    }
+}
+
+#[test]
+fn tree_sizes_add_up() {
+    let config = GraphConfig {
+        nodes: 103,
+        tree: 10,
+        ..GraphConfig::default()
+    };
+    let sizes = config.tree_sizes("test").unwrap();
+    assert_eq!(sizes.len(), 11);
+    assert_eq!(sizes.iter().sum::<u32>(), 103);
+    assert!(sizes.iter().all(|&s| s == 9 || s == 10), "{sizes:?}");
+}
