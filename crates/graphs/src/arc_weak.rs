@@ -19,12 +19,21 @@ use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Wal
 use crate::{GraphConfig, GraphError, GraphInfo, GraphStrategy, SharedGraph, VerifyError};
 
 /// A node: as [`rc-weak`](crate::rc_weak)'s, with a `Mutex` for the children.
-#[derive(Debug)]
 struct Node {
     payload: Payload,
     summary: Summary,
     backs: Box<[Weak<Node>]>,
     children: Mutex<Vec<Arc<Node>>>,
+}
+
+impl std::fmt::Debug for Node {
+    /// Shallow: the id and the edge counts, never the nodes behind the edges (cycles).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("payload", &self.payload)
+            .field("backs", &self.backs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Node {

@@ -22,12 +22,21 @@ use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Wal
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
 /// A node: every edge a `Cc`, the children in a `RefCell`.
-#[derive(Debug)]
 struct Node {
     payload: Payload,
     summary: Summary,
     backs: Box<[Cc<Node>]>,
     children: RefCell<Vec<Cc<Node>>>,
+}
+
+impl std::fmt::Debug for Node {
+    /// Shallow: the id and the edge counts, never the nodes behind the edges (cycles).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("payload", &self.payload)
+            .field("backs", &self.backs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Trace for Node {

@@ -4,8 +4,8 @@
 use reclaim_core::SplitMix64;
 
 use crate::{
-    ArcWeak, BaconRajanCc, Collect, GraphConfig, GraphError, GraphStrategy, GraphVisitor, Model,
-    RcLeak, SharedGraph, visit_all,
+    ArcWeak, BaconRajanCc, Collect, DumpsterSync, GraphConfig, GraphError, GraphStrategy,
+    GraphVisitor, Model, RcLeak, RustGc, SharedGraph, visit_all,
 };
 
 /// A small graph (smaller under Miri), and how many operations to run on it.
@@ -127,7 +127,15 @@ fn the_family_is_listed_once_each() {
     visit_all(&mut names);
     assert_eq!(
         names.0,
-        ["rc-weak", "rc-leak", "arc-weak", "bacon-rajan-cc"]
+        [
+            "rc-weak",
+            "rc-leak",
+            "arc-weak",
+            "bacon-rajan-cc",
+            "gc",
+            "dumpster-unsync",
+            "dumpster-sync"
+        ]
     );
 }
 
@@ -194,13 +202,14 @@ fn bacon_rajan_cc_collects_when_its_buffer_fills() {
     assert_eq!(end.dropped, end.created);
 }
 
-/// Several threads, each with its own generator, replace subtrees of one `arc-weak` graph;
-/// then the graph is whole, and every unlinked node was dropped exactly once.
-#[test]
-fn arc_weak_threads_share_one_graph() {
+/// Several threads, each with its own generator, replace subtrees of one graph; then the
+/// graph is whole, no node was dropped twice, and — where `whole` — nothing is left after a
+/// forced collection and teardown drops every node. Returns the nodes leaked after the
+/// forced collection.
+fn threads_share_one_graph<G: SharedGraph>(whole: bool) -> u64 {
     let (config, ops) = small();
-    let graph = ArcWeak::new(&config).unwrap();
-    let threads = 4;
+    let mut graph = G::new(&config).unwrap();
+    let threads = if cfg!(miri) { 2 } else { 4 };
     std::thread::scope(|scope| {
         for t in 0..threads {
             let graph = &graph;
@@ -209,16 +218,48 @@ fn arc_weak_threads_share_one_graph() {
                 for _ in 0..ops {
                     graph.replace_shared(&mut rng);
                 }
+                graph.thread_done();
             });
         }
     });
     let census = graph.verify().unwrap();
     assert_eq!(census.nodes, config.nodes as u64);
+    graph.collect(Collect::Full);
     let counts = graph.counts();
-    assert_eq!(counts.leaked(census.nodes), 0, "{counts:?}");
+    let leaked = counts.leaked(census.nodes);
     assert!(counts.created > config.nodes as u64 * 2, "{counts:?}");
+    graph.verify().unwrap();
     let end = graph.teardown();
-    assert_eq!((end.dropped, end.bad_drops), (end.created, 0));
+    assert_eq!(end.bad_drops, 0, "{}: {end:?}", G::INFO.name);
+    if whole {
+        assert_eq!(leaked, 0, "{}: {counts:?}", G::INFO.name);
+        assert_eq!(end.dropped, end.created, "{}", G::INFO.name);
+    }
+    leaked
+}
+
+#[test]
+fn arc_weak_threads_share_one_graph() {
+    threads_share_one_graph::<ArcWeak>(true);
+}
+
+/// dumpster-sync stays sound under threads (no node freed while reachable, none dropped
+/// twice), but leaks: see the next test.
+#[test]
+fn dumpster_sync_threads_share_one_graph_soundly() {
+    threads_share_one_graph::<DumpsterSync>(false);
+}
+
+/// With dumpster 2.1, garbage cycles unlinked while another thread's collection runs can
+/// stay uncollected for good: after four threads of operations, a forced collection (and
+/// any number more) leaves some hundreds to thousands of unreachable nodes of 18 000
+/// allocated; with the library's automatic collections switched off during the threaded
+/// phase, the same run leaves none. Kept as the check that shows it, ignored until the
+/// library (or our use of it) is fixed.
+#[test]
+#[ignore = "dumpster-sync 2.1 leaks cycles unlinked during concurrent collections"]
+fn dumpster_sync_frees_every_cycle_after_threads() {
+    threads_share_one_graph::<DumpsterSync>(true);
 }
 
 #[test]
@@ -255,4 +296,23 @@ fn tree_sizes_add_up() {
     assert_eq!(sizes.len(), 11);
     assert_eq!(sizes.iter().sum::<u32>(), 103);
     assert!(sizes.iter().all(|&s| s == 9 || s == 10), "{sizes:?}");
+}
+
+#[test]
+fn rust_gc_collects_by_itself_and_counts_it() {
+    let (config, ops) = small();
+    let mut graph = RustGc::new(&config).unwrap();
+    let mut rng = SplitMix64::new(3);
+    for _ in 0..ops {
+        graph.replace(&mut rng);
+    }
+    assert!(!graph.collection_due());
+    assert!(!graph.collect(Collect::Due));
+    let hidden = graph.hidden_collections().unwrap();
+    assert!(hidden > 0, "no collection ran inside {ops} operations");
+    assert!(graph.collect(Collect::Full));
+    assert_eq!(graph.hidden_collections(), Some(hidden));
+    let counts = graph.counts();
+    assert_eq!(counts.leaked(graph.census().nodes), 0, "{counts:?}");
+    graph.verify().unwrap();
 }
