@@ -40,10 +40,10 @@
 //!   collected (a forced collection after the threads leaves them): the row's leak count
 //!   shows it.
 //!
-//! Not here yet: `gc-arena`. Its `Gc<'gc, T>` lives only inside the arena's `mutate`
-//! callbacks, so the walk's scratch (the path down, the nodes being made) cannot be kept
-//! between operations as the other strategies keep it; it needs a root type of its own,
-//! and was left for a later change.
+//! - [`gc-arena`](gc_arena): the gc-arena crate's incremental mark and sweep; `Gc<'gc, T>`
+//!   branded by the arena, so no pointer outlives a `mutate` callback and nothing is
+//!   counted. The collector runs only when called, in steps sized by the allocation debt:
+//!   every step is a pause the caller times.
 
 //! # The graph's shape
 //!
@@ -81,6 +81,7 @@ pub mod arc_weak;
 pub mod bacon_rajan;
 pub mod dumpster_sync;
 pub mod dumpster_unsync;
+pub mod gc_arena;
 pub mod model;
 pub mod rc_leak;
 pub mod rc_weak;
@@ -89,6 +90,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
+pub use crate::gc_arena::GcArena;
 pub use arc_weak::ArcWeak;
 pub use bacon_rajan::BaconRajanCc;
 pub use dumpster_sync::DumpsterSync;
@@ -350,4 +352,5 @@ pub fn visit_all<V: GraphVisitor>(visitor: &mut V) {
     visitor.visit::<RustGc>();
     visitor.visit::<DumpsterUnsync>();
     visitor.visit_shared::<DumpsterSync>();
+    visitor.visit::<GcArena>();
 }
