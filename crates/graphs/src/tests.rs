@@ -245,11 +245,11 @@ fn arc_weak_threads_share_one_graph() {
 }
 
 /// dumpster-sync stays sound under threads (no node freed while reachable, none dropped
-/// twice), but leaks: see the next test.
+/// twice), but leaks: see `dumpster_sync_frees_every_cycle_after_threads`.
 #[test]
 #[cfg_attr(
     miri,
-    ignore = "the leak of the next test fails Miri's leak check at exit (no other error)"
+    ignore = "the leak shown by dumpster_sync_frees_every_cycle_after_threads fails Miri's leak check"
 )]
 fn dumpster_sync_threads_share_one_graph_soundly() {
     threads_share_one_graph::<DumpsterSync>(false);
