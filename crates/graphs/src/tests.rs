@@ -27,12 +27,14 @@ fn runs_here<G: GraphStrategy>() -> bool {
 }
 
 /// Everything one strategy must satisfy, as a list of failures (empty when it passes).
-fn conformance<G: GraphStrategy>() -> Vec<String> {
+///
+/// `cycles` says whether the configuration makes cyclic garbage at all (a subtree of one
+/// node cannot point into itself), so whether `rc-leak` must have leaked.
+fn conformance<G: GraphStrategy>(config: &GraphConfig, ops: usize, cycles: bool) -> Vec<String> {
     let mut failures = Vec::new();
-    let mut fail = |what: String| failures.push(format!("{}: {what}", G::INFO.name));
-    let (config, ops) = small();
-    let mut graph = G::new(&config).unwrap();
-    let mut model = Model::new(&config).unwrap();
+    let mut fail = |what: String| failures.push(format!("{}: {config:?}: {what}", G::INFO.name));
+    let mut graph = G::new(config).unwrap();
+    let mut model = Model::new(config).unwrap();
     let (mut rng, mut model_rng) = (SplitMix64::new(99), SplitMix64::new(99));
     for op in 0..ops {
         graph.replace(&mut rng);
@@ -75,7 +77,7 @@ fn conformance<G: GraphStrategy>() -> Vec<String> {
     let counts = graph.counts();
     let leaked = counts.leaked(reachable);
     if G::INFO.leaks_cycles {
-        if leaked == 0 {
+        if cycles && leaked == 0 {
             fail(format!("leaked nothing after {ops} operations: {counts:?}"));
         }
     } else if leaked != 0 || counts.dropped != model.counts().dropped {
@@ -91,7 +93,7 @@ fn conformance<G: GraphStrategy>() -> Vec<String> {
         fail(format!("dropped a node twice: {end:?}"));
     }
     if G::INFO.leaks_cycles {
-        if end.dropped >= end.created {
+        if cycles && end.dropped >= end.created {
             fail(format!("teardown freed the leaked cycles: {end:?}"));
         }
     } else if end.dropped != end.created {
@@ -106,11 +108,72 @@ fn every_strategy_follows_the_model_and_drops_each_node_once() {
     impl GraphVisitor for Conform {
         fn visit<G: GraphStrategy>(&mut self) {
             if runs_here::<G>() {
-                self.0.extend(conformance::<G>());
+                let (config, ops) = small();
+                self.0.extend(conformance::<G>(&config, ops, true));
             }
         }
     }
     let mut failures = Conform(Vec::new());
+    visit_all(&mut failures);
+    assert!(failures.0.is_empty(), "{:#?}", failures.0);
+}
+
+/// The corners of the configuration: two edges a node, subtrees of one node, trees of
+/// one node, a graph of one node, one tree holding the whole graph.
+#[test]
+fn every_strategy_follows_the_model_at_the_edges_of_the_configuration() {
+    struct Corners(Vec<String>);
+    impl GraphVisitor for Corners {
+        fn visit<G: GraphStrategy>(&mut self) {
+            if !runs_here::<G>() {
+                return;
+            }
+            let ops = if cfg!(miri) { 10 } else { 300 };
+            let base = GraphConfig {
+                nodes: if cfg!(miri) { 20 } else { 200 },
+                max_edges: 2,
+                subgraph: 5,
+                tree: 20,
+                seed: 3,
+            };
+            let corners = [
+                (base.clone(), true),
+                (
+                    GraphConfig {
+                        subgraph: 1,
+                        ..base.clone()
+                    },
+                    false,
+                ),
+                (
+                    GraphConfig {
+                        tree: 1,
+                        ..base.clone()
+                    },
+                    false,
+                ),
+                (
+                    GraphConfig {
+                        nodes: 1,
+                        ..base.clone()
+                    },
+                    false,
+                ),
+                (
+                    GraphConfig {
+                        tree: base.nodes,
+                        max_edges: 8,
+                        ..base.clone()
+                    },
+                    true,
+                ),
+            ];
+            for (config, cycles) in corners {
+                self.0.extend(conformance::<G>(&config, ops, cycles));
+            }
+        }
+    }
+    let mut failures = Corners(Vec::new());
     visit_all(&mut failures);
     assert!(failures.0.is_empty(), "{:#?}", failures.0);
 }
