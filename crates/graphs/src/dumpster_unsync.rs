@@ -10,6 +10,14 @@
 //! in a counter, which is what [`hidden_collections`](GraphStrategy::hidden_collections)
 //! reports (per thread, as the collector is). A forced collection is
 //! `dumpster::unsync::collect`, timed by the caller.
+//!
+//! On this workload the default condition may never hold: each operation drops about as
+//! many `Gc`s as the subtree has nodes (the walk's clones, the unlinked root) while the
+//! `Gc`s that exist grow by the new subtree's edges plus whatever cyclic garbage waits, so
+//! "dropped since the last collection" stays behind "existing". Measured once (release,
+//! 10 000 nodes, 0.7 s, 250 000 operations): no automatic collection, 1.4 million nodes
+//! of cyclic garbage waiting, and a forced collection of 2 s to free them. Without the
+//! forced variant the row grows like `rc-leak`.
 
 use std::sync::Arc;
 

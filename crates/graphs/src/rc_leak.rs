@@ -6,6 +6,11 @@
 //! the point of the row: live memory grows with the operations, and the counts show the
 //! nodes neither dropped nor reachable. Back-edges to ancestors *above* the unlinked
 //! subtree keep those ancestors alive too, after they are unlinked in turn.
+//!
+//! A driver must bound the run: measured once (release, 10 000 nodes, 0.7 s), the leak
+//! was 3.4 million nodes; at the 100 to 200 bytes a node and its edge vectors take (from
+//! their layout, not measured) that is several hundred megabytes, so a run of minutes
+//! would exhaust the machine.
 
 use std::rc::Rc;
 
