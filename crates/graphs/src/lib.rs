@@ -108,6 +108,7 @@ pub mod arc_weak;
 pub mod bacon_rajan;
 pub mod dumpster_sync;
 pub mod dumpster_unsync;
+mod forest;
 pub mod gc_arena;
 pub mod model;
 pub mod rc_leak;

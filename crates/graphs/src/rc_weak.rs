@@ -12,12 +12,13 @@
 //! back-edges.
 
 use std::cell::RefCell;
+use std::ops::{Deref, DerefMut};
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 
 use reclaim_core::SplitMix64;
 
-use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Walker, build_rng};
+use crate::forest::{Forest, GraphNode, Reach, fmt_node};
+use crate::shape::{Census, Counts, Payload, Summary};
 use crate::{GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
 /// `Rc` + `RefCell` nodes with `Weak` back-edges.
@@ -67,66 +68,51 @@ pub struct RcNode<K: BackKind> {
 
 impl<K: BackKind> std::fmt::Debug for RcNode<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RcNode")
-            .field("payload", &self.payload)
-            .field("backs", &self.backs.len())
-            .finish_non_exhaustive()
+        fmt_node(self, "RcNode", f)
+    }
+}
+
+impl<K: BackKind> Reach for RcNode<K> {
+    type Ptr = Rc<RcNode<K>>;
+    type Back = K::Edge<RcNode<K>>;
+    fn payload(&self) -> &Payload {
+        &self.payload
+    }
+    fn summary(&self) -> Summary {
+        self.summary
+    }
+    fn backs(&self) -> &[Self::Back] {
+        &self.backs
+    }
+    fn follow(back: &Self::Back) -> Option<Self::Ptr> {
+        K::target(back)
+    }
+    fn children(&self) -> impl Deref<Target = Vec<Self::Ptr>> + '_ {
+        self.children.borrow()
+    }
+}
+
+impl<K: BackKind> GraphNode for RcNode<K> {
+    fn alloc(payload: Payload, summary: Summary, backs: Vec<Self::Back>) -> Self::Ptr {
+        Rc::new(RcNode {
+            payload,
+            summary,
+            backs: backs.into_boxed_slice(),
+            children: RefCell::new(Vec::new()),
+        })
+    }
+    fn back(target: &Self::Ptr) -> Self::Back {
+        K::to(target)
+    }
+    fn children_mut(&self) -> impl DerefMut<Target = Vec<Self::Ptr>> + '_ {
+        self.children.borrow_mut()
     }
 }
 
 /// A graph of `Rc` nodes whose back-edges are held as `K` says.
 #[derive(Debug)]
 pub struct RcGraph<K: BackKind> {
-    roots: Vec<Rc<RcNode<K>>>,
-    subgraph: u32,
-    next_id: u64,
-    census: Census,
-    tally: Arc<Tally>,
-    planner: Planner,
-    /// Scratch, kept to allocate nothing per operation: the walk's path down, its ids,
-    /// and the nodes being made.
-    path: Vec<Rc<RcNode<K>>>,
-    path_ids: Vec<u64>,
-    made: Vec<Rc<RcNode<K>>>,
-}
-
-impl<K: BackKind> RcGraph<K> {
-    /// Makes the planned subtree below `self.path`; returns its root.
-    fn materialize(&mut self) -> Rc<RcNode<K>> {
-        self.made.clear();
-        for planned in &self.planner.nodes {
-            let backs = self
-                .planner
-                .backs(planned)
-                .iter()
-                .map(|target| match *target {
-                    Target::Inner(a) => K::to(&self.made[a as usize]),
-                    Target::Outer(d) => K::to(&self.path[d as usize]),
-                })
-                .collect();
-            let node = Rc::new(RcNode {
-                payload: Payload::new(planned.id, &self.tally),
-                summary: planned.summary,
-                backs,
-                children: RefCell::new(Vec::new()),
-            });
-            if let Some(p) = planned.parent {
-                self.made[p as usize]
-                    .children
-                    .borrow_mut()
-                    .push(Rc::clone(&node));
-            }
-            self.made.push(node);
-        }
-        let root = Rc::clone(&self.made[0]);
-        self.made.clear();
-        root
-    }
-
-    fn plan(&mut self, rng: &mut SplitMix64, size: u32) {
-        self.planner.plan(rng, size, self.next_id, &self.path_ids);
-        self.next_id += u64::from(size);
-    }
+    forest: Forest<RcNode<K>>,
 }
 
 impl<K: BackKind> GraphStrategy for RcGraph<K> {
@@ -134,94 +120,28 @@ impl<K: BackKind> GraphStrategy for RcGraph<K> {
 
     fn new(config: &GraphConfig) -> Result<Self, GraphError> {
         let sizes = config.tree_sizes(K::INFO.name)?;
-        let mut graph = RcGraph {
-            roots: Vec::with_capacity(sizes.len()),
-            subgraph: config.subgraph.min(u32::MAX as usize) as u32,
-            next_id: 0,
-            census: Census::default(),
-            tally: Arc::default(),
-            planner: Planner::new(config.max_edges),
-            path: Vec::new(),
-            path_ids: Vec::new(),
-            made: Vec::new(),
-        };
-        let mut rng = build_rng(config.seed);
-        for size in sizes {
-            graph.plan(&mut rng, size);
-            let root = graph.materialize();
-            graph.census.add(root.summary.census());
-            graph.roots.push(root);
-        }
-        Ok(graph)
+        Ok(RcGraph {
+            forest: Forest::new(config, sizes),
+        })
     }
 
     fn replace(&mut self, rng: &mut SplitMix64) {
-        let slot = rng.below(self.roots.len() as u64) as usize;
-        let mut node = Rc::clone(&self.roots[slot]);
-        node.payload.id();
-        // The child index the new subtree goes to, below `self.path`'s last node; `None`
-        // replaces the root slot's whole tree.
-        let mut index = None;
-        while node.summary.size > self.subgraph {
-            let child = {
-                let children = node.children.borrow();
-                let c = rng.below(children.len() as u64) as usize;
-                index = Some(c);
-                Rc::clone(&children[c])
-            };
-            self.path_ids.push(node.payload.id());
-            self.path.push(node);
-            node = child;
-            node.payload.id();
-        }
-        let old = node.summary;
-        self.plan(rng, old.size);
-        let new = self.materialize();
-        self.census.sub(old.census());
-        self.census.add(new.summary.census());
-        let unlinked = match (self.path.last(), index) {
-            (Some(parent), Some(c)) => std::mem::replace(&mut parent.children.borrow_mut()[c], new),
-            _ => std::mem::replace(&mut self.roots[slot], new),
-        };
-        // The garbage goes here (for `rc-leak`, whatever of it a cycle keeps stays).
-        drop(unlinked);
-        drop(node);
-        self.path.clear();
-        self.path_ids.clear();
+        self.forest.replace(rng);
     }
 
     fn census(&self) -> Census {
-        self.census
+        self.forest.census()
     }
 
     fn walk(&self) -> Result<Census, VerifyError> {
-        let mut walker = Walker::default();
-        let mut stack: Vec<Rc<RcNode<K>>> = self.roots.iter().map(Rc::clone).collect();
-        while let Some(node) = stack.pop() {
-            let id = node.payload.check()?;
-            if !walker.first(id) {
-                continue;
-            }
-            for child in node.children.borrow().iter() {
-                walker.edge(id, child.payload.check()?);
-                stack.push(Rc::clone(child));
-            }
-            for back in node.backs.iter() {
-                let target = K::target(back).ok_or(VerifyError::Dangling { from: id })?;
-                walker.edge(id, target.payload.check()?);
-                stack.push(target);
-            }
-        }
-        Ok(walker.finish())
+        self.forest.walk()
     }
 
     fn counts(&self) -> Counts {
-        self.tally.counts()
+        self.forest.counts()
     }
 
     fn teardown(self) -> Counts {
-        let tally = Arc::clone(&self.tally);
-        drop(self);
-        tally.counts()
+        self.forest.drop_all().counts()
     }
 }

@@ -1,0 +1,264 @@
+//! The algorithms every pointer-based strategy shares, written once over [`GraphNode`]:
+//! making a planned subtree, one replace operation, the walk, and the root slots of a
+//! single-threaded graph, [`Forest`].
+//!
+//! A strategy supplies only its node type: which pointer owns a node, how a back-edge is
+//! made from that pointer and followed, and which cell holds the children.
+
+use std::fmt::Debug;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use reclaim_core::SplitMix64;
+
+use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Walker, build_rng};
+use crate::{GraphConfig, VerifyError};
+
+/// What the walk needs of a node: its payload, its edges, and how to follow them.
+pub(crate) trait Reach: Sized {
+    /// The pointer that owns a node (a child edge, a root slot).
+    type Ptr: Clone + Deref<Target = Self> + Debug;
+    /// A back-edge.
+    type Back;
+
+    /// The node's payload.
+    fn payload(&self) -> &Payload;
+    /// The census of the node's subtree.
+    fn summary(&self) -> Summary;
+    /// The node's back-edges.
+    fn backs(&self) -> &[Self::Back];
+    /// The target of a back-edge, or `None` if it was freed.
+    fn follow(back: &Self::Back) -> Option<Self::Ptr>;
+    /// The node's children, borrowed to read.
+    fn children(&self) -> impl Deref<Target = Vec<Self::Ptr>> + '_;
+}
+
+/// A node the shared algorithms can also build and change.
+pub(crate) trait GraphNode: Reach {
+    /// A new node with no children, behind its owning pointer.
+    fn alloc(payload: Payload, summary: Summary, backs: Vec<Self::Back>) -> Self::Ptr;
+    /// A back-edge to `target`: a weak pointer, or a clone of the strong one.
+    fn back(target: &Self::Ptr) -> Self::Back;
+    /// The node's children, borrowed to change.
+    fn children_mut(&self) -> impl DerefMut<Target = Vec<Self::Ptr>> + '_;
+}
+
+/// Writes a node's `Debug`: shallow, the payload and the number of back-edges, never the
+/// nodes behind the edges (cycles).
+pub(crate) fn fmt_node<N: Reach>(
+    node: &N,
+    name: &str,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    f.debug_struct(name)
+        .field("payload", node.payload())
+        .field("backs", &node.backs().len())
+        .finish_non_exhaustive()
+}
+
+/// The graph as found by walking it from `roots`, following every edge, each node counted
+/// once.
+pub(crate) fn walk<N: Reach>(
+    roots: impl IntoIterator<Item = N::Ptr>,
+) -> Result<Census, VerifyError> {
+    let mut walker = Walker::default();
+    let mut stack: Vec<N::Ptr> = roots.into_iter().collect();
+    while let Some(node) = stack.pop() {
+        let id = node.payload().check()?;
+        if !walker.first(id) {
+            continue;
+        }
+        for child in node.children().iter() {
+            walker.edge(id, child.payload().check()?);
+            stack.push(child.clone());
+        }
+        for back in node.backs() {
+            let target = N::follow(back).ok_or(VerifyError::Dangling { from: id })?;
+            walker.edge(id, target.payload().check()?);
+            stack.push(target);
+        }
+    }
+    Ok(walker.finish())
+}
+
+/// One tree's planner and the scratch of the operation on it, kept so that an operation
+/// allocates nothing once warm: the walk's path down, its ids, and the nodes being made.
+#[derive(Debug)]
+pub(crate) struct Scratch<N: Reach> {
+    planner: Planner,
+    path: Vec<N::Ptr>,
+    path_ids: Vec<u64>,
+    made: Vec<N::Ptr>,
+}
+
+impl<N: GraphNode> Scratch<N> {
+    pub(crate) fn new(max_edges: usize) -> Self {
+        Scratch {
+            planner: Planner::new(max_edges),
+            path: Vec::new(),
+            path_ids: Vec::new(),
+            made: Vec::new(),
+        }
+    }
+
+    /// Plans a tree of `size` nodes with ids from `first_id` below the current path (empty
+    /// outside [`replace`](Self::replace): a root slot's whole tree), makes it, and returns
+    /// its root.
+    pub(crate) fn build(
+        &mut self,
+        rng: &mut SplitMix64,
+        size: u32,
+        first_id: u64,
+        tally: &Arc<Tally>,
+    ) -> N::Ptr {
+        self.planner.plan(rng, size, first_id, &self.path_ids);
+        self.materialize(tally)
+    }
+
+    /// Makes the planned subtree below `self.path`: maps each back-edge target to a node
+    /// made earlier or on the path, allocates the node, and pushes it into its parent's
+    /// children. Returns the subtree's root.
+    fn materialize(&mut self, tally: &Arc<Tally>) -> N::Ptr {
+        self.made.clear();
+        for planned in &self.planner.nodes {
+            let backs = self
+                .planner
+                .backs(planned)
+                .iter()
+                .map(|target| match *target {
+                    Target::Inner(a) => N::back(&self.made[a as usize]),
+                    Target::Outer(d) => N::back(&self.path[d as usize]),
+                })
+                .collect();
+            let node = N::alloc(Payload::new(planned.id, tally), planned.summary, backs);
+            if let Some(p) = planned.parent {
+                self.made[p as usize].children_mut().push(node.clone());
+            }
+            self.made.push(node);
+        }
+        let root = self.made[0].clone();
+        self.made.clear();
+        root
+    }
+
+    /// One operation on the tree in `root` (see the [crate docs](crate#the-graphs-shape)):
+    /// walks down through random children to the first subtree of at most `subgraph` nodes,
+    /// replaces it by a new tree of the same size whose ids start at `first_id(size)`, and
+    /// drops the unlinked one. Returns the censuses of the old subtree and the new.
+    ///
+    /// # Panics
+    /// If a node it passes fails its canary.
+    pub(crate) fn replace(
+        &mut self,
+        root: &mut N::Ptr,
+        rng: &mut SplitMix64,
+        subgraph: u32,
+        first_id: impl FnOnce(u32) -> u64,
+        tally: &Arc<Tally>,
+    ) -> (Census, Census) {
+        let mut node = root.clone();
+        node.payload().id();
+        // The child index the new subtree goes to, below `self.path`'s last node; `None`
+        // replaces the root slot's whole tree.
+        let mut index = None;
+        while node.summary().size > subgraph {
+            let child = {
+                let children = node.children();
+                let c = rng.below(children.len() as u64) as usize;
+                index = Some(c);
+                children[c].clone()
+            };
+            self.path_ids.push(node.payload().id());
+            self.path.push(node);
+            node = child;
+            node.payload().id();
+        }
+        let old = node.summary();
+        let new = self.build(rng, old.size, first_id(old.size), tally);
+        let new_census = new.summary().census();
+        let unlinked = match (self.path.last(), index) {
+            (Some(parent), Some(c)) => std::mem::replace(&mut parent.children_mut()[c], new),
+            _ => std::mem::replace(root, new),
+        };
+        // The garbage goes here, once no borrow of a parent's children is held (for
+        // `rc-leak`, whatever of it a cycle keeps stays).
+        drop(unlinked);
+        drop(node);
+        self.path.clear();
+        self.path_ids.clear();
+        (old.census(), new_census)
+    }
+}
+
+/// The root slots of a single-threaded graph, with its booked census and scratch.
+#[derive(Debug)]
+pub(crate) struct Forest<N: Reach> {
+    roots: Vec<N::Ptr>,
+    subgraph: u32,
+    next_id: u64,
+    census: Census,
+    tally: Arc<Tally>,
+    scratch: Scratch<N>,
+}
+
+impl<N: GraphNode> Forest<N> {
+    /// The initial graph: trees of `sizes` nodes drawn from `config.seed`.
+    pub(crate) fn new(config: &GraphConfig, sizes: Vec<u32>) -> Self {
+        let mut forest = Forest {
+            roots: Vec::with_capacity(sizes.len()),
+            subgraph: config.subgraph.min(u32::MAX as usize) as u32,
+            next_id: 0,
+            census: Census::default(),
+            tally: Arc::default(),
+            scratch: Scratch::new(config.max_edges),
+        };
+        let mut rng = build_rng(config.seed);
+        for size in sizes {
+            let root: N::Ptr = forest
+                .scratch
+                .build(&mut rng, size, forest.next_id, &forest.tally);
+            forest.next_id += u64::from(size);
+            forest.census.add(root.summary().census());
+            forest.roots.push(root);
+        }
+        forest
+    }
+
+    /// [`GraphStrategy::replace`](crate::GraphStrategy::replace) on a random root slot.
+    pub(crate) fn replace(&mut self, rng: &mut SplitMix64) {
+        let slot = rng.below(self.roots.len() as u64) as usize;
+        let next_id = &mut self.next_id;
+        let (old, new) = self.scratch.replace(
+            &mut self.roots[slot],
+            rng,
+            self.subgraph,
+            |size| {
+                let first = *next_id;
+                *next_id += u64::from(size);
+                first
+            },
+            &self.tally,
+        );
+        self.census.sub(old);
+        self.census.add(new);
+    }
+
+    pub(crate) fn census(&self) -> Census {
+        self.census
+    }
+
+    pub(crate) fn walk(&self) -> Result<Census, VerifyError> {
+        walk::<N>(self.roots.iter().cloned())
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        self.tally.counts()
+    }
+
+    /// Drops the graph; returns the tally, which outlives it.
+    pub(crate) fn drop_all(self) -> Arc<Tally> {
+        let tally = Arc::clone(&self.tally);
+        drop(self);
+        tally
+    }
+}
