@@ -21,8 +21,9 @@
 //! workload (see [`dumpster-unsync`](crate::dumpster_unsync)): measured once, one thread,
 //! 1.8 million nodes of garbage waiting after 0.7 s and a forced collection of 3 s.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use ::dumpster::sync::{
     CollectInfo, Gc, collect, default_collect_condition, set_collect_condition,
@@ -31,7 +32,8 @@ use ::dumpster::{TraceWith, Visitor};
 
 use reclaim_core::SplitMix64;
 
-use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Walker, build_rng};
+use crate::forest::{GraphNode, Reach, SharedForest, fmt_node, lock};
+use crate::shape::{Census, Counts, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, SharedGraph, VerifyError};
 
 /// A node: every edge a `Gc`, the children behind a `Mutex`.
@@ -64,98 +66,54 @@ fn counted_condition(info: &CollectInfo) -> bool {
 }
 
 impl std::fmt::Debug for Node {
-    /// Shallow: the id and the edge counts, never the nodes behind the edges (cycles).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node")
-            .field("payload", &self.payload)
-            .field("backs", &self.backs.len())
-            .finish_non_exhaustive()
+        fmt_node(self, "Node", f)
     }
 }
 
-impl Node {
-    fn children(&self) -> MutexGuard<'_, Vec<Gc<Node>>> {
-        // A thread that panicked mid-operation leaves a tree the walk will judge.
-        self.children.lock().unwrap_or_else(|e| e.into_inner())
+impl Reach for Node {
+    type Ptr = Gc<Node>;
+    type Back = Gc<Node>;
+    fn payload(&self) -> &Payload {
+        &self.payload
+    }
+    fn summary(&self) -> Summary {
+        self.summary
+    }
+    fn backs(&self) -> &[Gc<Node>] {
+        &self.backs
+    }
+    fn follow(back: &Gc<Node>) -> Option<Gc<Node>> {
+        Some(Gc::clone(back))
+    }
+    fn children(&self) -> impl Deref<Target = Vec<Gc<Node>>> + '_ {
+        lock(&self.children)
     }
 }
 
-/// A root slot: its tree, and the scratch of the operation that holds its lock.
-#[derive(Debug)]
-struct Slot {
-    root: Gc<Node>,
-    planner: Planner,
-    path: Vec<Gc<Node>>,
-    path_ids: Vec<u64>,
-    made: Vec<Gc<Node>>,
+impl GraphNode for Node {
+    fn alloc(payload: Payload, summary: Summary, backs: Vec<Gc<Node>>) -> Gc<Node> {
+        Gc::new(Node {
+            payload,
+            summary,
+            backs,
+            children: Mutex::new(Vec::new()),
+        })
+    }
+    fn back(target: &Gc<Node>) -> Gc<Node> {
+        Gc::clone(target)
+    }
+    fn children_mut(&self) -> impl DerefMut<Target = Vec<Gc<Node>>> + '_ {
+        lock(&self.children)
+    }
 }
 
 /// `dumpster::sync::Gc` nodes, every edge strong, shared by threads.
 #[derive(Debug)]
 pub struct DumpsterSync {
-    slots: Box<[Mutex<Slot>]>,
-    subgraph: u32,
-    next_id: AtomicU64,
-    /// The booked census, as three wrapping sums (changed by adding and subtracting
-    /// subtree censuses, which commute, so threads need not agree on an order).
-    nodes: AtomicU64,
-    edges: AtomicU64,
-    checksum: AtomicU64,
-    tally: Arc<Tally>,
+    forest: SharedForest<Node>,
     /// The process's count of collections the condition started when the graph was made.
     collections_before: usize,
-}
-
-/// Makes the subtree `planner` planned below `path`; returns its root. `made` is scratch.
-fn materialize(
-    planner: &Planner,
-    path: &[Gc<Node>],
-    made: &mut Vec<Gc<Node>>,
-    tally: &Arc<Tally>,
-) -> Gc<Node> {
-    made.clear();
-    for planned in &planner.nodes {
-        let backs = planner
-            .backs(planned)
-            .iter()
-            .map(|target| match *target {
-                Target::Inner(a) => Gc::clone(&made[a as usize]),
-                Target::Outer(d) => Gc::clone(&path[d as usize]),
-            })
-            .collect();
-        let node = Gc::new(Node {
-            payload: Payload::new(planned.id, tally),
-            summary: planned.summary,
-            backs,
-            children: Mutex::new(Vec::new()),
-        });
-        if let Some(p) = planned.parent {
-            made[p as usize].children().push(Gc::clone(&node));
-        }
-        made.push(node);
-    }
-    let root = Gc::clone(&made[0]);
-    made.clear();
-    root
-}
-
-impl DumpsterSync {
-    fn book(&self, census: Census, add: bool) {
-        let op = |cell: &AtomicU64, value: u64| {
-            if add {
-                cell.fetch_add(value, Relaxed);
-            } else {
-                cell.fetch_sub(value, Relaxed);
-            }
-        };
-        op(&self.nodes, census.nodes);
-        op(&self.edges, census.edges);
-        op(&self.checksum, census.checksum);
-    }
-}
-
-fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
-    slot.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl GraphStrategy for DumpsterSync {
@@ -170,34 +128,10 @@ impl GraphStrategy for DumpsterSync {
     fn new(config: &GraphConfig) -> Result<Self, GraphError> {
         let sizes = config.tree_sizes(Self::INFO.name)?;
         set_collect_condition(counted_condition);
-        let tally = Arc::default();
-        let mut rng = build_rng(config.seed);
-        let mut next_id = 0;
-        let mut total = Census::default();
-        let mut slots = Vec::with_capacity(sizes.len());
-        for size in sizes {
-            let mut planner = Planner::new(config.max_edges);
-            planner.plan(&mut rng, size, next_id, &[]);
-            next_id += u64::from(size);
-            let mut made = Vec::new();
-            let root = materialize(&planner, &[], &mut made, &tally);
-            total.add(root.summary.census());
-            slots.push(Mutex::new(Slot {
-                root,
-                planner,
-                path: Vec::new(),
-                path_ids: Vec::new(),
-                made,
-            }));
-        }
+        let forest = SharedForest::new(config, sizes);
+        // Read once the graph is built: collections its building started do not count.
         Ok(DumpsterSync {
-            slots: slots.into(),
-            subgraph: config.subgraph.min(u32::MAX as usize) as u32,
-            next_id: AtomicU64::new(next_id),
-            nodes: AtomicU64::new(total.nodes),
-            edges: AtomicU64::new(total.edges),
-            checksum: AtomicU64::new(total.checksum),
-            tally,
+            forest,
             collections_before: COLLECTIONS.load(Relaxed),
         })
     }
@@ -223,44 +157,19 @@ impl GraphStrategy for DumpsterSync {
     }
 
     fn census(&self) -> Census {
-        Census {
-            nodes: self.nodes.load(Relaxed),
-            edges: self.edges.load(Relaxed),
-            checksum: self.checksum.load(Relaxed),
-        }
+        self.forest.census()
     }
 
     fn walk(&self) -> Result<Census, VerifyError> {
-        let mut walker = Walker::default();
-        let mut stack: Vec<Gc<Node>> = self
-            .slots
-            .iter()
-            .map(|slot| Gc::clone(&lock(slot).root))
-            .collect();
-        while let Some(node) = stack.pop() {
-            let id = node.payload.check()?;
-            if !walker.first(id) {
-                continue;
-            }
-            for child in node.children().iter() {
-                walker.edge(id, child.payload.check()?);
-                stack.push(Gc::clone(child));
-            }
-            for back in node.backs.iter() {
-                walker.edge(id, back.payload.check()?);
-                stack.push(Gc::clone(back));
-            }
-        }
-        Ok(walker.finish())
+        self.forest.walk()
     }
 
     fn counts(&self) -> Counts {
-        self.tally.counts()
+        self.forest.counts()
     }
 
     fn teardown(self) -> Counts {
-        let tally = Arc::clone(&self.tally);
-        drop(self);
+        let tally = self.forest.drop_all();
         collect();
         tally.counts()
     }
@@ -275,36 +184,6 @@ impl SharedGraph for DumpsterSync {
     }
 
     fn replace_shared(&self, rng: &mut SplitMix64) {
-        let mut guard = lock(&self.slots[rng.below(self.slots.len() as u64) as usize]);
-        let slot = &mut *guard;
-        let mut node = Gc::clone(&slot.root);
-        node.payload.id();
-        let mut index = None;
-        while node.summary.size > self.subgraph {
-            let child = {
-                let children = node.children();
-                let c = rng.below(children.len() as u64) as usize;
-                index = Some(c);
-                Gc::clone(&children[c])
-            };
-            slot.path_ids.push(node.payload.id());
-            slot.path.push(node);
-            node = child;
-            node.payload.id();
-        }
-        let old = node.summary;
-        let first = self.next_id.fetch_add(u64::from(old.size), Relaxed);
-        slot.planner.plan(rng, old.size, first, &slot.path_ids);
-        let new = materialize(&slot.planner, &slot.path, &mut slot.made, &self.tally);
-        self.book(new.summary.census(), true);
-        self.book(old.census(), false);
-        let unlinked = match (slot.path.last(), index) {
-            (Some(parent), Some(c)) => std::mem::replace(&mut parent.children()[c], new),
-            _ => std::mem::replace(&mut slot.root, new),
-        };
-        drop(unlinked);
-        drop(node);
-        slot.path.clear();
-        slot.path_ids.clear();
+        self.forest.replace(rng);
     }
 }

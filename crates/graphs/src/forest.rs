@@ -1,13 +1,14 @@
 //! The algorithms every pointer-based strategy shares, written once over [`GraphNode`]:
-//! making a planned subtree, one replace operation, the walk, and the root slots of a
-//! single-threaded graph, [`Forest`].
+//! making a planned subtree, one replace operation, the walk, and the two ways of holding
+//! the root slots — [`Forest`] for one thread, [`SharedForest`] for several.
 //!
 //! A strategy supplies only its node type: which pointer owns a node, how a back-edge is
 //! made from that pointer and followed, and which cell holds the children.
 
 use std::fmt::Debug;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use reclaim_core::SplitMix64;
 
@@ -249,6 +250,133 @@ impl<N: GraphNode> Forest<N> {
 
     pub(crate) fn walk(&self) -> Result<Census, VerifyError> {
         walk::<N>(self.roots.iter().cloned())
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        self.tally.counts()
+    }
+
+    /// Drops the graph; returns the tally, which outlives it.
+    pub(crate) fn drop_all(self) -> Arc<Tally> {
+        let tally = Arc::clone(&self.tally);
+        drop(self);
+        tally
+    }
+}
+
+/// A census booked by several threads, as three wrapping sums: changed by adding and
+/// subtracting subtree censuses, which commute, so threads need not agree on an order.
+#[derive(Debug)]
+pub(crate) struct AtomicCensus {
+    nodes: AtomicU64,
+    edges: AtomicU64,
+    checksum: AtomicU64,
+}
+
+impl AtomicCensus {
+    pub(crate) fn new(census: Census) -> Self {
+        AtomicCensus {
+            nodes: AtomicU64::new(census.nodes),
+            edges: AtomicU64::new(census.edges),
+            checksum: AtomicU64::new(census.checksum),
+        }
+    }
+
+    pub(crate) fn add(&self, census: Census) {
+        self.nodes.fetch_add(census.nodes, Relaxed);
+        self.edges.fetch_add(census.edges, Relaxed);
+        self.checksum.fetch_add(census.checksum, Relaxed);
+    }
+
+    pub(crate) fn sub(&self, census: Census) {
+        self.nodes.fetch_sub(census.nodes, Relaxed);
+        self.edges.fetch_sub(census.edges, Relaxed);
+        self.checksum.fetch_sub(census.checksum, Relaxed);
+    }
+
+    pub(crate) fn load(&self) -> Census {
+        Census {
+            nodes: self.nodes.load(Relaxed),
+            edges: self.edges.load(Relaxed),
+            checksum: self.checksum.load(Relaxed),
+        }
+    }
+}
+
+/// Locks `mutex`, also after a thread panicked holding it: a thread that panicked
+/// mid-operation leaves a tree the walk will judge.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A root slot of a [`SharedForest`]: its tree, and the scratch of the operation that
+/// holds its lock.
+#[derive(Debug)]
+struct Slot<N: Reach> {
+    root: N::Ptr,
+    scratch: Scratch<N>,
+}
+
+/// The root slots of a graph several threads operate on. Each slot's tree sits behind the
+/// slot's lock, taken for a whole operation (the walk down and the replacement), so
+/// threads that pick different slots run in parallel.
+#[derive(Debug)]
+pub(crate) struct SharedForest<N: Reach> {
+    slots: Box<[Mutex<Slot<N>>]>,
+    subgraph: u32,
+    next_id: AtomicU64,
+    census: AtomicCensus,
+    tally: Arc<Tally>,
+}
+
+impl<N: GraphNode> SharedForest<N> {
+    /// The initial graph: trees of `sizes` nodes drawn from `config.seed`.
+    pub(crate) fn new(config: &GraphConfig, sizes: Vec<u32>) -> Self {
+        let tally = Arc::default();
+        let mut rng = build_rng(config.seed);
+        let mut next_id = 0;
+        let mut total = Census::default();
+        let mut slots = Vec::with_capacity(sizes.len());
+        for size in sizes {
+            let mut scratch = Scratch::new(config.max_edges);
+            let root: N::Ptr = scratch.build(&mut rng, size, next_id, &tally);
+            next_id += u64::from(size);
+            total.add(root.summary().census());
+            slots.push(Mutex::new(Slot { root, scratch }));
+        }
+        SharedForest {
+            slots: slots.into(),
+            subgraph: config.subgraph.min(u32::MAX as usize) as u32,
+            next_id: AtomicU64::new(next_id),
+            census: AtomicCensus::new(total),
+            tally,
+        }
+    }
+
+    /// [`SharedGraph::replace_shared`](crate::SharedGraph::replace_shared) on a random
+    /// root slot, under its lock.
+    pub(crate) fn replace(&self, rng: &mut SplitMix64) {
+        let mut guard = lock(&self.slots[rng.below(self.slots.len() as u64) as usize]);
+        let Slot { root, scratch } = &mut *guard;
+        let (old, new) = scratch.replace(
+            root,
+            rng,
+            self.subgraph,
+            |size| self.next_id.fetch_add(u64::from(size), Relaxed),
+            &self.tally,
+        );
+        self.census.add(new);
+        self.census.sub(old);
+    }
+
+    pub(crate) fn census(&self) -> Census {
+        self.census.load()
+    }
+
+    /// Not to be called while other threads operate.
+    pub(crate) fn walk(&self) -> Result<Census, VerifyError> {
+        let roots: Vec<N::Ptr> = self.slots.iter().map(|s| lock(s).root.clone()).collect();
+        walk::<N>(roots)
     }
 
     pub(crate) fn counts(&self) -> Counts {
