@@ -3,7 +3,10 @@
 //! the root slots — [`Forest`] for one thread, [`SharedForest`] for several.
 //!
 //! A strategy supplies only its node type: which pointer owns a node, how a back-edge is
-//! made from that pointer and followed, and which cell holds the children.
+//! made from that pointer and followed, and which cell holds the children. `gc-arena` is
+//! not built on this: its pointers exist only inside the arena's callbacks and its
+//! children change through a write barrier that needs the callback's context, so it
+//! shares only [`walk`] (through [`Reach`]).
 
 use std::fmt::Debug;
 use std::ops::{Deref, DerefMut};

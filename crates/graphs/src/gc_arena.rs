@@ -15,6 +15,7 @@
 //! `Vec`s allocated per operation: holding `Gc`s between callbacks is what the branding
 //! forbids.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use ::gc_arena::arena::CollectionPhase;
@@ -23,7 +24,8 @@ use ::gc_arena::lock::RefLock;
 use ::gc_arena::{Arena, Collect, Gc, Mutation, Rootable};
 use reclaim_core::SplitMix64;
 
-use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Walker, build_rng};
+use crate::forest::{Reach, fmt_node, walk};
+use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, build_rng};
 use crate::{
     Collect as Collection, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError,
 };
@@ -39,6 +41,34 @@ struct Node<'gc> {
     summary: Summary,
     backs: Box<[Gc<'gc, Node<'gc>>]>,
     children: RefLock<Vec<Gc<'gc, Node<'gc>>>>,
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fmt_node(self, "Node", f)
+    }
+}
+
+/// The walk reaches nodes by shared borrows only, which need no write barrier: the one
+/// part of the shared code that fits the arena's pointers.
+impl<'gc> Reach for Node<'gc> {
+    type Ptr = Gc<'gc, Node<'gc>>;
+    type Back = Gc<'gc, Node<'gc>>;
+    fn payload(&self) -> &Payload {
+        &self.payload
+    }
+    fn summary(&self) -> Summary {
+        self.summary
+    }
+    fn backs(&self) -> &[Self::Back] {
+        &self.backs
+    }
+    fn follow(back: &Self::Back) -> Option<Self::Ptr> {
+        Some(*back)
+    }
+    fn children(&self) -> impl Deref<Target = Vec<Self::Ptr>> + '_ {
+        self.children.borrow()
+    }
 }
 
 /// The arena's root: the root slots' trees.
@@ -218,25 +248,8 @@ impl GraphStrategy for GcArena {
     }
 
     fn walk(&self) -> Result<Census, VerifyError> {
-        self.arena.mutate(|_, root| {
-            let mut walker = Walker::default();
-            let mut stack = root.trees.clone();
-            while let Some(node) = stack.pop() {
-                let id = node.payload.check()?;
-                if !walker.first(id) {
-                    continue;
-                }
-                for &child in node.children.borrow().iter() {
-                    walker.edge(id, child.payload.check()?);
-                    stack.push(child);
-                }
-                for &back in node.backs.iter() {
-                    walker.edge(id, back.payload.check()?);
-                    stack.push(back);
-                }
-            }
-            Ok(walker.finish())
-        })
+        self.arena
+            .mutate(|_, root| walk::<Node<'_>>(root.trees.iter().copied()))
     }
 
     fn counts(&self) -> Counts {
