@@ -393,3 +393,54 @@ impl<N: GraphNode> SharedForest<N> {
         tally
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rc_weak::{RcNode, WeakBacks};
+
+    type N = RcNode<WeakBacks>;
+
+    #[test]
+    fn the_walk_reports_a_dangling_back_edge() {
+        let tally = Arc::default();
+        let gone = N::alloc(Payload::new(1, &tally), Summary::default(), Vec::new());
+        let node = N::alloc(
+            Payload::new(2, &tally),
+            Summary::default(),
+            vec![N::back(&gone)],
+        );
+        drop(gone);
+        assert_eq!(walk::<N>([node]), Err(VerifyError::Dangling { from: 2 }));
+    }
+
+    #[test]
+    fn a_built_tree_and_its_replacements_walk_to_their_booked_censuses() {
+        let tally = Arc::default();
+        let mut rng = SplitMix64::new(9);
+        let mut scratch = Scratch::<N>::new(3);
+        let mut root = scratch.build(&mut rng, 40, 0, &tally);
+        let mut booked = root.summary().census();
+        assert_eq!(walk::<N>([root.clone()]), Ok(booked));
+        let mut next_id = 40;
+        for _ in 0..20 {
+            let (old, new) = scratch.replace(
+                &mut root,
+                &mut rng,
+                5,
+                |size| {
+                    let first = next_id;
+                    next_id += u64::from(size);
+                    first
+                },
+                &tally,
+            );
+            assert!(old.nodes <= 5 && new.nodes == old.nodes);
+            booked.sub(old);
+            booked.add(new);
+            assert_eq!(walk::<N>([root.clone()]), Ok(booked));
+            let counts = tally.counts();
+            assert_eq!(counts.created - counts.dropped, 40, "{counts:?}");
+        }
+    }
+}
