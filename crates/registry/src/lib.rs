@@ -32,14 +32,18 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add::<Treiber<Seize>, V>(visitor, "treiber-seize");
     add::<CountedTreiber<Rc>, V>(visitor, "treiber-rc");
     add::<CountedTreiber<Sweep>, V>(visitor, "treiber-sweep");
-    add::<CircTreiber, V>(visitor, "treiber-circ");
+    if CIRC {
+        add::<CircTreiber, V>(visitor, "treiber-circ");
+    }
     add::<MichaelScott<Leak>, V>(visitor, "msqueue-leak");
     add::<MichaelScott<Ebr>, V>(visitor, "msqueue-ebr");
     add::<MichaelScott<Hp>, V>(visitor, "msqueue-hp");
     add::<MichaelScott<Seize>, V>(visitor, "msqueue-seize");
     add::<CountedMichaelScott<Rc>, V>(visitor, "msqueue-rc");
     add::<CountedMichaelScott<Sweep>, V>(visitor, "msqueue-sweep");
-    add::<CircMichaelScott, V>(visitor, "msqueue-circ");
+    if CIRC {
+        add::<CircMichaelScott, V>(visitor, "msqueue-circ");
+    }
     add::<MutexVecBackend, V>(visitor, "mutex-vec");
     add::<MutexDequeBackend, V>(visitor, "mutex-deque");
     add::<SegQueueBackend, V>(visitor, "segqueue");
@@ -53,7 +57,9 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<HarrisMichael<Seize>, V>(visitor, "hmlist-seize");
     add_set::<CountedHarrisMichael<Rc>, V>(visitor, "hmlist-rc");
     add_set::<CountedHarrisMichael<Sweep>, V>(visitor, "hmlist-sweep");
-    add_set::<CircHarrisMichael, V>(visitor, "hmlist-circ");
+    if CIRC {
+        add_set::<CircHarrisMichael, V>(visitor, "hmlist-circ");
+    }
     // Not over hp or seize: see `NOT_REGISTERED`.
     add_set::<Harris<Leak>, V>(visitor, "harris-leak");
     add_set::<Harris<Ebr>, V>(visitor, "harris-ebr");
@@ -63,7 +69,9 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<MichaelHashMap<Seize>, V>(visitor, "hashmap-seize");
     add_set::<CountedMichaelHashMap<Rc>, V>(visitor, "hashmap-rc");
     add_set::<CountedMichaelHashMap<Sweep>, V>(visitor, "hashmap-sweep");
-    add_set::<CircMichaelHashMap, V>(visitor, "hashmap-circ");
+    if CIRC {
+        add_set::<CircMichaelHashMap, V>(visitor, "hashmap-circ");
+    }
     add_set::<LockFreeSkipList<Leak>, V>(visitor, "skiplist-leak");
     add_set::<LockFreeSkipList<Ebr>, V>(visitor, "skiplist-ebr");
     add_set::<LockFreeSkipList<Hp>, V>(visitor, "skiplist-hp");
@@ -75,11 +83,34 @@ pub fn visit_all<V: Visitor>(visitor: &mut V) {
     add_set::<PapayaBackend, V>(visitor, "papaya");
 }
 
+/// Whether the circ family is registered: only where pointers are 64 bits wide (see
+/// [`CIRC_ON_32_BIT`]).
+pub const CIRC: bool = cfg!(target_pointer_width = "64");
+
+/// Why the circ family is not registered on 32-bit targets (the ARMv7 Pi).
+pub const CIRC_ON_32_BIT: &str = "circ 0.2 crashes on this 32-bit target: every circ backend \
+    died with a segmentation fault in its first operation under qemu-arm (armv7), in the \
+    crate's own code, so the family is registered only where pointers are 64 bits wide \
+    (not yet checked on a real 32-bit Pi)";
+
 /// Combinations left out on purpose, and why: `list` shows them, and `run` refuses them
 /// with the reason rather than as unknown names.
+#[cfg(target_pointer_width = "64")]
 pub const NOT_REGISTERED: &[(&str, &str)] = &[
     ("harris-hp", reclaim_structures::harris::NOT_OVER_HP),
     ("harris-seize", reclaim_structures::harris::NOT_OVER_SEIZE),
+];
+
+/// Combinations left out on purpose, and why: `list` shows them, and `run` refuses them
+/// with the reason rather than as unknown names.
+#[cfg(not(target_pointer_width = "64"))]
+pub const NOT_REGISTERED: &[(&str, &str)] = &[
+    ("harris-hp", reclaim_structures::harris::NOT_OVER_HP),
+    ("harris-seize", reclaim_structures::harris::NOT_OVER_SEIZE),
+    ("treiber-circ", CIRC_ON_32_BIT),
+    ("msqueue-circ", CIRC_ON_32_BIT),
+    ("hmlist-circ", CIRC_ON_32_BIT),
+    ("hashmap-circ", CIRC_ON_32_BIT),
 ];
 
 fn add<B: Backend, V: Visitor>(visitor: &mut V, name: &'static str) {
@@ -154,8 +185,13 @@ mod tests {
                 );
             }
         }
+        let counted: &[&str] = if CIRC {
+            &["rc", "sweep", "circ"]
+        } else {
+            &["rc", "sweep"]
+        };
         for structure in ["hmlist", "hashmap"] {
-            for scheme in ["rc", "sweep", "circ"] {
+            for &scheme in counted {
                 assert!(
                     registered(structure, scheme),
                     "{structure} × {scheme} is not registered"
@@ -171,8 +207,10 @@ mod tests {
     #[test]
     fn every_scheme_backs_both_lock_free_structures() {
         let entries = entries();
+        let schemes = ["leak", "ebr", "hp", "seize", "rc", "sweep", "circ"];
+        let schemes = if CIRC { &schemes[..] } else { &schemes[..6] };
         for structure in ["treiber", "msqueue"] {
-            for scheme in ["leak", "ebr", "hp", "seize", "rc", "sweep", "circ"] {
+            for &scheme in schemes {
                 assert!(
                     entries
                         .iter()
@@ -193,7 +231,20 @@ mod tests {
         }
         assert!(sets.iter().any(|e| e.name == "harris-ebr"));
         let left_out: Vec<&str> = NOT_REGISTERED.iter().map(|(name, _)| *name).collect();
-        assert_eq!(left_out, ["harris-hp", "harris-seize"]);
+        let circ: &[&str] = if CIRC {
+            &[]
+        } else {
+            &[
+                "treiber-circ",
+                "msqueue-circ",
+                "hmlist-circ",
+                "hashmap-circ",
+            ]
+        };
+        assert_eq!(
+            left_out,
+            [&["harris-hp", "harris-seize"][..], circ].concat()
+        );
     }
 
     #[test]
@@ -215,6 +266,9 @@ mod tests {
             ("hmlist-circ", "hmlist", "circ"),
             ("hashmap-circ", "hashmap", "circ"),
         ] {
+            if scheme == "circ" && !CIRC {
+                continue;
+            }
             let entry = sets.iter().find(|e| e.name == name);
             let info = entry.map(|e| (e.info.structure, e.info.scheme));
             assert_eq!(info, Some((structure, scheme)), "{name}");

@@ -27,8 +27,12 @@ fn the_default_plan_covers_every_backend_and_workload() {
     }
     let sets = reclaim_registry::set_entries();
     for name in QUICK_SETS {
+        // Left out on some targets, with a reason (the circ family on 32-bit ones).
+        let left_out = reclaim_registry::NOT_REGISTERED
+            .iter()
+            .any(|(n, _)| n == name);
         assert!(
-            sets.iter().any(|s| s.name == *name),
+            left_out || sets.iter().any(|s| s.name == *name),
             "{name} is not registered"
         );
     }
