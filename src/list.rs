@@ -32,6 +32,8 @@ pub enum Family {
     Containers,
     /// Set backends, which insert, remove and look up keys.
     Sets,
+    /// Graph strategies, which keep an object graph and free its garbage.
+    Graphs,
 }
 
 /// Prints the names of the backends `patterns` (comma-separated names or globs) select,
@@ -42,13 +44,14 @@ pub fn names(patterns: &str, family: Option<Family>) -> anyhow::Result<()> {
         ..Default::default()
     };
     let targets = reclaim_harness::targets(&selection, &reclaim_registry::entries())?;
-    let is_set = |t: &reclaim_harness::Target| matches!(t, reclaim_harness::Target::Set(_));
+    use reclaim_harness::Target;
     let names: String = targets
         .iter()
         .filter(|t| match family {
             None => true,
-            Some(Family::Sets) => is_set(t),
-            Some(Family::Containers) => !is_set(t),
+            Some(Family::Sets) => matches!(t, Target::Set(_)),
+            Some(Family::Graphs) => matches!(t, Target::Graph(_)),
+            Some(Family::Containers) => matches!(t, Target::Backend(_) | Target::Handoff(_)),
         })
         .map(|t| t.name() + "\n")
         .collect();
@@ -89,6 +92,12 @@ fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io:
     for (name, why) in reclaim_registry::NOT_REGISTERED {
         writeln!(out, "  Not registered: {name}. {why}.")?;
     }
+    writeln!(
+        out,
+        "\nGraph strategies (an object graph whose garbage is often cyclic; run by the \
+         graph workloads below, `--nodes`, `--collect-every`):"
+    )?;
+    out.write_all(graph_strategies().as_bytes())?;
     writeln!(
         out,
         "\nScheme knobs (`run --scheme-setting KEY=V1,V2,…` runs the backends of the \
@@ -168,6 +177,33 @@ fn knobs(entries: &[Entry], sets: &[SetEntry]) -> String {
     table(
         &["SCHEME", "KNOB", "DEFAULT", "RANGE", "WHAT IT CHANGES"],
         2..4,
+        &rows,
+    )
+}
+
+/// The graph strategies' table.
+fn graph_strategies() -> String {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let rows: Vec<Vec<String>> = reclaim_harness::graph_strategies()
+        .into_iter()
+        .map(|info| {
+            vec![
+                format!("graph-{}", info.name),
+                if info.thread_safe {
+                    "shared"
+                } else {
+                    "1 thread"
+                }
+                .to_string(),
+                yes(info.forced_collection),
+                yes(info.leaks_cycles),
+                info.summary.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &["STRATEGY", "THREADS", "FORCED", "LEAKS CYCLES", "SUMMARY"],
+        0..0,
         &rows,
     )
 }

@@ -259,6 +259,13 @@ pub struct RunArgs {
     /// a skewed key popularity) instead of uniformly.
     #[arg(long, value_name = "S", help_heading = MEASUREMENT)]
     zipf: Option<f64>,
+    /// Graphs: the live graph's nodes (default: 20,000 in the quick suite, 100,000 in
+    /// the full one).
+    #[arg(long, value_name = "N", help_heading = MEASUREMENT)]
+    nodes: Option<usize>,
+    /// `graph-forced`: a full collection every N operations (default: 1,000).
+    #[arg(long, value_name = "N", help_heading = MEASUREMENT)]
+    collect_every: Option<u64>,
     /// Run bare: no sampler, latency timing, counters or allocation counting. Throughput
     /// and the self-check only; memory, garbage, latency and counters are null.
     #[arg(long, help_heading = MEASUREMENT)]

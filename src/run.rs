@@ -71,6 +71,12 @@ pub fn settings(args: &RunArgs, cores: usize) -> anyhow::Result<Settings> {
     settings.keys = args.keys;
     settings.mix = args.mix;
     settings.zipf = args.zipf.map(reclaim_harness::workload::Zipf);
+    if let Some(nodes) = args.nodes {
+        settings.graph_nodes = nodes;
+    }
+    if let Some(every) = args.collect_every {
+        settings.collect_every = every;
+    }
     settings.reference.clone_from(&args.reference);
     if args.pin || args.no_pin {
         settings.pin = args.pin;

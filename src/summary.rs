@@ -127,11 +127,13 @@ fn grid(rows: &[&Row], cell: impl Fn(&Row) -> String) -> String {
 /// sets' nodes visited and long readers, the handoff strategies' callbacks, and every
 /// row that failed its check. A section with no rows is left out.
 pub fn summarize(file: &ResultFile) -> String {
-    let (set_rows, backend_rows): (Vec<&Row>, Vec<&Row>) = file
+    let (graph_rows, rows): (Vec<&Row>, Vec<&Row>) = file
         .rows
         .iter()
         .filter(|r| r.workload != "handoff")
-        .partition(|r| r.is_set());
+        .partition(|r| r.structure == "graph");
+    let (set_rows, backend_rows): (Vec<&Row>, Vec<&Row>) =
+        rows.into_iter().partition(|r| r.is_set());
     let mut out = throughput_section(&backend_rows, file.settings.repeats, Family::Containers);
     out.push_str(&stalled_section(&backend_rows));
     if !set_rows.is_empty() && !out.is_empty() {
@@ -144,6 +146,15 @@ pub fn summarize(file: &ResultFile) -> String {
     ));
     out.push_str(&visited_section(&set_rows));
     out.push_str(&long_reader_section(&set_rows));
+    if !graph_rows.is_empty() && !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&throughput_section(
+        &graph_rows,
+        file.settings.repeats,
+        Family::Graphs,
+    ));
+    out.push_str(&graph_section(&graph_rows));
     out.push_str(&handoff_section(&file.rows));
     out.push_str(&failed_section(&file.rows));
     out
@@ -154,6 +165,7 @@ pub fn summarize(file: &ResultFile) -> String {
 enum Family {
     Containers,
     Sets,
+    Graphs,
 }
 
 /// The references the rows' ratios were taken against, as the ratio table's heading
@@ -184,6 +196,10 @@ fn throughput_section(backend_rows: &[&Row], repeats: u32, family: Family) -> St
         Family::Sets => {
             "Sets: throughput, operations (contains + inserts + removes, whether they \
              found the key or not; a long reader's walks not included)"
+        }
+        Family::Graphs => {
+            "Graphs: throughput, operations (a subgraph replaced; the collections the \
+             driver ran included)"
         }
     };
     let _ = writeln!(
@@ -278,6 +294,66 @@ fn long_reader_section(set_rows: &[&Row]) -> String {
          critical section a walk; what the others retired meanwhile waits for it under \
          epochs (median round):\n{}",
         table(&head, 1..usize::MAX, &lines)
+    )
+}
+
+/// Graphs: the collections' pauses, and what each strategy left unfreed.
+fn graph_section(graph_rows: &[&Row]) -> String {
+    let lines: Vec<Vec<String>> = graph_rows
+        .iter()
+        .filter(|r| r.valid)
+        .map(|r| {
+            let extra = |key: &str| r.extra.get(key).copied();
+            let count = |key: &str| extra(key).map_or(MISSING.to_string(), format::si);
+            let pause = |f: fn(&reclaim_results::Latency) -> u64| match r.pauses_ns {
+                Some(p) if p.samples > 0 => format::nanos(f(&p) as f64),
+                _ => MISSING.to_string(),
+            };
+            let collections = match (extra("collections"), extra("hidden_collections")) {
+                (Some(timed), Some(hidden)) => {
+                    format!("{} + {} inside ops", format::si(timed), format::si(hidden))
+                }
+                (Some(timed), None) => format::si(timed),
+                _ => MISSING.to_string(),
+            };
+            vec![
+                r.backend.clone(),
+                r.workload.clone(),
+                r.threads.to_string(),
+                collections,
+                pause(|p| p.p50),
+                pause(|p| p.p99),
+                pause(|p| p.max),
+                extra("collection_time_pct").map_or(MISSING.to_string(), |p| format!("{p:.1}%")),
+            ]
+            .into_iter()
+            .chain(held_back(r))
+            .chain([count("leaked")])
+            .collect()
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let head = [
+        "STRATEGY",
+        "WORKLOAD",
+        "THREADS",
+        "COLLECTIONS",
+        "PAUSE P50",
+        "P99",
+        "MAX",
+        "IN COLLECTION",
+        "PEAK GARBAGE (NODES)",
+        "PEAK MEMORY",
+        "LEAKED",
+    ]
+    .map(String::from);
+    format!(
+        "\nGraphs: collections the driver timed (and those a library ran inside operations, \
+         counted), the garbage waiting at its peak (median round), and nodes a full \
+         collection could not free:\n{}",
+        table(&head, 2..usize::MAX, &lines)
     )
 }
 

@@ -413,8 +413,11 @@ fn list_names_expands_globs_in_registry_order() {
     let count = String::from_utf8_lossy(&all.stdout).lines().count();
     assert_eq!(
         count,
-        reclaim_registry::entries().len() + reclaim_registry::set_entries().len() + 5,
-        "backends, sets and strategies"
+        reclaim_registry::entries().len()
+            + reclaim_registry::set_entries().len()
+            + 5
+            + reclaim_harness::graph_strategies().len(),
+        "backends, sets, handoff and graph strategies"
     );
 }
 
@@ -491,7 +494,7 @@ fn an_unwritable_output_names_the_file_and_the_cause() {
 #[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 15] = [
+    let cases: [(&[&str], &str); 18] = [
         (
             &["run", "-b", "treiber-epoch"],
             "valid backends: treiber-leak",
@@ -499,7 +502,7 @@ fn bad_input_is_a_clear_error() {
         (
             &["run", "-w", "spsc"],
             "[possible values: pairs, prodcons, mpsc, stalled, oversubscription, handoff, \
-             read-only, read-mostly, balanced, write-heavy, long-reader, all]",
+             read-only, read-mostly, balanced, write-heavy, long-reader, graph, graph-forced, all]",
         ),
         (
             &["run", "-b", "hopper", "-w", "prodcons", "-t", "4"],
@@ -536,6 +539,18 @@ fn bad_input_is_a_clear_error() {
         ),
         (&["run", "-r", "0"], "repeats must be 1"),
         (&["run", "--keys", "1"], "the key range must be 2 to"),
+        (
+            &["run", "-w", "graph", "--nodes", "5"],
+            "the graph must have 64 to 100000000 nodes, not 5",
+        ),
+        (
+            &["run", "-w", "graph-forced", "--collect-every", "0"],
+            "--collect-every must be at least 1 operation",
+        ),
+        (
+            &["run", "-b", "graph-gc", "-t", "2"],
+            "its graph is thread-local: it runs at 1 thread",
+        ),
         (
             &["run", "--zipf", "11"],
             "the Zipf exponent must be above 0",
@@ -669,7 +684,7 @@ fn suite_and_workload_names_are_clap_values() {
             &["run", "-w", "pairs,spsc"],
             "invalid value 'spsc' for '--workload <WORKLOADS>'\n  [possible values: pairs, \
              prodcons, mpsc, stalled, oversubscription, handoff, read-only, read-mostly, \
-             balanced, write-heavy, long-reader, all]",
+             balanced, write-heavy, long-reader, graph, graph-forced, all]",
         ),
         (
             &["--suite", "fast"],

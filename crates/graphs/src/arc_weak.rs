@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, Weak};
 use reclaim_core::SplitMix64;
 
 use crate::forest::{GraphNode, Reach, SharedForest, fmt_node, lock};
-use crate::shape::{Census, Counts, Payload, Summary};
+use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{GraphConfig, GraphError, GraphInfo, GraphStrategy, SharedGraph, VerifyError};
 
 /// A node: as [`rc-weak`](crate::rc_weak)'s, with a `Mutex` for the children.
@@ -106,6 +106,10 @@ impl GraphStrategy for ArcWeak {
 
     fn counts(&self) -> Counts {
         self.forest.counts()
+    }
+
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(self.forest.reader())
     }
 
     fn teardown(self) -> Counts {

@@ -19,7 +19,7 @@ use ::bacon_rajan_cc::{Cc, Trace, Tracer, collect_cycles, number_of_roots_buffer
 use reclaim_core::SplitMix64;
 
 use crate::forest::{Forest, GraphNode, Reach, fmt_node};
-use crate::shape::{Census, Counts, Payload, Summary};
+use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
 /// A node: every edge a `Cc`, the children in a `RefCell`.
@@ -131,6 +131,10 @@ impl GraphStrategy for BaconRajanCc {
 
     fn counts(&self) -> Counts {
         self.forest.counts()
+    }
+
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(self.forest.reader())
     }
 
     fn teardown(self) -> Counts {

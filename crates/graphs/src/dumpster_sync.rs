@@ -33,7 +33,7 @@ use ::dumpster::{TraceWith, Visitor};
 use reclaim_core::SplitMix64;
 
 use crate::forest::{GraphNode, Reach, SharedForest, fmt_node, lock};
-use crate::shape::{Census, Counts, Payload, Summary};
+use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, SharedGraph, VerifyError};
 
 /// A node: every edge a `Gc`, the children behind a `Mutex`.
@@ -141,11 +141,7 @@ impl GraphStrategy for DumpsterSync {
     }
 
     fn collect(&mut self, how: Collect) -> bool {
-        if how == Collect::Due {
-            return false; // the collector runs by itself, inside drops
-        }
-        collect();
-        true
+        self.collect_shared(how)
     }
 
     fn hidden_collections(&self) -> Option<u64> {
@@ -168,6 +164,10 @@ impl GraphStrategy for DumpsterSync {
         self.forest.counts()
     }
 
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(self.forest.reader())
+    }
+
     fn teardown(self) -> Counts {
         let tally = self.forest.drop_all();
         collect();
@@ -185,5 +185,13 @@ impl SharedGraph for DumpsterSync {
 
     fn replace_shared(&self, rng: &mut SplitMix64) {
         self.forest.replace(rng);
+    }
+
+    fn collect_shared(&self, how: Collect) -> bool {
+        if how == Collect::Due {
+            return false; // the collector runs by itself, inside drops
+        }
+        collect();
+        true
     }
 }

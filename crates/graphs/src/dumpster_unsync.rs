@@ -29,7 +29,7 @@ use ::dumpster::{TraceWith, Visitor};
 use reclaim_core::SplitMix64;
 
 use crate::forest::{Forest, GraphNode, Reach, fmt_node};
-use crate::shape::{Census, Counts, Payload, Summary};
+use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
 /// A node: every edge a `Gc`, the children in a `RefCell`.
@@ -163,6 +163,10 @@ impl GraphStrategy for DumpsterUnsync {
 
     fn counts(&self) -> Counts {
         self.forest.counts()
+    }
+
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(self.forest.reader())
     }
 
     fn teardown(self) -> Counts {

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use reclaim_core::SplitMix64;
 
-use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, Walker, build_rng};
+use crate::shape::{
+    Census, Counts, CountsReader, Payload, Planner, Summary, Tally, Target, Walker, build_rng,
+};
 use crate::{GraphConfig, VerifyError};
 
 /// What the walk needs of a node: its payload, its edges, and how to follow them.
@@ -259,6 +261,10 @@ impl<N: GraphNode> Forest<N> {
         self.tally.counts()
     }
 
+    pub(crate) fn reader(&self) -> CountsReader {
+        CountsReader::new(&self.tally)
+    }
+
     /// Drops the graph; returns the tally, which outlives it.
     pub(crate) fn drop_all(self) -> Arc<Tally> {
         let tally = Arc::clone(&self.tally);
@@ -384,6 +390,10 @@ impl<N: GraphNode> SharedForest<N> {
 
     pub(crate) fn counts(&self) -> Counts {
         self.tally.counts()
+    }
+
+    pub(crate) fn reader(&self) -> CountsReader {
+        CountsReader::new(&self.tally)
     }
 
     /// Drops the graph; returns the tally, which outlives it.

@@ -25,7 +25,9 @@ use ::gc_arena::{Arena, Collect, Gc, Mutation, Rootable};
 use reclaim_core::SplitMix64;
 
 use crate::forest::{Reach, fmt_node, walk};
-use crate::shape::{Census, Counts, Payload, Planner, Summary, Tally, Target, build_rng};
+use crate::shape::{
+    Census, Counts, CountsReader, Payload, Planner, Summary, Tally, Target, build_rng,
+};
 use crate::{
     Collect as Collection, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError,
 };
@@ -254,6 +256,10 @@ impl GraphStrategy for GcArena {
 
     fn counts(&self) -> Counts {
         self.tally.counts()
+    }
+
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(CountsReader::new(&self.tally))
     }
 
     fn teardown(self) -> Counts {

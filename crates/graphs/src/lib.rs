@@ -127,7 +127,7 @@ pub use model::Model;
 pub use rc_leak::RcLeak;
 pub use rc_weak::RcWeak;
 pub use rust_gc::RustGc;
-pub use shape::{Census, Counts};
+pub use shape::{Census, Counts, CountsReader};
 
 use reclaim_core::SplitMix64;
 
@@ -276,6 +276,12 @@ pub trait GraphStrategy: Sized {
     /// Nodes created and dropped so far.
     fn counts(&self) -> Counts;
 
+    /// The same counts, readable from another thread while the graph is in use (by a
+    /// sampler); `None` for a strategy that keeps them in plain fields (the [`model`]).
+    fn counts_reader(&self) -> Option<CountsReader> {
+        None
+    }
+
     /// Drops the graph and collects whatever the library needs collected to free it;
     /// returns the counts after. A strategy that leaks cycles leaks them here too.
     fn teardown(self) -> Counts;
@@ -313,6 +319,14 @@ pub trait SharedGraph: GraphStrategy + Sync {
     /// thread dropped) hands it over here, so that a forced collection afterwards sees
     /// everything. Not part of the measured operations. The default does nothing.
     fn thread_done(&self) {}
+
+    /// [`GraphStrategy::collect`] through a shared reference, while other threads
+    /// operate: how a run with several threads forces collections. `false` (nothing run)
+    /// by default: the thread-safe strategies that only count have nothing to collect.
+    fn collect_shared(&self, how: Collect) -> bool {
+        let _ = how;
+        false
+    }
 }
 
 /// Why a graph could not be built.

@@ -18,7 +18,7 @@ use std::rc::{Rc, Weak};
 use reclaim_core::SplitMix64;
 
 use crate::forest::{Forest, GraphNode, Reach, fmt_node};
-use crate::shape::{Census, Counts, Payload, Summary};
+use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
 /// `Rc` + `RefCell` nodes with `Weak` back-edges.
@@ -139,6 +139,10 @@ impl<K: BackKind> GraphStrategy for RcGraph<K> {
 
     fn counts(&self) -> Counts {
         self.forest.counts()
+    }
+
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(self.forest.reader())
     }
 
     fn teardown(self) -> Counts {

@@ -24,7 +24,7 @@ use ::gc::{Finalize, Gc, GcCell, Trace, force_collect};
 use reclaim_core::SplitMix64;
 
 use crate::forest::{Forest, GraphNode, Reach, fmt_node};
-use crate::shape::{Census, Counts, Payload, Summary};
+use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
 /// A node: every edge a `Gc`, the children in a `GcCell`. The payload and census hold no
@@ -144,6 +144,10 @@ impl GraphStrategy for RustGc {
 
     fn counts(&self) -> Counts {
         self.forest.counts()
+    }
+
+    fn counts_reader(&self) -> Option<CountsReader> {
+        Some(self.forest.reader())
     }
 
     fn teardown(self) -> Counts {

@@ -53,6 +53,23 @@ impl Tally {
     }
 }
 
+/// The graph's counts, readable from any thread while the graph is in use (a sampler's):
+/// what [`GraphStrategy::counts`](crate::GraphStrategy::counts) returns, without the
+/// graph.
+#[derive(Clone, Debug)]
+pub struct CountsReader(Arc<Tally>);
+
+impl CountsReader {
+    pub(crate) fn new(tally: &Arc<Tally>) -> CountsReader {
+        CountsReader(Arc::clone(tally))
+    }
+
+    /// Nodes created and dropped so far.
+    pub fn counts(&self) -> Counts {
+        self.0.counts()
+    }
+}
+
 /// A node's payload: its id, a canary, and the graph's tally, which it bumps when made and
 /// when dropped.
 #[derive(Debug)]

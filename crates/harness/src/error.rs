@@ -78,6 +78,9 @@ pub enum RepeatError {
     /// The handoff scenario refused its configuration or could not start.
     #[error("the handoff scenario could not run")]
     Handoff(#[source] HandoffError),
+    /// The graph strategy refused its configuration.
+    #[error("the graph could not be built")]
+    Graph(#[source] reclaim_graphs::GraphError),
     /// A bare loop asked to stall.
     #[error("a bare loop runs pairs, producers and consumers, not a stall")]
     BareStall,

@@ -121,6 +121,7 @@ fn repeat(
         ops_per_sec: report.swaps as f64 / elapsed.as_secs_f64().max(1e-9),
         per_thread_ops: vec![report.messages_sent, report.swaps],
         latency: Some(report.callback_nanos.clone()),
+        pauses: None,
         peak_bytes: sampler
             .as_ref()
             .filter(|s| s.counting())

@@ -40,6 +40,7 @@ pub mod counters;
 mod driver;
 mod error;
 mod gate;
+mod graph;
 mod handoff;
 pub mod metadata;
 mod noise;
@@ -55,7 +56,8 @@ pub mod workload;
 
 pub use error::RepeatError;
 pub use plan::{
-    Plan, PlanError, Planned, PlannedTuning, Selection, Skipped, Target, TuningSweep, plan, targets,
+    Plan, PlanError, Planned, PlannedTuning, Selection, Skipped, Target, TuningSweep,
+    graph_strategies, plan, targets,
 };
 pub use settings::{Settings, SettingsError, Suite, UnknownSuite};
 pub use workload::{Shape, ShapeError, UnknownWorkload, Workload};
@@ -112,6 +114,10 @@ pub(crate) fn measure(
         Target::Handoff(strategy) => (
             handoff::describe(settings),
             handoff::measure(strategy, settings),
+        ),
+        Target::Graph(info) => (
+            graph::describe(&info, planned.workload, settings),
+            graph::measure(info, planned.workload, planned.threads, settings),
         ),
     }
 }

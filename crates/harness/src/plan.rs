@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reclaim_alloc::Allocator;
 use reclaim_core::{Entry, Knob, SetEntry};
+use reclaim_graphs::GraphInfo;
 use reclaim_handoff::Strategy;
 
 use crate::settings::{MAX_THREADS, Settings};
@@ -92,6 +93,8 @@ pub enum Target {
     Set(SetEntry),
     /// A strategy of the handoff scenario.
     Handoff(Strategy),
+    /// A strategy of the graph family.
+    Graph(GraphInfo),
 }
 
 impl Target {
@@ -101,6 +104,7 @@ impl Target {
             Target::Backend(entry) => entry.name.to_string(),
             Target::Set(entry) => entry.name.to_string(),
             Target::Handoff(strategy) => format!("handoff-{strategy}"),
+            Target::Graph(info) => format!("graph-{}", info.name),
         }
     }
 
@@ -110,24 +114,26 @@ impl Target {
             Target::Backend(entry) => entry.info.structure,
             Target::Set(entry) => entry.info.structure,
             Target::Handoff(_) => "handoff",
+            Target::Graph(_) => "graph",
         }
     }
 
-    /// The knobs of its scheme (none for baselines and handoff strategies).
+    /// The knobs of its scheme (none for baselines, handoff and graph strategies).
     pub fn knobs(&self) -> &'static [Knob] {
         match self {
             Target::Backend(entry) => entry.info.knobs,
             Target::Set(entry) => entry.info.knobs,
-            Target::Handoff(_) => &[],
+            Target::Handoff(_) | Target::Graph(_) => &[],
         }
     }
 
-    /// The scheme rows carry (the strategy for handoff).
+    /// The scheme rows carry (the strategy for handoff and graphs).
     pub fn scheme(&self) -> String {
         match self {
             Target::Backend(entry) => entry.info.scheme.to_string(),
             Target::Set(entry) => entry.info.scheme.to_string(),
             Target::Handoff(strategy) => strategy.to_string(),
+            Target::Graph(info) => info.name.to_string(),
         }
     }
 }
@@ -192,6 +198,8 @@ impl Plan {
     pub fn estimate(&self, settings: &Settings) -> Duration {
         let per_repeat = |planned: &Planned| match planned.target {
             Target::Backend(_) | Target::Set(_) => settings.duration + Duration::from_millis(15),
+            // Building, verifying and freeing a graph of 100,000 nodes.
+            Target::Graph(_) => settings.duration + Duration::from_millis(60),
             Target::Handoff(_) => settings.handoff_period * settings.handoff_callbacks as u32,
         };
         self.runs
@@ -448,9 +456,17 @@ fn plan_one(
             plan.runs.push(planned);
             return;
         }
-        // Handoff strategies, containers and sets each run workloads of their own; the
-        // combinations across families are not worth a line in the skip list.
-        (Target::Handoff(_), _) | (_, Workload::Handoff) => return,
+        (Target::Graph(info), w) if w.is_graph() => {
+            match crate::workload::check_graph(&info, w, threads) {
+                Ok(()) => plan.runs.push(planned),
+                Err(reason) => plan.skipped.push(skip(reason)),
+            }
+            return;
+        }
+        // Handoff and graph strategies, containers and sets each run workloads of their
+        // own; the combinations across families are not worth a line in the skip list.
+        (Target::Handoff(_) | Target::Graph(_), _) | (_, Workload::Handoff) => return,
+        (_, w) if w.is_graph() => return,
         (Target::Backend(_), w) if w.sets_only() => return,
         (Target::Set(_), Workload::Pairs | Workload::Prodcons | Workload::Mpsc) => return,
         (Target::Backend(entry), _) => workload.shape(&entry.info, threads, cores),
@@ -494,14 +510,17 @@ pub const QUICK_SETS: &[&str] = &[
     "dashset",
 ];
 
-/// The workloads run when none is named: every container workload and handoff, and for
-/// sets only `read-mostly` — the mix the published comparisons lead with — so that the
-/// quick suite stays a few minutes long. `-w all`, or naming them, runs the others.
+/// The workloads run when none is named: every container workload, handoff and `graph`,
+/// and for sets only `read-mostly` — the mix the published comparisons lead with — so
+/// that the quick suite stays a few minutes long. `-w all`, or naming them, runs the
+/// others (`graph-forced` among them).
 pub const DEFAULT_SET_WORKLOAD: Workload = Workload::ReadMostly;
 
 fn select_workloads(names: &[String]) -> Result<Vec<Workload>, PlanError> {
     if names.is_empty() {
-        let default = |w: &Workload| !w.sets_only() || *w == DEFAULT_SET_WORKLOAD;
+        let default = |w: &Workload| {
+            (!w.sets_only() && *w != Workload::GraphForced) || *w == DEFAULT_SET_WORKLOAD
+        };
         return Ok(Workload::ALL.into_iter().filter(default).collect());
     }
     if names.iter().any(|n| n == "all") {
@@ -517,6 +536,19 @@ fn select_workloads(names: &[String]) -> Result<Vec<Workload>, PlanError> {
     // Run in the canonical order whatever order they were given in.
     workloads.sort();
     Ok(workloads)
+}
+
+/// Every graph strategy, in the family's order.
+pub fn graph_strategies() -> Vec<GraphInfo> {
+    struct Infos(Vec<GraphInfo>);
+    impl reclaim_graphs::GraphVisitor for Infos {
+        fn visit<G: reclaim_graphs::GraphStrategy>(&mut self) {
+            self.0.push(G::INFO);
+        }
+    }
+    let mut infos = Infos(Vec::new());
+    reclaim_graphs::visit_all(&mut infos);
+    infos.0
 }
 
 /// The info rows of handoff strategies carry, for selection by structure and scheme.
@@ -553,6 +585,15 @@ pub fn targets(selection: &Selection, entries: &[Entry]) -> Result<Vec<Target>, 
             name,
             structure.to_string(),
             scheme,
+        ));
+    }
+    for info in graph_strategies() {
+        let target = Target::Graph(info);
+        candidates.push((
+            target,
+            target.name(),
+            target.structure().into(),
+            target.scheme(),
         ));
     }
 

@@ -24,6 +24,9 @@ pub(crate) struct Measured {
     /// Timed operations.
     #[serde(with = "recorded")]
     pub latency: Option<Histogram<u64>>,
+    /// Collections the driver ran and timed (graph rows); `None` elsewhere.
+    #[serde(with = "recorded", default)]
+    pub pauses: Option<Histogram<u64>>,
     /// Memory and garbage over time.
     pub series: Option<Series>,
     /// Peak live bytes above the baseline, when memory was counted.
@@ -44,6 +47,7 @@ impl From<Repeat> for Measured {
             ops_per_sec: r.ops_per_sec(),
             per_thread_ops: r.per_thread_ops,
             latency: r.latency,
+            pauses: None,
             series: r.series,
             peak_bytes: r.peak_bytes,
             counters: r.counters,
@@ -100,6 +104,9 @@ pub(crate) fn build(
             set.zipf.map_or("uniform".to_string(), |z| z.to_string())
         ),
         (Some(shape), None) => shape.to_string(),
+        (None, _) if matches!(planned.target, crate::Target::Graph(_)) => {
+            crate::graph::roles(planned.threads)
+        }
         (None, _) => "1 producer + 1 real-time consumer".to_string(),
     };
     // The set's parameters as numbers too, for reports that group or plot by them.
@@ -156,7 +163,20 @@ pub(crate) fn build(
     row.counter_errors = median.counters.errors.clone();
     row.extra.extend(median.extra.iter().cloned());
 
-    row.latency_ns = merge_latency(repeats);
+    row.latency_ns = merge(repeats.iter().filter_map(|r| r.latency.as_ref()));
+    row.pauses_ns = repeats
+        .iter()
+        .any(|r| r.pauses.is_some())
+        .then(|| merge(repeats.iter().filter_map(|r| r.pauses.as_ref())))
+        .map(|p| {
+            p.unwrap_or(Latency {
+                p50: 0,
+                p99: 0,
+                p999: 0,
+                max: 0,
+                samples: 0,
+            })
+        });
     row.noise = noise(repeats);
     if let Some(series) = &median.series {
         let peak = repeats.iter().filter_map(|r| r.peak_bytes).max();
@@ -226,9 +246,10 @@ fn noise(repeats: &[Measured]) -> Option<reclaim_results::Noise> {
     (record != reclaim_results::Noise::default()).then_some(record)
 }
 
-fn merge_latency(repeats: &[Measured]) -> Option<Latency> {
+/// Percentiles of the histograms merged; `None` when none holds a value.
+fn merge<'a>(histograms: impl Iterator<Item = &'a Histogram<u64>>) -> Option<Latency> {
     let mut total: Option<Histogram<u64>> = None;
-    for h in repeats.iter().filter_map(|r| r.latency.as_ref()) {
+    for h in histograms {
         match &mut total {
             // Same bounds everywhere, so adding cannot fail; if it did, the row keeps
             // the samples merged so far rather than none.

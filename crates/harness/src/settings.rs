@@ -113,6 +113,12 @@ pub enum SettingsError {
     /// The Zipf exponent.
     #[error("the Zipf exponent must be above 0 and at most {MAX_ZIPF}, not {0}")]
     Zipf(f64),
+    /// The graph's live nodes.
+    #[error("the graph must have {MIN_GRAPH_NODES} to {MAX_GRAPH_NODES} nodes, not {0}")]
+    GraphNodes(usize),
+    /// The forced collections' period.
+    #[error("--collect-every must be at least 1 operation, not {0}")]
+    CollectEvery(u64),
 }
 
 /// Settings of one `run`.
@@ -163,6 +169,11 @@ pub struct Settings {
     pub mix: Option<Mix>,
     /// Set workloads: Zipf-distributed keys of this exponent instead of uniform ones.
     pub zipf: Option<Zipf>,
+    /// Graph workloads: the live graph's nodes.
+    pub graph_nodes: usize,
+    /// `graph-forced`: a full collection every this many operations (of each row's first
+    /// thread).
+    pub collect_every: u64,
 }
 
 /// Shortest repeat accepted: below this, thread start-up skew is a visible part of it.
@@ -188,6 +199,22 @@ pub const FULL_MAX_TIME: Duration = Duration::from_secs(3600);
 /// median row's 95% interval ±6.4–10.1% pinned against ±6.8–39.9% unpinned, its ratio's
 /// ±8.0–10.6% against ±10.1–24.8%, at the same throughput.
 pub const PIN_BY_DEFAULT: bool = true;
+/// The graph workloads' live nodes in the full suite unless `--nodes` says otherwise
+/// (the quick suite's: [`QUICK_GRAPH_NODES`]): 100,000 nodes of a
+/// few dozen bytes each plus the library's header, several megabytes — past this
+/// machine kind's per-core caches, so a collection that walks the graph walks memory, and
+/// built in a few tens of milliseconds, small beside a repeat.
+pub const DEFAULT_GRAPH_NODES: usize = 100_000;
+/// Fewest graph nodes accepted: one tree.
+pub const MIN_GRAPH_NODES: usize = 64;
+/// Most graph nodes accepted.
+pub const MAX_GRAPH_NODES: usize = 100_000_000;
+/// The quick suite's graph: 20,000 nodes, a few megabytes, so that its eight rows stay a
+/// few seconds of the three minutes (a repeat builds, walks and frees the graph).
+pub const QUICK_GRAPH_NODES: usize = 20_000;
+/// `graph-forced`'s period unless `--collect-every` says otherwise.
+pub const DEFAULT_COLLECT_EVERY: u64 = 1000;
+
 /// Shortest time cap accepted.
 pub const MIN_MAX_TIME: Duration = Duration::from_secs(1);
 
@@ -215,6 +242,8 @@ impl Settings {
             keys: None,
             mix: None,
             zipf: None,
+            graph_nodes: QUICK_GRAPH_NODES,
+            collect_every: DEFAULT_COLLECT_EVERY,
         }
     }
 
@@ -250,6 +279,8 @@ impl Settings {
             keys: None,
             mix: None,
             zipf: None,
+            graph_nodes: DEFAULT_GRAPH_NODES,
+            collect_every: DEFAULT_COLLECT_EVERY,
         }
     }
 
@@ -291,6 +322,12 @@ impl Settings {
         }
         if !(1..=MAX_HANDOFF_CALLBACKS).contains(&self.handoff_callbacks) {
             return Err(SettingsError::HandoffCallbacks(self.handoff_callbacks));
+        }
+        if !(MIN_GRAPH_NODES..=MAX_GRAPH_NODES).contains(&self.graph_nodes) {
+            return Err(SettingsError::GraphNodes(self.graph_nodes));
+        }
+        if self.collect_every == 0 {
+            return Err(SettingsError::CollectEvery(0));
         }
         if let Some(keys) = self.keys
             && !(MIN_KEYS..=MAX_KEYS).contains(&keys)
@@ -378,6 +415,14 @@ mod tests {
                 handoff_callbacks: 0,
                 ..Settings::quick()
             },
+            Settings {
+                graph_nodes: 10,
+                ..Settings::quick()
+            },
+            Settings {
+                collect_every: 0,
+                ..Settings::quick()
+            },
         ];
         let errors = [
             SettingsError::Duration(Duration::from_millis(1)),
@@ -389,6 +434,8 @@ mod tests {
             },
             SettingsError::MaxInFlight,
             SettingsError::HandoffCallbacks(0),
+            SettingsError::GraphNodes(10),
+            SettingsError::CollectEvery(0),
         ];
         for (settings, error) in bad.iter().zip(errors) {
             assert_eq!(settings.validate(), Err(error), "{settings:?}");

@@ -246,6 +246,11 @@ pub struct Row {
     pub per_thread_ops: Vec<u64>,
     /// Sampled operation latency over every repeat.
     pub latency_ns: Option<Latency>,
+    /// Collection pauses over every repeat: each collection the driver ran, timed on its
+    /// own (graph rows; `samples` is their number, 0 when there were none). Absent for
+    /// rows that have no collections to time, and in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pauses_ns: Option<Latency>,
     /// Live heap memory during the median repeat.
     pub memory: Option<Memory>,
     /// Retired objects not yet freed during the median repeat; `null` for backends
@@ -293,6 +298,7 @@ impl Row {
             repeat_ops_per_sec_unstolen: Vec::new(),
             per_thread_ops: Vec::new(),
             latency_ns: None,
+            pauses_ns: None,
             memory: None,
             garbage: None,
             counters: BTreeMap::new(),

@@ -73,8 +73,9 @@ fn the_default_plan_covers_every_backend_and_workload() {
     }
     for workload in Workload::ALL {
         let runs = plan.runs.iter().any(|r| r.workload == workload);
-        // The other mixes run when named (below).
-        let default = !workload.sets_only() || workload == DEFAULT_SET_WORKLOAD;
+        // The other mixes, and the forced graph variant, run when named (below).
+        let default = (!workload.sets_only() && workload != Workload::GraphForced)
+            || workload == DEFAULT_SET_WORKLOAD;
         assert_eq!(runs, default, "{workload}");
     }
     for strategy in Strategy::ALL {
@@ -131,8 +132,8 @@ fn unknown_names_list_what_is_valid() {
             "unknown structure `stack`; valid structures: treiber, msqueue",
         ),
         (
-            select(|s| s.schemes = vec!["gc".into()]),
-            "unknown scheme `gc`; valid schemes: leak, ebr, hp",
+            select(|s| s.schemes = vec!["arena".into()]),
+            "unknown scheme `arena`; valid schemes: leak, ebr, hp",
         ),
         (
             select(|s| s.workloads = vec!["spsc".into()]),

@@ -7,6 +7,7 @@
 //! set family runs its own workloads, operation mixes over a key range (`sets.rs`), and
 //! `stalled` and `oversubscription` as well.
 
+mod graph;
 mod handoff;
 mod mpsc;
 mod oversubscription;
@@ -15,6 +16,7 @@ mod prodcons;
 pub mod sets;
 pub(crate) mod stalled;
 
+pub(crate) use graph::check as check_graph;
 pub use sets::{BadMix, Mix, Zipf};
 
 use std::fmt;
@@ -48,6 +50,11 @@ pub enum Workload {
     /// Sets: one thread walks the whole set again and again while the others run
     /// `balanced`.
     LongReader,
+    /// Graph strategies: replace random subgraphs of a live object graph; collectors on
+    /// their own policy.
+    Graph,
+    /// As `Graph`, plus a full collection every `--collect-every` operations.
+    GraphForced,
 }
 
 /// A workload name that is not one: the message lists the valid ones.
@@ -87,6 +94,15 @@ pub enum ShapeError {
     /// `handoff`, which drives strategies.
     #[error("{}", handoff::NOT_A_BACKEND_WORKLOAD)]
     NotABackendWorkload,
+    /// `graph` or `graph-forced` for a backend.
+    #[error("{}", graph::NOT_A_BACKEND_WORKLOAD)]
+    GraphsOnly,
+    /// A thread-local graph strategy at more than one thread.
+    #[error("its graph is thread-local: it runs at 1 thread")]
+    ThreadLocalGraph,
+    /// `graph-forced` for a strategy that frees inline.
+    #[error("frees every node inline: there is no collection to force")]
+    NothingToCollect,
     /// An operation mix, which only sets run.
     #[error("an operation mix runs on sets only")]
     SetsOnly,
@@ -168,7 +184,7 @@ impl fmt::Display for Shape {
 
 impl Workload {
     /// Every workload, in listing and running order.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 13] = [
         Workload::Pairs,
         Workload::Prodcons,
         Workload::Mpsc,
@@ -180,6 +196,8 @@ impl Workload {
         Workload::Balanced,
         Workload::WriteHeavy,
         Workload::LongReader,
+        Workload::Graph,
+        Workload::GraphForced,
     ];
 
     /// The name users select it by.
@@ -196,6 +214,8 @@ impl Workload {
             Workload::Balanced => "balanced",
             Workload::WriteHeavy => "write-heavy",
             Workload::LongReader => "long-reader",
+            Workload::Graph => "graph",
+            Workload::GraphForced => "graph-forced",
         }
     }
 
@@ -211,6 +231,11 @@ impl Workload {
         )
     }
 
+    /// Whether it drives the graph family's strategies.
+    pub fn is_graph(self) -> bool {
+        matches!(self, Workload::Graph | Workload::GraphForced)
+    }
+
     /// One line for `list`.
     pub fn summary(self) -> &'static str {
         match self {
@@ -220,6 +245,8 @@ impl Workload {
             Workload::Stalled => stalled::SUMMARY,
             Workload::Oversubscription => oversubscription::SUMMARY,
             Workload::Handoff => handoff::SUMMARY,
+            Workload::Graph => graph::SUMMARY,
+            Workload::GraphForced => graph::FORCED_SUMMARY,
             Workload::LongReader => sets::LONG_READER_SUMMARY,
             _ => sets::summary(sets::named_mix(self).expect("a set workload")),
         }
@@ -233,6 +260,7 @@ impl Workload {
     pub fn set_shape(self, threads: usize, cores: usize) -> Result<Shape, ShapeError> {
         sets::shape(self, threads, cores).unwrap_or(Err(match self {
             Workload::Handoff => ShapeError::NotABackendWorkload,
+            w if w.is_graph() => ShapeError::GraphsOnly,
             _ => ShapeError::ContainersOnly,
         }))
     }
@@ -255,6 +283,7 @@ impl Workload {
             Workload::Stalled => stalled::shape(threads)?,
             Workload::Oversubscription => oversubscription::shape(info, threads, cores)?,
             Workload::Handoff => return Err(ShapeError::NotABackendWorkload),
+            Workload::Graph | Workload::GraphForced => return Err(ShapeError::GraphsOnly),
             _ => return Err(ShapeError::SetsOnly),
         };
         if !info.consumers.allows(shape.poppers()) {

@@ -168,7 +168,7 @@ pub(super) fn summary(mix: Mix) -> &'static str {
 }
 
 /// The mix a workload runs on a set when no `--mix` is given; `None` for the workloads
-/// sets do not run (`pairs`, `prodcons`, `mpsc`, `handoff`).
+/// sets do not run (`pairs`, `prodcons`, `mpsc`, `handoff`, the graph workloads).
 pub fn named_mix(workload: Workload) -> Option<Mix> {
     match workload {
         Workload::ReadOnly => Some(Mix::READ_ONLY),
@@ -178,7 +178,12 @@ pub fn named_mix(workload: Workload) -> Option<Mix> {
         Workload::Stalled | Workload::Oversubscription | Workload::LongReader => {
             Some(Mix::BALANCED)
         }
-        Workload::Pairs | Workload::Prodcons | Workload::Mpsc | Workload::Handoff => None,
+        Workload::Pairs
+        | Workload::Prodcons
+        | Workload::Mpsc
+        | Workload::Handoff
+        | Workload::Graph
+        | Workload::GraphForced => None,
     }
 }
 
