@@ -519,14 +519,18 @@ impl Run<'_> {
         if run.workers.iter().any(|w| w.leak_capped) {
             extra.push(("leak_capped", 1.0));
         }
-        // Garbage growth over the second half: ≈ 0 for a strategy that keeps up with its
-        // garbage, the leak's rate for one that does not.
+        // Garbage growth over the second half, in nodes (and below, in live bytes): ≈ 0
+        // for a strategy that keeps up with its garbage, the leak's rate for one that
+        // does not.
         if let Some((at, g)) = run.workers.first().and_then(|w| w.half) {
             let span = last.map_or(Duration::ZERO, |l| l.saturating_duration_since(at));
             if !span.is_zero() {
                 let rate = (garbage(at_end, nodes) as f64 - g as f64) / span.as_secs_f64();
                 extra.push(("garbage_growth_per_sec", rate));
             }
+        }
+        if let Some(rate) = run.series.as_ref().and_then(|s| growth(&s.memory)) {
+            extra.push(("memory_growth_bytes_per_sec", rate));
         }
         Measured {
             ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(1e-9),
@@ -562,6 +566,55 @@ struct Running {
     cpu: (Option<CpuTimes>, Option<CpuTimes>),
 }
 
+/// Live bytes gained per second over the second half of a memory series; `None` when it
+/// has no second half to measure.
+fn growth(memory: &[reclaim_results::MemoryPoint]) -> Option<f64> {
+    let last = memory.last()?;
+    let half = memory.iter().find(|p| p.t_ms >= last.t_ms / 2.0)?;
+    let span_s = (last.t_ms - half.t_ms) / 1000.0;
+    (span_s > 0.0).then(|| (last.bytes - half.bytes) as f64 / span_s)
+}
+
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reclaim_results::MemoryPoint;
+
+    fn point(t_ms: f64, bytes: i64) -> MemoryPoint {
+        MemoryPoint {
+            t_ms,
+            bytes,
+            objects: 0,
+        }
+    }
+
+    #[test]
+    fn memory_growth_is_the_second_halfs_slope() {
+        // 0 → 1 MB over the first second, flat after: the second half grew nothing.
+        let flat = [
+            point(0.0, 0),
+            point(1000.0, 1_000_000),
+            point(2000.0, 1_000_000),
+        ];
+        assert_eq!(growth(&flat), Some(0.0));
+        let leaking = [point(0.0, 0), point(1000.0, 1_000), point(2000.0, 3_000)];
+        assert_eq!(growth(&leaking), Some(2_000.0));
+        assert_eq!(growth(&[point(5.0, 10)]), None);
+        assert_eq!(growth(&[]), None);
+    }
+
+    #[test]
+    fn garbage_is_what_was_made_beyond_the_graph_and_not_dropped() {
+        let counts = Counts {
+            created: 1_500,
+            dropped: 300,
+            bad_drops: 0,
+        };
+        assert_eq!(garbage(counts, 1_000), 200);
+        assert_eq!(garbage(Counts::default(), 1_000), 0);
+    }
 }
