@@ -354,12 +354,19 @@ fn measure(
         if !interactive && !args.quiet {
             say_group(i, groups.len(), group);
         }
+        // A strategy that leaks on purpose (`graph-rc-leak`) leaks for good: its repeats
+        // run in processes of their own, whose memory goes back when they end — and the
+        // other rows of its group with it, so that all are measured alike.
+        let leaks = group
+            .runs
+            .iter()
+            .any(|p| matches!(p.target, reclaim_harness::Target::Graph(info) if info.leaks_cycles));
         let rows = reclaim_harness::rounds::measure_group(
             group,
             settings,
             &mut shuffle,
             budget,
-            isolate,
+            isolate.or_else(|| leaks.then_some(&fresh_process as _)),
             |planned, round| {
                 progress.set_message(format!("round {round}: {planned}"));
                 // Rounds beyond the fewest (with a target) lengthen the bar as they come.
