@@ -13,6 +13,8 @@ fn cell<T: ToString>(value: Option<T>) -> String {
 fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
     let spread = row.ops_per_sec;
     let latency = row.latency_ns;
+    // Collection pauses (graph rows): their count and percentiles, once there was one.
+    let pauses = row.pauses_ns.filter(|p| p.samples > 0);
     let mut columns = vec![
         ("host", file.metadata.host.clone()),
         ("target", file.metadata.target.clone()),
@@ -55,6 +57,11 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
         ("latency_p99_ns", cell(latency.map(|l| l.p99))),
         ("latency_p999_ns", cell(latency.map(|l| l.p999))),
         ("latency_max_ns", cell(latency.map(|l| l.max))),
+        ("pauses", cell(pauses.map(|l| l.samples))),
+        ("pause_p50_ns", cell(pauses.map(|l| l.p50))),
+        ("pause_p99_ns", cell(pauses.map(|l| l.p99))),
+        ("pause_p999_ns", cell(pauses.map(|l| l.p999))),
+        ("pause_max_ns", cell(pauses.map(|l| l.max))),
         (
             "memory_peak_bytes",
             cell(row.memory.as_ref().map(|m| m.peak_bytes)),
@@ -71,7 +78,7 @@ fn columns(file: &ResultFile, row: &Row) -> Vec<(&'static str, String)> {
 
 /// Writes `file` as CSV with a header line: the identifying columns, the throughput
 /// spread and its interval, the ratio to the reference and its interval, latency
-/// percentiles, memory and garbage peaks, the operations the counters
+/// percentiles, collection pauses (graph rows), memory and garbage peaks, the operations the counters
 /// cover, then one column per counter, by its name, in [`Counter::ALL`]'s order. Absent
 /// numbers are empty cells.
 ///

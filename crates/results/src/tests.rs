@@ -296,6 +296,49 @@ fn csv_has_one_line_per_row_and_empty_cells_for_absent_numbers() {
 }
 
 #[test]
+fn csv_gives_a_graph_rows_pauses_and_leaves_them_empty_when_none_ran() {
+    let pauses = |samples| Latency {
+        p50: 3_000_000,
+        p99: 9_000_000,
+        p999: 9_500_000,
+        max: 9_600_000,
+        samples,
+    };
+    let mut collected = valid_row();
+    collected.pauses_ns = Some(pauses(26));
+    let mut none_ran = valid_row();
+    none_ran.pauses_ns = Some(pauses(0));
+    let mut out = Vec::new();
+    write_csv(&file(vec![collected, none_ran, valid_row()]), &mut out).unwrap();
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(&rows[0][col("pauses")], "26");
+    assert_eq!(&rows[0][col("pause_p99_ns")], "9000000");
+    assert_eq!(&rows[0][col("pause_max_ns")], "9600000");
+    for row in &rows[1..] {
+        assert_eq!(&row[col("pauses")], "");
+        assert_eq!(&row[col("pause_p50_ns")], "");
+    }
+}
+
+#[test]
+fn a_graph_rows_pauses_round_trip_and_other_rows_write_none() {
+    let mut row = valid_row();
+    assert!(!serde_json::to_string(&row).unwrap().contains("pauses_ns"));
+    row.pauses_ns = Some(Latency {
+        p50: 1,
+        p99: 2,
+        p999: 3,
+        max: 4,
+        samples: 5,
+    });
+    let back: Row = serde_json::from_str(&serde_json::to_string(&row).unwrap()).unwrap();
+    assert_eq!(back.pauses_ns, row.pauses_ns);
+}
+
+#[test]
 fn csv_ends_with_a_column_per_counter_in_the_canonical_order() {
     let mut out = Vec::new();
     write_csv(&file(vec![]), &mut out).unwrap();
