@@ -63,7 +63,11 @@ fn every_strategy_runs_valid_rows_that_count_what_they_leave_unfreed() {
         assert_eq!(row.roles, "1 thread on its own graph");
         assert_eq!(row.per_thread_ops, [OPS]);
         assert_eq!(extra(row, "reachable_end"), NODES as f64);
-        assert!(row.pauses_ns.is_some(), "{} has no pause record", row.backend);
+        assert!(
+            row.pauses_ns.is_some(),
+            "{} has no pause record",
+            row.backend
+        );
         // Every operation replaces at least one node: that many were made and unlinked.
         assert!(extra(row, "nodes_created") >= OPS as f64, "{}", row.backend);
         let leaked = extra(row, "leaked");
@@ -71,7 +75,10 @@ fn every_strategy_runs_valid_rows_that_count_what_they_leave_unfreed() {
         if row.backend == "graph-rc-leak" {
             assert!(leaked > 0.0, "rc-leak leaked nothing");
             // Its trees are cycles through their back-edges: the live graph leaks too.
-            assert!(never_freed > leaked, "{never_freed} never freed, {leaked} leaked");
+            assert!(
+                never_freed > leaked,
+                "{never_freed} never freed, {leaked} leaked"
+            );
             assert!(extra(row, "garbage_growth_per_sec") > 0.0);
         } else {
             assert_eq!(leaked, 0.0, "{} leaked", row.backend);
