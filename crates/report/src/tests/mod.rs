@@ -1035,3 +1035,31 @@ fn the_graph_section_is_there_only_for_graph_rows() {
     }
     assert!(section(&html, "graphs").contains("graph-rc-weak"));
 }
+
+/// A graph row that failed its check reads "invalid" in the graph throughput table,
+/// with its error in the tooltip, and is neither in the pause table nor drawn; the
+/// invalid rows' table lists it like any row.
+#[test]
+fn an_invalid_graph_row_is_marked_not_measured() {
+    let mut file = with_graphs();
+    let gc = file
+        .rows
+        .iter_mut()
+        .find(|r| r.backend == "graph-gc")
+        .unwrap();
+    gc.valid = false;
+    gc.error = Some("the graph holds 19999 reachable nodes, not the 20000".into());
+    let html = render_html(&[input(file)]);
+    let graphs = section(&html, "graphs");
+    let line = between(graphs, "<tr><td><code>gc</code></td>", "</tr>").unwrap();
+    assert!(
+        line.contains("<span class=\"bad\" title=\"the graph holds 19999 reachable nodes, not the 20000\">invalid</span>"),
+        "{line}"
+    );
+    assert!(
+        !graphs.contains("<tr><td>graph-gc</td>"),
+        "not in the pause table"
+    );
+    assert!(!graphs.contains(">\ngc\n</text>"), "not drawn");
+    assert!(section(&html, "invalid").contains("graph-gc"));
+}
