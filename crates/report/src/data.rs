@@ -20,6 +20,17 @@ pub(crate) const REFERENCE_SCHEME: &str = "leak";
 /// workloads run at a steady state whose peak the tables already show.
 pub(crate) const TIME_SERIES_WORKLOADS: &[&str] = &["stalled", "long-reader", "handoff"];
 
+/// The structure of the graph family's rows (`graph-rc-weak`, `graph-gc`, …): an
+/// operation there replaces a subgraph, and what matters beside throughput is the
+/// collections' pauses and what is left unfreed. They get a section of their own and
+/// stay out of the ranking and charts of containers and sets.
+pub(crate) const GRAPH_STRUCTURE: &str = "graph";
+
+/// Whether `row` belongs to the graph family ([`GRAPH_STRUCTURE`]).
+pub(crate) fn is_graph(row: &Row) -> bool {
+    row.structure == GRAPH_STRUCTURE
+}
+
 /// What identifies a measurement across files. A set's rows over Zipf keys measure
 /// something else than over uniform ones (the hot keys sit in cache, and writers meet
 /// on them): a uniform row and a Zipf one, or two Zipf rows of different exponents, are

@@ -8,7 +8,10 @@
 //!   threads per structure and scheme, the cost of each scheme relative to `leak`
 //!   (which never frees), memory and garbage over time where a thread stalls or
 //!   objects change hands, latency percentiles, hardware counters, and the rows that
-//!   failed their checks, which are listed and never plotted.
+//!   failed their checks, which are listed and never plotted. The graph family (rows of
+//!   structure `graph`) is read apart: its throughput and paired ratios, the pauses of
+//!   its collections, what each strategy left unfreed (a leak flagged where the strategy
+//!   should have freed everything), and its memory and garbage over time.
 //! - *How do two runs differ?* Given several files (a laptop and a Raspberry Pi, or two
 //!   commits), the page and [`compare_text`] put the same backend × workload × threads
 //!   side by side with the ratio to the first file.

@@ -6,11 +6,13 @@
 //!
 //! Sections, in reading order: what ran where, the ranking of each comparison group by
 //! its paired ratios, throughput against threads, the price of reclamation (ratio to
-//! `leak`), memory and garbage over time, latency, counters,
+//! `leak`), memory and garbage over time, the graph family (its own throughput, the
+//! collections' pauses, what was left unfreed), latency, counters,
 //! invalid rows, the comparison of files, then a section per backend.
 
 mod backends;
 mod comparison;
+mod graph;
 mod ranking;
 mod tables;
 mod throughput;
@@ -57,10 +59,15 @@ pub(crate) fn page(inputs: &[Input]) -> String {
             "Memory and garbage over time",
             timeline::section(&ctx),
         ),
+    ];
+    if graph::any(&ctx) {
+        sections.push(("graphs", "Graphs", graph::section(&ctx)));
+    }
+    sections.extend([
         ("latency", "Latency", tables::latency(&ctx)),
         ("counters", "Counters", tables::counters(&ctx)),
         ("invalid", "Invalid rows", tables::invalid(&ctx)),
-    ];
+    ]);
     let tuning = tuning::section(&ctx);
     if !tuning.is_empty() {
         sections.push(("tuning", "Scheme knobs", tuning));
@@ -112,6 +119,9 @@ tenfold; tick labels always show real values. \
 <b>Ratio to leak</b> divides a scheme's median by the <code>leak</code> scheme's on the \
 same structure, workload and thread count: <code>leak</code> never frees, so the ratio is \
 what reclamation costs. Memory is live heap above what was live before the run. \
+Graph rows (an operation replaces a subgraph; the strategies are reference counting, \
+cycle collectors and tracing collectors) are measured apart and read in their own \
+section, with the pauses of their collections. \
 Invalid rows (a failed check) are listed in their own table and never plotted; numbers \
 that are unavailable show as “–” or “unsupported”, never as 0.</p></div>\n";
 
@@ -317,7 +327,17 @@ fn ratio_cell(ratio: Option<f64>, tooltip: &str) -> String {
     let Some(r) = ratio.filter(|r| r.is_finite()) else {
         return missing();
     };
-    let class = if r < 0.5 {
+    format!(
+        "<span class=\"{}\" title=\"{}\">{}</span>",
+        ratio_class(r),
+        html(tooltip),
+        format::ratio(r)
+    )
+}
+
+/// The shade of a finite ratio `r`: by how far it is from 1.
+fn ratio_class(r: f64) -> &'static str {
+    if r < 0.5 {
         "ratio-low"
     } else if r < 0.9 {
         "ratio-mid"
@@ -325,12 +345,7 @@ fn ratio_cell(ratio: Option<f64>, tooltip: &str) -> String {
         "ratio-high"
     } else {
         "ratio-even"
-    };
-    format!(
-        "<span class=\"{class}\" title=\"{}\">{}</span>",
-        html(tooltip),
-        format::ratio(r)
-    )
+    }
 }
 
 /// A grid of charts.
@@ -374,6 +389,10 @@ nav a { margin-right: 14px; color: #2a5d9f; text-decoration: none; }
 .input dd { margin: 0; overflow-wrap: anywhere; }
 .warning { background: #fff3e0; border-left: 4px solid #e67e22; padding: 6px 12px; margin: 10px 0; }
 .bad { color: #b3261e; font-weight: bold; }
+.expected { color: var(--muted); }
+dl.columns { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; font-size: 13px; max-width: 1100px; }
+dl.columns dt { font-weight: 600; }
+dl.columns dd { margin: 0; color: var(--muted); }
 .noisy { color: #8a5a00; font-size: 0.9em; }
 .note { color: var(--muted); font-size: 13px; max-width: 1100px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 14px 22px; align-items: start; }

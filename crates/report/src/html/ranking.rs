@@ -34,6 +34,7 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
                     .file
                     .rows
                     .iter()
+                    .filter(|r| !data::is_graph(r))
                     .filter(|r| r.workload == workload && r.threads == threads)
                     .collect();
                 out.push_str(&format!(
@@ -48,16 +49,17 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
                 });
             }
             if out.is_empty() {
-                out.push_str("<p class=\"note\">No rows.</p>\n");
+                out.push_str(&super::graph::only_graphs_note(&input.file));
             }
             out
         })
 }
 
-/// (workload, threads) of every group, in the order the run measured them.
+/// (workload, threads) of every group, in the order the run measured them; graphs
+/// have their own section.
 fn groups(file: &ResultFile) -> Vec<(&str, usize)> {
     let mut groups: Vec<(&str, usize)> = Vec::new();
-    for row in &file.rows {
+    for row in file.rows.iter().filter(|r| !data::is_graph(r)) {
         let key = (row.workload.as_str(), row.threads);
         if !groups.contains(&key) {
             groups.push(key);

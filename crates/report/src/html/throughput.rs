@@ -1,4 +1,5 @@
-//! Throughput against threads, and throughput as a ratio to `leak`.
+//! Throughput against threads, and throughput as a ratio to `leak`, of containers and
+//! sets (graphs have their own section).
 
 use std::fmt::Write as _;
 
@@ -13,10 +14,15 @@ use crate::format;
 /// One chart per workload × structure, one line per scheme.
 pub(super) fn section(ctx: &Context<'_>) -> String {
     per_input(ctx, |index, input| {
-        let rows = &input.file.rows;
+        let rows: Vec<&Row> = input
+            .file
+            .rows
+            .iter()
+            .filter(|r| !data::is_graph(r))
+            .collect();
         let workloads = data::distinct(rows.iter().map(|r| r.workload.as_str()));
         if workloads.is_empty() {
-            return "<p class=\"note\">This file has no rows.</p>\n".to_owned();
+            return super::graph::only_graphs_note(&input.file);
         }
         let mut out = String::new();
         for workload in workloads {
@@ -31,7 +37,11 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
                 );
                 continue;
             }
-            let in_workload: Vec<&Row> = rows.iter().filter(|r| r.workload == workload).collect();
+            let in_workload: Vec<&Row> = rows
+                .iter()
+                .copied()
+                .filter(|r| r.workload == workload)
+                .collect();
             let _ = writeln!(out, "<h4>{}</h4>", html(shown(workload)));
             let groups = data::structure_groups(&in_workload);
             let svgs = groups
@@ -155,7 +165,12 @@ pub(super) fn ratio_section(ctx: &Context<'_>) -> String {
     );
     intro
         + &per_input(ctx, |_, input| {
-            let rows = &input.file.rows;
+            let rows: Vec<&Row> = input
+                .file
+                .rows
+                .iter()
+                .filter(|r| !data::is_graph(r))
+                .collect();
             let structures = data::distinct(
                 rows.iter()
                     .filter(|r| r.scheme == REFERENCE_SCHEME)
@@ -168,6 +183,7 @@ pub(super) fn ratio_section(ctx: &Context<'_>) -> String {
             }
             let measured: Vec<&Row> = rows
                 .iter()
+                .copied()
                 .filter(|r| structures.contains(&r.structure.as_str()))
                 .collect();
             let schemes: Vec<&str> = data::distinct(measured.iter().map(|r| r.scheme.as_str()))

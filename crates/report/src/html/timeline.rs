@@ -60,16 +60,32 @@ impl Measure {
         }
     }
 
-    fn axis(self) -> Axis {
-        match self {
-            Measure::Memory => Axis::new("bytes above baseline", Scale::Linear, Unit::Bytes),
-            Measure::Garbage => Axis::new("outstanding objects", Scale::Linear, Unit::Count),
+    fn axis(self, scale: Scale) -> Axis {
+        let (title, unit) = match self {
+            Measure::Memory => ("bytes above baseline", Unit::Bytes),
+            Measure::Garbage => ("outstanding objects", Unit::Count),
+        };
+        match scale {
+            Scale::Linear => Axis::new(title, scale, unit),
+            Scale::Log => Axis::new(format!("{title} (log scale)"), scale, unit),
         }
     }
 
     /// A chart of `series` over time in `frame` (whose title says which rows), with
     /// `marks` where repeats ended.
     pub(super) fn chart(self, frame: Frame, series: Vec<Series>, marks: Vec<Mark>) -> LineChart {
+        self.chart_on(Scale::Linear, frame, series, marks)
+    }
+
+    /// [`chart`](Self::chart) with the y axis on `scale`: lines of one chart that lie
+    /// orders of magnitude apart need a log axis for the low ones to show.
+    pub(super) fn chart_on(
+        self,
+        scale: Scale,
+        frame: Frame,
+        series: Vec<Series>,
+        marks: Vec<Mark>,
+    ) -> LineChart {
         let mut frame = frame;
         frame
             .attributes
@@ -81,7 +97,7 @@ impl Measure {
                 Scale::Linear,
                 Unit::Plain,
             ),
-            y: self.axis(),
+            y: self.axis(scale),
             series,
             markers: false,
             marks,

@@ -1,12 +1,12 @@
 //! Result files built in code: several structures and schemes, baselines, handoff
 //! strategies, workloads pairs/prodcons/stalled/handoff at 1, 2 and 4 threads, an
-//! invalid row, and counters of which one is unavailable.
+//! invalid row, and counters of which one is unavailable; and the graph family's rows.
 
 use std::collections::BTreeMap;
 
 use reclaim_results::{
-    Garbage, GarbagePoint, Latency, Memory, MemoryPoint, Metadata, ResultFile, Row, RunSettings,
-    SCHEMA_VERSION, Spread,
+    Garbage, GarbagePoint, Latency, Memory, MemoryPoint, Metadata, Ratio, ResultFile, Row,
+    RunSettings, SCHEMA_VERSION, Spread,
 };
 
 /// Why the fixture's `cache-misses` counter is `null`.
@@ -283,4 +283,101 @@ pub(super) fn board() -> ResultFile {
         }
     }
     file
+}
+
+/// The slowest timed pause of the fixture's `graph-bacon-rajan-cc` row, in ns: its p99,
+/// p99.9 and max (19.8 ms as the report writes it).
+pub(super) const GRAPH_PAUSE_P99_NS: u64 = 19_775_487;
+
+/// Graph rows as the harness writes them: `graph` at 1 thread (`rc-weak`, the
+/// reference; `rc-leak`, which leaks its cycles by design and hit the leak cap;
+/// `bacon-rajan-cc`, whose collections the driver timed; `gc`, which collects inside
+/// operations) and at 2 threads (`arc-weak`, the reference; `dumpster-sync`, which
+/// leaked 62 nodes it should have freed).
+pub(super) fn graph_rows() -> Vec<Row> {
+    // (strategy, threads, relative speed, timed pauses (p50, p99, count), hidden
+    // collections, leaked)
+    type Spec = (
+        &'static str,
+        usize,
+        f64,
+        Option<(u64, u64, u64)>,
+        Option<f64>,
+        f64,
+    );
+    const SPECS: &[Spec] = &[
+        ("rc-weak", 1, 1.0, None, None, 0.0),
+        ("rc-leak", 1, 1.05, None, None, 500_000.0),
+        (
+            "bacon-rajan-cc",
+            1,
+            0.34,
+            Some((5_967_871, GRAPH_PAUSE_P99_NS, 38)),
+            None,
+            0.0,
+        ),
+        ("gc", 1, 0.29, None, Some(8.0), 0.0),
+        ("arc-weak", 2, 1.0, None, None, 0.0),
+        ("dumpster-sync", 2, 0.8, None, Some(0.0), 62.0),
+    ];
+    let mut rows: Vec<Row> = Vec::new();
+    for &(strategy, threads, speed, pauses, hidden, leaked) in SPECS {
+        let backend = format!("graph-{strategy}");
+        let mut r = row(&backend, "graph", strategy, "graph", threads, 9e5 * speed);
+        r.roles = format!("{threads} replacing subgraphs");
+        // Six rounds that wobble alike in every row: paired ratios with an interval,
+        // exactly the speeds' ratios.
+        let median = 9e5 * speed;
+        r.repeat_ops_per_sec = (0..6)
+            .map(|i| median * (1.0 + 0.05 * jitter("graph", i)))
+            .collect();
+        r.ops_per_sec = Spread::of(&r.repeat_ops_per_sec).map(|s| Spread { median, ..s });
+        r.pauses_ns = Some(match pauses {
+            Some((p50, p99, samples)) => Latency {
+                p50,
+                p99,
+                p999: p99,
+                max: p99,
+                samples,
+            },
+            None => Latency {
+                p50: 0,
+                p99: 0,
+                p999: 0,
+                max: 0,
+                samples: 0,
+            },
+        });
+        add_series(&mut r, strategy != "rc-leak", true);
+        let timed = pauses.map_or(0.0, |(_, _, n)| (n / 6) as f64);
+        r.extra = BTreeMap::from([
+            ("nodes".to_owned(), 20_000.0),
+            ("collections".to_owned(), timed),
+            (
+                "collection_time_pct".to_owned(),
+                if timed > 0.0 { 72.5 } else { 0.0 },
+            ),
+            ("garbage_end".to_owned(), leaked),
+            ("leaked".to_owned(), leaked),
+            ("never_freed".to_owned(), leaked * 2.0),
+            ("garbage_growth_per_sec".to_owned(), leaked * 10.0),
+        ]);
+        if let Some(hidden) = hidden {
+            r.extra.insert("hidden_collections".to_owned(), hidden);
+        }
+        if strategy == "rc-leak" {
+            r.extra.insert("leak_capped".to_owned(), 1.0);
+        }
+        rows.push(r);
+    }
+    // Ratios paired round by round with each group's reference.
+    for reference in ["graph-rc-weak", "graph-arc-weak"] {
+        let Some(base) = rows.iter().find(|r| r.backend == reference).cloned() else {
+            continue;
+        };
+        for r in rows.iter_mut().filter(|r| r.threads == base.threads) {
+            r.ratio = Ratio::paired(reference, &r.repeat_ops_per_sec, &base.repeat_ops_per_sec);
+        }
+    }
+    rows
 }

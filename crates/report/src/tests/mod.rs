@@ -860,3 +860,206 @@ fn a_knob_sweep_is_compared_value_by_value_and_plotted_against_the_knob() {
     let plain = render_html(&one());
     assert!(!plain.contains("<section id=\"tuning\">"));
 }
+
+/// The laptop's rows and the graph family's.
+fn with_graphs() -> reclaim_results::ResultFile {
+    let mut file = fixture::laptop();
+    file.rows.extend(fixture::graph_rows());
+    file
+}
+
+/// The line of the graph section's pause table for `backend` at `threads`.
+fn pause_line<'a>(graphs: &'a str, backend: &str, threads: usize) -> &'a str {
+    between(
+        graphs,
+        &format!("<tr><td>{backend}</td><td>graph</td><td class=\"num\">{threads}</td>"),
+        "</tr>",
+    )
+    .unwrap_or_else(|| panic!("no pause line for {backend} at {threads} threads"))
+}
+
+/// Graph rows get a section of their own: throughput with each group's reference and
+/// paired ratios, a pause table whose timed pauses are formatted and whose dashes mark
+/// collections no one timed, leaks flagged where the strategy should free everything
+/// (and marked as by design for `rc-leak`), and memory and garbage over time with a
+/// line per strategy.
+#[test]
+fn graph_rows_get_a_section_with_pauses_and_leaks_flagged() {
+    let html = render_html(&[input(with_graphs())]);
+    let graphs = section(&html, "graphs");
+    assert!(
+        html.contains("<a href=\"#graphs\">Graphs</a>"),
+        "in the nav"
+    );
+
+    // Throughput: a line per strategy, a reference named per group.
+    assert!(
+        graphs.contains("ratio to <code>graph-rc-weak</code>"),
+        "{graphs}"
+    );
+    assert!(
+        graphs.contains("ratio to <code>graph-arc-weak</code>"),
+        "{graphs}"
+    );
+    let bacon = between(graphs, "<tr><td><code>bacon-rajan-cc</code></td>", "</tr>")
+        .expect("a throughput line for bacon-rajan-cc");
+    assert!(bacon.contains("306k"), "0.34 × 900k: {bacon}");
+    assert!(bacon.contains("0.34× (0.34–0.34)"), "{bacon}");
+    assert!(bacon.contains("ratio-low"), "{bacon}");
+    let rc_weak = between(graphs, "<tr><td><code>rc-weak</code></td>", "</tr>").unwrap();
+    assert!(rc_weak.contains(">reference<"), "{rc_weak}");
+
+    // Pauses: the driver's timed collections, formatted; none timed is a dash, not 0.
+    let timed = pause_line(graphs, "graph-bacon-rajan-cc", 1);
+    assert_eq!(
+        crate::format::nanos(fixture::GRAPH_PAUSE_P99_NS as f64),
+        "19.8 ms"
+    );
+    assert!(
+        timed.contains("<td class=\"num\">5.97 ms</td><td class=\"num\">19.8 ms</td>"),
+        "{timed}"
+    );
+    assert!(
+        timed.contains("38 collections timed over every repeat"),
+        "{timed}"
+    );
+    assert!(timed.contains("72.5%"), "{timed}");
+    let gc = pause_line(graphs, "graph-gc", 1);
+    assert!(gc.contains("0 + 8 inside ops"), "{gc}");
+    assert_eq!(
+        gc.matches("<span class=\"missing\">–</span>").count(),
+        4,
+        "{gc}"
+    );
+    assert!(graphs.contains("so their pauses are not here but in the operation latency"));
+
+    // Leaks: flagged for dumpster-sync, by design for rc-leak, nothing for the others.
+    let dumpster = pause_line(graphs, "graph-dumpster-sync", 2);
+    assert!(
+        dumpster.contains("<span class=\"bad leak\" title=\"124 nodes still not freed after teardown\">62 ⚠ unexpected</span>"),
+        "{dumpster}"
+    );
+    let leak = pause_line(graphs, "graph-rc-leak", 1);
+    assert!(
+        leak.contains("500k (by design, stopped at the cap)"),
+        "{leak}"
+    );
+    assert!(
+        !leak.contains("unexpected") && !leak.contains("class=\"bad"),
+        "{leak}"
+    );
+    assert!(!pause_line(graphs, "graph-rc-weak", 1).contains("leak"));
+    assert_eq!(
+        graphs.matches("<b>Unexpected leak:</b>").count(),
+        1,
+        "{graphs}"
+    );
+    assert!(graphs.contains(
+        "<b>Unexpected leak:</b> <code>graph-dumpster-sync</code> on <code>graph</code> at 2 threads left 62 nodes"
+    ));
+
+    // Over time: per workload and thread count, memory and garbage, a line a strategy.
+    for kind in ["memory", "garbage"] {
+        let chart = between(
+            graphs,
+            &format!(
+                "<svg class=\"chart\" data-chart=\"{kind}\" data-input=\"1\" data-family=\"graph\" data-workload=\"graph\" data-threads=\"1\""
+            ),
+            "</svg>",
+        )
+        .unwrap_or_else(|| panic!("no {kind} chart for graph at 1 thread"));
+        let series_stroke = format!("stroke-width=\"{}\"", crate::chart::SERIES_STROKE);
+        let lines = chart
+            .split("<polyline")
+            .skip(1)
+            .filter(|tag| tag[..tag.find('>').unwrap()].contains(&series_stroke))
+            .count();
+        assert_eq!(lines, 4, "rc-weak, rc-leak, bacon-rajan-cc and gc");
+        assert!(chart.contains(">\nrc-leak\n</text>"), "legend");
+    }
+    assert_eq!(
+        graphs.matches("<svg class=\"chart\"").count(),
+        4,
+        "2 groups × 2"
+    );
+}
+
+/// The container and set sections know nothing of graphs: no line in the throughput
+/// charts, no group in the ranking, no column in the cost of reclamation. The backend
+/// sections and the comparison of inputs keep graph rows like any other.
+#[test]
+fn graph_rows_stay_out_of_the_container_sections() {
+    let html = render_html(&[input(with_graphs())]);
+    for id in ["ranking", "throughput", "ratio", "memory"] {
+        let body = section(&html, id);
+        assert!(!body.contains("graph-"), "{id} shows a graph backend");
+        assert!(
+            !body.contains("data-workload=\"graph\""),
+            "{id} charts graph"
+        );
+        assert!(!body.contains("<h3>graph ·"), "{id} ranks graph");
+    }
+    assert!(section(&html, "throughput").contains("data-group=\"treiber\""));
+    assert!(section(&html, "ranking").contains("<code>treiber-ebr</code>"));
+    assert!(has_backend_chart(&html, "graph-gc"));
+
+    let mut board = fixture::board();
+    board.rows.extend(fixture::graph_rows());
+    let html = render_html(&[input(with_graphs()), input(board)]);
+    let comparison = section(&html, "comparison");
+    assert!(
+        comparison.contains("<tr><td>graph-gc</td><td>graph</td><td class=\"num\">1</td>"),
+        "{comparison}"
+    );
+    assert_eq!(
+        section(&html, "graphs")
+            .matches("<b>Unexpected leak:</b>")
+            .count(),
+        2
+    );
+}
+
+/// A file without graph rows has no graph section; one with only graph rows says where
+/// they are instead of showing empty container sections.
+#[test]
+fn the_graph_section_is_there_only_for_graph_rows() {
+    assert!(!render_html(&one()).contains("<section id=\"graphs\">"));
+    let mut only = fixture::laptop();
+    only.rows = fixture::graph_rows();
+    let html = render_html(&[input(only)]);
+    for id in ["ranking", "throughput"] {
+        assert!(
+            section(&html, id).contains("Only graph rows in this file"),
+            "{id}"
+        );
+    }
+    assert!(section(&html, "graphs").contains("graph-rc-weak"));
+}
+
+/// A graph row that failed its check reads "invalid" in the graph throughput table,
+/// with its error in the tooltip, and is neither in the pause table nor drawn; the
+/// invalid rows' table lists it like any row.
+#[test]
+fn an_invalid_graph_row_is_marked_not_measured() {
+    let mut file = with_graphs();
+    let gc = file
+        .rows
+        .iter_mut()
+        .find(|r| r.backend == "graph-gc")
+        .unwrap();
+    gc.valid = false;
+    gc.error = Some("the graph holds 19999 reachable nodes, not the 20000".into());
+    let html = render_html(&[input(file)]);
+    let graphs = section(&html, "graphs");
+    let line = between(graphs, "<tr><td><code>gc</code></td>", "</tr>").unwrap();
+    assert!(
+        line.contains("<span class=\"bad\" title=\"the graph holds 19999 reachable nodes, not the 20000\">invalid</span>"),
+        "{line}"
+    );
+    assert!(
+        !graphs.contains("<tr><td>graph-gc</td>"),
+        "not in the pause table"
+    );
+    assert!(!graphs.contains(">\ngc\n</text>"), "not drawn");
+    assert!(section(&html, "invalid").contains("graph-gc"));
+}
