@@ -56,3 +56,28 @@ pub(super) fn run(
     collect();
     measured
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn every_message_is_freed_once_on_the_consumer_or_elsewhere() {
+        let config = HandoffConfig {
+            samples_per_message: 8,
+            callback_period: Duration::from_micros(100),
+            callbacks: if cfg!(miri) { 12 } else { 200 },
+            producer_interval: Duration::from_micros(80),
+        };
+        let outstanding = Arc::new(Outstanding::default());
+        let measured = run(&config, &outstanding).unwrap();
+        assert!(measured.messages_sent > 0);
+        assert_eq!(outstanding.live(), 0);
+        assert_eq!(
+            outstanding.destroyed_on_consumer() + outstanding.destroyed_elsewhere(),
+            outstanding.made()
+        );
+    }
+}
