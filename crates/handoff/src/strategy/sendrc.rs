@@ -253,7 +253,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "the graph the panic strands is leaked, which Miri reports")]
+    #[cfg_attr(
+        miri,
+        ignore = "the graph the panic strands is leaked, which Miri reports"
+    )]
     #[should_panic(expected = "accessed from wrong thread")]
     fn a_graph_used_without_unparking_panics() {
         let outstanding = Arc::new(Outstanding::default());
