@@ -122,7 +122,7 @@ fn write_list(out: &mut impl Write, entries: &[Entry], sets: &[SetEntry]) -> io:
     writeln!(
         out,
         "  handoff runs its strategies as handoff-box, handoff-arc, handoff-sweep, \
-         handoff-ebr, handoff-return-to-sender."
+         handoff-ebr, handoff-return-to-sender, handoff-sendrc, handoff-dumpster-sync."
     )?;
     writeln!(out, "\nCounters on this machine:")?;
     let counters: Vec<Vec<String>> = reclaim_harness::counters::availability()

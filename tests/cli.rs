@@ -112,8 +112,8 @@ fn a_short_run_over_every_backend_writes_results_csv_and_a_report() {
     let entries = reclaim_registry::entries();
     assert_eq!(
         file.rows.len(),
-        entries.len() + 5,
-        "every backend plus 5 handoff strategies"
+        entries.len() + 7,
+        "every backend plus 7 handoff strategies"
     );
     assert!(
         file.rows.iter().all(|r| r.valid),
@@ -415,7 +415,7 @@ fn list_names_expands_globs_in_registry_order() {
         count,
         reclaim_registry::entries().len()
             + reclaim_registry::set_entries().len()
-            + 5
+            + 7
             + reclaim_harness::graph_strategies().len(),
         "backends, sets, handoff and graph strategies"
     );

@@ -13,13 +13,17 @@
 //!
 //! 1. take every message waiting on the channel with `try_recv` (never blocking), keeping
 //!    the newest and releasing the older ones unused;
-//! 2. if one arrived, swap it in as the current message and release the old current one;
-//! 3. "process" the current block (sum its samples), as a real callback would read it.
+//! 2. if one arrived, ready it for this thread ([`Release::adopt`]: only `sendrc` has
+//!    anything to do), swap it in as the current message and release the old current one;
+//! 3. "process" the current block (sum its samples), as a real callback would read it
+//!    (through the message's wrapper: for `sendrc`, through its graph).
 //!
 //! The time from the start of step 1 to the end of step 3 is one histogram entry. The
 //! consumer's allocation tally is taken just before its first callback and just after its
 //! last: the window holds the callbacks and the sleeps between them, and nothing else runs
-//! on that thread then, so what it counts is what the callbacks did.
+//! on that thread then, so what it counts is what the callbacks did. The same window marks
+//! the thread for the message count (see the `message` module): a message destroyed in it
+//! counts as destroyed on the consumer.
 //!
 //! # The producer
 //!
@@ -48,7 +52,7 @@ use hdrhistogram::Histogram;
 use reclaim_alloc::{Tally, thread_tally};
 
 use crate::config::{HandoffConfig, HandoffError};
-use crate::message::{Message, Outstanding};
+use crate::message::{Message, Outstanding, set_in_callbacks};
 
 /// Capacity of the producer-to-consumer channel (an array channel: its buffer is
 /// allocated once, and neither `try_send` nor `try_recv` allocates). In the steady state it
@@ -62,7 +66,7 @@ const MAX_RECORDED_NANOS: u64 = 10_000_000_000;
 /// The producer's side of a strategy: what travels on the channel.
 pub(crate) trait Produce: Send {
     /// A message as the strategy hands it over.
-    type Item: Deref<Target = Message> + Send + 'static;
+    type Item: Block + Send + 'static;
 
     /// Wraps a new message for sending.
     fn wrap(&mut self, message: Message) -> Self::Item;
@@ -74,11 +78,32 @@ pub(crate) trait Produce: Send {
     fn finish(&mut self) {}
 }
 
+/// What the callback reads: a message's block, through whatever holds it.
+pub(crate) trait Block {
+    /// What the callback computes from the block each period (the sum of its samples,
+    /// or for `sendrc` its graph's output).
+    fn process(&self) -> f32;
+}
+
+/// A message behind a pointer (`Box`, `Arc`, `Swept`, `Gc`): the sum of its samples.
+impl<T: Deref<Target = Message>> Block for T {
+    fn process(&self) -> f32 {
+        self.samples().iter().sum()
+    }
+}
+
 /// The consumer's side of a strategy: what happens to a message it is done with. This is
 /// the only thing that differs between strategies on the consumer thread.
 pub(crate) trait Release<T> {
     /// Gets rid of `old`, inline or not.
     fn release(&mut self, old: T);
+
+    /// Readies `new`, which is about to become the current message, for use on this
+    /// thread: `sendrc` unparks its graph here. Messages released unused are never
+    /// adopted.
+    fn adopt(&mut self, new: &mut T) {
+        let _ = new;
+    }
 }
 
 /// Drops the message inline: `box` and `arc` free it here; `sweep`'s drop only decrements.
@@ -231,7 +256,7 @@ fn run_consumer<T, R>(
     gate: &Gate,
 ) -> Option<ConsumerOutcome>
 where
-    T: Deref<Target = Message>,
+    T: Block,
     R: Release<T>,
 {
     let mut current: Option<T> = None;
@@ -239,6 +264,7 @@ where
     if !gate.wait() {
         return None;
     }
+    set_in_callbacks(true);
     let start = thread_tally();
     let mut next = Instant::now();
     for _ in 0..config.callbacks {
@@ -249,6 +275,7 @@ where
         histogram.saturating_record(nanos(began.elapsed()));
     }
     let tally = thread_tally().since(start);
+    set_in_callbacks(false);
     // Outside the measured window: the last message goes the way of the others (back to
     // the producer, which is still draining, for return-to-sender), then the producer is
     // told to stop.
@@ -268,7 +295,7 @@ where
 /// One callback (see the module docs). Returns whether a new message was swapped in.
 fn callback<T, R>(rx: &Receiver<T>, current: &mut Option<T>, release: &mut R) -> bool
 where
-    T: Deref<Target = Message>,
+    T: Block,
     R: Release<T>,
 {
     let mut newest = None;
@@ -278,13 +305,14 @@ where
         }
     }
     let swapped = newest.is_some();
-    if let Some(newest) = newest
-        && let Some(old) = current.replace(newest)
-    {
-        release.release(old);
+    if let Some(mut newest) = newest {
+        release.adopt(&mut newest);
+        if let Some(old) = current.replace(newest) {
+            release.release(old);
+        }
     }
     if let Some(message) = current {
-        black_box(message.samples().iter().sum::<f32>());
+        black_box(message.process());
     }
     swapped
 }

@@ -18,6 +18,8 @@
 //! | `sweep` | `Swept<Message>` | count decremented; a collector thread frees | none |
 //! | `ebr` | `Box<Message>` | drop deferred with crossbeam-epoch | yes, in bursts when it collects |
 //! | `return-to-sender` | `Box<Message>` | sent back; the producer drops it | none |
+//! | `sendrc` | a graph of `SendRc` nodes sharing the block | parked, sent back; the producer drops it | no message; the park protocol's bookkeeping, every swap |
+//! | `dumpster-sync` | `dumpster::sync::Gc<Message>`, producer keeps none | dropped in the callback | counted: on the consumer or elsewhere |
 //!
 //! # How it is measured
 //!
@@ -34,6 +36,8 @@
 //!   message it builds, did not move);
 //! - the peak number of messages outstanding (built and not yet destroyed, wherever they
 //!   are), and how many are left after the run (0 unless a strategy leaks);
+//! - messages made, and how many were destroyed on the consumer during its callbacks and
+//!   how many anywhere else (counted per message, with or without the counting allocator);
 //! - messages sent and refused, callbacks run and callbacks that found a new message.
 //!
 //! The counting allocator's own cost (relaxed atomics on every allocation) is included in
@@ -56,7 +60,7 @@ use std::sync::Arc;
 /// Runs the handoff scenario once with `strategy`: validates `config`, starts the
 /// producer and the consumer, waits for the consumer's `config.callbacks` callbacks,
 /// joins both threads, tears the strategy down (the sweep collector is shut down, the
-/// epoch collector dropped) and reports.
+/// epoch collector dropped, dumpster's collection forced) and reports.
 ///
 /// Takes about `config.callbacks × config.callback_period`.
 ///

@@ -5,7 +5,15 @@
 //! consumer, on the sweep collector, two epochs later, or back on the producer. A scheme
 //! that defers frees keeps more messages outstanding; the peak says how many. The count
 //! belongs to one run (not a global), so runs in parallel do not mix.
+//!
+//! The same count says where each message was destroyed: on the consumer during its
+//! callbacks, or anywhere else (the producer, a collector, the run's teardown). The driver
+//! marks the consumer's measured window with a thread-local flag; a message's `Drop`
+//! reads it. Whoever runs a message's destructor also frees its blocks right after (its
+//! samples inside the destructor, the wrapper around it next), so this is where the
+//! message's memory went back to the allocator, counted per message rather than per block.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +24,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Outstanding {
     live: AtomicU64,
     peak: AtomicU64,
+    made: AtomicU64,
+    destroyed_on_consumer: AtomicU64,
+    destroyed_elsewhere: AtomicU64,
+}
+
+thread_local! {
+    /// Set on the consumer thread for its measured window (its callbacks). `const`, no
+    /// destructor: reading it never allocates.
+    static IN_CALLBACKS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks (or unmarks) the calling thread as the consumer inside its measured window.
+pub(crate) fn set_in_callbacks(on: bool) {
+    IN_CALLBACKS.with(|flag| flag.set(on));
 }
 
 impl Outstanding {
@@ -27,6 +49,22 @@ impl Outstanding {
     /// The most messages alive at once so far.
     pub fn peak(&self) -> u64 {
         self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Messages built so far (sent, refused, or built as the run ended).
+    pub fn made(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+
+    /// Messages destroyed on the consumer thread during its callbacks.
+    pub fn destroyed_on_consumer(&self) -> u64 {
+        self.destroyed_on_consumer.load(Ordering::Relaxed)
+    }
+
+    /// Messages destroyed anywhere else: another thread, or the consumer outside its
+    /// callbacks (its last message, released after the measured window).
+    pub fn destroyed_elsewhere(&self) -> u64 {
+        self.destroyed_elsewhere.load(Ordering::Relaxed)
     }
 }
 
@@ -46,6 +84,7 @@ pub struct Message {
 impl Message {
     /// A message numbered `seq` with a ramp of `samples` values, counted in `outstanding`.
     pub(crate) fn new(seq: u64, samples: usize, outstanding: &Arc<Outstanding>) -> Message {
+        outstanding.made.fetch_add(1, Ordering::Relaxed);
         let now = outstanding.live.fetch_add(1, Ordering::Relaxed) + 1;
         if now > outstanding.peak.load(Ordering::Relaxed) {
             outstanding.peak.fetch_max(now, Ordering::Relaxed);
@@ -72,6 +111,12 @@ impl Message {
 
 impl Drop for Message {
     fn drop(&mut self) {
+        let place = if IN_CALLBACKS.with(Cell::get) {
+            &self.outstanding.destroyed_on_consumer
+        } else {
+            &self.outstanding.destroyed_elsewhere
+        };
+        place.fetch_add(1, Ordering::Relaxed);
         self.outstanding.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -100,6 +145,26 @@ mod tests {
         assert_eq!((outstanding.live(), outstanding.peak()), (2, 2));
         drop((b, c));
         assert_eq!((outstanding.live(), outstanding.peak()), (0, 2));
+        assert_eq!(outstanding.made(), 3);
+    }
+
+    #[test]
+    fn a_drop_is_counted_where_it_ran() {
+        let outstanding = Arc::new(Outstanding::default());
+        let a = Message::new(0, 4, &outstanding);
+        let b = Message::new(1, 4, &outstanding);
+        set_in_callbacks(true);
+        drop(a);
+        set_in_callbacks(false);
+        drop(b);
+        assert_eq!(outstanding.destroyed_on_consumer(), 1);
+        assert_eq!(outstanding.destroyed_elsewhere(), 1);
+        // Another thread's flag is its own.
+        set_in_callbacks(true);
+        let c = Message::new(2, 4, &outstanding);
+        std::thread::spawn(move || drop(c)).join().unwrap();
+        set_in_callbacks(false);
+        assert_eq!(outstanding.destroyed_elsewhere(), 2);
     }
 
     #[test]

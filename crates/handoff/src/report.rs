@@ -64,6 +64,16 @@ pub struct HandoffReport {
     pub peak_outstanding: u64,
     /// Messages still alive after the run was torn down; 0 unless a strategy leaked.
     pub outstanding_at_end: u64,
+    /// Messages built by the producer (sent, refused, and one built as the run ended).
+    pub messages_made: u64,
+    /// Messages destroyed (and so freed) on the consumer thread during its callbacks:
+    /// the per-message count behind `consumer_frees`, which counts allocator blocks.
+    /// Counted whether or not the counting allocator is installed.
+    pub messages_freed_on_consumer: u64,
+    /// Messages destroyed anywhere else: the producer, a collector thread, the run's
+    /// teardown, or the consumer after its last callback. With no leak,
+    /// `messages_freed_on_consumer + messages_freed_elsewhere == messages_made`.
+    pub messages_freed_elsewhere: u64,
 
     /// Every callback duration, in nanoseconds, for callers that merge runs.
     #[serde(skip)]
@@ -100,6 +110,9 @@ impl HandoffReport {
             counting: measured.producer.allocations > 0,
             peak_outstanding: outstanding.peak(),
             outstanding_at_end: outstanding.live(),
+            messages_made: outstanding.made(),
+            messages_freed_on_consumer: outstanding.destroyed_on_consumer(),
+            messages_freed_elsewhere: outstanding.destroyed_elsewhere(),
             callback_nanos: h.clone(),
         }
     }

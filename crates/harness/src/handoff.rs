@@ -107,6 +107,15 @@ fn repeat(
         ("messages_sent", report.messages_sent as f64),
         ("messages_refused", report.messages_refused as f64),
         ("peak_outstanding", report.peak_outstanding as f64),
+        // Counted per message in its destructor, with or without the counting allocator.
+        (
+            "messages_freed_on_consumer",
+            report.messages_freed_on_consumer as f64,
+        ),
+        (
+            "messages_freed_elsewhere",
+            report.messages_freed_elsewhere as f64,
+        ),
     ];
     // Without the counting allocator these are zeros that mean "not counted": leave them
     // out rather than report no frees.

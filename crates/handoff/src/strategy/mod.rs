@@ -7,9 +7,11 @@
 //! [`Produce`]: crate::driver::Produce
 //! [`Release`]: crate::driver::Release
 
+mod dumpster_sync;
 mod ebr;
 mod inline;
 mod return_to_sender;
+mod sendrc;
 mod sweep;
 
 use std::fmt;
@@ -40,16 +42,25 @@ pub enum Strategy {
     /// `Box<Message>` sent back to the producer over a second bounded channel; the
     /// producer drops it.
     ReturnToSender,
+    /// A patch graph of `sendable::SendRc` nodes sharing one block, parked and sent
+    /// whole, unparked on the consumer, parked again and sent back; the producer drops
+    /// it. The park protocol's own bookkeeping allocates and frees on the consumer.
+    SendRc,
+    /// `dumpster::sync::Gc<Message>`, dropped inline on the consumer: counts where the
+    /// collector's frees run (in the callback, or elsewhere).
+    DumpsterSync,
 }
 
 impl Strategy {
     /// Every strategy, in a stable order.
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 7] = [
         Strategy::Box,
         Strategy::Arc,
         Strategy::Sweep,
         Strategy::Ebr,
         Strategy::ReturnToSender,
+        Strategy::SendRc,
+        Strategy::DumpsterSync,
     ];
 
     /// The stable name a strategy is selected and reported by.
@@ -60,6 +71,8 @@ impl Strategy {
             Strategy::Sweep => "sweep",
             Strategy::Ebr => "ebr",
             Strategy::ReturnToSender => "return-to-sender",
+            Strategy::SendRc => "sendrc",
+            Strategy::DumpsterSync => "dumpster-sync",
         }
     }
 
@@ -75,6 +88,8 @@ impl Strategy {
             Strategy::Sweep => sweep::run(config, outstanding),
             Strategy::Ebr => ebr::run(config, outstanding),
             Strategy::ReturnToSender => return_to_sender::run(config, outstanding),
+            Strategy::SendRc => sendrc::run(config, outstanding),
+            Strategy::DumpsterSync => dumpster_sync::run(config, outstanding),
         }
     }
 }
@@ -87,7 +102,10 @@ impl fmt::Display for Strategy {
 
 /// A name that is no strategy's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown handoff strategy {0:?} (expected one of: box, arc, sweep, ebr, return-to-sender)")]
+#[error(
+    "unknown handoff strategy {0:?} (expected one of: box, arc, sweep, ebr, return-to-sender, \
+     sendrc, dumpster-sync)"
+)]
 pub struct UnknownStrategy(pub String);
 
 impl FromStr for Strategy {
@@ -115,7 +133,18 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_unique() {
         let names: Vec<_> = Strategy::ALL.iter().map(|s| s.name()).collect();
-        assert_eq!(names, ["box", "arc", "sweep", "ebr", "return-to-sender"]);
+        assert_eq!(
+            names,
+            [
+                "box",
+                "arc",
+                "sweep",
+                "ebr",
+                "return-to-sender",
+                "sendrc",
+                "dumpster-sync"
+            ]
+        );
         for strategy in Strategy::ALL {
             assert_eq!(strategy.name().parse::<Strategy>(), Ok(strategy));
             assert_eq!(strategy.to_string(), strategy.name());
@@ -124,5 +153,9 @@ mod tests {
             "hazard".parse::<Strategy>(),
             Err(UnknownStrategy("hazard".into()))
         );
+        let message = UnknownStrategy("hazard".into()).to_string();
+        for strategy in Strategy::ALL {
+            assert!(message.contains(strategy.name()), "{message}");
+        }
     }
 }

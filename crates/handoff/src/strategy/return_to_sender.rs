@@ -21,8 +21,9 @@ use crate::config::{HandoffConfig, HandoffError};
 use crate::driver::{Measured, Produce, QUEUE_CAPACITY, Release, drive};
 use crate::message::{Message, Outstanding};
 
-/// Capacity of the channel back to the producer (see the module docs).
-const RETURN_CAPACITY: usize = 2 * (QUEUE_CAPACITY + 4);
+/// Capacity of the channel back to the producer (see the module docs); `sendrc` sends
+/// its graphs back the same way.
+pub(super) const RETURN_CAPACITY: usize = 2 * (QUEUE_CAPACITY + 4);
 
 /// Sends `Box<Message>` and drops what comes back.
 #[derive(Debug)]
