@@ -259,7 +259,7 @@ pub struct RunArgs {
     /// a skewed key popularity) instead of uniformly.
     #[arg(long, value_name = "S", help_heading = MEASUREMENT)]
     zipf: Option<f64>,
-    /// Graphs: the live graph's nodes (default: 20,000 in the quick suite, 100,000 in
+    /// Graphs: the live graph's nodes (default: 10,000 in the quick suite, 100,000 in
     /// the full one).
     #[arg(long, value_name = "N", help_heading = MEASUREMENT)]
     nodes: Option<usize>,

@@ -251,7 +251,7 @@ pub fn plan(
     check_tuning(selection.tuning.as_ref(), &targets)?;
     let mut plan = Plan::default();
     let named = !selection.workloads.is_empty();
-    // The quick suite over everything runs the sets' representative subset.
+    // The quick suite over everything runs the sets' representative subset...
     let quick_sets = settings.suite == crate::settings::Suite::Quick
         && *selection
             == (Selection {
@@ -262,6 +262,12 @@ pub fn plan(
             });
     for &workload in &workloads {
         for count in workload.thread_counts(&threads, cores) {
+            // ... and the graph family at up to one thread per core: a shared graph's
+            // threads hold a lock per tree, and more threads than cores measure the
+            // scheduler's time slices more than the strategy (`--full` and `-t` run them).
+            if quick_sets && workload.is_graph() && count > cores {
+                continue;
+            }
             for target in &targets {
                 // Unnamed, sets run only their default workload (see `DEFAULT_SET_WORKLOAD`).
                 if let Target::Set(entry) = target
@@ -279,6 +285,9 @@ pub fn plan(
             }
         }
     }
+    if quick_sets {
+        drop_repeated_runs(&mut plan);
+    }
     if plan.runs.is_empty() {
         let reasons = if plan.skipped.is_empty() {
             "no backend and workload match each other".to_string()
@@ -288,6 +297,38 @@ pub fn plan(
         return Err(PlanError::Impossible(reasons));
     }
     Ok(plan)
+}
+
+/// Drops the `oversubscription` runs that repeat a `pairs` run of the plan: on a machine
+/// with fewer cores than the quick suite's largest thread count, `oversubscription` at
+/// that count gives a backend that allows many consumers the very threads `pairs` does
+/// (on two cores, 4 pair threads either way). The skip list says so; the one-consumer
+/// backends, which it runs as `mpsc` instead, keep their row.
+fn drop_repeated_runs(plan: &mut Plan) {
+    let pairs: Vec<Planned> = plan
+        .runs
+        .iter()
+        .filter(|p| p.workload == Workload::Pairs)
+        .copied()
+        .collect();
+    let repeats = |p: &Planned| {
+        p.workload == Workload::Oversubscription
+            && pairs.iter().any(|q| {
+                Planned {
+                    workload: Workload::Oversubscription,
+                    ..*q
+                } == *p
+            })
+    };
+    let (dropped, kept): (Vec<Planned>, Vec<Planned>) =
+        plan.runs.iter().copied().partition(|p| repeats(p));
+    plan.runs = kept;
+    plan.skipped.extend(dropped.into_iter().map(|p| Skipped {
+        backend: p.target.name(),
+        workload: p.workload,
+        threads: p.threads,
+        reason: ShapeError::SameAsPairs { threads: p.threads },
+    }));
 }
 
 /// Why the combinations in `skipped` do not apply, each distinct reason once: one

@@ -184,6 +184,10 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 pub const MAX_REPEATS: u32 = 1000;
 /// Most threads accepted in one run.
 pub const MAX_THREADS: usize = 1024;
+/// The quick suite's handoff callbacks a repeat: 200 at 1 ms, so that its seven
+/// strategies stay a few seconds of the three minutes (with six rounds, a p99.9 over
+/// 1,200 callbacks).
+pub const QUICK_HANDOFF_CALLBACKS: u64 = 200;
 /// Most handoff callbacks accepted: an hour at the 1 ms period.
 pub const MAX_HANDOFF_CALLBACKS: u64 = 3_600_000;
 /// The seed of the rounds' orders unless `--seed` says otherwise: the same command orders
@@ -209,9 +213,9 @@ pub const DEFAULT_GRAPH_NODES: usize = 100_000;
 pub const MIN_GRAPH_NODES: usize = 64;
 /// Most graph nodes accepted.
 pub const MAX_GRAPH_NODES: usize = 100_000_000;
-/// The quick suite's graph: 20,000 nodes, a few megabytes, so that its eight rows stay a
+/// The quick suite's graph: 10,000 nodes, a megabyte or two, so that its eight rows stay a
 /// few seconds of the three minutes (a repeat builds, walks and frees the graph).
-pub const QUICK_GRAPH_NODES: usize = 20_000;
+pub const QUICK_GRAPH_NODES: usize = 10_000;
 /// `graph-forced`'s period unless `--collect-every` says otherwise.
 pub const DEFAULT_COLLECT_EVERY: u64 = 1000;
 
@@ -219,8 +223,8 @@ pub const DEFAULT_COLLECT_EVERY: u64 = 1000;
 pub const MIN_MAX_TIME: Duration = Duration::from_secs(1);
 
 impl Settings {
-    /// The quick suite: 1, 2 and 4 threads, 6 rounds of 100 ms repeats; handoff runs 500
-    /// callbacks. Every backend and workload in about two and a half minutes on two cores.
+    /// The quick suite: 1, 2 and 4 threads (the graph family up to the core count), 6
+    /// rounds of 100 ms repeats; handoff runs 200 callbacks. Every backend and workload in about two and a half minutes on two cores.
     pub fn quick() -> Settings {
         Settings {
             suite: Suite::Quick,
@@ -237,7 +241,7 @@ impl Settings {
             sample_interval: Duration::from_millis(5),
             max_in_flight: 1 << 16,
             instrumented: true,
-            handoff_callbacks: 500,
+            handoff_callbacks: QUICK_HANDOFF_CALLBACKS,
             handoff_period: Duration::from_millis(1),
             keys: None,
             mix: None,

@@ -416,3 +416,33 @@ fn a_knob_is_swept_on_the_backends_that_have_it_and_only_there() {
         "{out_of_range}"
     );
 }
+
+#[test]
+fn the_quick_suite_runs_no_oversubscription_row_that_repeats_pairs() {
+    let on = |cores: usize| plan_for(&Selection::default(), &entries(), &quick(), cores).unwrap();
+    let over = |plan: &Plan| -> Vec<String> {
+        plan.runs
+            .iter()
+            .filter(|r| r.workload == Workload::Oversubscription)
+            .map(|r| r.target.name())
+            .collect()
+    };
+    // Two cores: 4 pair threads are oversubscribed already; only the one-consumer
+    // backends, which oversubscription runs as mpsc, keep a row of their own.
+    let two = on(2);
+    assert_eq!(over(&two), ["hopper", "hopper-disk"]);
+    assert!(two.skipped.iter().any(|s| s.backend == "treiber-ebr"
+        && s.workload == Workload::Oversubscription
+        && s.reason == ShapeError::SameAsPairs { threads: 4 }));
+    // Four cores: oversubscription runs at 8, which pairs does not: every backend keeps it.
+    let four = on(4);
+    assert_eq!(over(&four).len(), entries().len());
+    // Named, both run whatever they repeat.
+    let named = select(|s| {
+        s.backends = vec!["treiber-ebr".into()];
+        s.workloads = vec!["pairs".into(), "oversubscription".into()];
+        s.threads = Some(vec![4]);
+    });
+    let plan = plan_for(&named, &entries(), &quick(), 2).unwrap();
+    assert_eq!(plan.runs.len(), 2);
+}

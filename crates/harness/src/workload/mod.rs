@@ -100,6 +100,12 @@ pub enum ShapeError {
     /// A thread-local graph strategy at more than one thread.
     #[error("its graph is thread-local: it runs at 1 thread")]
     ThreadLocalGraph,
+    /// `oversubscription` in the quick suite where it would repeat a `pairs` row.
+    #[error("the same threads as pairs at {threads} threads, which the quick suite runs")]
+    SameAsPairs {
+        /// The thread count of both.
+        threads: usize,
+    },
     /// `graph-forced` for a strategy that frees inline.
     #[error("frees every node inline: there is no collection to force")]
     NothingToCollect,
