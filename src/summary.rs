@@ -400,6 +400,7 @@ fn handoff_section(rows: &[Row]) -> String {
         "P99.9",
         "MAX",
         "FREES IN CALLBACKS",
+        "MESSAGES FREED THERE",
         "PEAK MESSAGES ALIVE",
     ];
     format!(
@@ -426,6 +427,7 @@ fn handoff_line(r: &Row) -> Vec<String> {
         ns(|l| l.p999),
         ns(|l| l.max),
         extra("consumer_frees"),
+        extra("messages_freed_on_consumer"),
         extra("peak_outstanding"),
     ]
 }

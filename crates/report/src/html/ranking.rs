@@ -186,6 +186,7 @@ fn handoff(rows: &[&Row]) -> String {
                     missing(),
                     missing(),
                     missing(),
+                    missing(),
                 ];
             }
             let latency = row.latency_ns;
@@ -194,6 +195,7 @@ fn handoff(rows: &[&Row]) -> String {
                 number(latency.map(|l| l.p99 as f64), format::nanos),
                 number(latency.map(|l| l.p999 as f64), format::nanos),
                 number(extra(row, "consumer_frees"), format::si),
+                number(extra(row, "messages_freed_on_consumer"), format::si),
                 number(extra(row, "messages_refused"), format::si),
             ]
         })
@@ -203,6 +205,7 @@ fn handoff(rows: &[&Row]) -> String {
         "callback p99",
         "callback p99.9",
         "frees on the real-time thread",
+        "messages freed there",
         "messages refused",
     ]);
     table(&head, 1..usize::MAX, &cells)
