@@ -2,7 +2,7 @@
 //! selection, measured over a fixed number of operations, and built into result rows with
 //! the collections' pauses, the garbage and the leak.
 
-use reclaim_harness::{Selection, Settings, ShapeError, plan};
+use reclaim_harness::{Plan, Selection, Settings, ShapeError, plan};
 use reclaim_results::Row;
 
 const NODES: usize = 1_000;
@@ -31,6 +31,14 @@ fn rows(strategies: &str, workload: &str, threads: usize) -> Vec<Row> {
     plan.runs
         .iter()
         .map(|planned| reclaim_harness::run(planned, &settings))
+        .collect()
+}
+
+/// The plan's runs as (row name, workload).
+fn names_and_workloads(plan: &Plan) -> Vec<(String, &'static str)> {
+    plan.runs
+        .iter()
+        .map(|p| (p.target.name(), p.workload.name()))
         .collect()
 }
 
@@ -142,11 +150,7 @@ fn shared_strategies_run_on_several_threads_and_thread_local_ones_say_why_not() 
         ..Selection::default()
     };
     let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
-    let planned: Vec<(String, &str)> = plan
-        .runs
-        .iter()
-        .map(|p| (p.target.name(), p.workload.name()))
-        .collect();
+    let planned = names_and_workloads(&plan);
     assert_eq!(
         planned,
         [
@@ -187,11 +191,7 @@ fn graph_workloads_drive_graph_strategies_only() {
         ..Selection::default()
     };
     let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
-    let planned: Vec<(String, &str)> = plan
-        .runs
-        .iter()
-        .map(|p| (p.target.name(), p.workload.name()))
-        .collect();
+    let planned = names_and_workloads(&plan);
     assert_eq!(
         planned,
         [

@@ -31,6 +31,12 @@ pub(crate) fn is_graph(row: &Row) -> bool {
     row.structure == GRAPH_STRUCTURE
 }
 
+/// The rows of a file that are not the graph family's: what the container and set
+/// sections draw (the graph family has a section of its own).
+pub(crate) fn without_graphs(rows: &[Row]) -> Vec<&Row> {
+    rows.iter().filter(|r| !is_graph(r)).collect()
+}
+
 /// What identifies a measurement across files. A set's rows over Zipf keys measure
 /// something else than over uniform ones (the hot keys sit in cache, and writers meet
 /// on them): a uniform row and a Zipf one, or two Zipf rows of different exponents, are

@@ -14,12 +14,7 @@ use crate::format;
 /// One chart per workload × structure, one line per scheme.
 pub(super) fn section(ctx: &Context<'_>) -> String {
     per_input(ctx, |index, input| {
-        let rows: Vec<&Row> = input
-            .file
-            .rows
-            .iter()
-            .filter(|r| !data::is_graph(r))
-            .collect();
+        let rows = data::without_graphs(&input.file.rows);
         let workloads = data::distinct(rows.iter().map(|r| r.workload.as_str()));
         if workloads.is_empty() {
             return super::graph::only_graphs_note(&input.file);
@@ -165,12 +160,7 @@ pub(super) fn ratio_section(ctx: &Context<'_>) -> String {
     );
     intro
         + &per_input(ctx, |_, input| {
-            let rows: Vec<&Row> = input
-                .file
-                .rows
-                .iter()
-                .filter(|r| !data::is_graph(r))
-                .collect();
+            let rows = data::without_graphs(&input.file.rows);
             let structures = data::distinct(
                 rows.iter()
                     .filter(|r| r.scheme == REFERENCE_SCHEME)
