@@ -26,7 +26,8 @@
 #   RECLAIM_STRESS_ITERS  stress round trips per backend (default here 2)
 #   MIRI_GRAPHS           1 (default) also runs the graph family's tests (reclaim-graphs,
 #                         about 5 minutes; without -Zmiri-permissive-provenance, which
-#                         none of its crates needs); 0 leaves them out (CI, for time)
+#                         none of its crates needs) and the handoff's sendrc and
+#                         dumpster-sync strategies'; 0 leaves them out (CI, for time)
 #   MIRI_SKIP             test-name filters the schemes' and structures' run leaves out,
 #                         space-separated (default none; CI leaves out the counted sets,
 #                         which hold no unsafe code of their own, and the seize scheme's
@@ -64,6 +65,12 @@ MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$SEEDS" \
 # The object graphs: every strategy's crate under Miri, small graphs (`cfg(miri)`). Three
 # tests are ignored there, each saying why (rc-leak leaks on purpose; dumpster's shared
 # collector leaves cycles behind under threads).
+# And the handoff strategies that move object graphs between threads: sendable's park
+# protocol across threads (sendrc) and dumpster's shared Gc as a message, with the
+# per-message count of where each was freed. Two sendrc tests are ignored there: they
+# break the protocol on purpose and leave the stranded graph leaked.
 if [[ ${MIRI_GRAPHS:-1} == 1 ]]; then
     MIRIFLAGS="-Zmiri-tree-borrows" cargo +nightly miri test --locked -p reclaim-graphs
+    cargo +nightly miri test --locked -p reclaim-handoff --lib -- \
+        strategy::sendrc strategy::dumpster_sync message::
 fi

@@ -19,7 +19,8 @@
 //!   teardown (`rc-leak` leaks its live graph too: its trees are cycles).
 //!
 //! An unsync strategy's graph never leaves the thread that built it: a repeat at one
-//! thread runs on the calling thread. `rc-leak` stops a repeat early once
+//! thread runs on the calling thread. Graph workers are not pinned (`--pin` places the
+//! backend workers): pinning the calling thread would pin every thread it starts later. `rc-leak` stops a repeat early once
 //! [`LEAK_CAP`] nodes are leaked (its memory is never given back to the process).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,6 +46,9 @@ use crate::workload::Workload;
 /// Nodes `rc-leak` may leak in one repeat before the repeat stops: about a hundred
 /// megabytes, which stay allocated until the process ends.
 pub(crate) const LEAK_CAP: u64 = 1_000_000;
+
+/// The role a graph worker's errors name.
+const WORKER: &str = "graph worker";
 
 /// How often (in operations) a worker reads the counts for the leak cap and the growth
 /// mark: two relaxed loads, rarely enough not to show.
@@ -302,19 +306,11 @@ impl Run<'_> {
             catch_unwind(AssertUnwindSafe(|| {
                 vec![self.work(&mut own, 0, reader.as_ref(), G::INFO.leaks_cycles)]
             }))
-            .map_err(|_| RepeatError::Panicked {
-                role: "graph worker",
-            })
+            .map_err(|_| RepeatError::Panicked { role: WORKER })
         });
-        match measured {
-            Ok(measured) => Ok(self.finish(graph, measured)),
-            Err(error) => {
-                // A panic inside an operation: a canary failed, so the graph is corrupt;
-                // freeing it could read freed memory again.
-                std::mem::forget(graph);
-                Err(error)
-            }
-        }
+        settle(graph, measured, |graph, measured| {
+            self.finish(graph, measured)
+        })
     }
 
     /// A repeat of `threads` threads on one graph.
@@ -341,7 +337,7 @@ impl Run<'_> {
                                 worker
                             })
                             .map_err(|source| RepeatError::Spawn {
-                                role: "graph worker",
+                                role: WORKER,
                                 source,
                             })
                     })
@@ -359,21 +355,13 @@ impl Run<'_> {
                 started
                     .into_iter()
                     .flatten()
-                    .map(|h| {
-                        h.join().map_err(|_| RepeatError::Panicked {
-                            role: "graph worker",
-                        })
-                    })
+                    .map(|h| h.join().map_err(|_| RepeatError::Panicked { role: WORKER }))
                     .collect()
             })
         });
-        match measured {
-            Ok(measured) => Ok(self.finish(graph, measured)),
-            Err(error) => {
-                std::mem::forget(graph);
-                Err(error)
-            }
-        }
+        settle(graph, measured, |graph, measured| {
+            self.finish(graph, measured)
+        })
     }
 
     /// Runs `workers` with the sampler and the counters around them.
@@ -554,6 +542,24 @@ impl Run<'_> {
                     .map(|w| (w.sched, w.ended.saturating_duration_since(w.started))),
             ),
         }
+    }
+}
+
+/// The repeat's numbers from a graph and its run, or the run's error. A worker that
+/// panicked did so inside an operation — a canary failed, so the graph is corrupt, and
+/// freeing it could read freed memory again: it is leaked instead.
+fn settle<G>(
+    graph: G,
+    run: Result<Running, RepeatError>,
+    finish: impl FnOnce(G, Running) -> Measured,
+) -> Result<Measured, RepeatError> {
+    match run {
+        Ok(run) => Ok(finish(graph, run)),
+        Err(error @ RepeatError::Panicked { role: WORKER }) => {
+            std::mem::forget(graph);
+            Err(error)
+        }
+        Err(error) => Err(error),
     }
 }
 
