@@ -1,5 +1,5 @@
 //! The graph family: strategies for freeing a graph that has cycles (reference counting
-//! with weak back edges, one that leaks its cycles, cycle collectors, tracing
+//! with weak back-edges, one that leaks its cycles, cycle collectors, tracing
 //! collectors), each measured while the row's threads replace random subgraphs.
 //!
 //! These rows stand apart from the containers and sets: an operation is another thing,
@@ -45,7 +45,7 @@ pub(super) fn only_graphs_note(file: &ResultFile) -> String {
 }
 
 const INTRO: &str = "<p class=\"note\">Each graph strategy keeps a graph of live nodes \
-    (trees with edges across and back, so it has cycles) while the row's threads replace \
+    (trees whose back-edges point at ancestors, so it has cycles) while the row's threads replace \
     random subgraphs: an <b>operation</b> is one replacement, and the collections the \
     driver ran are part of the time. In <code>graph</code> a strategy collects when it says \
     a collection is due; in <code>graph-forced</code> the driver also runs a full collection \
