@@ -18,17 +18,22 @@ fn settings() -> Settings {
     settings
 }
 
-/// The rows of `strategies` (globs) on `workload` at `threads`, measured.
-fn rows(strategies: &str, workload: &str, threads: usize) -> Vec<Row> {
-    let settings = settings();
+/// The plan of `backends` on `workloads` at `threads`, on two cores.
+fn plan_of(backends: &[&str], workloads: &[&str], threads: usize) -> Plan {
     let selection = Selection {
-        backends: vec![strategies.into()],
-        workloads: vec![workload.into()],
+        backends: backends.iter().map(|&b| b.into()).collect(),
+        workloads: workloads.iter().map(|&w| w.into()).collect(),
         threads: Some(vec![threads]),
         ..Selection::default()
     };
-    let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
-    plan.runs
+    plan(&selection, &reclaim_registry::entries(), &settings(), 2).unwrap()
+}
+
+/// The rows of `strategies` (globs) on `workload` at `threads`, measured.
+fn rows(strategies: &str, workload: &str, threads: usize) -> Vec<Row> {
+    let settings = settings();
+    plan_of(&[strategies], &[workload], threads)
+        .runs
         .iter()
         .map(|planned| reclaim_harness::run(planned, &settings))
         .collect()
@@ -142,14 +147,7 @@ fn the_forced_variant_collects_every_n_operations_where_there_is_something_to_co
 
 #[test]
 fn shared_strategies_run_on_several_threads_and_thread_local_ones_say_why_not() {
-    let settings = settings();
-    let selection = Selection {
-        backends: vec!["graph-*".into()],
-        workloads: vec!["graph".into(), "graph-forced".into()],
-        threads: Some(vec![2]),
-        ..Selection::default()
-    };
-    let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
+    let plan = plan_of(&["graph-*"], &["graph", "graph-forced"], 2);
     let planned = names_and_workloads(&plan);
     assert_eq!(
         planned,
@@ -183,14 +181,7 @@ fn shared_strategies_run_on_several_threads_and_thread_local_ones_say_why_not() 
 
 #[test]
 fn graph_workloads_drive_graph_strategies_only() {
-    let settings = settings();
-    let selection = Selection {
-        backends: vec!["treiber-ebr".into(), "graph-rc-weak".into()],
-        workloads: vec!["graph".into(), "pairs".into()],
-        threads: Some(vec![1]),
-        ..Selection::default()
-    };
-    let plan = plan(&selection, &reclaim_registry::entries(), &settings, 2).unwrap();
+    let plan = plan_of(&["treiber-ebr", "graph-rc-weak"], &["graph", "pairs"], 1);
     let planned = names_and_workloads(&plan);
     assert_eq!(
         planned,

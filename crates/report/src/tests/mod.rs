@@ -227,13 +227,7 @@ fn a_structure_chart_has_one_line_per_scheme() {
         "</svg>",
     )
     .expect("the msqueue pairs chart");
-    // Data lines are the polylines drawn at the series stroke width (axes are 1 px).
-    let series_stroke = format!("stroke-width=\"{}\"", crate::chart::SERIES_STROKE);
-    let lines = chart
-        .split("<polyline")
-        .skip(1)
-        .filter(|tag| tag[..tag.find('>').unwrap()].contains(&series_stroke))
-        .count();
+    let lines = series_lines(chart);
     assert_eq!(lines, 3, "leak, ebr and hp");
     for scheme in ["leak", "ebr", "hp"] {
         assert!(
@@ -968,12 +962,7 @@ fn graph_rows_get_a_section_with_pauses_and_leaks_flagged() {
             "</svg>",
         )
         .unwrap_or_else(|| panic!("no {kind} chart for graph at 1 thread"));
-        let series_stroke = format!("stroke-width=\"{}\"", crate::chart::SERIES_STROKE);
-        let lines = chart
-            .split("<polyline")
-            .skip(1)
-            .filter(|tag| tag[..tag.find('>').unwrap()].contains(&series_stroke))
-            .count();
+        let lines = series_lines(chart);
         assert_eq!(lines, 4, "rc-weak, rc-leak, bacon-rajan-cc and gc");
         assert!(chart.contains(">\nrc-leak\n</text>"), "legend");
     }
@@ -1062,4 +1051,15 @@ fn an_invalid_graph_row_is_marked_not_measured() {
     );
     assert!(!graphs.contains(">\ngc\n</text>"), "not drawn");
     assert!(section(&html, "invalid").contains("graph-gc"));
+}
+
+/// The data lines of a chart: the polylines drawn at the series stroke width (axes are
+/// 1 px).
+fn series_lines(chart: &str) -> usize {
+    let series_stroke = format!("stroke-width=\"{}\"", crate::chart::SERIES_STROKE);
+    chart
+        .split("<polyline")
+        .skip(1)
+        .filter(|tag| tag[..tag.find('>').unwrap()].contains(&series_stroke))
+        .count()
 }
