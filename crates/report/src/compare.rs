@@ -1,5 +1,6 @@
 //! The comparison of result files: the same measurement (backend, workload, thread
-//! count, and for sets the keys' distribution: uniform or a Zipf exponent) side by side
+//! count, and the parameters that change what a row measures: a set's keys, their
+//! distribution and its mix, a graph's size; see `data::Key`) side by side
 //! across files, as a ratio to the first file, and each file's own ratio of the row to
 //! its reference.
 //!
@@ -33,6 +34,8 @@ const TEXT_COUNTERS: [(&str, &str); 2] =
 #[derive(Debug)]
 pub(crate) struct Line<'a> {
     pub(crate) key: Key<'a>,
+    /// The workload as the tables show it ([`Context::workload_label`]).
+    pub(crate) workload: String,
     /// One cell per input, in input order.
     pub(crate) cells: Vec<Cell<'a>>,
 }
@@ -130,7 +133,11 @@ pub(crate) fn lines<'a>(ctx: &Context<'a>) -> Vec<Line<'a>> {
                     }
                 })
                 .collect();
-            Line { key, cells }
+            Line {
+                workload: ctx.workload_label(&key),
+                key,
+                cells,
+            }
         })
         .collect()
 }
@@ -258,7 +265,7 @@ fn text_header(inputs: usize, counters: &[CounterColumn]) -> Vec<String> {
 fn text_line(line: &Line<'_>, counters: &[CounterColumn]) -> Vec<String> {
     let mut cells = vec![
         line.key.backend.to_owned(),
-        line.key.workload_label(),
+        line.workload.clone(),
         line.key.threads.to_string(),
     ];
     for (index, cell) in line.cells.iter().enumerate() {
@@ -348,7 +355,7 @@ fn agreement(lines: &[Line<'_>], index: usize) -> Option<String> {
             format!(
                 "{} {} {} ({:+.0}%)",
                 line.key.backend,
-                line.key.workload_label(),
+                line.workload.clone(),
                 line.key.threads,
                 d * 100.0
             )

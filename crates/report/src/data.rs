@@ -37,18 +37,36 @@ pub(crate) fn without_graphs(rows: &[Row]) -> Vec<&Row> {
     rows.iter().filter(|r| !is_graph(r)).collect()
 }
 
-/// What identifies a measurement across files. A set's rows over Zipf keys measure
-/// something else than over uniform ones (the hot keys sit in cache, and writers meet
-/// on them): a uniform row and a Zipf one, or two Zipf rows of different exponents, are
-/// never the same measurement, and their workloads are labelled apart.
+/// Row parameters (numbers in a row's `extra`) that change what a row measures, with the
+/// name a label gives them. Two rows that differ in one are never the same measurement:
+/// a set's rows over Zipf keys measure something else than over uniform ones (the hot
+/// keys sit in cache, and writers meet on them), over a thousand keys something else than
+/// over a million, and at another mix of operations something else again; a graph of
+/// 10,000 nodes is not one of 100,000, and a forced collection every 100 operations is
+/// not one every 1,000. The first (the Zipf exponent) is always in a label; the others
+/// only where rows of one workload differ in them ([`Context::workload_label`]).
+const MEASURE_PARAMS: [(&str, &str); 7] = [
+    ("zipf_s", "Zipf s"),
+    ("keys", "keys"),
+    ("mix_contains_pct", "contains %"),
+    ("mix_insert_pct", "insert %"),
+    ("mix_remove_pct", "remove %"),
+    ("nodes", "nodes"),
+    ("collect_every", "collect every"),
+];
+
+/// A row's [`MEASURE_PARAMS`], as bits (comparable, hashable); `None` where the row has
+/// no such parameter (uniform keys, a row that is not a set or a graph).
+pub(crate) type Params = [Option<u64>; MEASURE_PARAMS.len()];
+
+/// What identifies a measurement across files: the backend, the workload, the thread
+/// count and the parameters that change what is measured ([`MEASURE_PARAMS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key<'a> {
     pub(crate) backend: &'a str,
     pub(crate) workload: &'a str,
     pub(crate) threads: usize,
-    /// The Zipf exponent of a set's keys (`extra.zipf_s`), as its bits; `None` for
-    /// uniform keys and for rows that are not sets.
-    pub(crate) zipf: Option<u64>,
+    pub(crate) params: Params,
 }
 
 impl<'a> Key<'a> {
@@ -57,23 +75,14 @@ impl<'a> Key<'a> {
             backend: &row.backend,
             workload: &row.workload,
             threads: row.threads,
-            zipf: zipf(row),
-        }
-    }
-
-    /// The workload as a table shows it: its name, and `(Zipf s = 0.99)` after it for
-    /// Zipf keys.
-    pub(crate) fn workload_label(&self) -> String {
-        match self.zipf {
-            None => self.workload.to_owned(),
-            Some(bits) => format!("{} (Zipf s = {})", self.workload, f64::from_bits(bits)),
+            params: params(row),
         }
     }
 }
 
-/// The Zipf exponent of `row`'s keys as bits (comparable, hashable), if it has one.
-pub(crate) fn zipf(row: &Row) -> Option<u64> {
-    row.extra.get("zipf_s").map(|s| s.to_bits())
+/// `row`'s [`MEASURE_PARAMS`].
+pub(crate) fn params(row: &Row) -> Params {
+    MEASURE_PARAMS.map(|(name, _)| row.extra.get(name).map(|v| v.to_bits()))
 }
 
 /// The median throughput of a row that passed its checks and has a finite one.
@@ -131,6 +140,9 @@ pub(crate) struct Context<'a> {
     pub(crate) workloads: Ranks,
     /// Backends of all inputs in order of first appearance.
     pub(crate) backends: Vec<&'a str>,
+    /// Per workload, which of the [`MEASURE_PARAMS`] its rows differ in, across all
+    /// inputs: those a label must show to tell its measurements apart.
+    varying: Vec<(&'a str, [bool; MEASURE_PARAMS.len()])>,
 }
 
 impl<'a> Context<'a> {
@@ -141,6 +153,33 @@ impl<'a> Context<'a> {
             schemes: Ranks::of(rows().map(|r| r.scheme.as_str())),
             workloads: Ranks::of(rows().map(|r| r.workload.as_str())),
             backends: distinct(rows().map(|r| r.backend.as_str())),
+            varying: varying(rows()),
+        }
+    }
+
+    /// The workload of `key` as a table or chart shows it: its name, then `(Zipf s =
+    /// 0.99)` for Zipf keys, and any other parameter the workload's rows differ in,
+    /// `(keys = 1000, Zipf s = 0.99)`. So two measurements of one workload never share a
+    /// label.
+    pub(crate) fn workload_label(&self, key: &Key<'_>) -> String {
+        let varying = self
+            .varying
+            .iter()
+            .find(|(w, _)| *w == key.workload)
+            .map_or([false; MEASURE_PARAMS.len()], |(_, v)| *v);
+        let shown: Vec<String> = MEASURE_PARAMS
+            .iter()
+            .zip(key.params)
+            .enumerate()
+            .filter(|(index, _)| *index == 0 || varying[*index])
+            .filter_map(|(_, ((_, label), bits))| {
+                bits.map(|b| format!("{label} = {}", f64::from_bits(b)))
+            })
+            .collect();
+        if shown.is_empty() {
+            key.workload.to_owned()
+        } else {
+            format!("{} ({})", key.workload, shown.join(", "))
         }
     }
 
@@ -150,15 +189,16 @@ impl<'a> Context<'a> {
     }
 
     /// Every measurement in any input: backends in order of first appearance, then
-    /// workloads in order of first appearance, then key distributions (uniform or a
-    /// Zipf exponent) in order of first appearance, then thread counts ascending.
+    /// workloads in order of first appearance, then parameters (a set's keys and their
+    /// distribution, a graph's size) in order of first appearance, then thread counts
+    /// ascending.
     pub(crate) fn keys(&self) -> Vec<Key<'a>> {
         let rows: Vec<&'a Row> = self.inputs.iter().flat_map(|i| &i.file.rows).collect();
         let workloads = distinct(rows.iter().map(|r| r.workload.as_str()));
-        let mut distributions: Vec<Option<u64>> = Vec::new();
+        let mut settings: Vec<Params> = Vec::new();
         for row in &rows {
-            if !distributions.contains(&zipf(row)) {
-                distributions.push(zipf(row));
+            if !settings.contains(&params(row)) {
+                settings.push(params(row));
             }
         }
         let rank = |list: &[&str], name: &str| list.iter().position(|n| *n == name);
@@ -173,12 +213,32 @@ impl<'a> Context<'a> {
             (
                 rank(&self.backends, k.backend),
                 rank(&workloads, k.workload),
-                distributions.iter().position(|d| *d == k.zipf),
+                settings.iter().position(|p| *p == k.params),
                 k.threads,
             )
         });
         keys
     }
+}
+
+/// Per workload (in order of first appearance), which [`MEASURE_PARAMS`] its rows differ
+/// in.
+fn varying<'a>(
+    rows: impl Iterator<Item = &'a Row>,
+) -> Vec<(&'a str, [bool; MEASURE_PARAMS.len()])> {
+    let mut first: Vec<(&'a str, Params, [bool; MEASURE_PARAMS.len()])> = Vec::new();
+    for row in rows {
+        let seen = params(row);
+        match first.iter_mut().find(|(w, _, _)| *w == row.workload) {
+            Some((_, params, varies)) => {
+                for (index, value) in seen.iter().enumerate() {
+                    varies[index] |= *value != params[index];
+                }
+            }
+            None => first.push((&row.workload, seen, [false; MEASURE_PARAMS.len()])),
+        }
+    }
+    first.into_iter().map(|(w, _, v)| (w, v)).collect()
 }
 
 /// Rows drawn in one chart: a structure's schemes side by side, or, for structures

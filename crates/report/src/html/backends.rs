@@ -109,7 +109,7 @@ fn throughput(ctx: &Context<'_>, backend: &str, rows: &[(usize, &Row)]) -> Strin
 /// workload over Zipf keys is a group of its own, apart from the same workload over
 /// uniform keys ([`data::Key`]).
 fn grouped_bars(ctx: &Context<'_>, backend: &str, rows: &[(usize, &Row)]) -> String {
-    let label = |r: &Row| data::Key::of(r).workload_label();
+    let label = |r: &Row| ctx.workload_label(&data::Key::of(r));
     let labels: Vec<String> = rows.iter().map(|(_, r)| label(r)).collect();
     let workloads = data::distinct(labels.iter().map(String::as_str));
     let mut groups = Vec::new();

@@ -38,7 +38,7 @@ pub(super) fn section(ctx: &Context<'_>) -> String {
         .map(|line| {
             let mut cells = vec![
                 html(line.key.backend),
-                html(&line.key.workload_label()),
+                html(&line.workload),
                 line.key.threads.to_string(),
             ];
             let base = line.cells.first().and_then(|c| c.median);

@@ -164,7 +164,7 @@ fn stalled_memory(file: &ResultFile, row: &Row) -> String {
         backend: &row.backend,
         workload: "stalled",
         threads: row.threads,
-        zipf: data::zipf(row),
+        params: data::params(row),
     };
     let peak = data::find(file, &key)
         .filter(|r| r.valid)

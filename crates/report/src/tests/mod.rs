@@ -742,6 +742,74 @@ fn sets_over_uniform_and_zipf_keys_are_compared_apart() {
     );
 }
 
+/// Runs over different key ranges or operation mixes (`--keys`, `--mix`), or graphs of
+/// different sizes (`--nodes`), do not measure the same thing either: each setting gets
+/// its own line, labelled with what differs, and no ratio joins them. What all files share
+/// stays out of the label.
+#[test]
+fn rows_of_other_keys_mixes_or_graph_sizes_are_compared_apart() {
+    let file = |keys: f64, contains: f64, nodes: f64, median: f64| {
+        let mut f = fixture::laptop();
+        f.rows.clear();
+        let mut set = fixture::row("hashmap-ebr", "hashmap", "ebr", "read-mostly", 1, median);
+        set.extra.insert("keys".into(), keys);
+        set.extra.insert("mix_contains_pct".into(), contains);
+        set.extra
+            .insert("mix_insert_pct".into(), (100.0 - contains) / 2.0);
+        set.extra
+            .insert("mix_remove_pct".into(), (100.0 - contains) / 2.0);
+        f.rows.push(set);
+        let mut graph = fixture::row("graph-gc", "graph", "gc", "graph", 1, median);
+        graph.extra.insert("nodes".into(), nodes);
+        f.rows.push(graph);
+        f
+    };
+    let inputs = vec![
+        input(file(1_000.0, 90.0, 10_000.0, 10e6)),
+        input(file(100_000.0, 90.0, 10_000.0, 20e6)),
+        input(file(1_000.0, 50.0, 100_000.0, 40e6)),
+    ];
+    let text = compare_text(&inputs);
+    let labels = |prefix: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| {
+                let cells: Vec<&str> = l
+                    .split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                cells[1].to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        labels("hashmap-ebr"),
+        [
+            "read-mostly (keys = 1000, contains % = 90, insert % = 5, remove % = 5)",
+            "read-mostly (keys = 100000, contains % = 90, insert % = 5, remove % = 5)",
+            "read-mostly (keys = 1000, contains % = 50, insert % = 25, remove % = 25)",
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        labels("graph-gc"),
+        ["graph (nodes = 10000)", "graph (nodes = 100000)"],
+        "{text}"
+    );
+    // The two files on 10,000 nodes share a line: a ratio of 2 (20M over 10M), and
+    // nothing else is divided.
+    assert!(text.contains("2.00×"), "{text}");
+    assert!(!text.contains("4.00×"), "a ratio across settings: {text}");
+
+    let html = render_html(&inputs);
+    let comparison = section(&html, "comparison");
+    assert!(
+        comparison.contains("<td>graph (nodes = 100000)</td>"),
+        "{comparison}"
+    );
+}
+
 /// A run on several allocators (`run --allocator`) reads as one input per allocator, in
 /// the order they first appear: the comparison and the page put them side by side with
 /// ratios to the first, as they do machines. A file on one allocator stays one input.
