@@ -10,12 +10,11 @@
 //! updates on every clone and drop, a lock per node visited, and the drop counter every
 //! payload bumps, shared by all threads.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, Weak};
 
 use reclaim_core::SplitMix64;
 
-use crate::forest::{GraphNode, Reach, SharedForest, fmt_node, lock};
+use crate::forest::{SharedForest, lock, node_impls};
 use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{GraphConfig, GraphError, GraphInfo, GraphStrategy, SharedGraph, VerifyError};
 
@@ -27,48 +26,12 @@ struct Node {
     children: Mutex<Vec<Arc<Node>>>,
 }
 
-impl std::fmt::Debug for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fmt_node(self, "Node", f)
-    }
-}
-
-impl Reach for Node {
-    type Ptr = Arc<Node>;
-    type Back = Weak<Node>;
-    fn payload(&self) -> &Payload {
-        &self.payload
-    }
-    fn summary(&self) -> Summary {
-        self.summary
-    }
-    fn backs(&self) -> &[Weak<Node>] {
-        &self.backs
-    }
-    fn follow(back: &Weak<Node>) -> Option<Arc<Node>> {
-        back.upgrade()
-    }
-    fn children(&self) -> impl Deref<Target = Vec<Arc<Node>>> + '_ {
-        lock(&self.children)
-    }
-}
-
-impl GraphNode for Node {
-    fn alloc(payload: Payload, summary: Summary, backs: Vec<Weak<Node>>) -> Arc<Node> {
-        Arc::new(Node {
-            payload,
-            summary,
-            backs: backs.into_boxed_slice(),
-            children: Mutex::new(Vec::new()),
-        })
-    }
-    fn back(target: &Arc<Node>) -> Weak<Node> {
-        Arc::downgrade(target)
-    }
-    fn children_mut(&self) -> impl DerefMut<Target = Vec<Arc<Node>>> + '_ {
-        lock(&self.children)
-    }
-}
+node_impls!(Node {
+    ptr: Arc<Node>, back: Weak<Node>,
+    new: Arc::new, cell: Mutex::new,
+    read: |c| lock(c), write: |c| lock(c),
+    follow: |b| b.upgrade(), to_back: |t| Arc::downgrade(t),
+});
 
 /// `Arc` + `Mutex` nodes with `Weak` back-edges, shared by threads.
 #[derive(Debug)]

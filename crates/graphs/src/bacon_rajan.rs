@@ -13,12 +13,11 @@
 //! Collections run in [`collect`](GraphStrategy::collect), so the caller times every one.
 
 use std::cell::RefCell;
-use std::ops::{Deref, DerefMut};
 
 use ::bacon_rajan_cc::{Cc, Trace, Tracer, collect_cycles, number_of_roots_buffered};
 use reclaim_core::SplitMix64;
 
-use crate::forest::{Forest, GraphNode, Reach, fmt_node};
+use crate::forest::{Forest, node_impls};
 use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
@@ -30,12 +29,6 @@ struct Node {
     children: RefCell<Vec<Cc<Node>>>,
 }
 
-impl std::fmt::Debug for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fmt_node(self, "Node", f)
-    }
-}
-
 impl Trace for Node {
     fn trace(&self, tracer: &mut Tracer) {
         self.backs.trace(tracer);
@@ -43,42 +36,12 @@ impl Trace for Node {
     }
 }
 
-impl Reach for Node {
-    type Ptr = Cc<Node>;
-    type Back = Cc<Node>;
-    fn payload(&self) -> &Payload {
-        &self.payload
-    }
-    fn summary(&self) -> Summary {
-        self.summary
-    }
-    fn backs(&self) -> &[Cc<Node>] {
-        &self.backs
-    }
-    fn follow(back: &Cc<Node>) -> Option<Cc<Node>> {
-        Some(Cc::clone(back))
-    }
-    fn children(&self) -> impl Deref<Target = Vec<Cc<Node>>> + '_ {
-        self.children.borrow()
-    }
-}
-
-impl GraphNode for Node {
-    fn alloc(payload: Payload, summary: Summary, backs: Vec<Cc<Node>>) -> Cc<Node> {
-        Cc::new(Node {
-            payload,
-            summary,
-            backs: backs.into_boxed_slice(),
-            children: RefCell::new(Vec::new()),
-        })
-    }
-    fn back(target: &Cc<Node>) -> Cc<Node> {
-        Cc::clone(target)
-    }
-    fn children_mut(&self) -> impl DerefMut<Target = Vec<Cc<Node>>> + '_ {
-        self.children.borrow_mut()
-    }
-}
+node_impls!(Node {
+    ptr: Cc<Node>, back: Cc<Node>,
+    new: Cc::new, cell: RefCell::new,
+    read: |c| c.borrow(), write: |c| c.borrow_mut(),
+    follow: |b| Some(Cc::clone(b)), to_back: |t| Cc::clone(t),
+});
 
 /// `Cc` nodes, every edge strong, cycles collected from buffered roots.
 #[derive(Debug)]

@@ -21,7 +21,6 @@
 //! workload (see [`dumpster-unsync`](crate::dumpster_unsync)): measured once, one thread,
 //! 1.8 million nodes of garbage waiting after 0.7 s and a forced collection of 3 s.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -32,7 +31,7 @@ use ::dumpster::{TraceWith, Visitor};
 
 use reclaim_core::SplitMix64;
 
-use crate::forest::{GraphNode, Reach, SharedForest, fmt_node, lock};
+use crate::forest::{SharedForest, lock, node_impls};
 use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, SharedGraph, VerifyError};
 
@@ -65,48 +64,12 @@ fn counted_condition(info: &CollectInfo) -> bool {
     due
 }
 
-impl std::fmt::Debug for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fmt_node(self, "Node", f)
-    }
-}
-
-impl Reach for Node {
-    type Ptr = Gc<Node>;
-    type Back = Gc<Node>;
-    fn payload(&self) -> &Payload {
-        &self.payload
-    }
-    fn summary(&self) -> Summary {
-        self.summary
-    }
-    fn backs(&self) -> &[Gc<Node>] {
-        &self.backs
-    }
-    fn follow(back: &Gc<Node>) -> Option<Gc<Node>> {
-        Some(Gc::clone(back))
-    }
-    fn children(&self) -> impl Deref<Target = Vec<Gc<Node>>> + '_ {
-        lock(&self.children)
-    }
-}
-
-impl GraphNode for Node {
-    fn alloc(payload: Payload, summary: Summary, backs: Vec<Gc<Node>>) -> Gc<Node> {
-        Gc::new(Node {
-            payload,
-            summary,
-            backs,
-            children: Mutex::new(Vec::new()),
-        })
-    }
-    fn back(target: &Gc<Node>) -> Gc<Node> {
-        Gc::clone(target)
-    }
-    fn children_mut(&self) -> impl DerefMut<Target = Vec<Gc<Node>>> + '_ {
-        lock(&self.children)
-    }
-}
+node_impls!(Node {
+    ptr: Gc<Node>, back: Gc<Node>,
+    new: Gc::new, cell: Mutex::new,
+    read: |c| lock(c), write: |c| lock(c),
+    follow: |b| Some(Gc::clone(b)), to_back: |t| Gc::clone(t),
+});
 
 /// `dumpster::sync::Gc` nodes, every edge strong, shared by threads.
 #[derive(Debug)]

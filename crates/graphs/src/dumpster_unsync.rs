@@ -20,7 +20,6 @@
 //! forced variant the row grows like `rc-leak`.
 
 use std::cell::{Cell, RefCell};
-use std::ops::{Deref, DerefMut};
 
 use ::dumpster::unsync::{
     CollectInfo, Gc, collect, default_collect_condition, set_collect_condition,
@@ -28,7 +27,7 @@ use ::dumpster::unsync::{
 use ::dumpster::{TraceWith, Visitor};
 use reclaim_core::SplitMix64;
 
-use crate::forest::{Forest, GraphNode, Reach, fmt_node};
+use crate::forest::{Forest, node_impls};
 use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
@@ -63,48 +62,12 @@ fn counted_condition(info: &CollectInfo) -> bool {
     due
 }
 
-impl std::fmt::Debug for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fmt_node(self, "Node", f)
-    }
-}
-
-impl Reach for Node {
-    type Ptr = Gc<Node>;
-    type Back = Gc<Node>;
-    fn payload(&self) -> &Payload {
-        &self.payload
-    }
-    fn summary(&self) -> Summary {
-        self.summary
-    }
-    fn backs(&self) -> &[Gc<Node>] {
-        &self.backs
-    }
-    fn follow(back: &Gc<Node>) -> Option<Gc<Node>> {
-        Some(Gc::clone(back))
-    }
-    fn children(&self) -> impl Deref<Target = Vec<Gc<Node>>> + '_ {
-        self.children.borrow()
-    }
-}
-
-impl GraphNode for Node {
-    fn alloc(payload: Payload, summary: Summary, backs: Vec<Gc<Node>>) -> Gc<Node> {
-        Gc::new(Node {
-            payload,
-            summary,
-            backs,
-            children: RefCell::new(Vec::new()),
-        })
-    }
-    fn back(target: &Gc<Node>) -> Gc<Node> {
-        Gc::clone(target)
-    }
-    fn children_mut(&self) -> impl DerefMut<Target = Vec<Gc<Node>>> + '_ {
-        self.children.borrow_mut()
-    }
-}
+node_impls!(Node {
+    ptr: Gc<Node>, back: Gc<Node>,
+    new: Gc::new, cell: RefCell::new,
+    read: |c| c.borrow(), write: |c| c.borrow_mut(),
+    follow: |b| Some(Gc::clone(b)), to_back: |t| Gc::clone(t),
+});
 
 /// `dumpster::unsync::Gc` nodes, every edge strong, cycles found by the library.
 #[derive(Debug)]

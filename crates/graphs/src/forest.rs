@@ -62,6 +62,78 @@ pub(crate) fn fmt_node<N: Reach>(
         .finish_non_exhaustive()
 }
 
+/// `Debug`, [`Reach`] and [`GraphNode`] for a strategy's `Node`, whose fields are
+/// `payload`, `summary`, `backs` (a `Vec` or boxed slice of back-edges) and `children` (a
+/// cell around a `Vec` of owning pointers): the strategies differ only in their pointer
+/// types, the cell, and how a back-edge is made and followed, which the caller gives.
+///
+/// ```text
+/// node_impls!(Node {
+///     ptr: Gc<Node>, back: Gc<Node>,              // owning pointer, back-edge
+///     new: Gc::new, cell: RefCell::new,            // how a node and its cell are made
+///     read: |c| c.borrow(), write: |c| c.borrow_mut(),   // the cell, to read and change
+///     follow: |b| Some(Gc::clone(b)), to_back: |t| Gc::clone(t),
+/// });
+/// ```
+macro_rules! node_impls {
+    ($node:ident {
+        ptr: $ptr:ty, back: $back:ty,
+        new: $new:path, cell: $cell:path,
+        read: |$r:ident| $read:expr, write: |$w:ident| $write:expr,
+        follow: |$f:ident| $follow:expr, to_back: |$t:ident| $to_back:expr $(,)?
+    }) => {
+        impl std::fmt::Debug for $node {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                $crate::forest::fmt_node(self, stringify!($node), f)
+            }
+        }
+
+        impl $crate::forest::Reach for $node {
+            type Ptr = $ptr;
+            type Back = $back;
+            fn payload(&self) -> &$crate::shape::Payload {
+                &self.payload
+            }
+            fn summary(&self) -> $crate::shape::Summary {
+                self.summary
+            }
+            fn backs(&self) -> &[$back] {
+                &self.backs
+            }
+            fn follow($f: &$back) -> Option<$ptr> {
+                $follow
+            }
+            fn children(&self) -> impl std::ops::Deref<Target = Vec<$ptr>> + '_ {
+                let $r = &self.children;
+                $read
+            }
+        }
+
+        impl $crate::forest::GraphNode for $node {
+            fn alloc(
+                payload: $crate::shape::Payload,
+                summary: $crate::shape::Summary,
+                backs: Vec<$back>,
+            ) -> $ptr {
+                $new($node {
+                    payload,
+                    summary,
+                    backs: backs.into(),
+                    children: $cell(Vec::new()),
+                })
+            }
+            fn back($t: &$ptr) -> $back {
+                $to_back
+            }
+            fn children_mut(&self) -> impl std::ops::DerefMut<Target = Vec<$ptr>> + '_ {
+                let $w = &self.children;
+                $write
+            }
+        }
+    };
+}
+pub(crate) use node_impls;
+
 /// The graph as found by walking it from `roots`, following every edge, each node counted
 /// once.
 pub(crate) fn walk<N: Reach>(

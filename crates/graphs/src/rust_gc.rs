@@ -18,12 +18,10 @@
 // about; the attribute on the struct does not reach them.
 #![allow(non_local_definitions)]
 
-use std::ops::{Deref, DerefMut};
-
 use ::gc::{Finalize, Gc, GcCell, Trace, force_collect};
 use reclaim_core::SplitMix64;
 
-use crate::forest::{Forest, GraphNode, Reach, fmt_node};
+use crate::forest::{Forest, node_impls};
 use crate::shape::{Census, Counts, CountsReader, Payload, Summary};
 use crate::{Collect, GraphConfig, GraphError, GraphInfo, GraphStrategy, VerifyError};
 
@@ -39,48 +37,12 @@ struct Node {
     children: GcCell<Vec<Gc<Node>>>,
 }
 
-impl std::fmt::Debug for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fmt_node(self, "Node", f)
-    }
-}
-
-impl Reach for Node {
-    type Ptr = Gc<Node>;
-    type Back = Gc<Node>;
-    fn payload(&self) -> &Payload {
-        &self.payload
-    }
-    fn summary(&self) -> Summary {
-        self.summary
-    }
-    fn backs(&self) -> &[Gc<Node>] {
-        &self.backs
-    }
-    fn follow(back: &Gc<Node>) -> Option<Gc<Node>> {
-        Some(Gc::clone(back))
-    }
-    fn children(&self) -> impl Deref<Target = Vec<Gc<Node>>> + '_ {
-        self.children.borrow()
-    }
-}
-
-impl GraphNode for Node {
-    fn alloc(payload: Payload, summary: Summary, backs: Vec<Gc<Node>>) -> Gc<Node> {
-        Gc::new(Node {
-            payload,
-            summary,
-            backs,
-            children: GcCell::new(Vec::new()),
-        })
-    }
-    fn back(target: &Gc<Node>) -> Gc<Node> {
-        Gc::clone(target)
-    }
-    fn children_mut(&self) -> impl DerefMut<Target = Vec<Gc<Node>>> + '_ {
-        self.children.borrow_mut()
-    }
-}
+node_impls!(Node {
+    ptr: Gc<Node>, back: Gc<Node>,
+    new: Gc::new, cell: GcCell::new,
+    read: |c| c.borrow(), write: |c| c.borrow_mut(),
+    follow: |b| Some(Gc::clone(b)), to_back: |t| Gc::clone(t),
+});
 
 /// `Gc` nodes, every edge strong, collected by rust-gc's mark and sweep.
 #[derive(Debug)]
