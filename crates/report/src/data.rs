@@ -159,7 +159,7 @@ impl<'a> Context<'a> {
 
     /// The workload of `key` as a table or chart shows it: its name, then `(Zipf s =
     /// 0.99)` for Zipf keys, and any other parameter the workload's rows differ in,
-    /// `(keys = 1000, Zipf s = 0.99)`. So two measurements of one workload never share a
+    /// `(Zipf s = 0.99, keys = 1000)`. So two measurements of one workload never share a
     /// label.
     pub(crate) fn workload_label(&self, key: &Key<'_>) -> String {
         let varying = self
@@ -221,8 +221,10 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Per workload (in order of first appearance), which [`MEASURE_PARAMS`] its rows differ
-/// in.
+/// Per workload (in order of first appearance), which [`MEASURE_PARAMS`] its rows give
+/// different values. A row without the parameter does not count: a container's row has
+/// no key range where a set's row of the same workload has one, and its backend already
+/// tells them apart.
 fn varying<'a>(
     rows: impl Iterator<Item = &'a Row>,
 ) -> Vec<(&'a str, [bool; MEASURE_PARAMS.len()])> {
@@ -230,9 +232,13 @@ fn varying<'a>(
     for row in rows {
         let seen = params(row);
         match first.iter_mut().find(|(w, _, _)| *w == row.workload) {
-            Some((_, params, varies)) => {
+            Some((_, known, varies)) => {
                 for (index, value) in seen.iter().enumerate() {
-                    varies[index] |= *value != params[index];
+                    match (known[index], value) {
+                        (Some(a), Some(b)) => varies[index] |= a != *b,
+                        (None, Some(_)) => known[index] = *value,
+                        (_, None) => {}
+                    }
                 }
             }
             None => first.push((&row.workload, seen, [false; MEASURE_PARAMS.len()])),

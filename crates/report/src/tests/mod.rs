@@ -808,6 +808,30 @@ fn rows_of_other_keys_mixes_or_graph_sizes_are_compared_apart() {
         comparison.contains("<td>graph (nodes = 100000)</td>"),
         "{comparison}"
     );
+
+    // A container's row of the same workload has no key range; that is no difference
+    // to label (the backend tells them apart).
+    let mixed = |median: f64| {
+        let mut f = file(1_000.0, 90.0, 10_000.0, median);
+        f.rows.push(fixture::row(
+            "treiber-ebr",
+            "treiber",
+            "ebr",
+            "read-mostly",
+            1,
+            median,
+        ));
+        f
+    };
+    let text = compare_text(&[input(mixed(10e6)), input(mixed(20e6))]);
+    let set_line = text
+        .lines()
+        .find(|l| l.starts_with("hashmap-ebr"))
+        .expect("the set's line");
+    assert!(
+        set_line.contains("read-mostly ") && !set_line.contains("keys ="),
+        "{text}"
+    );
 }
 
 /// A run on several allocators (`run --allocator`) reads as one input per allocator, in
