@@ -197,8 +197,9 @@ impl<'a> Context<'a> {
         let workloads = distinct(rows.iter().map(|r| r.workload.as_str()));
         let mut settings: Vec<Params> = Vec::new();
         for row in &rows {
-            if !settings.contains(&params(row)) {
-                settings.push(params(row));
+            let seen = params(row);
+            if !settings.contains(&seen) {
+                settings.push(seen);
             }
         }
         let rank = |list: &[&str], name: &str| list.iter().position(|n| *n == name);

@@ -701,21 +701,14 @@ fn sets_over_uniform_and_zipf_keys_are_compared_apart() {
         .filter(|l| l.starts_with("hashmap-ebr"))
         .collect();
     assert_eq!(lines.len(), 2, "{text}");
-    let cells = |line: &str| -> Vec<String> {
-        line.split("  ")
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
     // Uniform first (it came first), then Zipf: each with dashes where the other is.
-    let uniform = cells(lines[0]);
+    let uniform = table_cells(lines[0]);
     assert_eq!(
         uniform[..5],
         ["hashmap-ebr", "read-mostly", "1", "10M", "–"],
         "{text}"
     );
-    let zipf = cells(lines[1]);
+    let zipf = table_cells(lines[1]);
     assert_eq!(
         zipf[..7],
         [
@@ -773,14 +766,7 @@ fn rows_of_other_keys_mixes_or_graph_sizes_are_compared_apart() {
     let labels = |prefix: &str| -> Vec<String> {
         text.lines()
             .filter(|l| l.starts_with(prefix))
-            .map(|l| {
-                let cells: Vec<&str> = l
-                    .split("  ")
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .collect();
-                cells[1].to_owned()
-            })
+            .map(|l| table_cells(l)[1].to_owned())
             .collect()
     };
     assert_eq!(
@@ -1154,4 +1140,13 @@ fn series_lines(chart: &str) -> usize {
         .skip(1)
         .filter(|tag| tag[..tag.find('>').unwrap()].contains(&series_stroke))
         .count()
+}
+
+/// The cells of a line of a plain-text table, whose columns are at least two spaces
+/// apart.
+fn table_cells(line: &str) -> Vec<&str> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
 }
